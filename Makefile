@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both create or reuse .venv and
+# (re)install the project only when its packaging inputs changed.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+STAMP := $(VENV)/.fuseflow-installed
+BUILD_TOOLS := scikit-build-core==1.1.2 cython==3.3.1 cython-cmake==0.3.0 cmake==4.4.4 ninja==1.13.2
+# Everything that changes what the editable install must (re)build.
+INSTALL_INPUTS := pyproject.toml CMakeLists.txt $(wildcard sim/*.pyx sim/*.pxd)
+
+.PHONY: all install demo test lint lit unit clean
+
+all: test
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(VENV)/bin/python $(INSTALL_INPUTS)
+	$(PIP) install $(BUILD_TOOLS)
+	$(PIP) install torch==2.13.0
+	$(PIP) install --no-build-isolation -e '.[dev,tune]'
+	@touch $@
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m fuseflow.demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check python dialects passes sim test bench
+
+lit: $(STAMP)
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/lit -sv test/lit
+
+unit: $(STAMP)
+	$(VENV)/bin/pytest -q
+
+test: lint lit unit
+
+clean:
+	rm -rf build $(VENV) test/lit/**/Output

@@ -1,0 +1,2 @@
+"""fuseflow's IR definitions. Each dialect module appends its loader to
+``fuseflow.context.DIALECT_LOADERS`` so that every fuseflow Context loads it exactly once."""

@@ -1,0 +1,52 @@
+"""Small helpers over the bindings used by several passes (guard-first pattern code)."""
+
+from __future__ import annotations
+
+from fuseflow.bindings import ir, op_name, sparse_tensor
+
+
+def ops_named(root: ir.Operation, name: str) -> list[ir.Operation]:
+    """All operations called ``name`` under ``root``, collected before any mutation."""
+    found: list[ir.Operation] = []
+
+    def visit(op):
+        if op_name(op) == name:
+            found.append(op.operation)
+        return ir.WalkResult.ADVANCE
+
+    root.walk(visit)
+    return found
+
+
+def encoding(t: ir.Type):
+    """The ``#sparse_tensor.encoding`` of a ranked tensor type, or None when dense."""
+    if not isinstance(t, ir.RankedTensorType) or t.encoding is None:
+        return None
+    try:
+        return sparse_tensor.EncodingAttr(t.encoding)
+    except (ValueError, TypeError):
+        return None
+
+
+def is_sparse(t: ir.Type) -> bool:
+    return encoding(t) is not None
+
+
+def users(value: ir.Value) -> list[ir.Operation]:
+    return [use.owner.operation if hasattr(use.owner, "operation") else use.owner for use in value.uses]
+
+
+def indexing_maps(generic: ir.Operation) -> list[ir.AffineMap]:
+    return [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(generic.attributes["indexing_maps"])]
+
+
+def num_inputs(generic: ir.Operation) -> int:
+    """Number of ``ins`` operands of a linalg structured op (from operandSegmentSizes)."""
+    sizes = generic.attributes["operandSegmentSizes"]
+    return ir.DenseI32ArrayAttr(sizes)[0]
+
+
+def block_arg_used(generic: ir.Operation, index: int) -> bool:
+    """Whether the body of a linalg.generic reads its block argument ``index``."""
+    arg = generic.regions[0].blocks[0].arguments[index]
+    return any(True for _ in arg.uses)

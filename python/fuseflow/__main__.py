@@ -1,0 +1,5 @@
+import sys
+
+from fuseflow.cli import main
+
+sys.exit(main())

@@ -1,0 +1,42 @@
+"""Exception types. Every user-facing failure is a ``FuseflowError`` with a readable message."""
+
+from __future__ import annotations
+
+from fuseflow.diagnostics import Diagnostic
+
+
+class FuseflowError(Exception):
+    """Base class of fuseflow's user-facing errors."""
+
+
+class DiagnosticError(FuseflowError):
+    """An MLIR failure (parse, verification, pass) with its diagnostics."""
+
+    def __init__(self, summary: str, diagnostics: list[Diagnostic] | None = None):
+        self.summary = summary
+        self.diagnostics = list(diagnostics or [])
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        lines = [d.render() for d in self.diagnostics]
+        if not any(d.severity == "error" for d in self.diagnostics):
+            lines.append(f"error: {self.summary}")
+        return "\n".join(lines)
+
+
+class ParseError(DiagnosticError):
+    """The input is not valid MLIR."""
+
+
+class PipelineError(DiagnosticError):
+    """A pass pipeline could not be built or failed while running."""
+
+    def __init__(self, summary: str, diagnostics=None, *, repro: str | None = None):
+        self.repro = repro
+        super().__init__(summary, diagnostics)
+
+    def render(self) -> str:
+        text = super().render()
+        if self.repro:
+            text += f"\nnote: reproduce with: {self.repro}"
+        return text

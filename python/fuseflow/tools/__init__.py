@@ -1,0 +1,1 @@
+"""Command-line tools: ``fuseflow-opt`` and helpers shared by the CLIs."""

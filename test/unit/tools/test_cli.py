@@ -1,0 +1,44 @@
+import subprocess
+import sys
+
+from fuseflow.cli import main as fuseflow_main
+from fuseflow.tools.opt import main as opt_main
+
+
+def test_version(capsys):
+    import fuseflow
+
+    try:
+        fuseflow_main(["--version"])
+    except SystemExit as e:
+        assert e.code == 0
+    assert f"fuseflow {fuseflow.__version__}" in capsys.readouterr().out
+
+
+def test_help_lists_only_working_commands(capsys):
+    assert fuseflow_main([]) == 0
+    out = capsys.readouterr().out
+    assert "opt" in out
+
+
+def test_opt_garbage_exits_1_without_traceback():
+    r = subprocess.run([sys.executable, "-m", "fuseflow.tools.opt"], input="garbage", text=True,
+                       capture_output=True)
+    assert r.returncode == 1
+    assert "<stdin>:1:1: error:" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_opt_runs_in_process(tmp_path, capsys):
+    src = tmp_path / "in.mlir"
+    src.write_text("func.func @f(%a: f32) -> f32 {\n  %0 = arith.addf %a, %a : f32\n  %1 = arith.addf %a, %a : f32\n  return %1 : f32\n}\n")
+    assert opt_main([str(src), "-p", "builtin.module(canonicalize,cse)"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("arith.addf") == 1
+
+
+def test_opt_unknown_pass_exit_code(tmp_path, capsys):
+    src = tmp_path / "in.mlir"
+    src.write_text("module {}\n")
+    assert opt_main([str(src), "-p", "builtin.module(cse,nope-pass)"]) == 1
+    assert "unknown pass 'nope-pass'" in capsys.readouterr().err
