@@ -28,7 +28,7 @@ demo: $(STAMP)
 	$(PY) -m fuseflow.demo
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check python dialects passes sim test bench
+	$(VENV)/bin/ruff check .
 
 lit: $(STAMP)
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/lit -sv test/lit

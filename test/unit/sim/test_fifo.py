@@ -39,7 +39,7 @@ def test_bounded_fifo_applies_backpressure():
 
 def test_unbounded_fifo_grows_and_wraps():
     f = Fifo()
-    for round_ in range(3):
+    for _ in range(3):
         for k in range(1000):
             f.push(DATA, k, time=k)
         for k in range(997):
