@@ -28,10 +28,23 @@ LIBS = Path(torch_mlir.__path__[0]) / "_mlir_libs"
 _WORD = re.compile(rb"[a-z][a-z0-9-]{2,}")
 
 
-def candidates() -> set[str]:
-    out: set[str] = set()
+_PRINTABLE = re.compile(rb"[\x20-\x7e]{3,}")
+_CLASS_NAME = re.compile(r"^[A-Z][A-Za-z0-9]+$")
+_SENTENCE = re.compile(r"^[A-Z][a-z]+( [^ :@{}]+){2,}$")
+
+
+def library_strings() -> list[str]:
+    """The printable strings of the bindings' shared libraries, in file order (like strings(1))."""
+    out: list[str] = []
     for lib in sorted(LIBS.glob("*.so")):
-        for tok in set(_WORD.findall(lib.read_bytes())):
+        out.extend(m.decode() for m in _PRINTABLE.findall(lib.read_bytes()))
+    return out
+
+
+def candidates(strings: list[str]) -> set[str]:
+    out: set[str] = set()
+    for line in strings:
+        for tok in set(_WORD.findall(line.encode())):
             word = tok.decode()
             # string literals are tail-merged by the linker: try every suffix
             for i in range(len(word) - 2):
@@ -41,9 +54,17 @@ def candidates() -> set[str]:
     return out
 
 
-def summaries() -> dict[str, str]:
-    text = subprocess.run([str(LIBS / "torch-mlir-opt"), "--help"], capture_output=True, text=True).stdout
+def summaries(strings: list[str], names: set[str]) -> dict[str, str]:
+    """One-line summaries: ``torch-mlir-opt --help`` where it knows the pass; otherwise the
+    string the pass registration keeps right after its argument, accepted only in the exact
+    shape TableGen emits (class name, argument, sentence) so that no summary is a guess."""
     out = {}
+    for i in range(1, len(strings) - 1):
+        name = strings[i]
+        if name in names and name not in out and _CLASS_NAME.match(strings[i - 1]) \
+                and _SENTENCE.match(strings[i + 1]):
+            out[name] = strings[i + 1].rstrip(".")
+    text = subprocess.run([str(LIBS / "torch-mlir-opt"), "--help"], capture_output=True, text=True).stdout
     for m in re.finditer(r"^\s{6}--([a-z0-9-]+)\s+-\s+(.*)$", text, re.M):
         out[m[1]] = m[2].strip()
     return out
@@ -54,8 +75,9 @@ def catalogue() -> list[dict]:
 
     ctx = make_context()
     found = {}
+    strings = library_strings()
     with captured_native_stderr():
-        for name in sorted(candidates()):
+        for name in sorted(candidates(strings)):
             for anchor in ("builtin.module", "func.func", "any"):
                 try:
                     pm = PassManager.parse(f"{anchor}({name})", ctx)
@@ -65,7 +87,7 @@ def catalogue() -> list[dict]:
                 opts = re.search(r"\{.*\}", printed)
                 found[name] = (anchor, opts[0] if opts and opts[0] != "{}" else "")
                 break
-    notes = summaries()
+    notes = summaries(strings, set(found))
     return [
         {"name": n, "anchor": a, "options": re.sub(r"\s+", " ", o), "summary": notes.get(n, "")}
         for n, (a, o) in sorted(found.items())
