@@ -82,3 +82,34 @@ def fx_importer_class():
     from torch_mlir.extras.fx_importer import FxImporter
 
     return FxImporter
+
+from torch_mlir.dialects import ext  # noqa: E402,F401  (re-exported: Python-defined IRDL dialects)
+
+
+def fx_decomposition_table():
+    """torch-mlir's decomposition table for ``ExportedProgram.run_decompositions`` (imports torch)."""
+    from torch_mlir.extras.fx_decomp_util import get_decomposition_table
+
+    return get_decomposition_table()
+
+
+def execution_engine_class():
+    """MLIR's JIT ``ExecutionEngine`` (LLVM-dialect modules, called through the C interface)."""
+    from torch_mlir.execution_engine import ExecutionEngine
+
+    return ExecutionEngine
+
+
+def memref_runtime():
+    """numpy <-> memref descriptor helpers, as a namespace: ``get_ranked_memref_descriptor``,
+    ``make_nd_memref_descriptor``, ``ranked_memref_to_numpy``, ``as_ctype``."""
+    import types
+
+    from torch_mlir.runtime import np_to_memref
+
+    return types.SimpleNamespace(
+        get_ranked_memref_descriptor=np_to_memref.get_ranked_memref_descriptor,
+        make_nd_memref_descriptor=np_to_memref.make_nd_memref_descriptor,
+        ranked_memref_to_numpy=np_to_memref.ranked_memref_to_numpy,
+        as_ctype=np_to_memref.as_ctype,
+    )

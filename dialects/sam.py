@@ -1,0 +1,805 @@
+"""The ``sam`` dialect: Sparse Abstract Machine dataflow graphs (types, attributes, ops).
+
+The lowering passes build it and the simulator reads it; the primitive semantics are those of
+SAM_SEMANTICS.md sections 1, 2 and 5, the exact op signatures are in docs/sam_dialect.md. The
+dialect is defined with IRDL from Python, so only the generic assembly form exists::
+
+    %crd, %ref = "sam.fiber_lookup"(%A, %root) {format = "compressed", index = "j", level = 1 : i64}
+        : (tensor<4x4xf32, #csr>, !sam.ref<index>) -> (!sam.crd<index>, !sam.ref<index>)
+
+Every Context made by ``fuseflow.context.make_context()`` has the dialect loaded (once); the
+loader is ``load``. The checked-in IRDL snapshot ``dialects/sam.irdl.mlir`` is regenerated with
+``python -m fuseflow.dialects.sam_irdl > dialects/sam.irdl.mlir``.
+"""
+
+
+import enum
+from collections.abc import Sequence
+from typing import Any
+
+from fuseflow import context as _context
+from fuseflow.bindings import ext, ir, sparse_tensor
+
+Operand = ext.Operand
+Result = ext.Result
+Pure = ext.Pure
+
+# ----------------------------------------------------------------------------------------------
+# Attribute vocabularies (builtin StringAttr values checked by the verifiers)
+
+
+class LevelFormat(enum.StrEnum):
+    """Storage format of one tensor level (``format`` attribute)."""
+
+    DENSE = "dense"
+    COMPRESSED = "compressed"
+    SINGLETON = "singleton"
+
+
+class AluKind(enum.StrEnum):
+    """``kind`` of ``sam.alu``."""
+
+    ADD = "add"
+    SUB = "sub"
+    MUL = "mul"
+    DIV = "div"
+    MAX = "max"
+    MIN = "min"
+    NEG = "neg"
+    EXP = "exp"
+    RELU = "relu"
+    RSQRT = "rsqrt"
+    SQRT = "sqrt"
+    SIGMOID = "sigmoid"
+    TANH = "tanh"
+    GELU = "gelu"
+    MATMUL = "matmul"  # tile x tile product of block-sparse value streams
+
+    @property
+    def is_binary(self) -> bool:
+        return self in BINARY_ALU_KINDS
+
+
+BINARY_ALU_KINDS = frozenset({AluKind.ADD, AluKind.SUB, AluKind.MUL, AluKind.DIV, AluKind.MAX, AluKind.MIN,
+                              AluKind.MATMUL})
+UNARY_ALU_KINDS = frozenset(set(AluKind) - BINARY_ALU_KINDS)
+
+
+class ReduceKind(enum.StrEnum):
+    """``kind`` of ``sam.reduce``."""
+
+    ADD = "add"
+    MAX = "max"
+    MIN = "min"
+
+
+# sparse_tensor level-format enum value -> our format (loose_compressed and n_out_of_m have none).
+_ENCODING_FORMATS = {
+    int(sparse_tensor.LevelFormat.dense): LevelFormat.DENSE,
+    int(sparse_tensor.LevelFormat.compressed): LevelFormat.COMPRESSED,
+    int(sparse_tensor.LevelFormat.singleton): LevelFormat.SINGLETON,
+}
+
+STREAM_KINDS = ("crd", "ref", "val", "repsig")
+
+
+class Sam(ext.Dialect, name="sam"):
+    """The SAM dataflow dialect."""
+
+
+# ----------------------------------------------------------------------------------------------
+# Types
+
+
+class CrdType(Sam.Type, name="crd"):
+    """Coordinate stream of one tensor level: ``!sam.crd<index>``."""
+
+    elem: Any
+
+
+class RefType(Sam.Type, name="ref"):
+    """Reference (position) stream: ``!sam.ref<index>``."""
+
+    elem: Any
+
+
+class ValType(Sam.Type, name="val"):
+    """Value stream: ``!sam.val<f32, array<i64>>`` (scalars) or ``!sam.val<f32, array<i64: 4, 4>>``
+    (each token a 4 x 4 tile of a block-sparse tensor)."""
+
+    elem: Any
+    tile: Any
+
+
+class RepsigType(Sam.Type, name="repsig"):
+    """Repeat-signal stream (``R``, ``S``, ``D``): ``!sam.repsig``."""
+
+
+class LevelType(Sam.Type, name="level"):
+    """Handle of one written output level (``sam.fiber_write`` result): ``!sam.level``."""
+
+
+class ValuesType(Sam.Type, name="values"):
+    """Handle of the written output values (``sam.val_write`` result): ``!sam.values``."""
+
+
+def crd_type() -> ir.Type:
+    return CrdType.get(ir.IndexType.get())
+
+
+def ref_type() -> ir.Type:
+    return RefType.get(ir.IndexType.get())
+
+
+def val_type(elem: ir.Type, tile: Sequence[int] = ()) -> ir.Type:
+    return ValType.get(elem, ir.DenseI64ArrayAttr.get([int(t) for t in tile]))
+
+
+def repsig_type() -> ir.Type:
+    return RepsigType.get()
+
+
+def level_type() -> ir.Type:
+    return LevelType.get()
+
+
+def values_type() -> ir.Type:
+    return ValuesType.get()
+
+
+def type_kind(t: ir.Type) -> str | None:
+    """``"crd"``, ``"ref"``, ``"val"``, ``"repsig"``, ``"level"``, ``"values"`` or None."""
+    text = str(t)
+    if not text.startswith("!sam."):
+        return None
+    return text[5:].split("<", 1)[0]
+
+
+def stream_kind(value: ir.Value) -> str | None:
+    """The stream kind of an SSA value (None for a non-stream value such as a tensor)."""
+    kind = type_kind(value.type)
+    return kind if kind in STREAM_KINDS else None
+
+
+def tile_shape(t: ir.Type) -> tuple[int, ...]:
+    """Tile shape of a ``!sam.val`` type (``()`` for scalar values)."""
+    if type_kind(t) != "val":
+        return ()
+    return tuple(ir.DenseI64ArrayAttr(ValType(t).tile))
+
+
+def val_elem_type(t: ir.Type) -> ir.Type:
+    """Element type of a ``!sam.val`` type."""
+    return ir.TypeAttr(ValType(t).elem).value
+
+
+# ----------------------------------------------------------------------------------------------
+# Tensor level helpers
+
+
+def tensor_level_formats(t: ir.Type) -> list[LevelFormat] | None:
+    """Formats of a tensor type's storage levels (all dense without an encoding); None for a
+    non-tensor type. Raises ValueError for a level format the dialect does not model."""
+    try:
+        rt = ir.RankedTensorType(t)
+    except ValueError:
+        return None
+    if rt.encoding is None:
+        return [LevelFormat.DENSE] * rt.rank
+    enc = sparse_tensor.EncodingAttr(rt.encoding)
+    out = []
+    for i, f in enumerate(enc.lvl_formats_enum):
+        if int(f) not in _ENCODING_FORMATS:
+            raise ValueError(f"level {i} has a format the sam dialect does not model")
+        out.append(_ENCODING_FORMATS[int(f)])
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Verification helpers
+
+
+class VerifyError(Exception):
+    """Raised inside a verifier; turned into an error diagnostic on the op."""
+
+
+def _kind(value: ir.Value) -> str | None:
+    return type_kind(value.type)
+
+
+def _expect(value: ir.Value, what: str, *kinds: str) -> None:
+    got = _kind(value)
+    if got not in kinds:
+        want = " or ".join(f"!sam.{k}" for k in kinds)
+        raise VerifyError(f"{what} must be a {want} stream, got {value.type}")
+
+
+def _attr_str(op, name: str) -> str:
+    attrs = op.operation.attributes
+    if name not in attrs or not isinstance(attrs[name], ir.StringAttr):
+        raise VerifyError(f"requires string attribute '{name}'")
+    return ir.StringAttr(attrs[name]).value
+
+
+def _attr_int(op, name: str) -> int:
+    attrs = op.operation.attributes
+    if name not in attrs or not isinstance(attrs[name], ir.IntegerAttr):
+        raise VerifyError(f"requires integer attribute '{name}'")
+    return ir.IntegerAttr(attrs[name]).value
+
+
+def _enum(op, name: str, cls):
+    value = _attr_str(op, name)
+    try:
+        return cls(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in cls)
+        raise VerifyError(f"'{name}' must be one of {allowed}; got \"{value}\"") from None
+
+
+def _index(op) -> str:
+    name = _attr_str(op, "index")
+    if not name:
+        raise VerifyError("'index' must be a non-empty index variable name")
+    return name
+
+
+def _same_type(a: ir.Value, b: ir.Value, what: str) -> None:
+    if a.type != b.type:
+        raise VerifyError(f"{what}: {a.type} vs {b.type}")
+
+
+def _check_tensor_level(tensor: ir.Value, level: int, fmt: LevelFormat) -> list[LevelFormat]:
+    try:
+        formats = tensor_level_formats(tensor.type)
+    except ValueError as e:
+        raise VerifyError(f"tensor operand: {e}") from None
+    if formats is None:
+        raise VerifyError(f"tensor operand must be a ranked tensor, got {tensor.type}")
+    if not 0 <= level < len(formats):
+        raise VerifyError(f"level {level} is outside the tensor's {len(formats)} storage levels")
+    if formats[level] != fmt:
+        raise VerifyError(
+            f"format \"{fmt.value}\" contradicts the tensor encoding (level {level} is {formats[level].value})"
+        )
+    return formats
+
+
+class _SamOp(Sam.Operation):
+    """Shared verifier plumbing: every op class defines ``check()``, raising ``VerifyError``."""
+
+    def _check_segments(self) -> None:
+        op = self.operation
+        for attr, spec, values in (("operandSegmentSizes", self._ODS_OPERAND_SEGMENTS, op.operands),
+                                   ("resultSegmentSizes", self._ODS_RESULT_SEGMENTS, op.results)):
+            if spec is None:
+                continue
+            if attr not in op.attributes:
+                raise VerifyError(f"requires '{attr}' (one entry per group: {len(spec)} entries)")
+            sizes = list(ir.DenseI32ArrayAttr(op.attributes[attr]))
+            if len(sizes) != len(spec) or sum(sizes) != len(values) or any(n < 0 for n in sizes):
+                raise VerifyError(f"'{attr}' {sizes} does not split {len(values)} values into {len(spec)} groups")
+            for size, want in zip(sizes, spec, strict=True):
+                if want == 1 and size != 1:
+                    raise VerifyError(f"'{attr}' {sizes} gives {size} values to a single-value group")
+
+    def verify_invariants(self) -> bool:
+        try:
+            self._check_segments()
+            self.check()
+        except VerifyError as e:
+            self.location.emit_error(f"'{self.operation.name}' op {e}")
+            return False
+        except Exception as e:  # noqa: BLE001  (a verifier must report, never raise)
+            # Structure the checks above do not anticipate: report it, never crash the caller.
+            self.location.emit_error(f"'{self.operation.name}' op is malformed: {e}")
+            return False
+        return True
+
+
+# ----------------------------------------------------------------------------------------------
+# Operations
+
+
+class RootOp(_SamOp, name="root", traits=[Pure]):
+    """Root generator: emits ``0, D`` on a ref stream.
+
+    ``%r = "sam.root"() : () -> !sam.ref<index>``
+    """
+
+    out_ref: Result[RefType]
+
+    def check(self) -> None:
+        _expect(self.out_ref, "result", "ref")
+
+
+class FiberLookupOp(_SamOp, name="fiber_lookup", traits=[Pure]):
+    """Level scanner: for each input ref, the (crd, ref) pairs of that fiber of level ``level``.
+
+    ``%c, %r = "sam.fiber_lookup"(%A, %ref) {format = "compressed", index = "j", level = 1 : i64}
+    : (tensor<4x4xf32, #csr>, !sam.ref<index>) -> (!sam.crd<index>, !sam.ref<index>)``
+    """
+
+    tensor: Operand[ir.RankedTensorType]
+    in_ref: Operand[RefType]
+    level: ir.IntegerAttr
+    format: ir.StringAttr
+    index: ir.StringAttr
+    out_crd: Result[CrdType]
+    out_ref: Result[RefType]
+
+    def check(self) -> None:
+        _expect(self.in_ref, "input ref", "ref")
+        _expect(self.out_crd, "first result", "crd")
+        _expect(self.out_ref, "second result", "ref")
+        _index(self)
+        _check_tensor_level(self.tensor, _attr_int(self, "level"), _enum(self, "format", LevelFormat))
+
+
+class LocateOp(_SamOp, name="locate", traits=[Pure]):
+    """Locator: iterate one operand (``in_crd``, ``in_ref``) and look each coordinate up in the
+    dense level ``level`` of ``tensor`` under the located level's parent ref ``parent_ref``.
+    Results: the iterated payload passed through, the located ref, the coordinate.
+
+    ``%r, %l, %c = "sam.locate"(%B, %crd, %ref, %parent) {format = "dense", index = "j",
+    level = 1 : i64} : (tensor<4x4xf32>, !sam.crd<index>, !sam.ref<index>, !sam.ref<index>)
+    -> (!sam.ref<index>, !sam.ref<index>, !sam.crd<index>)``
+    """
+
+    tensor: Operand[ir.RankedTensorType]
+    in_crd: Operand[CrdType]
+    in_ref: Operand[RefType | ValType]
+    parent_ref: Operand[RefType]
+    level: ir.IntegerAttr
+    format: ir.StringAttr
+    index: ir.StringAttr
+    out_ref: Result[RefType | ValType]
+    out_located: Result[RefType]
+    out_crd: Result[CrdType]
+
+    def check(self) -> None:
+        _expect(self.in_crd, "iterated crd", "crd")
+        _expect(self.in_ref, "iterated payload", "ref", "val")
+        _expect(self.parent_ref, "parent ref", "ref")
+        _same_type(self.in_ref, self.out_ref, "passed-through payload type differs")
+        _expect(self.out_located, "located result", "ref")
+        _expect(self.out_crd, "crd result", "crd")
+        _index(self)
+        fmt = _enum(self, "format", LevelFormat)
+        if fmt != LevelFormat.DENSE:
+            raise VerifyError(f"can only locate into a dense level, got \"{fmt.value}\"")
+        _check_tensor_level(self.tensor, _attr_int(self, "level"), fmt)
+
+
+class _JoinerOp(_SamOp):
+    """Shared shape of intersect and union.
+
+    IRDL gives every value of one variadic group the same type, so the payloads are two groups:
+    ``ref_payloads`` then ``val_payloads``; together (``payloads``, refs first) they pair with
+    ``crds`` by position, and the results mirror them (``out_payloads``).
+    """
+
+    @property
+    def payloads(self) -> list[ir.Value]:
+        return list(self.ref_payloads) + list(self.val_payloads)
+
+    @property
+    def out_payloads(self) -> list[ir.Value]:
+        return list(self.out_ref_payloads) + list(self.out_val_payloads)
+
+    def check(self) -> None:
+        crds = list(self.crds)
+        refs, vals = list(self.ref_payloads), list(self.val_payloads)
+        out_refs, out_vals = list(self.out_ref_payloads), list(self.out_val_payloads)
+        for i, c in enumerate(crds):
+            _expect(c, f"crd operand #{i}", "crd")
+        for i, p in enumerate(refs):
+            _expect(p, f"ref payload operand #{i}", "ref")
+        for i, p in enumerate(vals):
+            _expect(p, f"val payload operand #{i}", "val")
+        _expect(self.out_crd, "crd result", "crd")
+        if len(crds) < 2:
+            raise VerifyError(f"needs at least 2 inputs, got {len(crds)}")
+        if len(crds) != len(refs) + len(vals):
+            raise VerifyError(f"has {len(crds)} crd operands but {len(refs) + len(vals)} payload operands")
+        if (len(out_refs), len(out_vals)) != (len(refs), len(vals)):
+            raise VerifyError(f"has {len(refs)} ref and {len(vals)} val payload operands but "
+                              f"{len(out_refs)} ref and {len(out_vals)} val payload results")
+        for i, (p, o) in enumerate(zip(refs + vals, out_refs + out_vals, strict=True)):
+            _same_type(p, o, f"payload result #{i} type differs from its operand")
+        _index(self)
+
+
+class IntersectOp(_JoinerOp, name="intersect", traits=[Pure]):
+    """N-ary intersecter: coordinates present in every input, with each input's payload.
+
+    ``%c, %r:2, %v = "sam.intersect"(%c0, %c1, %c2, %r0, %r1, %v2) {index = "j",
+    operandSegmentSizes = array<i32: 3, 2, 1>, resultSegmentSizes = array<i32: 1, 2, 1>}
+    : (!sam.crd<index>, !sam.crd<index>, !sam.crd<index>, !sam.ref<index>, !sam.ref<index>,
+    !sam.val<f32, array<i64>>) -> (!sam.crd<index>, !sam.ref<index>, !sam.ref<index>,
+    !sam.val<f32, array<i64>>)``
+    """
+
+    crds: Sequence[Operand[CrdType]]
+    ref_payloads: Sequence[Operand[RefType]]
+    val_payloads: Sequence[Operand[ValType]]
+    index: ir.StringAttr
+    out_crd: Result[CrdType]
+    out_ref_payloads: Sequence[Result[RefType]]
+    out_val_payloads: Sequence[Result[ValType]]
+
+
+class UnionOp(_JoinerOp, name="union", traits=[Pure]):
+    """N-ary unioner: every coordinate present in some input; absent inputs get ``N`` payloads.
+
+    ``%c, %r:2 = "sam.union"(%c0, %c1, %r0, %r1) {index = "j", operandSegmentSizes =
+    array<i32: 2, 2, 0>, resultSegmentSizes = array<i32: 1, 2, 0>} : (!sam.crd<index>,
+    !sam.crd<index>, !sam.ref<index>, !sam.ref<index>) -> (!sam.crd<index>, !sam.ref<index>,
+    !sam.ref<index>)``
+    """
+
+    crds: Sequence[Operand[CrdType]]
+    ref_payloads: Sequence[Operand[RefType]]
+    val_payloads: Sequence[Operand[ValType]]
+    index: ir.StringAttr
+    out_crd: Result[CrdType]
+    out_ref_payloads: Sequence[Result[RefType]]
+    out_val_payloads: Sequence[Result[ValType]]
+
+
+class RepeatSigGenOp(_SamOp, name="repeat_sig_gen", traits=[Pure]):
+    """Repeat-signal generator: data/``N`` -> ``R``, ``S_n`` -> ``S``, ``D`` -> ``D``.
+
+    ``%s = "sam.repeat_sig_gen"(%crd) : (!sam.crd<index>) -> !sam.repsig``
+    """
+
+    in_stream: Operand[CrdType | RefType]
+    out_sig: Result[RepsigType]
+
+    def check(self) -> None:
+        _expect(self.in_stream, "input", "crd", "ref")
+        _expect(self.out_sig, "result", "repsig")
+
+
+class RepeatOp(_SamOp, name="repeat", traits=[Pure]):
+    """Repeater: re-emit each input token once per ``R`` of the repeat signal (broadcast).
+
+    ``%r = "sam.repeat"(%ref, %sig) : (!sam.ref<index>, !sam.repsig) -> !sam.ref<index>``
+    """
+
+    in_stream: Operand[RefType | ValType]
+    sig: Operand[RepsigType]
+    out: Result[RefType | ValType]
+
+    def check(self) -> None:
+        _expect(self.in_stream, "repeated input", "ref", "val")
+        _expect(self.sig, "repeat signal", "repsig")
+        _same_type(self.in_stream, self.out, "result type differs from the repeated input")
+
+
+class ArrayOp(_SamOp, name="array", traits=[Pure]):
+    """Value load: ``vals[ref]`` (``N`` -> 0); a tiled result type loads B x B tiles from the
+    tensor's trailing dense levels.
+
+    ``%v = "sam.array"(%A, %ref) : (tensor<4x4xf32, #csr>, !sam.ref<index>) -> !sam.val<f32, array<i64>>``
+    """
+
+    tensor: Operand[ir.RankedTensorType]
+    in_ref: Operand[RefType]
+    out_val: Result[ValType]
+
+    def check(self) -> None:
+        _expect(self.in_ref, "input ref", "ref")
+        _expect(self.out_val, "result", "val")
+        try:
+            formats = tensor_level_formats(self.tensor.type)
+        except ValueError as e:
+            raise VerifyError(f"tensor operand: {e}") from None
+        if formats is None:
+            raise VerifyError(f"tensor operand must be a ranked tensor, got {self.tensor.type}")
+        elem = ir.RankedTensorType(self.tensor.type).element_type
+        if val_elem_type(self.out_val.type) != elem:
+            raise VerifyError(f"result element type {val_elem_type(self.out_val.type)} differs from the tensor's {elem}")
+        tile = tile_shape(self.out_val.type)
+        if any(t <= 0 for t in tile):
+            raise VerifyError(f"tile shape must be positive, got {list(tile)}")
+        if len(tile) >= len(formats) and tile:
+            raise VerifyError(f"tile rank {len(tile)} leaves no sparse level of the {len(formats)}-level tensor")
+        if any(f != LevelFormat.DENSE for f in formats[len(formats) - len(tile):] if tile):
+            raise VerifyError(f"a {len(tile)}-d tile needs the tensor's last {len(tile)} levels to be dense")
+
+
+class AluOp(_SamOp, name="alu", traits=[Pure]):
+    """Arithmetic on value streams. Binary kinds take two operands, or one operand and a float
+    ``scalar`` attribute (``x <kind> scalar``); unary kinds take one operand. On tile streams every
+    kind is elementwise except ``matmul``: the product of an M x K and a K x N tile.
+
+    ``%v = "sam.alu"(%a, %b) {kind = "mul", operandSegmentSizes = array<i32: 2>}
+    : (!sam.val<f32, array<i64>>, !sam.val<f32, array<i64>>) -> !sam.val<f32, array<i64>>``
+    ``%w = "sam.alu"(%a) {kind = "mul", operandSegmentSizes = array<i32: 1>, scalar = 2.0 : f32}
+    : (!sam.val<f32, array<i64>>) -> !sam.val<f32, array<i64>>``
+    """
+
+    ins: Sequence[Operand[ValType]]
+    kind: ir.StringAttr
+    out_val: Result[ValType]
+
+    def check(self) -> None:
+        ins = list(self.ins)
+        for i, v in enumerate(ins):
+            _expect(v, f"operand #{i}", "val")
+        _expect(self.out_val, "result", "val")
+        kind = _enum(self, "kind", AluKind)
+        attrs = self.operation.attributes
+        has_scalar = "scalar" in attrs
+        if has_scalar and not isinstance(attrs["scalar"], ir.FloatAttr):
+            raise VerifyError(f"'scalar' must be a float attribute, got {attrs['scalar']}")
+        if kind == AluKind.MATMUL:
+            self._check_matmul(ins, has_scalar)
+            return
+        if kind.is_binary:
+            want = 1 if has_scalar else 2
+            if len(ins) != want:
+                form = "with a 'scalar' attribute" if has_scalar else "without a 'scalar' attribute"
+                raise VerifyError(f"binary kind \"{kind.value}\" {form} takes {want} operand(s), got {len(ins)}")
+        else:
+            if has_scalar:
+                raise VerifyError(f"unary kind \"{kind.value}\" takes no 'scalar' attribute")
+            if len(ins) != 1:
+                raise VerifyError(f"unary kind \"{kind.value}\" takes 1 operand, got {len(ins)}")
+        for i, v in enumerate(ins):
+            _same_type(v, self.out_val, f"operand #{i} type differs from the result type")
+
+    def _check_matmul(self, ins, has_scalar: bool) -> None:
+        if has_scalar or len(ins) != 2:
+            raise VerifyError("kind \"matmul\" takes 2 tile operands and no 'scalar' attribute")
+        a, b, out = (tile_shape(v.type) for v in (ins[0], ins[1], self.out_val))
+        if len(a) != 2 or len(b) != 2:
+            raise VerifyError(f"kind \"matmul\" needs 2-d tile operands, got {list(a)} and {list(b)}")
+        if a[1] != b[0] or out != (a[0], b[1]):
+            raise VerifyError(f"kind \"matmul\" of {list(a)} and {list(b)} tiles cannot give {list(out)} tiles")
+        elems = {str(val_elem_type(v.type)) for v in (ins[0], ins[1], self.out_val)}
+        if len(elems) != 1:
+            raise VerifyError(f"kind \"matmul\" needs one element type, got {sorted(elems)}")
+
+
+class ReduceOp(_SamOp, name="reduce", traits=[Pure]):
+    """Reducer: accumulate values until a stop (``S0`` -> sum; ``S_n`` -> sum, ``S_(n-1)``).
+
+    ``%s = "sam.reduce"(%v) {kind = "add"} : (!sam.val<f32, array<i64>>) -> !sam.val<f32, array<i64>>``
+    """
+
+    in_val: Operand[ValType]
+    kind: ir.StringAttr
+    out_val: Result[ValType]
+
+    def check(self) -> None:
+        _expect(self.in_val, "input", "val")
+        _expect(self.out_val, "result", "val")
+        _enum(self, "kind", ReduceKind)
+        _same_type(self.in_val, self.out_val, "result type differs from the input type")
+
+
+class SpaccOp(_SamOp, name="spacc", traits=[Pure]):
+    """Sparse accumulator of order 1 or 2. ``crds[0]`` is the innermost coordinate and
+    ``crds[order]`` the reduced one; ``out_crds[i]`` corresponds to ``crds[i]``.
+
+    ``%c, %v = "sam.spacc"(%cj, %ck, %val) {order = 1 : i64, operandSegmentSizes = array<i32: 2, 1>,
+    resultSegmentSizes = array<i32: 1, 1>} : (!sam.crd<index>, !sam.crd<index>,
+    !sam.val<f32, array<i64>>) -> (!sam.crd<index>, !sam.val<f32, array<i64>>)``
+    """
+
+    crds: Sequence[Operand[CrdType]]
+    in_val: Operand[ValType]
+    order: ir.IntegerAttr
+    out_crds: Sequence[Result[CrdType]]
+    out_val: Result[ValType]
+
+    def check(self) -> None:
+        crds, outs = list(self.crds), list(self.out_crds)
+        for i, c in enumerate(crds):
+            _expect(c, f"crd operand #{i}", "crd")
+        for i, c in enumerate(outs):
+            _expect(c, f"crd result #{i}", "crd")
+        _expect(self.in_val, "value operand", "val")
+        order = _attr_int(self, "order")
+        if order not in (1, 2):
+            raise VerifyError(f"order must be 1 or 2, got {order}")
+        if len(crds) != order + 1:
+            raise VerifyError(f"of order {order} takes {order + 1} crd operands, got {len(crds)}")
+        if len(outs) != order:
+            raise VerifyError(f"of order {order} has {order} crd results, got {len(outs)}")
+        _same_type(self.in_val, self.out_val, "value result type differs from the value operand")
+
+
+class _CrdPairOp(_SamOp):
+    def check(self) -> None:
+        _expect(self.outer, "outer operand", "crd")
+        _expect(self.inner, "inner operand", "crd")
+        _expect(self.out_outer, "outer result", "crd")
+        _expect(self.out_inner, "inner result", "crd")
+
+
+class CrdDropOp(_CrdPairOp, name="crd_drop", traits=[Pure]):
+    """Drop outer coordinates whose inner fiber is empty.
+
+    ``%o, %i = "sam.crd_drop"(%outer, %inner) : (!sam.crd<index>, !sam.crd<index>)
+    -> (!sam.crd<index>, !sam.crd<index>)``
+    """
+
+    outer: Operand[CrdType]
+    inner: Operand[CrdType]
+    out_outer: Result[CrdType]
+    out_inner: Result[CrdType]
+
+
+class CrdHoldOp(_CrdPairOp, name="crd_hold", traits=[Pure]):
+    """Repeat the outer coordinate for every inner coordinate.
+
+    ``%o, %i = "sam.crd_hold"(%outer, %inner) : (!sam.crd<index>, !sam.crd<index>)
+    -> (!sam.crd<index>, !sam.crd<index>)``
+    """
+
+    outer: Operand[CrdType]
+    inner: Operand[CrdType]
+    out_outer: Result[CrdType]
+    out_inner: Result[CrdType]
+
+
+class FiberWriteOp(_SamOp, name="fiber_write"):
+    """Level writer: builds level ``level`` (seg/crd arrays) of the output tensor of the
+    ``sam.output`` that consumes it. A sink: not Pure.
+
+    ``%l = "sam.fiber_write"(%crd) {format = "compressed", level = 1 : i64} : (!sam.crd<index>) -> !sam.level``
+    """
+
+    in_crd: Operand[CrdType]
+    level: ir.IntegerAttr
+    format: ir.StringAttr
+    out: Result[LevelType]
+
+    def check(self) -> None:
+        _expect(self.in_crd, "input", "crd")
+        _expect(self.out, "result", "level")
+        if _attr_int(self, "level") < 0:
+            raise VerifyError("level must be non-negative")
+        _enum(self, "format", LevelFormat)
+
+
+class ValWriteOp(_SamOp, name="val_write"):
+    """Value writer: builds the output values array. A sink: not Pure.
+
+    ``%w = "sam.val_write"(%v) : (!sam.val<f32, array<i64>>) -> !sam.values``
+    """
+
+    in_val: Operand[ValType]
+    out: Result[ValuesType]
+
+    def check(self) -> None:
+        _expect(self.in_val, "input", "val")
+        _expect(self.out, "result", "values")
+
+
+class ForkOp(_SamOp, name="fork", traits=[Pure]):
+    """Parallelizing fork: data tokens round-robin to ``lanes`` lanes, stops and done to all.
+
+    ``%l:2 = "sam.fork"(%crd) {lanes = 2 : i64, resultSegmentSizes = array<i32: 2>}
+    : (!sam.crd<index>) -> (!sam.crd<index>, !sam.crd<index>)``
+    """
+
+    in_stream: Operand[CrdType | RefType | ValType | RepsigType]
+    lanes: ir.IntegerAttr
+    outs: Sequence[Result[CrdType | RefType | ValType | RepsigType]]
+
+    def check(self) -> None:
+        _expect(self.in_stream, "input", *STREAM_KINDS)
+        lanes = _attr_int(self, "lanes")
+        outs = list(self.outs)
+        if lanes < 2:
+            raise VerifyError(f"lanes must be at least 2, got {lanes}")
+        if len(outs) != lanes:
+            raise VerifyError(f"has lanes = {lanes} but {len(outs)} results")
+        for i, o in enumerate(outs):
+            _same_type(self.in_stream, o, f"lane #{i} type differs from the input")
+
+
+class JoinOp(_SamOp, name="join", traits=[Pure]):
+    """Parallel join: merge the lanes back in fork order, one unit per lane in turn. ``depth``
+    is the number of loop levels the joined stream has below the forked level: 0 when each forked
+    token yields one token, else a unit is one fiber (up to and including its closing stop).
+
+    ``%j = "sam.join"(%a, %b) {depth = 1 : i64, lanes = 2 : i64, operandSegmentSizes = array<i32: 2>}
+    : (!sam.val<f32, array<i64>>, !sam.val<f32, array<i64>>) -> !sam.val<f32, array<i64>>``
+    """
+
+    ins: Sequence[Operand[CrdType | RefType | ValType | RepsigType]]
+    lanes: ir.IntegerAttr
+    depth: ir.IntegerAttr
+    out: Result[CrdType | RefType | ValType | RepsigType]
+
+    def check(self) -> None:
+        ins = list(self.ins)
+        for i, v in enumerate(ins):
+            _expect(v, f"lane #{i}", *STREAM_KINDS)
+        lanes = _attr_int(self, "lanes")
+        if lanes < 2:
+            raise VerifyError(f"lanes must be at least 2, got {lanes}")
+        if len(ins) != lanes:
+            raise VerifyError(f"has lanes = {lanes} but {len(ins)} operands")
+        if _attr_int(self, "depth") < 0:
+            raise VerifyError(f"depth must be non-negative, got {_attr_int(self, 'depth')}")
+        for i, v in enumerate(ins):
+            _same_type(v, self.out, f"lane #{i} type differs from the result")
+
+
+class OutputOp(_SamOp, name="output"):
+    """Assemble an output tensor from its level writers (one per level, in level order) and its
+    value writer. A sink: not Pure.
+
+    ``%C = "sam.output"(%l0, %l1, %w) {operandSegmentSizes = array<i32: 2, 1>}
+    : (!sam.level, !sam.level, !sam.values) -> tensor<4x4xf32, #csr>``
+    """
+
+    levels: Sequence[Operand[LevelType]]
+    vals: Operand[ValuesType]
+    tensor: Result[ir.RankedTensorType]
+
+    def check(self) -> None:
+        levels = list(self.levels)
+        for i, v in enumerate(levels):
+            _expect(v, f"level operand #{i}", "level")
+        _expect(self.vals, "values operand", "values")
+        try:
+            formats = tensor_level_formats(self.tensor.type)
+        except ValueError as e:
+            raise VerifyError(f"result tensor: {e}") from None
+        if formats is None:
+            raise VerifyError(f"result must be a ranked tensor, got {self.tensor.type}")
+        writer = _producer(self.vals)
+        if writer is None or writer.name != "sam.val_write":
+            raise VerifyError("values operand must come from sam.val_write")
+        val_t = writer.operands[0].type
+        elem = ir.RankedTensorType(self.tensor.type).element_type
+        if val_elem_type(val_t) != elem:
+            raise VerifyError(f"written element type {val_elem_type(val_t)} differs from the tensor's {elem}")
+        tile = tile_shape(val_t)
+        written = len(formats) - len(tile)
+        if len(levels) != written:
+            raise VerifyError(f"needs {written} level writers for the result's levels, got {len(levels)}")
+        for i, v in enumerate(levels):
+            w = _producer(v)
+            if w is None or w.name != "sam.fiber_write":
+                raise VerifyError(f"level operand #{i} must come from sam.fiber_write")
+            lvl = ir.IntegerAttr(w.attributes["level"]).value
+            fmt = ir.StringAttr(w.attributes["format"]).value
+            if lvl != i:
+                raise VerifyError(f"level operand #{i} writes level {lvl}")
+            if fmt != formats[i].value:
+                raise VerifyError(
+                    f"level {i} is written as \"{fmt}\" but the result encoding has \"{formats[i].value}\""
+                )
+
+
+def _producer(value: ir.Value):
+    """The Operation defining ``value`` (None for a block argument)."""
+    owner = value.owner
+    if isinstance(owner, ir.Block):
+        return None
+    return owner.operation
+
+
+# ----------------------------------------------------------------------------------------------
+# Loading
+
+
+def load(ctx: ir.Context) -> None:
+    """Load the sam dialect into ``ctx`` (a no-op when already loaded)."""
+    with ctx:
+        if ctx.is_dialect_loaded(Sam.DIALECT_NAMESPACE):
+            return
+        Sam.load()
+
+
+if load not in _context.DIALECT_LOADERS:
+    _context.DIALECT_LOADERS.append(load)
+

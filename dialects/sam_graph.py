@@ -1,0 +1,281 @@
+"""Graph views of ``sam`` functions: topological order, per-op counts, Graphviz DOT.
+
+A SAM graph is a ``func.func`` whose body holds ``sam`` ops, e.g.::
+
+    func.func @copy(%arg0: tensor<4xf32>) -> tensor<4xf32> {
+      %0 = "sam.root"() : () -> !sam.ref<index>
+      %1:2 = "sam.fiber_lookup"(%arg0, %0) {format = "dense", index = "i", level = 0 : i64} : ...
+      ...
+      return %5 : tensor<4xf32>
+    }
+
+Nodes are the ops of the body, plus one node per tensor argument and per returned tensor; an
+edge per (producer result, consumer operand) pair, labelled with its stream kind.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from dataclasses import dataclass
+
+from fuseflow.bindings import ir, op_name
+from fuseflow.dialects import sam
+
+# Op attributes shown in DOT node labels, in this order.
+_LABEL_ATTRS = ("index", "level", "format", "kind", "order", "lanes", "scalar")
+_EDGE_COLORS = {"crd": "blue", "ref": "darkgreen", "val": "red", "repsig": "orange", "level": "gray40",
+                "values": "gray40"}
+
+
+@dataclass(frozen=True)
+class Edge:
+    """``src`` result ``src_result`` feeds ``dst`` operand ``dst_operand`` (node indices)."""
+
+    src: int
+    src_result: int
+    dst: int
+    dst_operand: int
+    kind: str
+
+
+class SamGraph:
+    """Nodes and edges of one SAM ``func.func``.
+
+    Node ids: ``0 .. n_args-1`` are the tensor arguments, then the body ops in block order
+    (the ``func.return`` included, shown as the outputs).
+    """
+
+    def __init__(self, func_op):
+        self.func = func_op.operation if hasattr(func_op, "operation") else func_op
+        if self.func.name != "func.func":
+            raise ValueError(f"expected a func.func, got {self.func.name}")
+        self.name = ir.StringAttr(self.func.attributes["sym_name"]).value
+        block = self.func.regions[0].blocks[0]
+        self.args = list(block.arguments)
+        self.ops = [op.operation for op in block.operations]
+        self.edges: list[Edge] = []
+        index = {op: len(self.args) + i for i, op in enumerate(self.ops)}
+        for dst_i, op in enumerate(self.ops):
+            dst = len(self.args) + dst_i
+            for k, v in enumerate(op.operands):
+                owner = v.owner
+                if isinstance(owner, ir.Block):
+                    src, res = v.arg_number, 0
+                else:
+                    src = index[owner.operation]
+                    res = ir.OpResult(v).result_number
+                self.edges.append(Edge(src, res, dst, k, sam.type_kind(v.type) or "tensor"))
+
+    @property
+    def num_nodes(self) -> int:
+        return len(self.args) + len(self.ops)
+
+    def node_name(self, node: int) -> str:
+        """``"arg0"`` for an argument, else the op name (``"sam.fiber_lookup"``)."""
+        if node < len(self.args):
+            return f"arg{node}"
+        return self.ops[node - len(self.args)].name
+
+    def op_counts(self) -> Counter:
+        """How many ops of each name the body has (``func.return`` excluded)."""
+        return Counter(op.name for op in self.ops if op.name != "func.return")
+
+    def topological_order(self) -> list[int]:
+        """Node ids in a dependency-respecting order (smallest ready id first, deterministic)."""
+        indeg = [0] * self.num_nodes
+        succ: list[list[int]] = [[] for _ in range(self.num_nodes)]
+        for e in self.edges:
+            indeg[e.dst] += 1
+            succ[e.src].append(e.dst)
+        ready = [n for n in range(self.num_nodes) if indeg[n] == 0]
+        heapq.heapify(ready)
+        order = []
+        while ready:
+            n = heapq.heappop(ready)
+            order.append(n)
+            for m in succ[n]:
+                indeg[m] -= 1
+                if indeg[m] == 0:
+                    heapq.heappush(ready, m)
+        if len(order) != self.num_nodes:
+            raise ValueError(f"@{self.name} has a dependency cycle")
+        return order
+
+    def _label(self, node: int) -> str:
+        if node < len(self.args):
+            return f"%arg{node}\\n{_escape(str(self.args[node].type))}"
+        op = self.ops[node - len(self.args)]
+        if op.name == "func.return":
+            return "return"
+        lines = [op.name.removeprefix("sam.")]
+        for name in _LABEL_ATTRS:
+            if name in op.attributes:
+                lines.append(f"{name}={_attr_text(op.attributes[name])}")
+        if op.name == "sam.output":
+            lines.append(_escape(str(op.results[0].type)))
+        return "\\n".join(lines)
+
+    def to_dot(self) -> str:
+        """Graphviz DOT text of the graph (edges coloured by stream kind)."""
+        out = [f'digraph "{self.name}" {{', "  rankdir=TB;", "  node [shape=box, fontname=monospace];"]
+        for n in range(self.num_nodes):
+            shape = ""
+            if n < len(self.args) or self.node_name(n) == "func.return":
+                shape = ", shape=ellipse"
+            out.append(f'  n{n} [label="{self._label(n)}"{shape}];')
+        for e in self.edges:
+            color = _EDGE_COLORS.get(e.kind, "black")
+            out.append(f'  n{e.src} -> n{e.dst} [label="{e.kind}", color={color}];')
+        out.append("}")
+        return "\n".join(out) + "\n"
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _attr_text(attr: ir.Attribute) -> str:
+    if isinstance(attr, ir.StringAttr):
+        return ir.StringAttr(attr).value
+    if isinstance(attr, ir.IntegerAttr):
+        return str(ir.IntegerAttr(attr).value)
+    if isinstance(attr, ir.FloatAttr):
+        return repr(ir.FloatAttr(attr).value)
+    return _escape(str(attr))
+
+
+def sam_functions(module: ir.Module) -> list[SamGraph]:
+    """Every ``func.func`` of ``module`` that holds at least one sam op."""
+    graphs = []
+    for op in module.body.operations:
+        if op_name(op) != "func.func" or not op.regions[0].blocks:
+            continue
+        block = op.regions[0].blocks[0]
+        if any(o.operation.name.startswith("sam.") for o in block.operations):
+            graphs.append(SamGraph(op))
+    return graphs
+
+
+def module_to_dot(module: ir.Module) -> str:
+    """DOT for every SAM graph of ``module`` (one ``digraph`` each)."""
+    return "".join(g.to_dot() for g in sam_functions(module))
+
+
+# ----------------------------------------------------------------------------------------------
+# Loop-nest analysis: which loops (index variables) each stream is nested in.
+
+
+class LoopNestError(ValueError):
+    """A graph whose streams are wired across mismatched loop nests (e.g. a missing repeat)."""
+
+
+def loop_nests(graph: SamGraph) -> dict[tuple[int, int], tuple[str, ...]]:
+    """The loop nest of every stream, keyed by (node id, result number).
+
+    ``root`` is outside every loop (``()``); ``fiber_lookup`` adds its ``index``; ``repeat`` takes
+    its signal's nest (and needs the input one loop shallower); ``reduce`` drops the innermost
+    loop; ``spacc`` drops its reduced loop; joiners, ALUs, forks and joins need equal nests. Raises
+    ``LoopNestError`` at the first stream wired across mismatched loops, e.g.::
+
+        %x = "sam.fiber_lookup"(%X, %root) ...        // x's j loop outside i: missing repeat
+        "sam.intersect"(%ca, %cx, ...)                // error: nests (i, j) vs (j,)
+    """
+    nests: dict[tuple[int, int], tuple[str, ...]] = {}
+    incoming: dict[int, list[Edge]] = {}
+    for e in graph.edges:
+        incoming.setdefault(e.dst, []).append(e)
+    for node in graph.topological_order():
+        if node < len(graph.args):
+            continue
+        op = graph.ops[node - len(graph.args)]
+        ins = [nests.get((e.src, e.src_result)) for e in sorted(incoming.get(node, []), key=lambda e: e.dst_operand)]
+        for r, nest in enumerate(_transfer(op, ins)):
+            nests[(node, r)] = nest
+    return nests
+
+
+def _fail(op, message: str):
+    raise LoopNestError(f"{op.name}: {message}")
+
+
+def _same(op, nests, what: str):
+    if any(n != nests[0] for n in nests):
+        _fail(op, f"{what} are in different loop nests: " + " vs ".join(str(n) for n in nests))
+    return nests[0]
+
+
+def _transfer(op, ins: list) -> list[tuple[str, ...]]:
+    """Loop nests of ``op``'s results from those of its operands (None for tensors)."""
+    name = op.name
+    attrs = op.attributes
+    n_results = len(op.results)
+    if name == "sam.root":
+        return [()]
+    if name == "sam.fiber_lookup":
+        return [ins[1] + (ir.StringAttr(attrs["index"]).value,)] * 2
+    if name == "sam.locate":
+        crd, payload, parent = ins[1], ins[2], ins[3]
+        _same(op, [crd, payload], "iterated crd and payload")
+        if parent != crd[:-1]:
+            _fail(op, f"parent ref nest {parent} is not one loop outside the iterated {crd}")
+        return [crd] * 3
+    if name in ("sam.intersect", "sam.union"):
+        nest = _same(op, ins, "joined streams")
+        index = ir.StringAttr(attrs["index"]).value
+        if not nest or nest[-1] != index:
+            _fail(op, f"joins over \"{index}\" but its inputs' innermost loop is {nest[-1:] or 'none'}")
+        return [nest] * n_results
+    if name == "sam.repeat_sig_gen":
+        return [ins[0]]
+    if name == "sam.repeat":
+        stream, sig = ins
+        if stream != sig[:-1]:
+            _fail(op, f"repeats a stream in {stream} over a signal in {sig} (needs the input one loop outside)")
+        return [sig]
+    if name == "sam.array":
+        return [ins[1]]
+    if name in ("sam.alu", "sam.fork", "sam.join"):
+        return [_same(op, ins, "operands")] * n_results
+    if name == "sam.reduce":
+        if not ins[0]:
+            _fail(op, "reduces a stream that is outside every loop")
+        return [ins[0][:-1]]
+    if name == "sam.spacc":
+        order = ir.IntegerAttr(attrs["order"]).value
+        *crds, val = ins
+        for m, c in enumerate(crds):
+            if c != val[: len(val) - m]:
+                _fail(op, f"crd operand #{m} nest {c} is not the value nest {val} minus {m} inner loop(s)")
+        reduced = len(val) - 1 - order
+        if reduced < 0:
+            _fail(op, f"order {order} needs a value stream at least {order + 1} loops deep, got {val}")
+        out = val[:reduced] + val[reduced + 1:]
+        return [out[: len(out) - m] for m in range(order)] + [out]
+    if name == "sam.crd_drop" or name == "sam.crd_hold":
+        outer, inner = ins
+        if outer != inner[:-1]:
+            _fail(op, f"outer nest {outer} is not one loop outside the inner {inner}")
+        return [outer, inner] if name == "sam.crd_drop" else [inner, inner]
+    if name in ("sam.fiber_write", "sam.val_write"):
+        if name == "sam.fiber_write" and len(ins[0]) != ir.IntegerAttr(attrs["level"]).value + 1:
+            _fail(op, f"writes level {ir.IntegerAttr(attrs['level']).value} from a stream in {ins[0]}")
+        return [ins[0]]
+    if name == "sam.output":
+        *levels, vals = ins
+        for k in range(1, len(levels)):
+            if levels[k][:-1] != levels[k - 1]:
+                _fail(op, f"level {k} is written from {levels[k]}, not inside level {k - 1}'s {levels[k - 1]}")
+        if vals != (levels[-1] if levels else ()):
+            _fail(op, f"values are in {vals} but the innermost written level is in {levels[-1] if levels else ()}")
+        return [None]
+    return [None] * n_results
+
+
+def check_loop_nests(graph: SamGraph) -> list[str]:
+    """Problems found by ``loop_nests`` (an empty list for a well-wired graph)."""
+    try:
+        loop_nests(graph)
+    except LoopNestError as e:
+        return [f"@{graph.name}: {e}"]
+    return []
