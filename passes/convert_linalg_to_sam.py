@@ -1,0 +1,139 @@
+"""convert-linalg-to-sam: lower each fusion region to one SAM graph function."""
+
+from __future__ import annotations
+
+from fuseflow.bindings import func, ir, op_name, sparse_tensor
+from fuseflow.dialects.sam_builder import SamBuilder
+from fuseflow.dialects.sam_graph import SamGraph, check_loop_nests
+from fuseflow.errors import FuseflowError
+from fuseflow.passes.einsum import Region, build_region, is_init_only, show
+from fuseflow.passes.partition import REGION_ATTR, computations
+from fuseflow.passes.pass_base import ModulePass, Option, PassFailure
+from fuseflow.passes.registry import register
+from fuseflow.passes.sam_lowering import OutputLowering
+
+PROGRAM_ATTR = "fuseflow.program"
+
+
+def regions_of(fn) -> list[list[ir.Operation]]:
+    """The fusion regions of a function: ops grouped by `fuseflow.region` (ops without the
+    attribute are regions of their own), in program order of their first op."""
+    groups: dict[object, list[ir.Operation]] = {}
+    for n, op in enumerate(computations(fn)):
+        key = ir.IntegerAttr(op.attributes[REGION_ATTR]).value if REGION_ATTR in op.attributes else ("op", n)
+        groups.setdefault(key, []).append(op)
+    return list(groups.values())
+
+
+def analyze_regions(fn, prefix: str) -> list[Region]:
+    return [build_region(f"{prefix}{r}", ops) for r, ops in enumerate(regions_of(fn))]
+
+
+def _str_array(items) -> ir.ArrayAttr:
+    return ir.ArrayAttr.get([ir.StringAttr.get(x) for x in items])
+
+
+@register
+class ConvertLinalgToSamPass(ModulePass):
+    """Lower every fusion region of every function to a SAM graph (`sam` dialect).
+
+    Each region (ops sharing a `fuseflow.region` number, see `fuseflow-partition`; an op
+    without one is its own region) becomes a `func.func @<fn>_region<r>` from the region's input
+    tensors to its output tensors, built by the lowering-table method of SAM_SEMANTICS.md
+    section 4 in the dataflow order chosen for that region. The original function becomes the
+    program: constants, one `func.call` per region in program order, `sparse_tensor.convert`
+    where a graph writes its result in another storage order or format than the op declared,
+    and the return. Graph functions carry `fuseflow.region`, `fuseflow.order` (the chosen
+    order), `fuseflow.orders` (all legal orders, the tuner's space) and `fuseflow.expr`.
+
+    Options: `orders` - one entry per region in region order: an index into that region's legal
+    orders (default 0) or an explicit permutation of its variables such as `ikj`.
+    Preconditions: computing ops are `linalg.generic` (generalize named ops, fold transposes
+    and sparse casts first). Fails with a located error for an op the lowering does not support
+    and for an illegal or infeasible order.
+    Guarantees after: no computing linalg op is left; every graph verifies.
+    """
+
+    name = "convert-linalg-to-sam"
+    orders = Option(list[str], [], "per-region dataflow order: index or permutation (e.g. 0,ikj,1)")
+
+    def run(self, module: ir.Operation) -> None:
+        self.error: FuseflowError | None = None
+        fns = [op for op in module.regions[0].blocks[0].operations
+               if op_name(op) == "func.func" and len(op.regions[0].blocks) > 0
+               and PROGRAM_ATTR not in op.attributes and not _is_graph(op)]
+        for fn in fns:
+            try:
+                self._convert(fn)
+            except FuseflowError as e:
+                self.error = e
+                raise PassFailure(str(e), getattr(getattr(e, "op", None), "location", None)) from e
+
+    def _convert(self, fn) -> None:
+        fname = ir.StringAttr(fn.attributes["sym_name"]).value
+        regions = analyze_regions(fn, f"{fname}_region")
+        if len(self.orders) > len(regions):
+            raise FuseflowError(f"orders has {len(self.orders)} entries but @{fname} has {len(regions)} regions")
+        for r, region in enumerate(regions):
+            choice = self.orders[r] if r < len(self.orders) else None
+            order = region.choose_order(choice)
+            graph = self._emit_graph(fn, region, order)
+            self._replace_with_call(fn, region, graph)
+        for op in reversed(list(fn.regions[0].blocks[0].operations)):
+            op = op.operation
+            if op_name(op) in ("tensor.empty", "linalg.fill", "linalg.generic") and is_init_only(op) \
+                    and not list(op.results[0].uses):
+                op.erase()
+        fn.attributes[PROGRAM_ATTR] = ir.UnitAttr.get()
+
+    def _emit_graph(self, fn, region: Region, order: list[str]):
+        in_types = [v.type for v in region.inputs]
+        with ir.InsertionPoint(fn):
+            graph = func.FuncOp(region.name, ir.FunctionType.get(in_types, []))
+            block = graph.add_entry_block()
+        with ir.InsertionPoint(block):
+            b = SamBuilder()
+            args = list(block.arguments)
+            outs = [OutputLowering(b, region, out, order, args).build() for out in region.outputs]
+            func.ReturnOp(outs)
+        graph.attributes["function_type"] = ir.TypeAttr.get(ir.FunctionType.get(in_types, [o.type for o in outs]))
+        problems = check_loop_nests(SamGraph(graph))
+        if problems:  # a lowering bug: every stream must sit in the loops its consumers expect
+            raise FuseflowError(f"{region.name}: the emitted graph is mis-wired: {'; '.join(problems)}")
+        i64 = ir.IntegerType.get_signless(64)
+        graph.attributes[REGION_ATTR] = ir.IntegerAttr.get(i64, int(region.name.rsplit("region", 1)[1]))
+        graph.attributes["fuseflow.order"] = ir.StringAttr.get(",".join(order))
+        graph.attributes["fuseflow.orders"] = _str_array("".join(o) for o in region.legal_orders())
+        names = [_value_name(v) for v in region.inputs]
+        graph.attributes["fuseflow.expr"] = _str_array(
+            f"{','.join(o.vars)}: {show(o.expr, names)}" for o in region.outputs)
+        return graph
+
+    def _replace_with_call(self, fn, region: Region, graph) -> None:
+        last = region.ops[-1]
+        result_types = list(ir.FunctionType(ir.TypeAttr(graph.attributes["function_type"]).value).results)
+        with ir.InsertionPoint(last), last.location:
+            call = func.CallOp(result_types, ir.FlatSymbolRefAttr.get(region.name), list(region.inputs))
+            values = []
+            for out, res in zip(region.outputs, call.results, strict=True):
+                if res.type != out.value.type:
+                    res = sparse_tensor.ConvertOp(out.value.type, res).result
+                values.append(res)
+        for out, v in zip(region.outputs, values, strict=True):
+            out.value.replace_all_uses_with(v)
+        for op in reversed(region.ops):
+            if list(op.results[0].uses):
+                raise FuseflowError(f"{region.name}: a value computed in the region is used before "
+                                    "the region ends (regions must be contiguous)")
+            op.erase()
+
+
+def _is_graph(fn) -> bool:
+    return "fuseflow.order" in fn.attributes
+
+
+def _value_name(v: ir.Value) -> str:
+    try:
+        return v.get_name()
+    except Exception:  # values without a printable name
+        return "?"

@@ -1,0 +1,99 @@
+"""fuseflow-partition: group a model's linalg ops into fusion regions."""
+
+from __future__ import annotations
+
+from fuseflow.bindings import ir, op_name
+from fuseflow.passes.einsum import is_init_only
+from fuseflow.passes.ir_utils import num_inputs
+from fuseflow.passes.pass_base import ModulePass, Option, PassFailure
+from fuseflow.passes.registry import register
+
+REGION_ATTR = "fuseflow.region"
+
+
+def computations(func_op) -> list[ir.Operation]:
+    """The linalg ops of a function that compute something (fills and empties used only as
+    inits are not computations), in program order."""
+    out = []
+    for op in func_op.regions[0].blocks[0].operations:
+        op = op.operation
+        if op_name(op).startswith("linalg.") and not is_init_only(op):
+            out.append(op)
+    return out
+
+
+def is_contraction(op: ir.Operation) -> bool:
+    """A generic with a reduction loop reading two or more tensors (a matmul-like product)."""
+    if op_name(op) != "linalg.generic":
+        return False
+    iters = [str(a) for a in ir.ArrayAttr(op.attributes["iterator_types"])]
+    tensors = [v for v in list(op.operands)[: num_inputs(op)] if isinstance(v.type, ir.RankedTensorType)]
+    return any("reduction" in it for it in iters) and len(tensors) >= 2
+
+
+def layer_groups(ops: list[ir.Operation]) -> list[list[int]]:
+    """Layers: a run of contractions followed by the elementwise/normalization ops that consume
+    them; a contraction that follows a non-contraction starts a new layer. (GCN: [X@W, A@XW,
+    +b, relu] per layer; SAE: [x@W, +b, relu]; a transformer block: attention, projections and
+    the FFN each end at their first non-contraction tail.)"""
+    groups: list[list[int]] = []
+    prev_contraction = True
+    for n, op in enumerate(ops):
+        c = is_contraction(op)
+        if not groups or (c and not prev_contraction):
+            groups.append([])
+        groups[-1].append(n)
+        prev_contraction = c
+    return groups
+
+
+@register
+class PartitionPass(ModulePass):
+    """Group the linalg ops of each function into fusion regions.
+
+    Tags every computing linalg op (not the fills/empties that only initialize outputs) with an
+    integer `fuseflow.region` attribute; `convert-linalg-to-sam` lowers each region to one SAM
+    graph, and values crossing regions are materialized tensors in the type (dense, or the
+    sparse encoding) the producing op declares (sparsity propagation chooses those formats).
+
+    Modes: `unfused` (one op per region), `layers` (see `layer_groups`: a run of contractions
+    plus the ops that follow them up to the next contraction), `full` (one region), `groups`
+    (explicit lists of op indices, e.g. `groups=0,1;2,3` with `;` between regions; every
+    computing op must be in exactly one group, numbered in program order from 0).
+    Preconditions: named ops generalized, transposes folded (`fuseflow-fold-transposes`).
+    Guarantees after: every computing op has a region number; regions are numbered in program
+    order of their first op.
+    """
+
+    name = "fuseflow-partition"
+    mode = Option(str, "unfused", "unfused | layers | full | groups", choices=["unfused", "layers", "full", "groups"])
+    groups = Option(str, "", "explicit regions for mode=groups: op indices, ',' within and ';' between regions")
+
+    def run(self, module: ir.Operation) -> None:
+        for fn in module.regions[0].blocks[0].operations:
+            if op_name(fn) == "func.func" and len(fn.regions[0].blocks) > 0:
+                self._partition(fn)
+
+    def region_lists(self, n_ops: int, ops) -> list[list[int]]:
+        if self.mode == "unfused":
+            return [[n] for n in range(n_ops)]
+        if self.mode == "full":
+            return [list(range(n_ops))] if n_ops else []
+        if self.mode == "layers":
+            return layer_groups(ops)
+        try:
+            lists = [[int(x) for x in g.split(",") if x.strip()] for g in self.groups.split(";") if g.strip()]
+        except ValueError:
+            raise PassFailure(f"groups='{self.groups}' is not a ';'-separated list of ','-separated op indices") from None
+        flat = sorted(x for g in lists for x in g)
+        if flat != list(range(n_ops)):
+            raise PassFailure(f"groups must cover ops 0..{n_ops - 1} exactly once, got '{self.groups}'")
+        return lists
+
+    def _partition(self, fn) -> None:
+        ops = computations(fn)
+        lists = sorted(self.region_lists(len(ops), ops), key=min)
+        i64 = ir.IntegerType.get_signless(64)
+        for r, members in enumerate(lists):
+            for n in members:
+                ops[n].attributes[REGION_ATTR] = ir.IntegerAttr.get(i64, r)

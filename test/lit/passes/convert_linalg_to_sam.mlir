@@ -1,0 +1,90 @@
+// RUN: %fuseflow-opt %s --split-input-file -p 'builtin.module(fuseflow-partition{mode=full},convert-linalg-to-sam)' | %FileCheck %s
+// RUN: %not %fuseflow-opt %s --split-input-file -p 'builtin.module(convert-linalg-to-sam{orders=kij})' 2>&1 | %FileCheck %s --check-prefix=BADORDER
+
+#mk = affine_map<(m, n, k) -> (m, k)>
+#kn = affine_map<(m, n, k) -> (k, n)>
+#mn = affine_map<(m, n, k) -> (m, n)>
+#csr = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed) }>
+// SpMM with a CSR left operand and a row-major right operand: the only legal order is i,k,j,
+// so the reduction over k is not innermost and becomes a sparse accumulator of order 1.
+// CHECK-LABEL: func.func @spmm_region0(
+// CHECK-SAME: fuseflow.order = "i,k,j"
+// CHECK-SAME: fuseflow.orders = ["ikj"]
+// CHECK: "sam.root"
+// CHECK: "sam.fiber_lookup"(%arg0, %{{.*}}) {format = "dense", index = "i", level = 0 : i64}
+// CHECK: "sam.repeat"
+// CHECK: "sam.fiber_lookup"(%arg0, %{{.*}}) {format = "compressed", index = "k", level = 1 : i64}
+// CHECK: "sam.fiber_lookup"(%arg1, %{{.*}}) {format = "dense", index = "k", level = 0 : i64}
+// CHECK: "sam.intersect"
+// CHECK-SAME: index = "k"
+// CHECK: "sam.fiber_lookup"(%arg1, %{{.*}}) {format = "dense", index = "j", level = 1 : i64}
+// CHECK: "sam.alu"
+// CHECK-SAME: kind = "mul"
+// CHECK: "sam.spacc"
+// CHECK-SAME: order = 1
+// CHECK: "sam.fiber_write"({{.*}}) {format = "dense", level = 0 : i64}
+// CHECK: "sam.fiber_write"({{.*}}) {format = "compressed", level = 1 : i64}
+// CHECK: "sam.output"
+// CHECK-LABEL: func.func @spmm(
+// CHECK-SAME: fuseflow.program
+// CHECK: call @spmm_region0(%arg0, %arg1)
+// CHECK: sparse_tensor.convert
+// CHECK-NOT: linalg.generic
+// CHECK: return
+// BADORDER: error: {{.*}}order k,i,j is illegal: i must come before k (storage order of an input)
+func.func @spmm(%A: tensor<4x5xf32, #csr>, %B: tensor<5x3xf32>) -> tensor<4x3xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x3xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<4x3xf32>) -> tensor<4x3xf32>
+  %r = linalg.generic {indexing_maps = [#mk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%A, %B : tensor<4x5xf32, #csr>, tensor<5x3xf32>) outs(%f : tensor<4x3xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<4x3xf32>
+  return %r : tensor<4x3xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+#csr = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed) }>
+// Fused elementwise chain relu((A + X) + b[i]): nested unions at i (A, X, then b), a union of A
+// and the dense X at j that covers all of j; b does not index j and is repeated over it.
+// CHECK-LABEL: func.func @chain_region0(
+// CHECK-SAME: fuseflow.order = "i,j"
+// CHECK: "sam.union"({{.*}}) {index = "i"
+// CHECK: "sam.union"({{.*}}) {index = "i"
+// CHECK: "sam.union"({{.*}}) {index = "j"
+// CHECK: "sam.repeat"
+// CHECK: "sam.alu"{{.*}}kind = "add"
+// CHECK: "sam.alu"{{.*}}kind = "add"
+// CHECK: "sam.alu"{{.*}}kind = "relu"
+// CHECK: "sam.fiber_write"({{.*}}) {format = "dense", level = 1 : i64}
+// CHECK: "sam.output"
+func.func @chain(%A: tensor<4x4xf32, #csr>, %X: tensor<4x4xf32>, %b: tensor<4xf32>) -> tensor<4x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x4xf32>
+  %m = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%A, %X : tensor<4x4xf32, #csr>, tensor<4x4xf32>) outs(%e : tensor<4x4xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %p = arith.addf %x, %y : f32
+    linalg.yield %p : f32
+  } -> tensor<4x4xf32>
+  %s = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%m, %b : tensor<4x4xf32>, tensor<4xf32>) outs(%e : tensor<4x4xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %p = arith.addf %x, %y : f32
+    linalg.yield %p : f32
+  } -> tensor<4x4xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%s : tensor<4x4xf32>) outs(%e : tensor<4x4xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %c = arith.cmpf ugt, %x, %zero : f32
+    %v = arith.select %c, %x, %zero : f32
+    linalg.yield %v : f32
+  } -> tensor<4x4xf32>
+  return %r : tensor<4x4xf32>
+}
