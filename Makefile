@@ -7,7 +7,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.fuseflow-installed
 BUILD_TOOLS := scikit-build-core==1.1.2 cython==3.3.1 cython-cmake==0.3.0 cmake==4.4.4 ninja==1.13.2
 # Everything that changes what the editable install must (re)build.
-INSTALL_INPUTS := pyproject.toml CMakeLists.txt $(wildcard sim/*.pyx sim/*.pxd)
+INSTALL_INPUTS := pyproject.toml CMakeLists.txt $(wildcard sim/*.pyx sim/*.pxd sim/*.pxi)
 
 .PHONY: all install demo test lint lit unit clean
 

@@ -1,5 +1,21 @@
-"""The SAM cycle simulator: compiled engine (Cython), token and FIFO types."""
+"""The SAM cycle simulator.
+
+``simulate(program, inputs, hw=HardwareConfig(...), check=True)`` runs a SAM graph (``Graph``,
+``Program``, or a sam-dialect MLIR module) with the compiled local-clock engine (``_engine.pyx``)
+and returns outputs, cycles and per-node statistics. ``reference`` is the functional model the
+engine is tested against; ``graph.GraphBuilder`` builds graphs by hand; ``canonical`` holds the
+classic kernels.
+"""
 
 from fuseflow.sim._tokens import DATA, DONE, EMPTY, KIND_NAMES, STOP, Fifo
+from fuseflow.sim.api import FunctionResult, SimResult, SimulationMismatch, run_function, simulate
+from fuseflow.sim.config import COMAL, HardwareConfig
+from fuseflow.sim.errors import DeadlockError, GuardError, SpaccOverflowError, StreamError
+from fuseflow.sim.graph import AluOp, Graph, GraphBuilder, Kind, Program, ReduceOp, StreamKind
 
-__all__ = ["DATA", "DONE", "EMPTY", "KIND_NAMES", "STOP", "Fifo"]
+__all__ = [
+    "COMAL", "DATA", "DONE", "EMPTY", "KIND_NAMES", "STOP", "AluOp", "DeadlockError", "Fifo",
+    "Graph", "GraphBuilder", "GuardError", "HardwareConfig", "Kind", "Program", "ReduceOp",
+    "FunctionResult", "SimResult", "SimulationMismatch", "SpaccOverflowError", "StreamError",
+    "StreamKind", "run_function", "simulate",
+]

@@ -94,12 +94,14 @@ cdef class Fifo:
     def full(self):
         return self.c_full()
 
-    def push(self, int kind, payload=0, int64_t time=0):
-        """Append a token. ``payload`` is the int (crd/ref/stop level) or float (val)."""
+    def push(self, int kind, payload=0, int64_t time=0, int vac=0):
+        """Append a token. ``payload`` is the int (crd/ref/stop level) or float (val); ``vac``
+        marks a vacant stop."""
         cdef Token t
         if kind not in KIND_NAMES:
             raise ValueError(f"unknown token kind {kind}")
         t.kind = kind
+        t.vac = vac if kind == TK_STOP else 0
         t.i = 0
         t.v = 0.0
         if kind == TK_DATA and isinstance(payload, float):

@@ -1,0 +1,570 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""The compiled SAM engine: every primitive as a local-clock state machine.
+
+Execution follows the DAM method: each node owns a local clock ``t`` (the earliest cycle of its
+next step) and FIFO entries carry the cycle at which they become visible. The scheduler runs a
+node until it blocks on an empty input or a full output, then moves to the next one. A step
+happens at ``c = max(t, visible time of the tokens it consumes, free time of the output slots
+it fills, memory data ready time)``; its outputs are visible at ``c + latency`` and the node's
+next step is at ``c + ii``. Because every primitive is deterministic in its token values, the
+order in which blocked nodes are resumed never changes outputs or cycle counts.
+
+Bounded FIFOs record when each slot was freed, so a producer refilling a slot waits for the
+consumer's pop (exact backpressure). A full scheduler pass without any token moving while nodes
+remain unfinished is a deadlock: ``DeadlockError`` lists every unfinished node and the FIFO it
+waits on.
+"""
+from libc.stdint cimport int32_t, int64_t
+from libc.stdlib cimport free, malloc, realloc
+from libc.math cimport INFINITY, exp, sqrt, tanh
+from libcpp.vector cimport vector
+from libcpp.map cimport map as cmap
+from libcpp.pair cimport pair
+from cython.operator cimport dereference as deref, predecrement as dec, preincrement as inc
+
+from ._token_types cimport Entry, TK_DATA, TK_DONE, TK_EMPTY, TK_STOP, Token
+
+import time as _time
+
+import numpy as np
+
+from fuseflow.sim.errors import DeadlockError, GuardError, SpaccOverflowError, StreamError
+
+
+# ---------------------------------------------------------------------------------------------
+# FIFOs
+cdef struct Q:
+    Entry* buf
+    int64_t cap
+    int64_t head
+    int64_t count
+    int64_t depth
+    int64_t pushed
+    int64_t popped
+    int64_t* pops     # pop times of the last `depth` pops (bounded FIFOs)
+    int64_t high
+    int32_t id
+
+cdef struct Port:
+    Q** qs
+    int n
+
+cdef int64_t g_moves = 0
+# Scheduling only: a node stops filling an unbounded FIFO past this many tokens and lets the
+# consumer run (keeps the working set in cache). It never changes timing (unbounded FIFOs have
+# no slot times) and is switched off if a pass would otherwise stall.
+cdef int64_t g_soft = 0
+
+
+cdef int q_init(Q* q, int64_t depth, int fid) except -1:
+    q.cap = 16
+    while depth and q.cap < depth:
+        q.cap <<= 1
+    q.buf = <Entry*> malloc(q.cap * sizeof(Entry))
+    # pop times ring: indexed by pop number & (cap - 1); cap >= depth and a bounded FIFO never
+    # grows, so the time of pop number (pushed - depth) is still held when the next push needs it
+    q.pops = <int64_t*> malloc((q.cap if depth else 1) * sizeof(int64_t))
+    if q.buf == NULL or q.pops == NULL:
+        raise MemoryError()
+    q.head = 0
+    q.count = 0
+    q.depth = depth
+    q.pushed = 0
+    q.popped = 0
+    q.high = 0
+    q.id = fid
+    return 0
+
+
+cdef int q_grow(Q* q) except -1:
+    cdef int64_t k
+    cdef Entry* nb = <Entry*> malloc(2 * q.cap * sizeof(Entry))
+    if nb == NULL:
+        raise MemoryError()
+    for k in range(q.count):
+        nb[k] = q.buf[(q.head + k) & (q.cap - 1)]
+    free(q.buf)
+    q.buf = nb
+    q.cap *= 2
+    q.head = 0
+    return 0
+
+
+cdef inline int q_push(Q* q, Token tok, int64_t time) except -1:
+    global g_moves
+    if q.count == q.cap:
+        q_grow(q)
+    cdef Entry* e = &q.buf[(q.head + q.count) & (q.cap - 1)]
+    e.tok = tok
+    e.time = time
+    q.count += 1
+    q.pushed += 1
+    if q.count > q.high:
+        q.high = q.count
+    g_moves += 1
+    return 0
+
+
+cdef inline void q_pop(Q* q, int64_t time) noexcept:
+    global g_moves
+    if q.depth:
+        q.pops[q.popped & (q.cap - 1)] = time
+    q.popped += 1
+    q.head = (q.head + 1) & (q.cap - 1)
+    q.count -= 1
+    g_moves += 1
+
+
+cdef inline int64_t q_free(Q* q) noexcept:
+    if q.depth and q.pushed >= q.depth:
+        return q.pops[(q.pushed - q.depth) & (q.cap - 1)]
+    return 0
+
+
+cdef inline Token mk(int32_t kind, int64_t i, double v, int32_t vac) noexcept:
+    cdef Token t
+    t.kind = kind
+    t.vac = vac
+    t.i = i
+    t.v = v
+    return t
+
+
+cdef inline int64_t imax(int64_t a, int64_t b) noexcept:
+    return a if a > b else b
+
+
+# ---------------------------------------------------------------------------------------------
+# Node base and step helpers
+cdef class Node:
+    cdef readonly str name
+    cdef readonly int kind
+    cdef readonly int index
+    cdef Engine eng
+    cdef Q** ins
+    cdef int nin
+    cdef Port* outs
+    cdef int nout
+    cdef int64_t t
+    cdef int64_t lat
+    cdef int64_t ii
+    cdef readonly int64_t finish, first, steps, stall, tin, tout, ops, bytes_read, bytes_written
+    cdef readonly bint done
+    cdef readonly int blk_fifo
+    cdef readonly int blk_why  # 0: input empty, 1: output full, 2: input short of a look-ahead
+    cdef int64_t mc_batch[2]
+    cdef int64_t mc_ready[2]
+    cdef bint mem_started
+    cdef bint tiled
+    cdef int64_t block
+    # activity spans for traces: [start, end) cycles of back-to-back steps (when tracing)
+    cdef public bint tracing
+    cdef vector[int64_t] spans
+    cdef int64_t span_start, span_end
+
+    def __cinit__(self):
+        self.ins = NULL
+        self.outs = NULL
+        self.blk_fifo = -1
+        self.mc_batch[0] = -1
+        self.mc_batch[1] = -1
+
+    def __dealloc__(self):
+        cdef int p
+        if self.outs != NULL:
+            for p in range(self.nout):
+                free(self.outs[p].qs)
+            free(self.outs)
+        free(self.ins)
+
+    cdef int run(self) except -1:
+        return 0
+
+    def error(self, msg):
+        return StreamError(f"node {self.name!r}: {msg}")
+
+    @property
+    def local_clock(self):
+        return self.t
+
+    def activity(self):
+        """[(start, end), ...] busy spans (only when ``tracing`` was set before the run)."""
+        out = [(self.spans[k], self.spans[k + 1]) for k in range(0, self.spans.size(), 2)]
+        if self.steps:
+            out.append((self.span_start, self.span_end))
+        return out
+
+
+cdef inline bint has(Node n, int p, int64_t k) noexcept:
+    if n.ins[p].count > k:
+        return True
+    n.blk_fifo = n.ins[p].id
+    n.blk_why = 0 if k == 0 or n.ins[p].count == 0 else 2
+    return False
+
+
+cdef inline Entry* hd(Node n, int p, int64_t k) noexcept:
+    cdef Q* q = n.ins[p]
+    return &q.buf[(q.head + k) & (q.cap - 1)]
+
+
+cdef inline bint room(Node n, int p, int64_t* c) noexcept:
+    cdef Port* port = &n.outs[p]
+    cdef int j
+    cdef Q* q
+    cdef int64_t f
+    for j in range(port.n):
+        q = port.qs[j]
+        if (q.depth and q.count >= q.depth) or (g_soft and not q.depth and q.count >= g_soft):
+            n.blk_fifo = q.id
+            n.blk_why = 1
+            return False
+        f = q_free(q)
+        if f > c[0]:
+            c[0] = f
+    return True
+
+
+cdef inline bint room_all(Node n, int64_t* c) noexcept:
+    cdef int p
+    for p in range(n.nout):
+        if not room(n, p, c):
+            return False
+    return True
+
+
+cdef inline int emit(Node n, int p, Token tok, int64_t c) except -1:
+    cdef Port* port = &n.outs[p]
+    cdef int j
+    for j in range(port.n):
+        q_push(port.qs[j], tok, c + n.lat)
+    n.tout += 1
+    return 0
+
+
+cdef inline void take(Node n, int p, int64_t c) noexcept:
+    q_pop(n.ins[p], c)
+    n.tin += 1
+
+
+cdef inline int64_t start(Node n, int64_t c) noexcept:
+    if c < n.t:
+        c = n.t
+    if n.steps:
+        n.stall += c - n.t
+    else:
+        n.first = c
+    return c
+
+
+cdef inline void step(Node n, int64_t c) noexcept:
+    n.t = c + n.ii
+    n.steps += 1
+    if c + n.lat > n.finish:
+        n.finish = c + n.lat
+    if n.tracing:
+        record_span(n, c)
+
+
+cdef void record_span(Node n, int64_t c) noexcept:
+    # a new span starts after an idle gap; past 20000 spans a node's spans just grow
+    if n.steps == 1:
+        n.span_start = c
+    elif c > n.span_end and n.spans.size() < 40000:
+        n.spans.push_back(n.span_start)
+        n.spans.push_back(n.span_end)
+        n.span_start = c
+    n.span_end = c + n.ii
+
+
+cdef inline void finish_sink(Node n, int64_t c) noexcept:
+    # sinks have no output latency: done one cycle after their last step
+    n.done = True
+    if c + 1 > n.finish:
+        n.finish = c + 1
+
+
+cdef inline int64_t mread(Node n, int slot, int64_t addr, int64_t t) except -1:
+    cdef Engine e = n.eng
+    n.bytes_read += e.m_word
+    if not e.mem_on:
+        return t
+    cdef int64_t b = addr // e.m_batch
+    if n.mc_batch[slot] == b:
+        return imax(t, n.mc_ready[slot])
+    cdef int64_t r = e.reserve(b, t) + e.m_lat
+    if not n.mem_started:
+        r += e.m_start
+        n.mem_started = True
+    n.mc_batch[slot] = b
+    n.mc_ready[slot] = r
+    return imax(t, r)
+
+
+cdef inline int mwrite(Node n, int slot, int64_t addr, int64_t t) except -1:
+    cdef Engine e = n.eng
+    n.bytes_written += e.m_word
+    if not e.mem_on:
+        return 0
+    cdef int64_t b = addr // e.m_batch
+    if n.mc_batch[slot] == b:
+        return 0
+    cdef int64_t r = e.reserve(b, t) + e.m_lat
+    if not n.mem_started:
+        r += e.m_start
+        n.mem_started = True
+    n.mc_batch[slot] = b
+    if r > n.finish:
+        n.finish = r
+    return 0
+
+
+# Primitives (textually included: they share this module's inline helpers)
+include "_prims_streams.pxi"
+include "_prims_values.pxi"
+include "_prims_coords.pxi"
+
+
+# ---------------------------------------------------------------------------------------------
+# The engine
+cdef class Engine:
+    cdef Q* qs
+    cdef int nq
+    cdef readonly list nodes
+    cdef public list tiles
+    cdef public object zero_tile_shape
+    cdef bint mem_on
+    cdef int64_t m_ch, m_lat, m_ii, m_start, m_batch, m_word
+    cdef vector[cmap[int64_t, int64_t]] occ
+    cdef readonly int64_t next_addr
+    cdef readonly int64_t moves
+
+    def __cinit__(self):
+        self.qs = NULL
+        self.nq = 0
+
+    def __dealloc__(self):
+        cdef int k
+        if self.qs != NULL:
+            for k in range(self.nq):
+                free(self.qs[k].buf)
+                free(self.qs[k].pops)
+            free(self.qs)
+
+    def __init__(self, int nfifos, depths, memory: dict | None):
+        cdef int k
+        self.nodes = []
+        self.tiles = []
+        self.qs = <Q*> malloc((nfifos if nfifos else 1) * sizeof(Q))
+        if self.qs == NULL:
+            raise MemoryError()
+        for k in range(nfifos):
+            self.qs[k].buf = NULL
+            self.qs[k].pops = NULL
+        self.nq = nfifos
+        for k in range(nfifos):
+            q_init(&self.qs[k], depths[k], k)
+        self.mem_on = memory is not None
+        if memory is not None:
+            self.m_ch = memory["channels"]
+            self.m_lat = memory["latency"]
+            self.m_ii = memory["issue_interval"]
+            self.m_start = memory["startup"]
+            self.m_batch = memory["batch"]
+            self.m_word = memory["word_bytes"]
+            self.occ.resize(self.m_ch)
+        else:
+            self.m_batch = 8
+            self.m_word = 4
+        self.next_addr = 0
+
+    cdef int64_t reserve(self, int64_t batch, int64_t t) except -1:
+        # First free issue slot at or after t on the batch's channel. Busy slots are kept as
+        # merged [start, end) intervals, so a request costs O(log intervals) however far apart
+        # in time the requesting nodes' local clocks are (no per-cycle state, no polling).
+        cdef int64_t ch = batch % self.m_ch
+        cdef int64_t s = (t + self.m_ii - 1) // self.m_ii
+        cdef cmap[int64_t, int64_t]* busy = &self.occ[ch]
+        cdef cmap[int64_t, int64_t].iterator nxt = busy.upper_bound(s)
+        cdef cmap[int64_t, int64_t].iterator prv
+        cdef bint merged_prev = False
+        if nxt != busy.begin():
+            prv = nxt
+            dec(prv)
+            if deref(prv).second >= s:
+                s = deref(prv).second  # inside (or right after) a busy run: take its end
+                deref(prv).second = s + 1
+                merged_prev = True
+        if merged_prev:
+            if nxt != busy.end() and deref(nxt).first == s + 1:
+                deref(prv).second = deref(nxt).second
+                busy.erase(nxt)
+        elif nxt != busy.end() and deref(nxt).first == s + 1:
+            deref(busy)[s] = deref(nxt).second
+            busy.erase(nxt)
+        else:
+            deref(busy)[s] = s + 1
+        return s * self.m_ii
+
+    def alloc(self, int64_t n):
+        """Reserve an address range of ``n`` words (batch aligned) for one array."""
+        cdef int64_t base = self.next_addr
+        self.next_addr += ((n + self.m_batch) // self.m_batch) * self.m_batch
+        return base
+
+    def tile(self, int64_t tid):
+        if tid < 0:
+            return np.zeros(self.zero_tile_shape)
+        return self.tiles[tid]
+
+    def add_tile(self, value):
+        self.tiles.append(value)
+        return len(self.tiles) - 1
+
+    def add_node(self, Node n, str name, int kind, ins, outs, int64_t lat, int64_t ii):
+        cdef int p, j
+        n.name = name
+        n.kind = kind
+        n.index = len(self.nodes)
+        n.eng = self
+        n.lat = lat
+        n.ii = ii
+        n.nin = len(ins)
+        n.ins = <Q**> malloc((n.nin if n.nin else 1) * sizeof(Q*))
+        for p in range(n.nin):
+            n.ins[p] = &self.qs[ins[p]]
+        n.nout = len(outs)
+        n.outs = <Port*> malloc((n.nout if n.nout else 1) * sizeof(Port))
+        for p in range(n.nout):
+            n.outs[p].n = len(outs[p])
+            n.outs[p].qs = <Q**> malloc((n.outs[p].n if n.outs[p].n else 1) * sizeof(Q*))
+            for j in range(n.outs[p].n):
+                n.outs[p].qs[j] = &self.qs[outs[p][j]]
+        self.nodes.append(n)
+        return n
+
+    def fifo_state(self, int k):
+        cdef Q* q = &self.qs[k]
+        return {"count": q.count, "depth": q.depth, "pushed": q.pushed, "high_water": q.high}
+
+    def run(self, int64_t max_cycles, double max_seconds, describe_fifo):
+        """Run to completion; returns the number of scheduler passes."""
+        global g_moves, g_soft
+        cdef Node n
+        cdef int64_t before, passes = 0, horizon
+        cdef int remaining = 0
+        cdef list live = [nd for nd in self.nodes]
+        g_moves = 0
+        g_soft = 4096
+        t0 = _time.perf_counter()
+        while live:
+            before = g_moves
+            horizon = 0
+            finished = False
+            for n in live:
+                if n.run():
+                    finished = True
+                if n.t > horizon:
+                    horizon = n.t
+            passes += 1
+            if finished:
+                live = [nd for nd in live if not (<Node> nd).done]
+            if g_moves == before and not finished and live and g_soft:
+                g_soft = 0
+                continue
+            if g_moves == before and not finished and live:
+                blocked = []
+                why = ("empty", "full", "lookahead")
+                text = {"empty": "input empty", "full": "output full", "lookahead": "needs one more input token to decide"}
+                for nd in live:
+                    n = <Node> nd
+                    blocked.append((n.name, n.blk_fifo, why[n.blk_why]))
+                lines = [f"  {b[0]}: waits on {describe_fifo(b[1])} ({text[b[2]]})" for b in blocked]
+                self.moves = g_moves
+                hint = ("\nnote: FIFOs that are full may be too shallow for this graph; re-run with deeper FIFOs "
+                        "(HardwareConfig(fifo_depth=N), CLI --hw fifo_depth=N) or unbounded ones (fifo_depth=0)")
+                raise DeadlockError("deadlock: no node can make progress\n" + "\n".join(lines) + (hint if any(b[2] == "full" for b in blocked) else ""), blocked)
+            if horizon > max_cycles:
+                raise GuardError(f"simulation exceeded the cycle limit of {max_cycles} (raise HardwareConfig.max_cycles)")
+            if (passes & 63) == 0 and _time.perf_counter() - t0 > max_seconds:
+                raise GuardError(f"simulation exceeded the wall-time limit of {max_seconds:g} s (raise HardwareConfig.max_wall_seconds)")
+        self.moves = g_moves
+        return passes
+
+
+NODE_CLASSES = {
+    "root": Root, "source": Source, "sink": Sink, "fiber_lookup": FiberLookup, "locate": Locate,
+    "joiner": Joiner, "repeat_sig_gen": RepeatSigGen, "repeat": Repeat, "array": Array, "alu": Alu,
+    "reduce": Reduce, "spacc1": Spacc1, "spacc2": Spacc2, "crd_drop": CrdDrop,
+    "crd_hold": CrdHold, "fork": Fork, "join": Join, "fiber_write": FiberWrite,
+    "val_write": ValWrite,
+}
+
+
+def configure(Node n, str what, **kw):
+    """Set a primitive's parameters (called once by the Python-side engine builder)."""
+    if what == "source":
+        (<Source> n).kinds = kw["kinds"]
+        (<Source> n).vacs = kw["vacs"]
+        (<Source> n).ivals = kw["ivals"]
+        (<Source> n).fvals = kw["fvals"]
+        (<Source> n).n = len(kw["kinds"])
+    elif what == "sink":
+        (<Sink> n).got = []
+    elif what == "fiber_lookup" or what == "locate":
+        dense = kw["dense"]
+        seg = kw.get("seg")
+        crd = kw.get("crd")
+        if isinstance(n, FiberLookup):
+            (<FiberLookup> n).dense = dense
+            (<FiberLookup> n).dim = kw["dim"]
+            (<FiberLookup> n).seg = seg
+            (<FiberLookup> n).crd = crd
+            (<FiberLookup> n).nref = len(seg) - 1
+            (<FiberLookup> n).seg_base = kw["seg_base"]
+            (<FiberLookup> n).crd_base = kw["crd_base"]
+        else:
+            (<Locate> n).dense = dense
+            (<Locate> n).dim = kw["dim"]
+            (<Locate> n).seg = seg
+            (<Locate> n).crd = crd
+            (<Locate> n).nref = len(seg) - 1
+            (<Locate> n).seg_base = kw["seg_base"]
+            (<Locate> n).crd_base = kw["crd_base"]
+    elif what == "joiner":
+        (<Joiner> n).k = kw["k"]
+        (<Joiner> n).is_union = kw["union"]
+    elif what == "array":
+        (<Array> n).vals = kw["vals"]
+        (<Array> n).nvals = kw["nvals"]
+        (<Array> n).val_base = kw["val_base"]
+        (<Array> n).tile_base = kw.get("tile_base", 0)
+        (<Array> n).zero_tile = kw.get("zero_tile", 0)
+    elif what == "alu":
+        (<Alu> n).op = kw["op"]
+        (<Alu> n).binary = kw["binary"]
+        (<Alu> n).const = kw["const"]
+        (<Alu> n).tile_fn = kw.get("tile_fn")
+    elif what == "reduce":
+        (<Reduce> n).op = kw["op"]
+        (<Reduce> n).tile_fn = kw.get("tile_fn")
+    elif what == "spacc1":
+        (<Spacc1> n).capacity = kw["capacity"]
+        (<Spacc1> n).flush_ii = kw["flush_ii"]
+    elif what == "spacc2":
+        (<Spacc2> n).capacity = kw["capacity"]
+        (<Spacc2> n).flush_ii = kw["flush_ii"]
+    elif what == "fork":
+        (<Fork> n).lanes = kw["lanes"]
+    elif what == "join":
+        (<Join> n).lanes = kw["lanes"]
+        (<Join> n).depth = kw["depth"]
+        (<Join> n).merged.resize(kw["lanes"], 0)
+    elif what == "fiber_write":
+        (<FiberWrite> n).crd_base = kw["crd_base"]
+        (<FiberWrite> n).seg_base = kw["seg_base"]
+    elif what == "val_write":
+        (<ValWrite> n).val_base = kw["val_base"]
+    if "tiled" in kw:
+        n.tiled = kw["tiled"]
+        n.block = kw.get("block", 0)

@@ -1,0 +1,351 @@
+# Included by _engine.pyx (one extension module; split for size). Coordinate utilities, parallel lanes and writers: crd_drop, crd_hold, fork, join, fiber_write, val_write.
+
+cdef class CrdDrop(Node):
+    cdef int mode  # 0: next outer token; 1: streaming a non-empty inner fiber
+    cdef bint pending
+
+    cdef int run(self) except -1:
+        cdef Entry* o
+        cdef Entry* h
+        cdef int64_t c
+        cdef Token to, ti
+        while True:
+            if self.mode == 1:
+                if not has(self, 1, 0):
+                    return 0
+                h = hd(self, 1, 0)
+                ti = h.tok
+                c = imax(self.t, h.time)
+                if ti.kind != TK_STOP:
+                    if not room(self, 1, &c):
+                        return 0
+                    c = start(self, c)
+                    take(self, 1, c)
+                    emit(self, 1, ti, c)
+                    step(self, c)
+                    continue
+                if ti.i == 0:
+                    c = start(self, c)
+                    take(self, 1, c)
+                    self.pending = True
+                    self.mode = 0
+                    step(self, c)
+                    continue
+                if not has(self, 0, 0):
+                    return 0
+                o = hd(self, 0, 0)
+                c = imax(c, o.time)
+                if not room_all(self, &c):
+                    return 0
+                c = start(self, c)
+                emit(self, 1, ti, c)
+                emit(self, 0, o.tok, c)
+                take(self, 1, c)
+                take(self, 0, c)
+                self.mode = 0
+                step(self, c)
+                continue
+            if not has(self, 0, 0) or not has(self, 1, 0):
+                return 0
+            o = hd(self, 0, 0)
+            h = hd(self, 1, 0)
+            to = o.tok
+            ti = h.tok
+            c = imax(self.t, imax(o.time, h.time))
+            if to.kind == TK_DONE or to.kind == TK_STOP:
+                if ti.kind != (TK_DONE if to.kind == TK_DONE else TK_STOP):
+                    raise self.error("inner stream misaligned with the outer stream")
+                if not room_all(self, &c):
+                    return 0
+                c = start(self, c)
+                emit(self, 0, to, c)
+                emit(self, 1, ti, c)
+                take(self, 0, c)
+                take(self, 1, c)
+                step(self, c)
+                if to.kind == TK_DONE:
+                    self.done = True
+                    return 1
+                continue
+            if ti.kind != TK_STOP:  # non-empty fiber: write the held S0, then the coordinate
+                if self.pending:
+                    if not room(self, 1, &c):
+                        return 0
+                    c = start(self, c)
+                    emit(self, 1, mk(TK_STOP, 0, 0.0, 0), c)
+                    self.pending = False
+                    step(self, c)
+                    continue
+                if not room(self, 0, &c):
+                    return 0
+                c = start(self, c)
+                emit(self, 0, to, c)
+                take(self, 0, c)
+                self.mode = 1
+                step(self, c)
+                continue
+            # empty fiber: drop the outer coordinate
+            if ti.i == 0:
+                c = start(self, c)
+                take(self, 0, c)
+                take(self, 1, c)
+                step(self, c)
+                continue
+            if not has(self, 0, 1):
+                return 0
+            c = imax(c, hd(self, 0, 1).time)
+            if not room_all(self, &c):
+                return 0
+            c = start(self, c)
+            emit(self, 1, mk(TK_STOP, ti.i, 0.0, 0 if self.pending else 1), c)
+            self.pending = False
+            take(self, 0, c)
+            take(self, 1, c)
+            emit(self, 0, hd(self, 0, 0).tok, c)
+            take(self, 0, c)
+            step(self, c)
+
+
+cdef class CrdHold(Node):
+    cdef int run(self) except -1:
+        cdef Entry* o
+        cdef Entry* h
+        cdef int64_t c, need, kk
+        cdef Token ti
+        while True:
+            if not has(self, 1, 0):
+                return 0
+            h = hd(self, 1, 0)
+            ti = h.tok
+            c = imax(self.t, h.time)
+            if ti.kind == TK_DATA or ti.kind == TK_EMPTY:
+                if not has(self, 0, 0):
+                    return 0
+                o = hd(self, 0, 0)
+                c = imax(c, o.time)
+                if not room_all(self, &c):
+                    return 0
+                c = start(self, c)
+                emit(self, 0, o.tok, c)
+                emit(self, 1, ti, c)
+                take(self, 1, c)
+                step(self, c)
+                continue
+            need = 1 if ti.kind == TK_DONE else (1 if ti.vac == 0 else 0) + (1 if ti.i >= 1 else 0)
+            if need and not has(self, 0, need - 1):
+                return 0
+            if need:
+                c = imax(c, hd(self, 0, need - 1).time)
+            if not room_all(self, &c):
+                return 0
+            c = start(self, c)
+            for kk in range(need):
+                take(self, 0, c)
+            emit(self, 0, ti, c)
+            emit(self, 1, ti, c)
+            take(self, 1, c)
+            step(self, c)
+            if ti.kind == TK_DONE:
+                self.done = True
+                return 1
+
+
+cdef class Fork(Node):
+    cdef int lanes, rr
+
+    cdef int run(self) except -1:
+        cdef Entry* h
+        cdef int64_t c
+        cdef Token tok
+        cdef int p
+        while True:
+            if not has(self, 0, 0):
+                return 0
+            h = hd(self, 0, 0)
+            tok = h.tok
+            c = imax(self.t, h.time)
+            if tok.kind == TK_DATA or tok.kind == TK_EMPTY:
+                if not room(self, self.rr, &c):
+                    return 0
+                c = start(self, c)
+                emit(self, self.rr, tok, c)
+                self.rr = (self.rr + 1) % self.lanes
+            else:
+                if not room_all(self, &c):
+                    return 0
+                c = start(self, c)
+                for p in range(self.lanes):
+                    emit(self, p, tok, c)
+            take(self, 0, c)
+            step(self, c)
+            if tok.kind == TK_DONE:
+                self.done = True
+                return 1
+
+
+cdef class Join(Node):
+    cdef int lanes, depth, rr
+    cdef bint has_pending
+    cdef Token pending
+    cdef vector[char] merged
+
+    cdef int follows(self, int i) except -2:
+        # 1: lane i's next token starts a unit of the current fiber; 0: it does not; -1: unknown
+        cdef Entry* h
+        if self.merged[i]:
+            return 0
+        if not has(self, i, 0):
+            return -1
+        h = hd(self, i, 0)
+        if h.tok.kind == TK_DONE or (h.tok.kind == TK_STOP and h.tok.vac >= self.depth):
+            return 0
+        return 1
+
+    cdef int run(self) except -1:
+        cdef Entry* h
+        cdef int64_t c
+        cdef Token tok
+        cdef int f, i, alldone
+        while True:
+            f = self.follows(self.rr)
+            if f < 0:
+                return 0
+            if f == 1:
+                h = hd(self, self.rr, 0)
+                c = imax(self.t, h.time)
+                if self.has_pending:
+                    if not room(self, 0, &c):
+                        return 0
+                    c = start(self, c)
+                    emit(self, 0, mk(TK_STOP, self.depth - 1, 0.0, 0), c)
+                    self.has_pending = False
+                    step(self, c)
+                    continue
+                tok = h.tok
+                if self.depth == 0:
+                    if not room(self, 0, &c):
+                        return 0
+                    c = start(self, c)
+                    emit(self, 0, tok, c)
+                    take(self, self.rr, c)
+                    self.rr = (self.rr + 1) % self.lanes
+                    step(self, c)
+                    continue
+                if tok.kind == TK_STOP and tok.i >= self.depth - 1:
+                    c = start(self, c)
+                    take(self, self.rr, c)
+                    self.pending = tok
+                    self.has_pending = True
+                    self.merged[self.rr] = tok.i >= self.depth
+                    self.rr = (self.rr + 1) % self.lanes
+                    step(self, c)
+                    continue
+                if not room(self, 0, &c):
+                    return 0
+                c = start(self, c)
+                emit(self, 0, tok, c)
+                take(self, self.rr, c)
+                step(self, c)
+                continue
+            # the forked-level fiber (or the whole stream) ends
+            c = self.t
+            alldone = 1
+            for i in range(self.lanes):
+                if self.merged[i]:
+                    alldone = 0
+                    continue
+                if not has(self, i, 0):
+                    return 0
+                h = hd(self, i, 0)
+                c = imax(c, h.time)
+                if h.tok.kind != TK_DONE:
+                    alldone = 0
+                    if h.tok.kind != TK_STOP:
+                        raise self.error(f"lane {i} misaligned")
+            if alldone and self.has_pending:
+                alldone = 0
+            if not room(self, 0, &c):
+                return 0
+            c = start(self, c)
+            if alldone:
+                emit(self, 0, mk(TK_DONE, 0, 0.0, 0), c)
+                for i in range(self.lanes):
+                    take(self, i, c)
+                step(self, c)
+                self.done = True
+                return 1
+            if self.has_pending:
+                emit(self, 0, self.pending, c)
+                self.has_pending = False
+            else:
+                emit(self, 0, hd(self, self.rr, 0).tok, c)
+            for i in range(self.lanes):
+                if not self.merged[i]:
+                    if hd(self, i, 0).tok.kind != TK_STOP:
+                        raise self.error(f"lane {i} misaligned")
+                    take(self, i, c)
+                self.merged[i] = 0
+            step(self, c)
+
+
+cdef class FiberWrite(Node):
+    cdef vector[int64_t] crd
+    cdef vector[int64_t] seg
+    cdef int64_t crd_base, seg_base
+
+    cdef int run(self) except -1:
+        cdef Entry* h
+        cdef int64_t c
+        cdef Token tok
+        if self.seg.size() == 0:
+            self.seg.push_back(0)
+        while has(self, 0, 0):
+            h = hd(self, 0, 0)
+            tok = h.tok
+            c = start(self, imax(self.t, h.time))
+            take(self, 0, c)
+            if tok.kind == TK_DATA:
+                mwrite(self, 0, self.crd_base + <int64_t> self.crd.size(), c)
+                self.crd.push_back(tok.i)
+            elif tok.kind == TK_STOP and tok.vac == 0:
+                mwrite(self, 1, self.seg_base + <int64_t> self.seg.size(), c)
+                self.seg.push_back(self.crd.size())
+            step(self, c)
+            if tok.kind == TK_DONE:
+                finish_sink(self, c)
+                return 1
+        return 0
+
+    def arrays(self):
+        return (np.array([self.seg[k] for k in range(self.seg.size())], np.int64),
+                np.array([self.crd[k] for k in range(self.crd.size())], np.int64))
+
+
+cdef class ValWrite(Node):
+    cdef vector[double] vals
+    cdef vector[int64_t] tids
+    cdef int64_t val_base
+
+    cdef int run(self) except -1:
+        cdef Entry* h
+        cdef int64_t c
+        cdef Token tok
+        while has(self, 0, 0):
+            h = hd(self, 0, 0)
+            tok = h.tok
+            c = start(self, imax(self.t, h.time))
+            take(self, 0, c)
+            if tok.kind == TK_DATA or tok.kind == TK_EMPTY:
+                mwrite(self, 0, self.val_base + <int64_t> self.vals.size(), c)
+                self.vals.push_back(tok.v if tok.kind == TK_DATA else 0.0)
+                self.tids.push_back(tok.i if tok.kind == TK_DATA else -1)
+            step(self, c)
+            if tok.kind == TK_DONE:
+                finish_sink(self, c)
+                return 1
+        return 0
+
+    def values(self):
+        if self.tiled:
+            return [self.eng.tile(self.tids[k]) for k in range(self.tids.size())]
+        return np.array([self.vals[k] for k in range(self.vals.size())], np.float64)

@@ -1,0 +1,433 @@
+# Included by _engine.pyx (one extension module; split for size). Stream primitives: root, sources and sinks, scanners, locate, joiners, repeat.
+
+cdef class Root(Node):
+    cdef int state
+
+    cdef int run(self) except -1:
+        cdef int64_t c
+        while True:
+            c = self.t
+            if not room(self, 0, &c):
+                return 0
+            c = start(self, c)
+            if self.state == 0:
+                emit(self, 0, mk(TK_DATA, 0, 0.0, 0), c)
+                self.state = 1
+                step(self, c)
+            else:
+                emit(self, 0, mk(TK_DONE, 0, 0.0, 0), c)
+                step(self, c)
+                self.done = True
+                return 1
+
+
+cdef class Source(Node):
+    cdef int32_t[::1] kinds
+    cdef int32_t[::1] vacs
+    cdef int64_t[::1] ivals
+    cdef double[::1] fvals
+    cdef int64_t pos, n
+
+    cdef int run(self) except -1:
+        cdef int64_t c
+        while self.pos < self.n:
+            c = self.t
+            if not room(self, 0, &c):
+                return 0
+            c = start(self, c)
+            emit(self, 0, mk(self.kinds[self.pos], self.ivals[self.pos], self.fvals[self.pos], self.vacs[self.pos]), c)
+            self.pos += 1
+            step(self, c)
+        self.done = True
+        return 1
+
+
+cdef class Sink(Node):
+    cdef public list got
+
+    cdef int run(self) except -1:
+        cdef Entry* h
+        cdef int64_t c
+        cdef int32_t kind
+        while has(self, 0, 0):
+            h = hd(self, 0, 0)
+            c = start(self, imax(self.t, h.time))
+            self.got.append((h.tok.kind, h.tok.i, h.tok.v, h.tok.vac))
+            kind = h.tok.kind
+            take(self, 0, c)
+            step(self, c)
+            if kind == TK_DONE:
+                finish_sink(self, c)
+                return 1
+        return 0
+
+
+cdef class FiberLookup(Node):
+    cdef int64_t[::1] seg
+    cdef int64_t[::1] crd
+    cdef bint dense
+    cdef int64_t dim, p, end, base, ready, req, seg_base, crd_base, nref
+    cdef int mode
+
+    cdef int run(self) except -1:
+        cdef Entry* h
+        cdef int64_t c, r
+        cdef int32_t kind
+        cdef Token tok
+        while True:
+            if self.mode == 1:
+                c = imax(self.t, self.ready)
+                if not self.dense:
+                    c = imax(c, mread(self, 1, self.crd_base + self.p, self.req))
+                if not room(self, 0, &c) or not room(self, 1, &c):
+                    return 0
+                c = start(self, c)
+                if self.dense:
+                    emit(self, 0, mk(TK_DATA, self.p - self.base, 0.0, 0), c)
+                else:
+                    emit(self, 0, mk(TK_DATA, self.crd[self.p], 0.0, 0), c)
+                emit(self, 1, mk(TK_DATA, self.p, 0.0, 0), c)
+                self.p += 1
+                if self.p == self.end:
+                    self.mode = 2
+                step(self, c)
+                continue
+            if not has(self, 0, 0):
+                return 0
+            h = hd(self, 0, 0)
+            c = imax(self.t, h.time)
+            if self.mode == 2:  # the stop rule
+                if not room(self, 0, &c) or not room(self, 1, &c):
+                    return 0
+                c = start(self, c)
+                if h.tok.kind == TK_STOP:
+                    tok = mk(TK_STOP, h.tok.i + 1, 0.0, 0)
+                    take(self, 0, c)
+                else:
+                    tok = mk(TK_STOP, 0, 0.0, 0)
+                emit(self, 0, tok, c)
+                emit(self, 1, tok, c)
+                step(self, c)
+                self.mode = 0
+                continue
+            if h.tok.kind == TK_DATA:
+                r = h.tok.i
+                if self.dense:
+                    self.p = r * self.dim
+                    self.end = self.p + self.dim
+                    self.base = self.p
+                    self.ready = c
+                else:
+                    if r < 0 or r >= self.nref:
+                        raise self.error(f"reference {r} out of range (level has {self.nref} fibers)")
+                    self.p = self.seg[r]
+                    self.end = self.seg[r + 1]
+                    self.ready = imax(mread(self, 0, self.seg_base + r, c), mread(self, 0, self.seg_base + r + 1, c))
+                    self.req = self.ready
+                take(self, 0, c)
+                self.mode = 1 if self.p < self.end else 2
+                continue
+            if not room(self, 0, &c) or not room(self, 1, &c):
+                return 0
+            c = start(self, c)
+            if h.tok.kind == TK_STOP:
+                tok = mk(TK_STOP, h.tok.i + 1, 0.0, h.tok.vac + 1)
+            else:
+                tok = h.tok
+            kind = h.tok.kind
+            take(self, 0, c)
+            emit(self, 0, tok, c)
+            emit(self, 1, tok, c)
+            step(self, c)
+            if kind == TK_EMPTY:
+                self.mode = 2
+            elif kind == TK_DONE:
+                self.done = True
+                return 1
+
+
+cdef class Locate(Node):
+    # inputs: crd, ref (iterated side), parent ref of the located level one loop outside
+    cdef int64_t[::1] seg
+    cdef int64_t[::1] crd
+    cdef bint dense
+    cdef int64_t dim, nref, seg_base, crd_base
+
+    cdef int run(self) except -1:
+        cdef Entry* a
+        cdef Entry* r
+        cdef Entry* p
+        cdef int64_t c, lo, hi, mid, need, k
+        cdef Token tl, ta
+        while True:
+            if not has(self, 0, 0) or not has(self, 1, 0) or not has(self, 2, 0):
+                return 0
+            a = hd(self, 0, 0)
+            r = hd(self, 1, 0)
+            p = hd(self, 2, 0)
+            ta = a.tok
+            c = imax(self.t, imax(a.time, imax(r.time, p.time)))
+            need = 0
+            if ta.kind == TK_DATA or ta.kind == TK_EMPTY:
+                if ta.kind == TK_EMPTY or p.tok.kind == TK_EMPTY:
+                    tl = mk(TK_EMPTY, 0, 0.0, 0)
+                elif p.tok.kind != TK_DATA:
+                    raise self.error("parent-ref stream misaligned")
+                elif self.dense:
+                    tl = mk(TK_DATA, p.tok.i * self.dim + ta.i, 0.0, 0)
+                else:
+                    if p.tok.i < 0 or p.tok.i >= self.nref:
+                        raise self.error(f"parent reference {p.tok.i} out of range")
+                    c = imax(mread(self, 0, self.seg_base + p.tok.i, c), c)
+                    lo = self.seg[p.tok.i]
+                    hi = self.seg[p.tok.i + 1]
+                    while lo < hi:
+                        mid = (lo + hi) >> 1
+                        if self.crd[mid] < ta.i:
+                            lo = mid + 1
+                        else:
+                            hi = mid
+                    c = imax(mread(self, 1, self.crd_base + lo, c), c)
+                    if lo < self.seg[p.tok.i + 1] and self.crd[lo] == ta.i:
+                        tl = mk(TK_DATA, lo, 0.0, 0)
+                    else:
+                        tl = mk(TK_EMPTY, 0, 0.0, 0)
+            elif ta.kind == TK_DONE:
+                if p.tok.kind != TK_DONE:
+                    raise self.error("parent-ref stream misaligned at the end")
+                tl = ta
+                need = 1
+            else:
+                tl = ta
+                need = (1 if ta.vac == 0 else 0) + (1 if ta.i >= 1 else 0)
+                if need and not has(self, 2, need - 1):
+                    return 0
+                if ta.vac == 0 and p.tok.kind != TK_DATA and p.tok.kind != TK_EMPTY:
+                    raise self.error("parent-ref stream misaligned")
+                if ta.i >= 1 and (hd(self, 2, need - 1).tok.kind != TK_STOP or hd(self, 2, need - 1).tok.i != ta.i - 1):
+                    raise self.error("parent-ref stream misaligned")
+                if need:
+                    c = imax(c, hd(self, 2, need - 1).time)
+            if not room_all(self, &c):
+                return 0
+            c = start(self, c)
+            emit(self, 0, r.tok, c)
+            emit(self, 1, tl, c)
+            emit(self, 2, ta, c)
+            take(self, 0, c)
+            take(self, 1, c)
+            for k in range(need):
+                take(self, 2, c)
+            step(self, c)
+            if ta.kind == TK_DONE:
+                self.done = True
+                return 1
+
+
+cdef class Joiner(Node):
+    cdef int k
+    cdef bint is_union
+
+    cdef int run(self) except -1:
+        cdef int i, k = self.k, nstop, ndone, nempty
+        cdef int64_t c, m
+        cdef Entry* h
+        cdef Token st
+        cdef bint first
+        while True:
+            c = self.t
+            nstop = 0
+            ndone = 0
+            nempty = 0
+            first = True
+            m = 0
+            for i in range(k):
+                if not has(self, 2 * i, 0):
+                    return 0
+                h = hd(self, 2 * i, 0)
+                c = imax(c, h.time)
+                if h.tok.kind == TK_STOP:
+                    nstop += 1
+                    st = h.tok
+                elif h.tok.kind == TK_DONE:
+                    ndone += 1
+                elif h.tok.kind == TK_EMPTY:
+                    nempty += 1
+                elif first or h.tok.i < m:
+                    m = h.tok.i
+                    first = False
+            if nempty:  # an N coordinate is "nothing here": skip it
+                for i in range(k):
+                    if hd(self, 2 * i, 0).tok.kind == TK_EMPTY:
+                        if not has(self, 2 * i + 1, 0):
+                            return 0
+                        c = imax(c, hd(self, 2 * i + 1, 0).time)
+                c = start(self, c)
+                for i in range(k):
+                    if hd(self, 2 * i, 0).tok.kind == TK_EMPTY:
+                        take(self, 2 * i, c)
+                        take(self, 2 * i + 1, c)
+                step(self, c)
+                continue
+            if ndone or nstop == k:
+                if ndone and ndone != k:
+                    raise self.error("inputs end at different points")
+                for i in range(k):
+                    h = hd(self, 2 * i, 0)
+                    if nstop and (h.tok.i != st.i or h.tok.vac != st.vac):
+                        raise self.error(f"stops disagree (S{st.i} vs S{h.tok.i})")
+                    if not has(self, 2 * i + 1, 0):
+                        return 0
+                    c = imax(c, hd(self, 2 * i + 1, 0).time)
+                if not room_all(self, &c):
+                    return 0
+                c = start(self, c)
+                st = hd(self, 0, 0).tok
+                emit(self, 0, st, c)
+                for i in range(k):
+                    emit(self, 1 + i, st, c)
+                    take(self, 2 * i, c)
+                    take(self, 2 * i + 1, c)
+                step(self, c)
+                if ndone:
+                    self.done = True
+                    return 1
+                continue
+            if self.is_union:
+                for i in range(k):
+                    h = hd(self, 2 * i, 0)
+                    if h.tok.kind == TK_DATA and h.tok.i == m:
+                        if not has(self, 2 * i + 1, 0):
+                            return 0
+                        c = imax(c, hd(self, 2 * i + 1, 0).time)
+                if not room_all(self, &c):
+                    return 0
+                c = start(self, c)
+                emit(self, 0, mk(TK_DATA, m, 0.0, 0), c)
+                for i in range(k):
+                    h = hd(self, 2 * i, 0)
+                    if h.tok.kind == TK_DATA and h.tok.i == m:
+                        emit(self, 1 + i, hd(self, 2 * i + 1, 0).tok, c)
+                        take(self, 2 * i, c)
+                        take(self, 2 * i + 1, c)
+                    else:
+                        emit(self, 1 + i, mk(TK_EMPTY, 0, 0.0, 0), c)
+                step(self, c)
+                continue
+            # intersect
+            nempty = 0  # reused: count of heads equal to m
+            for i in range(k):
+                h = hd(self, 2 * i, 0)
+                if h.tok.kind == TK_DATA and (nstop or h.tok.i == m):
+                    if not has(self, 2 * i + 1, 0):
+                        return 0
+                    c = imax(c, hd(self, 2 * i + 1, 0).time)
+                    if h.tok.i == m:
+                        nempty += 1
+            if nstop == 0 and nempty == k:
+                if not room_all(self, &c):
+                    return 0
+                c = start(self, c)
+                emit(self, 0, mk(TK_DATA, m, 0.0, 0), c)
+                for i in range(k):
+                    emit(self, 1 + i, hd(self, 2 * i + 1, 0).tok, c)
+                    take(self, 2 * i, c)
+                    take(self, 2 * i + 1, c)
+                step(self, c)
+                continue
+            c = start(self, c)
+            for i in range(k):
+                h = hd(self, 2 * i, 0)
+                if h.tok.kind == TK_DATA and (nstop or h.tok.i == m):
+                    take(self, 2 * i, c)
+                    take(self, 2 * i + 1, c)
+            step(self, c)
+
+
+cdef class RepeatSigGen(Node):
+    cdef int run(self) except -1:
+        cdef Entry* h
+        cdef int64_t c
+        cdef Token tok
+        while True:
+            if not has(self, 0, 0):
+                return 0
+            h = hd(self, 0, 0)
+            c = imax(self.t, h.time)
+            if not room(self, 0, &c):
+                return 0
+            c = start(self, c)
+            tok = h.tok
+            if tok.kind == TK_EMPTY:
+                tok = mk(TK_DATA, 0, 0.0, 0)
+            elif tok.kind == TK_DATA:
+                tok.i = 0
+            take(self, 0, c)
+            emit(self, 0, tok, c)
+            step(self, c)
+            if tok.kind == TK_DONE:
+                self.done = True
+                return 1
+
+
+cdef class Repeat(Node):
+    cdef int run(self) except -1:
+        cdef Entry* s
+        cdef Entry* x
+        cdef Entry* x2
+        cdef int64_t c
+        cdef Token tok, sig
+        while True:
+            if not has(self, 1, 0) or not has(self, 0, 0):
+                return 0
+            s = hd(self, 1, 0)
+            x = hd(self, 0, 0)
+            c = imax(self.t, imax(s.time, x.time))
+            sig = s.tok
+            if sig.kind == TK_DATA:
+                if x.tok.kind != TK_DATA and x.tok.kind != TK_EMPTY:
+                    raise self.error("R signal with no current token")
+                if not room(self, 0, &c):
+                    return 0
+                c = start(self, c)
+                emit(self, 0, x.tok, c)
+                take(self, 1, c)
+                step(self, c)
+            elif sig.kind == TK_STOP:
+                if x.tok.kind == TK_STOP:
+                    if not room(self, 0, &c):
+                        return 0
+                    c = start(self, c)
+                    emit(self, 0, mk(TK_STOP, x.tok.i + 1, 0.0, x.tok.vac + 1), c)
+                    take(self, 0, c)
+                elif x.tok.kind == TK_DONE:
+                    raise self.error("S signal after the input ended")
+                else:
+                    if not has(self, 0, 1):
+                        return 0
+                    x2 = hd(self, 0, 1)
+                    c = imax(c, x2.time)
+                    if not room(self, 0, &c):
+                        return 0
+                    c = start(self, c)
+                    take(self, 0, c)
+                    if x2.tok.kind == TK_STOP:
+                        tok = mk(TK_STOP, x2.tok.i + 1, 0.0, 0)
+                        take(self, 0, c)
+                    else:
+                        tok = mk(TK_STOP, 0, 0.0, 0)
+                    emit(self, 0, tok, c)
+                take(self, 1, c)
+                step(self, c)
+            else:
+                if x.tok.kind != TK_DONE:
+                    raise self.error("D signal while the input still holds tokens")
+                if not room(self, 0, &c):
+                    return 0
+                c = start(self, c)
+                emit(self, 0, x.tok, c)
+                take(self, 0, c)
+                take(self, 1, c)
+                step(self, c)
+                self.done = True
+                return 1

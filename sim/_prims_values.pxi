@@ -1,0 +1,427 @@
+# Included by _engine.pyx (one extension module; split for size). Value primitives: array loads, ALUs, reductions, sparse accumulators.
+
+cdef class Array(Node):
+    cdef double[::1] vals
+    cdef int64_t nvals, val_base, tile_base, zero_tile
+
+    cdef int run(self) except -1:
+        cdef Entry* h
+        cdef int64_t c, r
+        cdef Token tok
+        while True:
+            if not has(self, 0, 0):
+                return 0
+            h = hd(self, 0, 0)
+            c = imax(self.t, h.time)
+            tok = h.tok
+            if tok.kind == TK_DATA:
+                r = tok.i
+                if r < 0 or r >= self.nvals:
+                    raise self.error(f"reference {r} out of range ({self.nvals} values)")
+                c = mread(self, 0, self.val_base + r, c)
+                if self.tiled:
+                    tok = mk(TK_DATA, self.tile_base + r, 0.0, 0)
+                else:
+                    tok = mk(TK_DATA, 0, self.vals[r], 0)
+            elif tok.kind == TK_EMPTY:
+                tok = mk(TK_DATA, self.zero_tile, 0.0, 0)
+            if not room(self, 0, &c):
+                return 0
+            c = start(self, c)
+            take(self, 0, c)
+            emit(self, 0, tok, c)
+            step(self, c)
+            if tok.kind == TK_DONE:
+                self.done = True
+                return 1
+
+
+cdef double gelu(double x) noexcept nogil:
+    return 0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
+
+
+cdef double alu_scalar(int op, double a, double b, double k) noexcept nogil:
+    if op == 0:
+        return a + b
+    if op == 1:
+        return a - b
+    if op == 2 or op == 6:
+        return a * b
+    if op == 3:
+        return a / b
+    if op == 4:
+        return a if a >= b else b
+    if op == 5:
+        return a if a <= b else b
+    if op == 16:
+        return -a
+    if op == 17:
+        return exp(a)
+    if op == 18:
+        return a if a > 0.0 else 0.0
+    if op == 19:
+        return 1.0 / sqrt(a)
+    if op == 20:
+        return sqrt(a)
+    if op == 21:
+        return 1.0 / (1.0 + exp(-a))
+    if op == 22:
+        return tanh(a)
+    if op == 23:
+        return gelu(a)
+    if op == 24:
+        return a + k
+    if op == 25:
+        return a * k
+    if op == 26:
+        return a / k
+    if op == 27:
+        return a if a >= k else k
+    return a if a <= k else k
+
+
+cdef class Alu(Node):
+    cdef int op
+    cdef bint binary
+    cdef double const
+    cdef object tile_fn
+
+    cdef int run(self) except -1:
+        cdef Entry* a
+        cdef Entry* b
+        cdef int64_t c
+        cdef Token tok, ta, tb
+        cdef double x, y
+        while True:
+            if not has(self, 0, 0):
+                return 0
+            a = hd(self, 0, 0)
+            c = imax(self.t, a.time)
+            ta = a.tok
+            if self.binary:
+                if not has(self, 1, 0):
+                    return 0
+                b = hd(self, 1, 0)
+                c = imax(c, b.time)
+                tb = b.tok
+                if (ta.kind == TK_DATA or ta.kind == TK_EMPTY) != (tb.kind == TK_DATA or tb.kind == TK_EMPTY):
+                    raise self.error("operand streams are misaligned")
+                if ta.kind != TK_DATA and ta.kind != TK_EMPTY and (ta.kind != tb.kind or ta.i != tb.i or ta.vac != tb.vac):
+                    raise self.error("operand stops disagree")
+            if not room(self, 0, &c):
+                return 0
+            c = start(self, c)
+            if ta.kind == TK_DATA or ta.kind == TK_EMPTY:
+                if self.tiled:
+                    tok = mk(TK_DATA, self.tile_fn(ta.i if ta.kind == TK_DATA else -1, tb.i if (self.binary and tb.kind == TK_DATA) else -1), 0.0, 0)
+                    self.ops += 2 * self.block * self.block * self.block if self.op == 6 else self.block * self.block
+                else:
+                    x = ta.v if ta.kind == TK_DATA else 0.0
+                    y = (tb.v if tb.kind == TK_DATA else 0.0) if self.binary else 0.0
+                    tok = mk(TK_DATA, 0, alu_scalar(self.op, x, y, self.const), 0)
+                    self.ops += 1
+            else:
+                tok = ta
+            take(self, 0, c)
+            if self.binary:
+                take(self, 1, c)
+            emit(self, 0, tok, c)
+            step(self, c)
+            if tok.kind == TK_DONE:
+                self.done = True
+                return 1
+
+
+cdef class Reduce(Node):
+    cdef int op
+    cdef double acc
+    cdef bint have, sum_sent
+    cdef object tile_fn  # (acc tile id or -1, tile id) -> tile id
+
+    cdef int run(self) except -1:
+        cdef Entry* h
+        cdef int64_t c
+        cdef Token tok
+        cdef double x
+        while True:
+            if not has(self, 0, 0):
+                return 0
+            h = hd(self, 0, 0)
+            c = imax(self.t, h.time)
+            tok = h.tok
+            if tok.kind == TK_DATA or tok.kind == TK_EMPTY:
+                c = start(self, c)
+                if self.tiled:
+                    self.acc = self.tile_fn(<int64_t> self.acc if self.have else -1, tok.i if tok.kind == TK_DATA else -1)
+                    self.ops += self.block * self.block
+                else:
+                    x = tok.v if tok.kind == TK_DATA else 0.0
+                    if not self.have:
+                        self.acc = x
+                    elif self.op == 0:
+                        self.acc += x
+                    elif self.op == 1:
+                        self.acc = self.acc if self.acc >= x else x
+                    else:
+                        self.acc = self.acc if self.acc <= x else x
+                    self.ops += 1
+                self.have = True
+                take(self, 0, c)
+                step(self, c)
+                continue
+            if not room(self, 0, &c):
+                return 0
+            c = start(self, c)
+            if tok.kind == TK_STOP and tok.vac == 0 and not self.sum_sent:
+                if self.tiled:
+                    emit(self, 0, mk(TK_DATA, <int64_t> self.acc if self.have else self.tile_fn(-1, -1), 0.0, 0), c)
+                else:
+                    emit(self, 0, mk(TK_DATA, 0, self.acc if self.have else (0.0 if self.op == 0 else (-INFINITY if self.op == 1 else INFINITY)), 0), c)
+                self.have = False
+                if tok.i == 0:
+                    take(self, 0, c)
+                else:
+                    self.sum_sent = True
+                step(self, c)
+                continue
+            take(self, 0, c)
+            if tok.kind == TK_STOP:
+                if tok.i == 0:
+                    raise self.error("vacant S0 on a value stream")
+                emit(self, 0, mk(TK_STOP, tok.i - 1, 0.0, tok.vac - 1 if tok.vac else 0), c)
+                self.sum_sent = False
+                step(self, c)
+                continue
+            emit(self, 0, tok, c)
+            step(self, c)
+            self.done = True
+            return 1
+
+
+cdef class Spacc1(Node):
+    cdef cmap[int64_t, double] acc
+    cdef vector[int64_t] fk
+    cdef vector[double] fv
+    cdef int64_t fpos, capacity, flush_ii
+    cdef Token fstop
+    cdef bint flushing
+
+    cdef int run(self) except -1:
+        cdef Entry* h
+        cdef Entry* v
+        cdef Entry* o
+        cdef int64_t c, need, kk
+        cdef Token tok
+        cdef cmap[int64_t, double].iterator it
+        while True:
+            if self.flushing:
+                c = self.t
+                if not room(self, 0, &c) or not room(self, 1, &c):
+                    return 0
+                c = start(self, c)
+                if self.fpos < <int64_t> self.fk.size():
+                    emit(self, 0, mk(TK_DATA, self.fk[self.fpos], 0.0, 0), c)
+                    emit(self, 1, mk(TK_DATA, 0, self.fv[self.fpos], 0), c)
+                    self.fpos += 1
+                    if self.flush_ii:
+                        step(self, c)
+                        self.t = c + self.flush_ii
+                    continue
+                emit(self, 0, self.fstop, c)
+                emit(self, 1, self.fstop, c)
+                self.flushing = False
+                step(self, c)
+                continue
+            if not has(self, 0, 0) or not has(self, 2, 0):
+                return 0
+            h = hd(self, 0, 0)
+            v = hd(self, 2, 0)
+            c = imax(self.t, imax(h.time, v.time))
+            tok = h.tok
+            if tok.kind == TK_DATA or tok.kind == TK_EMPTY:
+                c = start(self, c)
+                if tok.kind == TK_DATA:
+                    self.acc[tok.i] += v.tok.v if v.tok.kind == TK_DATA else 0.0
+                    self.ops += 1
+                    if self.capacity and <int64_t> self.acc.size() > self.capacity:
+                        raise SpaccOverflowError(f"node {self.name!r}: sparse accumulator exceeds its capacity of {self.capacity} entries")
+                take(self, 0, c)
+                take(self, 2, c)
+                step(self, c)
+                continue
+            if tok.kind == TK_DONE:
+                if not has(self, 1, 0):
+                    return 0
+                c = imax(c, hd(self, 1, 0).time)
+                if not room(self, 0, &c) or not room(self, 1, &c):
+                    return 0
+                c = start(self, c)
+                take(self, 0, c)
+                take(self, 1, c)
+                take(self, 2, c)
+                emit(self, 0, tok, c)
+                emit(self, 1, tok, c)
+                step(self, c)
+                self.done = True
+                return 1
+            # a stop: consume the matching outer-level tokens
+            need = (1 if tok.vac == 0 else 0) + (1 if tok.i >= 1 else 0)
+            if not has(self, 1, need - 1):
+                return 0
+            if tok.vac == 0:
+                o = hd(self, 1, 0)
+                if o.tok.kind != TK_DATA and o.tok.kind != TK_EMPTY:
+                    raise self.error("outer coordinate stream misaligned")
+            if tok.i >= 1:
+                o = hd(self, 1, need - 1)
+                if o.tok.kind != TK_STOP or o.tok.i != tok.i - 1:
+                    raise self.error("outer coordinate stream misaligned")
+            c = imax(c, hd(self, 1, need - 1).time)
+            c = start(self, c)
+            for kk in range(need):
+                take(self, 1, c)
+            take(self, 0, c)
+            take(self, 2, c)
+            step(self, c)
+            if tok.i >= 1:
+                self.fk.clear()
+                self.fv.clear()
+                it = self.acc.begin()
+                while it != self.acc.end():
+                    self.fk.push_back(deref(it).first)
+                    self.fv.push_back(deref(it).second)
+                    inc(it)
+                self.acc.clear()
+                self.fpos = 0
+                self.fstop = mk(TK_STOP, tok.i - 1, 0.0, tok.vac - 1 if tok.vac else 0)
+                self.flushing = True
+
+
+cdef class Spacc2(Node):
+    cdef cmap[pair[int64_t, int64_t], double] acc
+    cdef vector[Token] f0
+    cdef vector[double] fv
+    cdef vector[int64_t] frow  # row crd to emit on crd1 at this flush step (-1: none)
+    cdef int64_t fpos, capacity, flush_ii
+    cdef Token f1stop
+    cdef bint flushing, c2_done
+
+    cdef int run(self) except -1:
+        cdef Entry* h
+        cdef Entry* v
+        cdef Entry* o
+        cdef int64_t c, need, row, prev, kk
+        cdef Token tok, t0
+        cdef cmap[pair[int64_t, int64_t], double].iterator it
+        cdef pair[int64_t, int64_t] key
+        cdef bint any_rows
+        while not self.c2_done and has(self, 2, 0):  # the outer crd only paces the input
+            o = hd(self, 2, 0)
+            c = imax(self.t, o.time)
+            if o.tok.kind == TK_DONE:
+                self.c2_done = True
+            take(self, 2, c)
+        while True:
+            if self.flushing:
+                c = self.t
+                if not room_all(self, &c):
+                    return 0
+                c = start(self, c)
+                if self.fpos < <int64_t> self.f0.size():
+                    t0 = self.f0[self.fpos]
+                    emit(self, 0, t0, c)
+                    emit(self, 2, mk(TK_DATA, 0, self.fv[self.fpos], 0) if t0.kind == TK_DATA else t0, c)
+                    if self.frow[self.fpos] >= 0:
+                        emit(self, 1, mk(TK_DATA, self.frow[self.fpos], 0.0, 0), c)
+                    self.fpos += 1
+                    if self.fpos == <int64_t> self.f0.size():
+                        emit(self, 1, self.f1stop, c)
+                        self.flushing = False
+                    step(self, c)
+                    if self.flush_ii:
+                        self.t = c + self.flush_ii
+                    continue
+                self.flushing = False
+                continue
+            if not has(self, 0, 0) or not has(self, 3, 0):
+                return 0
+            h = hd(self, 0, 0)
+            v = hd(self, 3, 0)
+            c = imax(self.t, imax(h.time, v.time))
+            tok = h.tok
+            if tok.kind == TK_DATA or tok.kind == TK_EMPTY:
+                if tok.kind == TK_DATA:
+                    if not has(self, 1, 0):
+                        return 0
+                    o = hd(self, 1, 0)
+                    key.first = o.tok.i
+                    key.second = tok.i
+                    self.acc[key] += v.tok.v if v.tok.kind == TK_DATA else 0.0
+                    self.ops += 1
+                    if self.capacity and <int64_t> self.acc.size() > self.capacity:
+                        raise SpaccOverflowError(f"node {self.name!r}: sparse accumulator exceeds its capacity of {self.capacity} entries")
+                c = start(self, c)
+                take(self, 0, c)
+                take(self, 3, c)
+                step(self, c)
+                continue
+            if tok.kind == TK_DONE:
+                if not self.c2_done:
+                    return 0
+                if not has(self, 1, 0):
+                    return 0
+                if not room_all(self, &c):
+                    return 0
+                c = start(self, c)
+                take(self, 0, c)
+                take(self, 1, c)
+                take(self, 3, c)
+                for kk in range(3):
+                    emit(self, kk, tok, c)
+                step(self, c)
+                self.done = True
+                return 1
+            need = (1 if tok.vac == 0 else 0) + (1 if tok.i >= 1 else 0)
+            if not has(self, 1, need - 1):
+                return 0
+            if tok.i >= 1:
+                o = hd(self, 1, need - 1)
+                if o.tok.kind != TK_STOP or o.tok.i != tok.i - 1:
+                    raise self.error("middle coordinate stream misaligned")
+            c = imax(c, hd(self, 1, need - 1).time)
+            c = start(self, c)
+            for kk in range(need):
+                take(self, 1, c)
+            take(self, 0, c)
+            take(self, 3, c)
+            step(self, c)
+            if tok.i < 2:
+                continue
+            self.f0.clear()
+            self.fv.clear()
+            self.frow.clear()
+            it = self.acc.begin()
+            prev = -1
+            any_rows = False
+            while it != self.acc.end():
+                row = deref(it).first.first
+                if any_rows and row != prev:
+                    self.f0.push_back(mk(TK_STOP, 0, 0.0, 0))
+                    self.fv.push_back(0.0)
+                    self.frow.push_back(-1)
+                self.f0.push_back(mk(TK_DATA, deref(it).first.second, 0.0, 0))
+                self.fv.push_back(deref(it).second)
+                self.frow.push_back(row if (not any_rows or row != prev) else -1)
+                prev = row
+                any_rows = True
+                inc(it)
+            self.acc.clear()
+            if any_rows:
+                self.f0.push_back(mk(TK_STOP, tok.i - 1, 0.0, 0))
+            else:
+                self.f0.push_back(mk(TK_STOP, tok.i - 1, 0.0, (tok.vac - 2 if tok.vac > 2 else 0) + 1))
+            self.fv.push_back(0.0)
+            self.frow.push_back(-1)
+            self.f1stop = mk(TK_STOP, tok.i - 2, 0.0, tok.vac - 2 if tok.vac > 2 else 0)
+            self.fpos = 0
+            self.flushing = True

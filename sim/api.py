@@ -1,0 +1,261 @@
+"""``simulate()``: run a SAM program on tensors and report outputs, cycles and statistics.
+
+    >>> from fuseflow.sim import simulate, canonical
+    >>> res = simulate(canonical.spmv(), {"A": A_csr, "x": x}, check=True)
+    >>> res.outputs["out"], res.cycles
+
+``program`` is a ``Graph``, a ``Program`` (regions run in sequence; a region input named like an
+earlier region's output receives it), a sam-dialect MLIR module, MLIR text, or a path to a
+``.mlir`` file. ``check=True`` compares every output with ``expected`` (a mapping name -> value,
+one value for a single output, or a callable taking the input mapping) or, without
+``expected``, with the functional reference model; a mismatch raises ``SimulationMismatch``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from fuseflow.errors import FuseflowError
+from fuseflow.sim import reference
+from fuseflow.sim.binding import bind_inputs, make_output_builders
+from fuseflow.sim.config import HardwareConfig
+from fuseflow.sim.engine import NodeStats, run_region
+from fuseflow.sim.graph import Graph, Program
+from fuseflow.sim.tensors import TensorData, to_python_value
+
+
+class SimulationMismatch(FuseflowError):
+    """Simulated outputs differ from the expected values."""
+
+
+@dataclass
+class SimResult:
+    outputs: dict  # name -> numpy array (all-dense formats) or scipy CSR matrix
+    tensors: dict[str, TensorData]
+    cycles: int  # sum over regions (FuseFlow's convention)
+    region_cycles: list[int]
+    stats: list[list[NodeStats]]  # per region, per node
+    hw: HardwareConfig
+    trace_events: list[dict] = field(default_factory=list)
+
+    @property
+    def overlapped_cycles(self) -> int:
+        """Estimate if consecutive regions overlapped perfectly (the slowest region)."""
+        return max(self.region_cycles, default=0)
+
+    def node_stats(self) -> list[NodeStats]:
+        return [s for region in self.stats for s in region]
+
+    def totals(self) -> dict[str, int]:
+        ss = self.node_stats()
+        return {
+            "tokens": sum(s.tokens_out for s in ss),
+            "ops": sum(s.ops for s in ss),
+            "bytes_read": sum(s.bytes_read for s in ss),
+            "bytes_written": sum(s.bytes_written for s in ss),
+        }
+
+    def to_json(self) -> dict:
+        return {
+            "cycles": self.cycles,
+            "region_cycles": self.region_cycles,
+            "overlapped_cycles": self.overlapped_cycles,
+            "totals": self.totals(),
+            "hw": {"key": self.hw.key(), **asdict(self.hw)},
+            "regions": [[asdict(s) for s in region] for region in self.stats],
+        }
+
+    def write_trace(self, path) -> None:
+        """Write a Chrome/Perfetto trace (``chrome://tracing``, ui.perfetto.dev)."""
+        Path(path).write_text(json.dumps({"traceEvents": self.trace_events, "displayTimeUnit": "ns"}))
+
+
+def _load_program(program) -> Program:
+    if isinstance(program, Program):
+        return program
+    if isinstance(program, Graph):
+        return Program([program])
+    from fuseflow.sim import from_mlir
+
+    return from_mlir.load_program(program)
+
+
+def simulate(program, inputs, hw: HardwareConfig | None = None, *, check: bool = False, expected=None,
+             trace: bool | str | Path = False, rtol: float = 1e-5, atol: float = 1e-8,
+             engine: str = "compiled") -> SimResult:
+    """Simulate ``program`` on ``inputs`` (mapping name -> tensor, or a sequence in argument
+    order). ``engine="reference"`` runs the functional model (no timing: cycles are 0)."""
+    hw = hw or HardwareConfig()
+    prog = _load_program(program)
+    if engine not in ("compiled", "reference"):
+        raise FuseflowError(f"unknown engine {engine!r} (compiled or reference)")
+    env: dict = {}
+    positional = None
+    if isinstance(inputs, Mapping):
+        env.update(inputs)
+    else:
+        positional = list(inputs)
+    tensors: dict[str, TensorData] = {}
+    region_cycles, stats, events = [], [], []
+    for r, g in enumerate(prog.regions):
+        if positional is not None and r == 0:
+            bound = bind_inputs(g, positional)
+        else:
+            bound = bind_inputs(g, {**env, **{k: v for k, v in tensors.items()}})
+        if engine == "compiled":
+            res = run_region(g, bound, hw, trace=bool(trace))
+            outs = res.outputs
+            region_cycles.append(res.cycles)
+            stats.append(res.stats)
+            offset = sum(region_cycles[:-1])
+            for ev in res.trace:
+                events.append({**ev, "pid": r, **({"ts": ev["ts"] + offset} if "ts" in ev else {})})
+        else:
+            builders = make_output_builders(g, bound)
+            reference.run_graph(g, bound, builders)
+            outs = {b.spec.name: b.finish() for b in builders}
+            region_cycles.append(0)
+            stats.append([])
+        for name, td in outs.items():
+            tensors[name] = td
+        if positional is not None and r == 0:
+            env.update({t.name: t for t in bound})
+    final_names = [s.name for s in prog.regions[-1].outputs]
+    result = SimResult(
+        outputs={n: to_python_value(tensors[n]) for n in final_names},
+        tensors={n: tensors[n] for n in final_names},
+        cycles=sum(region_cycles),
+        region_cycles=region_cycles,
+        stats=stats,
+        hw=hw,
+        trace_events=events,
+    )
+    if trace and not isinstance(trace, bool):
+        result.write_trace(trace)
+    if check:
+        want = _expected_values(prog, inputs, expected, engine)
+        compare_outputs(result, want, rtol=rtol, atol=atol)
+    return result
+
+
+def _expected_values(prog, inputs, expected, engine) -> dict:
+    names = [s.name for s in prog.regions[-1].outputs]
+    if expected is None:
+        if engine == "reference":
+            raise FuseflowError("check=True with the reference engine needs an expected value")
+        ref = simulate(prog, inputs, engine="reference")
+        return {n: _sparse_or_dense(ref.outputs[n]) for n in names}
+    if isinstance(expected, Callable) and not isinstance(expected, Mapping):
+        expected = expected(inputs)
+    if not isinstance(expected, Mapping):
+        if len(names) != 1:
+            raise FuseflowError(f"program has outputs {names}: pass expected as a mapping")
+        expected = {names[0]: expected}
+    return {n: _sparse_or_dense(v) for n, v in expected.items()}
+
+
+def _sparse_or_dense(v):
+    if sp.issparse(v):
+        return sp.csr_matrix(v, dtype=np.float64)
+    if type(v).__module__.startswith("torch"):
+        import torch
+
+        if isinstance(v, torch.Tensor) and v.layout != torch.strided and v.dim() == 2:
+            from fuseflow.sim.tensors import from_value
+
+            return sp.csr_matrix(to_python_value(from_value("expected", v, "dc")), dtype=np.float64)
+    return _dense(v)
+
+
+def _dense(v) -> np.ndarray:
+    if type(v).__module__.startswith("torch"):
+        import torch
+
+        if isinstance(v, torch.Tensor):
+            v = v.detach()
+            return (v.to_dense() if v.layout != torch.strided else v).cpu().numpy().astype(np.float64)
+    if sp.issparse(v):
+        return v.toarray().astype(np.float64)
+    if isinstance(v, TensorData):
+        return v.to_dense()
+    return np.asarray(v, np.float64)
+
+
+def compare_outputs(result: SimResult, expected: dict, *, rtol: float, atol: float) -> None:
+    for name, want in expected.items():
+        if name not in result.tensors:
+            raise SimulationMismatch(f"expected an output named {name!r}; the program produces {sorted(result.tensors)}")
+        td = result.tensors[name]
+        if tuple(td.shape) != tuple(want.shape):
+            raise SimulationMismatch(f"output {name!r}: shape {tuple(td.shape)}, expected {tuple(want.shape)}")
+        if sp.issparse(want) and not td.block:
+            _compare_sparse(name, sp.csr_matrix(result.outputs.get(name, to_python_value(td))), want, rtol, atol)
+            continue
+        got = td.to_dense()
+        ok = np.isclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
+        if not ok.all():
+            bad = np.argwhere(~ok)
+            first = tuple(int(x) for x in bad[0])
+            err = np.nanmax(np.abs(got - want)[~ok])
+            raise SimulationMismatch(
+                f"output {name!r} MISMATCH: {len(bad)} of {ok.size} elements differ (max abs error {err:.3g}); "
+                f"first at {first}: got {got[first]!r}, expected {want[first]!r}"
+            )
+
+
+@dataclass
+class FunctionResult:
+    """Result of ``run_function``: dense outputs in result order, cycles, per-node stats."""
+
+    outputs: list[np.ndarray]
+    cycles: int
+    stats: list[NodeStats]
+    result: SimResult
+
+
+def run_function(func_op, args, hw: HardwareConfig | None = None, *, engine: str = "cycle", trace=None,
+                 check: bool = False) -> FunctionResult:
+    """Simulate one sam-dialect ``func.func`` on positional tensors (numpy, scipy, torch).
+
+    This is the per-region entry point of program runners: ``engine`` is ``"cycle"`` (the
+    compiled engine) or ``"reference"`` (the functional model); ``trace`` is a path or a bool.
+    """
+    from fuseflow.dialects.sam_graph import SamGraph
+    from fuseflow.sim.from_mlir import graph_from_func
+
+    engines = {"cycle": "compiled", "compiled": "compiled", "reference": "reference"}
+    if engine not in engines:
+        raise FuseflowError(f"unknown engine {engine!r} (cycle or reference)")
+    g = graph_from_func(SamGraph(func_op))
+    res = simulate(g, list(args), hw=hw, engine=engines[engine], trace=trace or False, check=check)
+    outs = [res.tensors[s.name].to_dense() for s in g.outputs]
+    return FunctionResult(outs, res.cycles, res.stats[0], res)
+
+
+def _compare_sparse(name, got, want, rtol, atol) -> None:
+    """Elementwise closeness over the union of both patterns, without densifying."""
+    got, want = sp.csr_matrix(got), sp.csr_matrix(want)
+    pattern = (abs(got) + abs(want)).tocoo()
+    rows, cols = pattern.row, pattern.col
+    g, w = _gather(got, rows, cols), _gather(want, rows, cols)
+    ok = np.isclose(g, w, rtol=rtol, atol=atol, equal_nan=True)
+    if not ok.all():
+        k = int(np.argmin(ok))
+        err = float(np.nanmax(np.abs(g - w)[~ok]))
+        raise SimulationMismatch(
+            f"output {name!r} MISMATCH: {int((~ok).sum())} of {ok.size} stored elements differ (max abs error {err:.3g}); "
+            f"first at {(int(rows[k]), int(cols[k]))}: got {g[k]!r}, expected {w[k]!r}"
+        )
+
+
+def _gather(m, rows, cols) -> np.ndarray:
+    if not len(rows):
+        return np.zeros(0)
+    v = m[rows, cols]
+    return np.asarray(v.toarray() if sp.issparse(v) else v, np.float64).ravel()

@@ -1,0 +1,124 @@
+"""Binding a graph to concrete tensors: inputs by name or position, outputs from writer arrays."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from fuseflow.errors import FuseflowError
+from fuseflow.sim.graph import Graph, Kind, TensorSpec
+from fuseflow.sim.tensors import Level, TensorData, from_value
+
+
+def bind_inputs(g: Graph, inputs) -> list[TensorData]:
+    """Match ``inputs`` (mapping name -> value, or a sequence in argument order) to ``g.inputs``
+    and convert each to the level format the graph expects."""
+    specs = g.inputs
+    if isinstance(inputs, Mapping):
+        missing = [s.name for s in specs if s.name not in inputs]
+        if missing:
+            users = [n.name for n in g.nodes if n.kind in (Kind.FIBER_LOOKUP, Kind.ARRAY, Kind.LOCATE) and specs[n.iparams[0]].name in missing]
+            raise FuseflowError(f"graph {g.name!r}: no input tensor named {missing[0]!r} (needed by node {users[0] if users else '?'!r}); given: {sorted(inputs)}")
+        values = [inputs[s.name] for s in specs]
+    elif isinstance(inputs, Sequence):
+        if len(inputs) != len(specs):
+            raise FuseflowError(f"graph {g.name!r} takes {len(specs)} input tensors ({[s.name for s in specs]}), got {len(inputs)}")
+        values = list(inputs)
+    else:
+        raise FuseflowError("inputs must be a mapping name -> tensor or a sequence of tensors")
+    bound = []
+    for k, (spec, v) in enumerate(zip(specs, values, strict=True)):
+        readers = [n.name for n in g.nodes if n.kind in (Kind.FIBER_LOOKUP, Kind.ARRAY, Kind.LOCATE) and n.iparams[0] == k]
+        who = f" (read by node {', '.join(readers)})" if readers else ""
+        try:
+            td = from_value(spec.name, v, spec.format, spec.order, spec.block)
+        except FuseflowError as e:
+            raise FuseflowError(f"{e}{who}") from None
+        if td.format != spec.format or tuple(td.order) != tuple(spec.order) or td.block != spec.block:
+            raise FuseflowError(f"input {spec.name!r}{who}: graph expects format {spec.format!r} order {spec.order} block {spec.block}, got {td.format!r} order {td.order} block {td.block}")
+        if spec.shape and tuple(spec.shape) != td.shape and all(isinstance(s, int) for s in spec.shape):
+            raise FuseflowError(f"input {spec.name!r}{who}: graph expects shape {tuple(spec.shape)}, got {td.shape}")
+        bound.append(td)
+    _check_levels(g, bound)
+    return bound
+
+
+def _check_levels(g: Graph, bound: list[TensorData]) -> None:
+    for n in g.nodes:
+        if n.kind in (Kind.FIBER_LOOKUP, Kind.LOCATE):
+            t, lv = n.iparams[:2]
+            if not 0 <= t < len(bound):
+                raise FuseflowError(f"node {n.name!r} reads input #{t}, but the graph has {len(bound)} inputs")
+            if not 0 <= lv < len(bound[t].levels):
+                raise FuseflowError(f"node {n.name!r} reads level {lv} of {bound[t].name!r}, which has {len(bound[t].levels)} levels ({bound[t].format!r})")
+        elif n.kind == Kind.ARRAY and not 0 <= n.iparams[0] < len(bound):
+            raise FuseflowError(f"node {n.name!r} reads input #{n.iparams[0]}, but the graph has {len(bound)} inputs")
+
+
+def resolve_shape(spec: TensorSpec, bound: list[TensorData], g: Graph) -> tuple[int, ...]:
+    names = {t.name: t for t in bound}
+    out = []
+    for s in spec.shape:
+        if isinstance(s, (int, np.integer)):
+            out.append(int(s))
+            continue
+        name, dim = s
+        if name not in names:
+            raise FuseflowError(f"output {spec.name!r}: shape refers to unknown input {name!r}")
+        out.append(names[name].shape[dim])
+    if len(out) != len(spec.format):
+        raise FuseflowError(f"output {spec.name!r}: shape {tuple(out)} does not match format {spec.format!r}")
+    return tuple(out)
+
+
+class OutputBuilder:
+    """Collects the arrays one output's writers produce and assembles a ``TensorData``."""
+
+    def __init__(self, spec: TensorSpec, shape: tuple[int, ...]):
+        self.spec = spec
+        self.shape = shape
+        self.levels: list[tuple | None] = [None] * len(spec.format)
+        self.vals = None
+
+    def set_level(self, level: int, seg, crd) -> None:
+        if not 0 <= level < len(self.levels):
+            raise FuseflowError(f"output {self.spec.name!r}: fiber_write of level {level}, which it does not have")
+        self.levels[level] = (np.asarray(seg, np.int64), np.asarray(crd, np.int64))
+
+    def set_vals(self, vals) -> None:
+        self.vals = vals
+
+    def finish(self) -> TensorData:
+        spec = self.spec
+        levels = []
+        npos = 1
+        bdims = [s // spec.block for s in self.shape] if spec.block else list(self.shape)
+        for lv, fmt in enumerate(spec.format):
+            dim = bdims[spec.order[lv]]
+            if fmt == "d":
+                levels.append(Level("d", dim))
+                npos *= dim
+                continue
+            if self.levels[lv] is None:
+                raise FuseflowError(f"output {spec.name!r}: compressed level {lv} has no fiber_write")
+            seg, crd = self.levels[lv]
+            if len(seg) != npos + 1:
+                raise FuseflowError(f"output {spec.name!r} level {lv}: writer produced {len(seg) - 1} fibers, expected {npos}")
+            levels.append(Level("c", dim, seg, crd))
+            npos = len(crd)
+        if self.vals is None:
+            raise FuseflowError(f"output {spec.name!r} has no val_write")
+        if spec.block:
+            vals = np.zeros((len(self.vals), spec.block, spec.block))
+            for k, v in enumerate(self.vals):
+                vals[k] = v
+        else:
+            vals = np.asarray([float(v) for v in self.vals], np.float64)
+        if len(vals) != npos:
+            raise FuseflowError(f"output {spec.name!r}: val_write produced {len(vals)} values for {npos} positions")
+        return TensorData(spec.name, self.shape, spec.order, levels, vals, spec.block)
+
+
+def make_output_builders(g: Graph, bound: list[TensorData]) -> list[OutputBuilder]:
+    return [OutputBuilder(s, resolve_shape(s, bound, g)) for s in g.outputs]

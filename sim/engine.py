@@ -1,0 +1,297 @@
+"""Instantiate the compiled engine for one graph region and collect its results.
+
+``run_region(graph, bound_inputs, hw)`` builds the FIFOs and primitive objects of
+``_engine.pyx`` from a ``Graph``, runs them, and returns outputs, sink streams, cycles and
+per-node statistics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fuseflow.errors import FuseflowError
+from fuseflow.sim import _engine
+from fuseflow.sim.binding import OutputBuilder, make_output_builders
+from fuseflow.sim.config import HardwareConfig
+from fuseflow.sim.graph import BINARY_OPS, AluOp, Graph, Kind, StreamKind
+from fuseflow.sim.reference import alu_apply
+from fuseflow.sim.tensors import TensorData
+from fuseflow.sim.tokens import DONE, EMPTY, REP, Stop, is_stop
+
+_KIND_CLASS = {
+    Kind.ROOT: "root", Kind.SOURCE: "source", Kind.SINK: "sink", Kind.FIBER_LOOKUP: "fiber_lookup",
+    Kind.LOCATE: "locate", Kind.INTERSECT: "joiner", Kind.UNION: "joiner",
+    Kind.REPEAT_SIG_GEN: "repeat_sig_gen", Kind.REPEAT: "repeat", Kind.ARRAY: "array",
+    Kind.ALU: "alu", Kind.REDUCE: "reduce", Kind.SPACC1: "spacc1", Kind.SPACC2: "spacc2",
+    Kind.CRD_DROP: "crd_drop", Kind.CRD_HOLD: "crd_hold", Kind.FORK: "fork", Kind.JOIN: "join",
+    Kind.FIBER_WRITE: "fiber_write", Kind.VAL_WRITE: "val_write",
+}
+
+DATA, STOP, DONE_K, EMPTY_K = 0, 1, 2, 3
+
+
+@dataclass
+class NodeStats:
+    name: str
+    kind: str
+    tokens_in: int
+    tokens_out: int
+    busy_cycles: int
+    stall_cycles: int
+    first: int
+    finish: int
+    ops: int
+    bytes_read: int
+    bytes_written: int
+
+
+@dataclass
+class RegionResult:
+    outputs: dict[str, TensorData]
+    sinks: dict[str, list]
+    cycles: int
+    stats: list[NodeStats]
+    passes: int
+    trace: list[dict]
+
+
+def encode_tokens(tokens, kind: StreamKind, eng) -> dict:
+    """Python tokens -> the parallel arrays a Source node replays (tiles go to the engine)."""
+    n = len(tokens)
+    kinds = np.zeros(n, np.int32)
+    vacs = np.zeros(n, np.int32)
+    ivals = np.zeros(n, np.int64)
+    fvals = np.zeros(n, np.float64)
+    for k, t in enumerate(tokens):
+        if is_stop(t):
+            kinds[k], ivals[k], vacs[k] = STOP, t.level, t.vac
+        elif t is DONE:
+            kinds[k] = DONE_K
+        elif t is EMPTY:
+            kinds[k] = EMPTY_K
+        elif t is REP:
+            kinds[k] = DATA
+        elif isinstance(t, np.ndarray):
+            ivals[k] = eng.add_tile(np.asarray(t, np.float64))
+        elif kind == StreamKind.VAL:
+            fvals[k] = float(t)
+        else:
+            ivals[k] = int(t)
+    return {"kinds": kinds, "vacs": vacs, "ivals": ivals, "fvals": fvals}
+
+
+def decode_tokens(got, kind: StreamKind, tiled: bool, eng) -> list:
+    out = []
+    for k, i, v, vac in got:
+        if k == STOP:
+            out.append(Stop(int(i), int(vac)))
+        elif k == DONE_K:
+            out.append(DONE)
+        elif k == EMPTY_K:
+            out.append(EMPTY)
+        elif kind == StreamKind.REPSIG:
+            out.append(REP)
+        elif kind == StreamKind.VAL:
+            out.append(eng.tile(i) if tiled else float(v))
+        else:
+            out.append(int(i))
+    return out
+
+
+def _tiled_fifos(g: Graph, tensors: list[TensorData]) -> list[bool]:
+    """Which FIFOs carry B x B tiles (propagated from blocked array loads and tile sources)."""
+    port_tiled: dict[tuple[int, int], bool] = {}
+    for n in g.nodes:
+        if n.kind == Kind.ARRAY and tensors[n.iparams[0]].block:
+            port_tiled[(n.id, 0)] = True
+        if n.kind == Kind.SOURCE and any(isinstance(t, np.ndarray) for t in g.sources[n.iparams[0]]):
+            port_tiled[(n.id, 0)] = True
+    changed = True
+    while changed:
+        changed = False
+        for n in g.nodes:
+            ins_t = [port_tiled.get(g.fifo_ends[f][:2], False) for f in n.ins]
+            if not any(ins_t):
+                continue
+            if n.kind in (Kind.ALU, Kind.REDUCE, Kind.JOIN):
+                ports = [0]
+            elif n.kind == Kind.REPEAT:
+                ports = [0] if ins_t[0] else []
+            elif n.kind == Kind.LOCATE:
+                ports = [0] if ins_t[1] else []
+            elif n.kind == Kind.FORK:
+                ports = list(range(n.iparams[0]))
+            elif n.kind in (Kind.INTERSECT, Kind.UNION):
+                ports = [1 + i for i in range(n.iparams[0]) if ins_t[2 * i + 1]]
+            elif n.kind in (Kind.SPACC1, Kind.SPACC2):
+                raise FuseflowError(f"node {n.name!r}: sparse accumulators do not take tile streams")
+            else:
+                ports = []
+            for p in ports:
+                if not port_tiled.get((n.id, p)):
+                    port_tiled[(n.id, p)] = True
+                    changed = True
+    return [port_tiled.get(g.fifo_ends[f][:2], False) for f in range(len(g.fifo_kinds))]
+
+
+class _Tiles:
+    """Tile arithmetic callbacks for ALU and reduce nodes on blocked streams."""
+
+    def __init__(self, eng, block: int):
+        self.eng = eng
+        self.block = block
+
+    def alu(self, op: int, const: float):
+        eng = self.eng
+
+        def fn(a, b):
+            x = eng.tile(a)
+            y = eng.tile(b) if op in BINARY_OPS else None
+            return eng.add_tile(np.asarray(alu_apply(op, x, y, const), np.float64))
+
+        return fn
+
+    def reduce(self, op: int):
+        eng = self.eng
+
+        def fn(acc, x):
+            if x < 0 and acc < 0:
+                return eng.add_tile(np.zeros((self.block, self.block)))
+            if acc < 0:
+                return x
+            a, b = eng.tile(acc), eng.tile(x)
+            r = a + b if op == 0 else (np.maximum(a, b) if op == 1 else np.minimum(a, b))
+            return eng.add_tile(r)
+
+        return fn
+
+
+def run_region(g: Graph, tensors: list[TensorData], hw: HardwareConfig, *, trace: bool = False) -> RegionResult:
+    depths = []
+    for f in range(len(g.fifo_kinds)):
+        p, _, c, _ = g.fifo_ends[f]
+        src_sink = g.nodes[p].kind == Kind.SOURCE or g.nodes[c].kind == Kind.SINK
+        depths.append(0 if src_sink else hw.fifo_depth)
+    eng = _engine.Engine(len(g.fifo_kinds), depths, hw.memory_params())
+    tiled = _tiled_fifos(g, tensors)
+    block = max([t.block for t in tensors] + [0])
+    for n in g.nodes:  # tiles produced by sources
+        if n.kind == Kind.SOURCE:
+            for t in g.sources[n.iparams[0]]:
+                if isinstance(t, np.ndarray):
+                    block = block or t.shape[0]
+    eng.zero_tile_shape = (block, block)
+    tiles = _Tiles(eng, block)
+    outputs = make_output_builders(g, tensors)
+    tile_bases = {}
+    nodes = []
+    for n in g.nodes:
+        cls = _engine.NODE_CLASSES[_KIND_CLASS[n.kind]]
+        # sinks (writers) have no output: they are done a cycle after taking their last token
+        lat, ii = (1 if n.kind in (Kind.SINK, Kind.FIBER_WRITE, Kind.VAL_WRITE) else hw.latency), hw.ii
+        in_tiled = any(tiled[f] for f in n.ins)
+        out_tiled = any(tiled[f] for port in n.outs for f in port)
+        B = block if (in_tiled or out_tiled) else 0
+        kw: dict = {"tiled": bool(B), "block": B}
+        what = _KIND_CLASS[n.kind]
+        ip = n.iparams
+        if n.kind == Kind.SOURCE:
+            kw.update(encode_tokens(g.sources[ip[0]], g.fifo_kinds[n.outs[0][0]] if n.outs[0] else StreamKind.CRD, eng))
+        elif n.kind in (Kind.FIBER_LOOKUP, Kind.LOCATE):
+            lv = tensors[ip[0]].levels[ip[1]]
+            dense = lv.format == "d"
+            seg = np.zeros(2, np.int64) if dense else np.ascontiguousarray(lv.seg, np.int64)
+            crd = np.zeros(1, np.int64) if dense or not len(lv.crd) else np.ascontiguousarray(lv.crd, np.int64)
+            kw.update(dense=dense, dim=lv.dim, seg=seg, crd=crd, seg_base=eng.alloc(len(seg)), crd_base=eng.alloc(len(crd)))
+        elif n.kind in (Kind.INTERSECT, Kind.UNION):
+            kw.update(k=ip[0], union=n.kind == Kind.UNION)
+        elif n.kind == Kind.ARRAY:
+            t = tensors[ip[0]]
+            if t.block:
+                if ip[0] not in tile_bases:
+                    base = len(eng.tiles)
+                    for tile in t.vals:
+                        eng.add_tile(np.asarray(tile, np.float64))
+                    tile_bases[ip[0]] = (base, eng.add_tile(np.zeros((t.block, t.block))))
+                base, zero = tile_bases[ip[0]]
+                kw.update(vals=np.zeros(1), nvals=len(t.vals), val_base=eng.alloc(len(t.vals) * t.block * t.block), tile_base=base, zero_tile=zero)
+                if hw.tile_costs:
+                    lat += t.block * t.block
+            else:
+                vals = np.ascontiguousarray(t.vals, np.float64)
+                kw.update(vals=vals if len(vals) else np.zeros(1), nvals=len(vals), val_base=eng.alloc(len(vals)))
+        elif n.kind == Kind.ALU:
+            op = ip[0]
+            kw.update(op=op, binary=op in BINARY_OPS, const=n.fparams[0] if n.fparams else 0.0)
+            if B:
+                kw["tile_fn"] = tiles.alu(op, kw["const"])
+                if hw.tile_costs:
+                    if op == AluOp.MATMUL:
+                        lat, ii = 2 * B - 1, B
+                    elif op in BINARY_OPS:
+                        lat = B * B
+                    else:
+                        lat = B
+        elif n.kind == Kind.REDUCE:
+            kw["op"] = ip[0]
+            if B:
+                kw["tile_fn"] = tiles.reduce(ip[0])
+                if hw.tile_costs:
+                    lat += B * B
+        elif n.kind in (Kind.SPACC1, Kind.SPACC2):
+            kw.update(capacity=hw.spacc_capacity, flush_ii=hw.spacc_flush_ii)
+        elif n.kind == Kind.FORK:
+            kw["lanes"] = ip[0]
+        elif n.kind == Kind.JOIN:
+            kw.update(lanes=ip[0], depth=ip[1] if len(ip) > 1 else 0)
+        elif n.kind == Kind.FIBER_WRITE:
+            kw.update(crd_base=eng.alloc(1 << 20), seg_base=eng.alloc(1 << 20))
+        elif n.kind == Kind.VAL_WRITE:
+            kw["val_base"] = eng.alloc(1 << 20)
+        node = eng.add_node(cls(), n.name, int(n.kind), n.ins, n.outs, lat, ii)
+        node.tracing = trace
+        _engine.configure(node, what, **kw)
+        nodes.append(node)
+    passes = eng.run(hw.max_cycles, hw.max_wall_seconds, lambda f: g.describe_fifo(f) if f >= 0 else "nothing")
+    sinks = {}
+    for n, node in zip(g.nodes, nodes, strict=True):
+        if n.kind == Kind.SINK:
+            f = n.ins[0]
+            sinks[g.sink_names[n.iparams[0]]] = decode_tokens(node.got, g.fifo_kinds[f], tiled[f], eng)
+        elif n.kind == Kind.FIBER_WRITE:
+            seg, crd = node.arrays()
+            outputs[n.iparams[0]].set_level(n.iparams[1], seg, crd)
+        elif n.kind == Kind.VAL_WRITE:
+            outputs[n.iparams[0]].set_vals(node.values())
+    stats = [
+        NodeStats(n.name, n.kind.name.lower(), nd.tin, nd.tout, nd.steps, nd.stall, nd.first, nd.finish, nd.ops, nd.bytes_read, nd.bytes_written)
+        for n, nd in zip(g.nodes, nodes, strict=True)
+    ]
+    cycles = max([s.finish for s in stats] + [0])
+    trace_events = _trace(stats, g, [nd.activity() for nd in nodes]) if trace else []
+    finished = {o.spec.name: _finish(o, g) for o in outputs}
+    return RegionResult(finished, sinks, cycles, stats, passes, trace_events)
+
+
+def _finish(o: OutputBuilder, g: Graph) -> TensorData:
+    try:
+        return o.finish()
+    except FuseflowError as e:
+        raise FuseflowError(f"graph {g.name!r}: {e}") from None
+
+
+def _trace(stats: list[NodeStats], g: Graph, activity: list[list[tuple[int, int]]]) -> list[dict]:
+    """Chrome/Perfetto trace events (1 simulated cycle = 1 us on the timeline): per node one
+    thread, one complete event per span of back-to-back steps, and the node's counters as
+    arguments of its first event."""
+    events = []
+    for k, (s, spans) in enumerate(zip(stats, activity, strict=True)):
+        events.append({"name": "thread_name", "ph": "M", "pid": g.nodes[k].region, "tid": k, "args": {"name": f"{s.name} ({s.kind})"}})
+        for j, (begin, end) in enumerate(spans):
+            ev = {"name": s.kind, "cat": s.kind, "ph": "X", "ts": begin, "dur": max(end - begin, 1), "pid": g.nodes[k].region, "tid": k}
+            if j == 0:
+                ev["args"] = {"tokens_in": s.tokens_in, "tokens_out": s.tokens_out, "busy": s.busy_cycles, "stalled": s.stall_cycles}
+            events.append(ev)
+    return events

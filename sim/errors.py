@@ -1,0 +1,29 @@
+"""Simulator error types (all ``FuseflowError``s, so the CLIs print them without a traceback)."""
+
+from __future__ import annotations
+
+from fuseflow.errors import FuseflowError
+
+
+class StreamError(FuseflowError):
+    """A malformed token stream reached a primitive (the message names the node)."""
+
+
+class DeadlockError(FuseflowError):
+    """No node can make progress: the message lists the blocked nodes and FIFOs; ``blocked``
+    holds ``(node name, fifo id, "empty" | "full" | "lookahead")`` triples."""
+
+    def __init__(self, message, blocked=()):
+        super().__init__(message)
+        self.blocked = list(blocked)
+
+    def __reduce__(self):
+        return (type(self), (str(self), self.blocked))
+
+
+class GuardError(FuseflowError):
+    """The simulation exceeded its cycle or wall-time budget."""
+
+
+class SpaccOverflowError(FuseflowError):
+    """A sparse accumulator exceeded its configured capacity (an unknown constraint)."""

@@ -1,0 +1,259 @@
+"""Read sam-dialect MLIR into the simulator's compact ``Graph``.
+
+Each ``func.func`` holding ``sam`` ops becomes one region (module order). Its tensor arguments
+are the graph inputs, named ``arg0``, ``arg1``, ... (bind by these names or by position); level
+formats and mode order come from the ``#sparse_tensor.encoding`` (a tensor without encoding is
+all-dense; a BSR encoding ``(d0 floordiv B, d1 floordiv B, d0 mod B, d1 mod B)`` gives a blocked
+input whose values are B x B tiles). Its results are the outputs, named ``out`` (one result) or
+``out0``, ``out1``, ... In a multi-function module, region r+1 reads region r's outputs when its
+argument count matches (argument k <- output k).
+
+    func.func @spmv(%arg0: tensor<4x5xf32, #CSR>, %arg1: tensor<5xf32>) -> tensor<4xf32> {
+      %0 = "sam.root"() : () -> !sam.ref<index>
+      %1:2 = "sam.fiber_lookup"(%arg0, %0) {format = "dense", index = "i", level = 0 : i64} ...
+      ...
+    }
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fuseflow.errors import FuseflowError
+from fuseflow.sim.graph import AluOp, Graph, GraphBuilder, Program, TensorSpec
+
+_DENSE, _COMPRESSED = 65536, 262144
+_FMT = {"dense": "d", "compressed": "c"}
+_SCALAR_FORMS = {"add": AluOp.ADDC, "mul": AluOp.MULC, "div": AluOp.DIVC, "max": AluOp.MAXC, "min": AluOp.MINC, "sub": AluOp.ADDC}
+
+
+def _bindings():
+    from fuseflow.bindings import ir, sparse_tensor
+    from fuseflow.dialects import sam_graph
+
+    return ir, sparse_tensor, sam_graph
+
+
+def tensor_spec(name: str, ty, *, what: str) -> TensorSpec:
+    """Format, mode order, shape and block of a (possibly sparse) ranked tensor type."""
+    ir, st, _ = _bindings()
+    try:
+        rt = ir.RankedTensorType(ty)
+    except (ValueError, TypeError):
+        raise FuseflowError(f"{what}: expected a ranked tensor, got {ty}") from None
+    shape = tuple(int(s) for s in rt.shape)
+    if any(s < 0 for s in shape):
+        raise FuseflowError(f"{what}: dynamic shapes are not supported ({ty})")
+    if rt.encoding is None:
+        return TensorSpec(name, "d" * len(shape), tuple(range(len(shape))), shape, 0)
+    enc = st.EncodingAttr(rt.encoding)
+    fmts = []
+    for code in enc.lvl_formats_enum:
+        if int(code) not in (_DENSE, _COMPRESSED):
+            raise FuseflowError(f"{what}: only dense and compressed levels are supported ({ty})")
+        fmts.append("d" if int(code) == _DENSE else "c")
+    exprs = [str(r).replace(" ", "") for r in enc.dim_to_lvl.results]
+    if all(e.startswith("d") and e[1:].isdigit() for e in exprs):
+        return TensorSpec(name, "".join(fmts), tuple(int(e[1:]) for e in exprs), shape, 0)
+    rank = len(shape)
+    if len(exprs) == 2 * rank and all("floordiv" in e for e in exprs[:rank]) and all("mod" in e for e in exprs[rank:]):
+        blocks = {int(e.split("floordiv")[1]) for e in exprs[:rank]} | {int(e.split("mod")[1]) for e in exprs[rank:]}
+        if len(blocks) != 1 or any(f != "d" for f in fmts[rank:]):
+            raise FuseflowError(f"{what}: blocked encodings need one square block size and dense inner levels ({ty})")
+        order = tuple(int(e.split("floordiv")[0][1:]) for e in exprs[:rank])
+        return TensorSpec(name, "".join(fmts[:rank]), order, shape, blocks.pop())
+    raise FuseflowError(f"{what}: unsupported level map {enc.dim_to_lvl} ({ty})")
+
+
+def load_program(source, ctx=None) -> Program:
+    """``source``: an ``ir.Module``, MLIR text, or a path to a ``.mlir`` file."""
+    ir, _, sam_graph = _bindings()
+    if isinstance(source, (str, Path)) and (isinstance(source, Path) or "\n" not in source and Path(source).suffix == ".mlir"):
+        path = Path(source)
+        if not path.exists():
+            raise FuseflowError(f"no such file: {path}")
+        source = path.read_text()
+    if isinstance(source, str):
+        from fuseflow.context import make_context, parse_module
+
+        module = parse_module(source, ctx or make_context())
+    elif isinstance(source, ir.Module):
+        module = source
+    else:
+        raise FuseflowError(f"cannot simulate a {type(source).__name__}: pass a Graph, Program, MLIR module, text or path")
+    funcs = sam_graph.sam_functions(module)
+    if not funcs:
+        raise FuseflowError("the module holds no func.func with sam ops")
+    regions = [graph_from_func(f, region=r) for r, f in enumerate(funcs)]
+    for prev, nxt in zip(regions, regions[1:], strict=False):
+        if len(prev.outputs) == len(nxt.inputs):
+            for spec, out in zip(nxt.inputs, prev.outputs, strict=True):
+                spec.name = out.name
+    return Program(regions)
+
+
+def graph_from_func(sg, region: int = 0) -> Graph:
+    """One ``SamGraph`` (``fuseflow.dialects.sam_graph``) -> ``Graph``."""
+    ir, _, sam_graph = _bindings()
+    b = GraphBuilder(sg.name)
+    values: dict = {}
+    tensor_ids: dict = {}
+    src_of = {(e.dst, e.dst_operand): (e.src, e.src_result) for e in sg.edges}
+    for k, arg in enumerate(sg.args):
+        spec = tensor_spec(f"arg{k}", arg.type, what=f"@{sg.name} argument {k}")
+        tensor_ids[(k, 0)] = b.input(spec.name, spec.format, spec.order, spec.block)
+        b.inputs[-1].shape = spec.shape
+    nests = None
+    writers: dict = {}
+    n_results = len(sg.ops[-1].operands) if sg.ops and sg.ops[-1].name == "func.return" else 0
+    outputs: dict = {}
+    for idx, op in enumerate(sg.ops):
+        name = op.name
+        where = f"@{sg.name} op #{idx} ({name})"
+        attrs = op.attributes
+
+        def s(key, where=where):
+            if key not in values:
+                raise FuseflowError(f"{where}: operand is not a SAM stream")
+            return values[key]
+
+        def t(key, where=where):
+            if key not in tensor_ids:
+                raise FuseflowError(f"{where}: tensor operand must be a function argument")
+            return tensor_ids[key]
+
+        def a_int(n, attrs=attrs):
+            return int(ir.IntegerAttr(attrs[n]).value)
+
+        def a_str(n, attrs=attrs):
+            return ir.StringAttr(attrs[n]).value
+
+        node = len(sg.args) + idx
+        ops = [src_of[(node, k)] for k in range(len(op.operands))]
+        res = [(node, r) for r in range(len(op.results))]
+        nm = f"{name.split('.')[-1]}{idx}"
+        if name == "sam.root":
+            out = [b.root(name=nm)]
+        elif name == "sam.fiber_lookup":
+            out = list(b.fiber_lookup(s(ops[1]), t(ops[0]), a_int("level"), name=nm))
+            _check_format(b, t(ops[0]), a_int("level"), a_str("format"), where)
+        elif name == "sam.locate":
+            out = list(b.locate(s(ops[1]), s(ops[2]), s(ops[3]), t(ops[0]), a_int("level"), name=nm))
+            _check_format(b, t(ops[0]), a_int("level"), a_str("format"), where)
+        elif name in ("sam.intersect", "sam.union"):
+            k = len(ops) // 2
+            pairs = [(s(ops[i]), s(ops[k + i])) for i in range(k)]
+            crd, pays = (b.intersect if name == "sam.intersect" else b.union)(pairs, name=nm)
+            out = [crd, *pays]
+        elif name == "sam.repeat_sig_gen":
+            out = [b.repeat_sig_gen(s(ops[0]), name=nm)]
+        elif name == "sam.repeat":
+            out = [b.repeat(s(ops[0]), s(ops[1]), name=nm)]
+        elif name == "sam.array":
+            out = [b.array(s(ops[1]), t(ops[0]), name=nm)]
+        elif name == "sam.alu":
+            kind = a_str("kind")
+            if "scalar" in attrs:
+                c = float(ir.FloatAttr(attrs["scalar"]).value)
+                if kind not in _SCALAR_FORMS:
+                    raise FuseflowError(f"{where}: no scalar form of alu kind {kind!r}")
+                out = [b.alu(_SCALAR_FORMS[kind], s(ops[0]), const=-c if kind == "sub" else c, name=nm)]
+            else:
+                if kind.upper() not in AluOp.__members__:
+                    raise FuseflowError(f"{where}: unknown alu kind {kind!r}")
+                out = [b.alu(kind, *[s(v) for v in ops], name=nm)]
+        elif name == "sam.reduce":
+            out = [b.reduce(s(ops[0]), a_str("kind"), name=nm)]
+        elif name == "sam.spacc":
+            order = a_int("order")
+            crds = [s(v) for v in ops[: order + 1]]
+            val = s(ops[order + 1])
+            if order == 1:
+                out = list(b.spacc1(crds[0], crds[1], val, name=nm))
+            elif order == 2:
+                out = list(b.spacc2(crds[0], crds[1], crds[2], val, name=nm))
+            else:
+                raise FuseflowError(f"{where}: spacc order {order} (1 or 2 supported)")
+        elif name == "sam.crd_drop":
+            out = list(b.crd_drop(s(ops[0]), s(ops[1]), name=nm))
+        elif name == "sam.crd_hold":
+            out = list(b.crd_hold(s(ops[0]), s(ops[1]), name=nm))
+        elif name == "sam.fork":
+            out = b.fork(s(ops[0]), a_int("lanes"), name=nm)
+        elif name == "sam.join":
+            if nests is None:
+                nests = sam_graph.loop_nests(sg)
+            depth = _join_depth(sg, nests, idx, where)
+            out = [b.join([s(v) for v in ops], depth=depth, name=nm)]
+        elif name == "sam.fiber_write":
+            writers[res[0]] = ("level", s(ops[0]), a_int("level"), a_str("format"), nm)
+            continue
+        elif name == "sam.val_write":
+            writers[res[0]] = ("vals", s(ops[0]), nm)
+            continue
+        elif name == "sam.output":
+            outputs[res[0]] = (op, [writers.get(v) for v in ops], where)
+            continue
+        elif name == "func.return":
+            for k, v in enumerate(ops):
+                if v not in outputs:
+                    raise FuseflowError(f"@{sg.name}: result {k} is not produced by sam.output")
+                _emit_output(b, "out" if n_results == 1 else f"out{k}", *outputs[v])
+            continue
+        else:
+            raise FuseflowError(f"{where}: unsupported op {name}")
+        if len(out) != len(res):
+            raise FuseflowError(f"{where}: expected {len(out)} results, found {len(res)}")
+        for r, st in zip(res, out, strict=True):
+            values[r] = st
+    g = b.build()
+    for n in g.nodes:
+        n.region = region
+    return g
+
+
+def _check_format(b: GraphBuilder, tid: int, level: int, fmt: str, where: str) -> None:
+    spec = b.inputs[tid]
+    if not 0 <= level < len(spec.format):
+        raise FuseflowError(f"{where}: level {level} outside {spec.name}'s {len(spec.format)} levels")
+    if _FMT.get(fmt) != spec.format[level]:
+        raise FuseflowError(f"{where}: format {fmt!r} does not match level {level} of {spec.name} ({spec.format!r})")
+
+
+def _emit_output(b: GraphBuilder, name: str, op, handles, where: str) -> None:
+    spec = tensor_spec(name, op.results[0].type, what=where)
+    if any(h is None for h in handles):
+        raise FuseflowError(f"{where}: operands must be fiber_write / val_write results")
+    oid = b.output(name, spec.format, spec.shape, spec.order, spec.block)
+    for h in handles:
+        if h[0] == "level":
+            _, crd, level, fmt, nm = h
+            if level >= len(spec.format) or _FMT.get(fmt) != spec.format[level]:
+                raise FuseflowError(f"{where}: fiber_write of level {level} ({fmt}) does not match {spec.format!r}")
+            b.fiber_write(crd, oid, level, name=nm)
+        else:
+            b.val_write(h[1], oid, name=h[2])
+
+
+def _join_depth(sg, nests, idx: int, where: str) -> int:
+    """Levels the lanes add below the forked stream: the join's loop nest minus the fork's."""
+    node = len(sg.args) + idx
+    by_dst = {}
+    for e in sg.edges:
+        by_dst.setdefault(e.dst, []).append(e)
+    join_nest = nests.get((by_dst[node][0].src, by_dst[node][0].src_result)) if node in by_dst else None
+    stack = [by_dst[node][0].src] if node in by_dst else []
+    seen = set()
+    while stack:
+        n = stack.pop()
+        if n in seen or n < len(sg.args):
+            continue
+        seen.add(n)
+        if sg.node_name(n) == "sam.fork":
+            e = by_dst[n][0]
+            fork_nest = nests.get((e.src, e.src_result))
+            if join_nest is None or fork_nest is None:
+                break
+            return len(join_nest) - len(fork_nest)
+        stack.extend(e.src for e in by_dst.get(n, []))
+    raise FuseflowError(f"{where}: cannot find the sam.fork this join merges")

@@ -1,0 +1,191 @@
+"""Tensors as SAM level arrays: conversion from and to numpy, scipy and torch.
+
+A tensor of rank r is stored as r levels in a mode order (level l indexes dimension
+``order[l]``). A level is dense (``"d"``: ``dim`` children per parent position) or compressed
+(``"c"``: ``seg``/``crd`` arrays, children of parent p at ``seg[p]..seg[p+1]``). ``vals`` holds
+one value per position of the last level, or one B x B tile per position for a blocked tensor
+(whose levels then index block coordinates).
+
+Example: CSR ``[[1, 0, 2], [0, 0, 0], [0, 3, 0]]`` with format ``"dc"`` is level 0 dense
+(dim 3), level 1 compressed ``seg=[0, 2, 2, 3]``, ``crd=[0, 2, 1]``, ``vals=[1, 2, 3]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from fuseflow.errors import FuseflowError
+
+
+@dataclass
+class Level:
+    format: str  # "d" or "c"
+    dim: int
+    seg: np.ndarray | None = None  # int64, compressed only
+    crd: np.ndarray | None = None  # int64, compressed only
+
+
+@dataclass
+class TensorData:
+    """A tensor bound to a graph: shape, per-level arrays, values."""
+
+    name: str
+    shape: tuple[int, ...]
+    order: tuple[int, ...]
+    levels: list[Level]
+    vals: np.ndarray
+    block: int = 0
+
+    @property
+    def format(self) -> str:
+        return "".join(lv.format for lv in self.levels)
+
+    def to_dense(self) -> np.ndarray:
+        return levels_to_dense(self.levels, self.vals, self.shape, self.order, self.block)
+
+
+def _as_coo(value) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    """(coords [rank, nnz], vals [nnz], shape) of a numpy/scipy/torch tensor."""
+    if type(value).__module__.startswith("torch"):  # import torch (slow) only for torch values
+        import torch
+    else:
+        torch = None
+    if torch is not None and isinstance(value, torch.Tensor):
+        t = value.detach().cpu()
+        if t.layout == torch.sparse_csr and t.dim() == 2:
+            value = sp.csr_matrix((t.values().double().numpy(), t.col_indices().numpy(), t.crow_indices().numpy()), shape=tuple(t.shape))
+        elif t.layout == torch.sparse_coo:
+            t = t.coalesce()
+            return t.indices().numpy().astype(np.int64), t.values().double().numpy(), tuple(t.shape)
+        else:
+            value = (t.to_dense() if t.layout != torch.strided else t).double().numpy()
+    if sp.issparse(value):
+        m = sp.coo_matrix(value)
+        m.sum_duplicates()
+        return (np.vstack([m.row, m.col]).astype(np.int64), np.asarray(m.data, np.float64), m.shape)
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 0:  # a scalar: one value at the root position
+        return np.zeros((0, 1), np.int64), arr.reshape(1), ()
+    nz = np.nonzero(arr)
+    return np.vstack(nz).astype(np.int64).reshape(arr.ndim, -1), arr[nz], arr.shape
+
+
+def from_coo(name, coords, vals, shape, fmt: str, order=None) -> TensorData:
+    """Build level arrays from COO coordinates (rank x nnz) in the given format and mode order."""
+    rank = len(shape)
+    order = tuple(range(rank)) if order is None else tuple(order)
+    if len(fmt) != rank or sorted(order) != list(range(rank)):
+        raise FuseflowError(f"tensor {name!r}: format {fmt!r} / order {order} do not fit rank {rank}")
+    vals = np.asarray(vals)
+    coords = np.asarray(coords, np.int64).reshape(rank, len(vals))
+    pc = coords[list(order)] if rank else coords
+    if rank and pc.shape[1]:
+        perm = np.lexsort(pc[::-1])
+        pc, vals = pc[:, perm], vals[perm]
+    parent = np.zeros(pc.shape[1], np.int64)
+    nparents = 1
+    levels = []
+    for lv in range(rank):
+        dim = int(shape[order[lv]])
+        c = pc[lv]
+        if fmt[lv] == "d":
+            parent = parent * dim + c
+            nparents *= dim
+            levels.append(Level("d", dim))
+            continue
+        if fmt[lv] != "c":
+            raise FuseflowError(f"tensor {name!r}: unknown level format {fmt[lv]!r} (use d or c)")
+        if c.size:
+            new = np.ones(c.size, bool)
+            new[1:] = (parent[1:] != parent[:-1]) | (c[1:] != c[:-1])
+        else:
+            new = np.zeros(0, bool)
+        crd = c[new]
+        seg = np.zeros(nparents + 1, np.int64)
+        np.cumsum(np.bincount(parent[new], minlength=nparents), out=seg[1:])
+        parent = np.cumsum(new) - 1
+        nparents = int(crd.size)
+        levels.append(Level("c", dim, seg, crd.astype(np.int64)))
+    tile_shape = vals.shape[1:]
+    out = np.zeros((nparents, *tile_shape), np.float64)
+    np.add.at(out, parent, vals)
+    return TensorData(name, tuple(int(s) for s in shape), order, levels, out)
+
+
+def from_value(name: str, value, fmt: str | None = None, order=None, block: int = 0) -> TensorData:
+    """Bind a numpy array, scipy sparse matrix or torch tensor in format ``fmt``."""
+    if isinstance(value, TensorData):
+        return value
+    coords, vals, shape = _as_coo(value)
+    fmt = fmt or ("d" * len(shape) if not sp.issparse(value) else "dc")
+    if not block:
+        return from_coo(name, coords, vals, shape, fmt, order)
+    if any(s % block for s in shape):
+        raise FuseflowError(f"tensor {name!r}: shape {shape} is not a multiple of block {block}")
+    dense = np.zeros(shape)
+    dense[tuple(coords)] = vals
+    bshape = tuple(s // block for s in shape)
+    tiles = dense.reshape(bshape[0], block, bshape[1], block).transpose(0, 2, 1, 3)
+    bc = np.vstack(np.nonzero(np.abs(tiles).sum(axis=(2, 3)))).astype(np.int64)
+    td = from_coo(name, bc, tiles[bc[0], bc[1]], bshape, fmt, order)
+    td.shape, td.block = tuple(shape), block
+    return td
+
+
+def level_positions(levels: list[Level]):
+    """Per-position coordinates of every level: list of coordinate arrays at the last level."""
+    pos = np.zeros(1, np.int64)
+    cols: list[np.ndarray] = []
+    for lv in levels:
+        if lv.format == "d":
+            child = (pos[:, None] * lv.dim + np.arange(lv.dim)[None, :]).ravel()
+            cols = [np.repeat(c, lv.dim) for c in cols] + [np.tile(np.arange(lv.dim), pos.size)]
+            pos = child
+        else:
+            starts, ends = lv.seg[pos], lv.seg[pos + 1]
+            counts = ends - starts
+            idx = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+            cols = [np.repeat(c, counts) for c in cols] + [lv.crd[idx]]
+            pos = idx
+    return pos, cols
+
+
+def levels_to_dense(levels, vals, shape, order, block: int = 0) -> np.ndarray:
+    pos, cols = level_positions(levels)
+    v = np.asarray(vals)[pos] if len(levels) else np.asarray(vals)[:1]
+    if not block:
+        out = np.zeros(shape)
+        if not len(levels):
+            return out + (v[0] if v.size else 0.0)
+        idx = [None] * len(shape)
+        for lv, m in enumerate(order):
+            idx[m] = cols[lv]
+        np.add.at(out, tuple(idx), v)
+        return out
+    bshape = tuple(s // block for s in shape)
+    out = np.zeros((bshape[0], bshape[1], block, block))
+    idx = [None, None]
+    for lv, m in enumerate(order):
+        idx[m] = cols[lv]
+    np.add.at(out, tuple(idx), v)
+    return out.transpose(0, 2, 1, 3).reshape(shape)
+
+
+def to_python_value(td: TensorData):
+    """The natural Python value of an output: numpy if all levels are dense, else scipy CSR
+    (rank 2) or a dense numpy array (other ranks)."""
+    if td.format.count("c") and len(td.shape) == 2:
+        return sp.csr_matrix(td.to_dense()) if td.block else _csr_from_levels(td)
+    return td.to_dense()
+
+
+def _csr_from_levels(td: TensorData):
+    pos, cols = level_positions(td.levels)
+    idx = [None, None]
+    for lv, m in enumerate(td.order):
+        idx[m] = cols[lv]
+    m = sp.coo_matrix((np.asarray(td.vals)[pos], (idx[0], idx[1])), shape=td.shape)
+    return m.tocsr()

@@ -1,0 +1,56 @@
+"""``fuseflow simulate`` end to end on the dialect's SpMV graph."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.io
+import scipy.sparse as sp
+
+from fuseflow.cli import main
+
+SPMV = Path(__file__).resolve().parents[2] / "lit" / "dialects" / "sam" / "graphs" / "spmv.mlir"
+
+
+@pytest.fixture
+def files(tmp_path):
+    if not SPMV.exists():
+        pytest.skip(f"{SPMV} not present")
+    a = sp.random(4, 5, density=0.5, random_state=1, format="csr")
+    x = np.arange(5.0)
+    scipy.io.mmwrite(str(tmp_path / "A.mtx"), a)
+    np.save(tmp_path / "x.npy", x)
+    sp.save_npz(tmp_path / "A.npz", a)
+    return tmp_path, a @ x
+
+
+def test_json_stats_trace_and_saved_outputs(files, capsys):
+    d, want = files
+    rc = main(["simulate", str(SPMV), "--inputs", f"arg0={d / 'A.mtx'}", f"arg1={d / 'x.npy'}", "--json",
+               "--check", "--trace", str(d / "t.json"), "--save", str(d / "out.npz"), "--hw", "fifo_depth=unbounded"])
+    assert rc == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["cycles"] > 0 and doc["checked"] and doc["hw"]["fifo_depth"] == 0
+    assert doc["outputs"]["out"]["shape"] == [4]
+    assert {"tokens_in", "busy_cycles", "stall_cycles", "bytes_read", "ops"} <= set(doc["regions"][0][0])
+    assert json.loads((d / "t.json").read_text())["traceEvents"]
+    np.testing.assert_allclose(np.load(d / "out.npz")["out"], want)
+
+
+def test_summary_table_and_positional_npz(files, capsys):
+    d, _ = files
+    assert main(["simulate", str(SPMV), "--inputs", str(d / "A.npz"), str(d / "x.npy")]) == 0
+    out = capsys.readouterr().out
+    assert "cycles" in out and "busiest" in out
+
+
+def test_user_errors_exit_1(files, capsys):
+    d, _ = files
+    assert main(["simulate", str(SPMV), "--inputs", str(d / "A.mtx")]) == 1
+    assert "takes 2 input tensors" in capsys.readouterr().err
+    assert main(["simulate", str(SPMV), "--inputs", str(d / "A.mtx"), str(d / "x.npy"), "--hw", "depth"]) == 1
+    assert "KEY=VALUE" in capsys.readouterr().err
+    assert main(["simulate", str(SPMV), "--inputs", str(d / "missing.mtx")]) == 1

@@ -1,0 +1,209 @@
+"""Cycle counts against hand-derived values; deadlock and guard reports; bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from fuseflow.errors import FuseflowError
+from fuseflow.sim import (
+    DeadlockError,
+    GraphBuilder,
+    GuardError,
+    HardwareConfig,
+    canonical,
+    simulate,
+)
+from fuseflow.sim.graph import Graph, Kind, Node, StreamKind
+from fuseflow.sim.tensors import Level, TensorData
+
+NOMEM = HardwareConfig(memory=False, fifo_depth=0)
+
+
+def scan_graph(levels):
+    b = GraphBuilder("scan")
+    A = b.input("A", "".join(lv.format for lv in levels))
+    ref = b.root()
+    for k in range(len(levels)):
+        crd, ref = b.fiber_lookup(ref, A, k)
+    b.sink(crd, "crd")
+    return b.build()
+
+
+def tensor(levels, nvals):
+    shape = tuple(lv.dim for lv in levels)
+    return TensorData("A", shape, tuple(range(len(levels))), levels, np.ones(nvals))
+
+
+@pytest.mark.parametrize("length,cycles", [(5, 9), (1, 5), (0, 5)])
+def test_single_compressed_scan_cycles(length, cycles):
+    # root emits 0 at cycle 0 (visible at 1) and D at 1 (visible at 2); the scanner emits one
+    # token per cycle from cycle 1: L crds, S0 (it must see the next token, visible at 2), D;
+    # the sink takes D one cycle after it is emitted and finishes a cycle later.
+    lv = [Level("c", 8, np.array([0, length]), np.arange(length))]
+    res = simulate(scan_graph(lv), {"A": tensor(lv, length)}, hw=NOMEM)
+    assert res.cycles == cycles
+
+
+@pytest.mark.parametrize("depth", [0, 4])
+def test_two_level_scan_cycles(depth):
+    # fibers of lengths 3, 0, 2, 1 under a dense level of 4: the inner scanner starts at cycle 2
+    # and never starves, emitting sum(L) + 4 stops + D = 11 tokens in cycles 2..12; the sink
+    # finishes at 14 = sum(L) + n + 4.
+    lens = [3, 0, 2, 1]
+    seg = np.concatenate([[0], np.cumsum(lens)])
+    lv = [Level("d", 4), Level("c", 5, seg, np.arange(seg[-1]) % 5)]
+    res = simulate(scan_graph(lv), {"A": tensor(lv, seg[-1])}, hw=HardwareConfig(memory=False, fifo_depth=depth))
+    assert res.cycles == sum(lens) + len(lens) + 4
+    scan = [s for s in res.stats[0] if s.kind == "fiber_lookup"][1]
+    assert scan.tokens_out == 2 * (sum(lens) + len(lens) + 1)  # crd and ref ports
+    assert scan.busy_cycles == sum(lens) + len(lens) + 1
+
+
+def test_backpressure_cycles_with_depth_one():
+    # Same graph with 1-deep FIFOs: a slot frees at the consumer's pop cycle. The dense scanner
+    # can only hand the next ref over once the compressed scanner took the previous one, and
+    # the compressed scanner must see that ref before closing a fiber: the empty fiber 1 closes
+    # at cycle 7 instead of 6 and the run ends one cycle later (15 instead of 14).
+    lens = [3, 0, 2, 1]
+    seg = np.concatenate([[0], np.cumsum(lens)])
+    lv = [Level("d", 4), Level("c", 5, seg, np.arange(seg[-1]) % 5)]
+    res = simulate(scan_graph(lv), {"A": tensor(lv, seg[-1])}, hw=HardwareConfig(memory=False, fifo_depth=1))
+    assert res.cycles == 15
+    dense = res.stats[0][1]
+    assert dense.stall_cycles > 0
+
+
+def test_latency_and_ii_scale_cycles():
+    lv = [Level("c", 8, np.array([0, 5]), np.arange(5))]
+    base = simulate(scan_graph(lv), {"A": tensor(lv, 5)}, hw=NOMEM).cycles
+    slow = simulate(scan_graph(lv), {"A": tensor(lv, 5)}, hw=HardwareConfig(memory=False, fifo_depth=0, ii=2)).cycles
+    late = simulate(scan_graph(lv), {"A": tensor(lv, 5)}, hw=HardwareConfig(memory=False, fifo_depth=0, latency=3)).cycles
+    assert base == 9
+    assert slow > base
+    assert late == base + 2 * 2  # two latency-carrying hops (root -> scanner -> sink)
+
+
+def test_memory_start_up_and_latency_are_charged():
+    lv = [Level("c", 8, np.array([0, 5]), np.arange(5))]
+    hw = HardwareConfig(fifo_depth=0, mem_latency=2, mem_startup=14, mem_issue_interval=2)
+    res = simulate(scan_graph(lv), {"A": tensor(lv, 5)}, hw=hw)
+    # the ref arrives at cycle 1; the seg request waits for the next issue slot (cycle 2) and
+    # returns after latency 2 + start-up 14 (cycle 18); the crd batch (another channel) is
+    # requested then and arrives at 20 instead of cycle 1 without memory: 19 cycles later.
+    assert res.cycles == 9 + (1 + 2 + 14) + 2
+    assert res.stats[0][1].bytes_read == 4 * (2 + 5)
+
+
+SPMV_IN = {"A": sp.random(6, 7, density=0.4, random_state=1, format="csr"), "x": np.arange(7.0)}
+
+
+def test_too_shallow_fifos_deadlock_with_a_report():
+    with pytest.raises(DeadlockError) as e:
+        simulate(canonical.spmv(), SPMV_IN, hw=HardwareConfig(fifo_depth=1))
+    msg = str(e.value)
+    assert "deadlock" in msg and "output full" in msg and "input empty" in msg
+    assert ("repeat5", 3, "lookahead") in e.value.blocked  # holds 0, needs to see what follows
+
+
+def test_cyclic_graph_deadlocks_with_a_report():
+    # repeat's signal is derived from its own output: nothing can ever start
+    nodes = [
+        Node(0, Kind.ROOT, "root", [], [[0]]),
+        Node(1, Kind.REPEAT, "rep", [0, 1], [[2, 3]]),
+        Node(2, Kind.REPEAT_SIG_GEN, "sig", [2], [[1]]),
+        Node(3, Kind.SINK, "out", [3], []),
+    ]
+    g = Graph(nodes, [StreamKind.REF, StreamKind.REPSIG, StreamKind.REF, StreamKind.REF],
+              [(0, 0, 1, 0), (2, 0, 1, 1), (1, 0, 2, 0), (1, 0, 3, 0)], [], [], [], ["out"], "cyclic")
+    with pytest.raises(DeadlockError, match="rep: waits on fifo 1 .*input empty"):
+        simulate(g, {})
+    with pytest.raises(FuseflowError, match="cycle"):
+        simulate(g, {}, engine="reference")
+
+
+def test_cycle_guard():
+    with pytest.raises(GuardError, match="cycle limit"):
+        simulate(canonical.spmv(), SPMV_IN, hw=HardwareConfig(max_cycles=5))
+
+
+def test_malformed_graph_names_the_node():
+    b = GraphBuilder()
+    A = b.input("A", "dc")
+    b.fiber_lookup(b.root(), A, 0)
+    g = b.build()
+    g.nodes[1].ins = []
+    from fuseflow.sim.graph import check_graph
+
+    with pytest.raises(FuseflowError, match="fiber_lookup1.*0 inputs, expected 1"):
+        check_graph(g)
+
+
+def test_wrong_level_and_format_name_the_node():
+    b = GraphBuilder()
+    A = b.input("A", "dc")
+    b.sink(b.fiber_lookup(b.root(), A, 2, name="scanA")[0], "o")
+    with pytest.raises(FuseflowError, match="scanA.*level 2"):
+        simulate(b.build(), {"A": sp.eye(3, format="csr")})
+    with pytest.raises(FuseflowError, match="'A'.*format 'dc'.*read by node fiber_lookup1"):
+        simulate(canonical.spmv(), {"A": np.ones(3), "x": np.ones(3)})
+
+
+def test_reference_out_of_range_names_the_node():
+    b = GraphBuilder()
+    A = b.input("A", "c")
+    b.sink(b.fiber_lookup(b.source([5, "D" and __import__("fuseflow.sim.tokens", fromlist=["DONE"]).DONE], StreamKind.REF), A, 0, name="scanA")[0], "o")
+    g = b.build()
+    for engine in ("reference", "compiled"):
+        with pytest.raises(FuseflowError, match="scanA.*out of range"):
+            simulate(g, {"A": np.ones(3)}, engine=engine)
+
+
+def test_hardware_config_key_and_overrides():
+    hw = HardwareConfig()
+    assert hw.key() == HardwareConfig().key()
+    assert hw.key() != HardwareConfig(fifo_depth=8).key()
+    assert hw.with_overrides({"fifo_depth": "unbounded", "memory": "off"}) == HardwareConfig(fifo_depth=0, memory=False)
+    with pytest.raises(FuseflowError, match="unknown hardware field"):
+        hw.with_overrides({"nope": "1"})
+    with pytest.raises(FuseflowError, match="non-negative"):
+        HardwareConfig(latency=-1)
+
+
+def test_trace_file(tmp_path):
+    import json
+
+    path = tmp_path / "t.json"
+    res = simulate(canonical.spmv(), SPMV_IN, trace=path)
+    events = json.loads(path.read_text())["traceEvents"]
+    spans = [e for e in events if e["ph"] == "X"]
+    names = [e for e in events if e["ph"] == "M"]
+    assert len(names) == len(res.stats[0])
+    for k, s in enumerate(res.stats[0]):  # busy cycles == total span length per node (ii 1)
+        assert sum(e["dur"] for e in spans if e["tid"] == k) == s.busy_cycles
+    assert max(e["ts"] + e["dur"] for e in spans) <= res.cycles
+
+
+def row_normalize_graph():
+    """out(i,j) = X(i,j) / sum_j X(i,j): the value stream is needed whole before its own sum."""
+    b = GraphBuilder("row_normalize")
+    X = b.input("X", "dc")
+    out = b.output("out", "dc", (("X", 0), ("X", 1)))
+    i_crd, i_ref = b.fiber_lookup(b.root(), X, 0)
+    j_crd, j_ref = b.fiber_lookup(i_ref, X, 1)
+    v = b.array(j_ref, X)
+    total = b.repeat(b.reduce(v), b.repeat_sig_gen(j_crd))
+    b.fiber_write(i_crd, out, 0)
+    b.fiber_write(j_crd, out, 1)
+    b.val_write(b.alu("div", v, total), out)
+    return b.build()
+
+
+def test_long_fibers_need_deep_fifos():
+    X = sp.csr_matrix(np.random.default_rng(0).random((2, 9000)) + 0.5)
+    want = (X / X.sum(axis=1)).toarray()
+    simulate(row_normalize_graph(), {"X": X}, hw=HardwareConfig(fifo_depth=0), check=True, expected=want)
+    simulate(row_normalize_graph(), {"X": X}, hw=HardwareConfig(fifo_depth=10_000), check=True, expected=want)
+    with pytest.raises(DeadlockError, match="output full"):
+        simulate(row_normalize_graph(), {"X": X}, hw=HardwareConfig(fifo_depth=32))
