@@ -25,7 +25,7 @@ $(STAMP): $(VENV)/bin/python $(INSTALL_INPUTS)
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m fuseflow.demo
+	$(VENV)/bin/fuseflow demo
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -53,6 +53,7 @@ class AluKind(enum.StrEnum):
     SIGMOID = "sigmoid"
     TANH = "tanh"
     GELU = "gelu"
+    RCP = "rcp"
     MATMUL = "matmul"  # tile x tile product of block-sparse value streams
 
     @property

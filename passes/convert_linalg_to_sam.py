@@ -71,10 +71,13 @@ class ConvertLinalgToSamPass(ModulePass):
 
     def _convert(self, fn) -> None:
         fname = ir.StringAttr(fn.attributes["sym_name"]).value
-        regions = analyze_regions(fn, f"{fname}_region")
-        if len(self.orders) > len(regions):
-            raise FuseflowError(f"orders has {len(self.orders)} entries but @{fname} has {len(regions)} regions")
-        for r, region in enumerate(regions):
+        groups = regions_of(fn)
+        if len(self.orders) > len(groups):
+            raise FuseflowError(f"orders has {len(self.orders)} entries but @{fname} has {len(groups)} regions")
+        for r, ops in enumerate(groups):
+            # read each region only now: its inputs may be results of calls just created for
+            # earlier regions (whose original ops are erased)
+            region = build_region(f"{fname}_region{r}", ops)
             choice = self.orders[r] if r < len(self.orders) else None
             order = region.choose_order(choice)
             graph = self._emit_graph(fn, region, order)

@@ -135,7 +135,11 @@ def _const_value(v: ir.Value) -> float | None:
     if not isinstance(v, ir.OpResult) or op_name(v.owner) != "arith.constant":
         return None
     attr = v.owner.attributes["value"]
-    return float(ir.FloatAttr(attr).value) if isinstance(attr, ir.FloatAttr) else None
+    if isinstance(attr, ir.FloatAttr):
+        return float(attr.value)
+    if isinstance(attr, ir.IntegerAttr):
+        return float(attr.value)
+    return None
 
 
 _BINARY = {
@@ -145,7 +149,8 @@ _BINARY = {
 _UNARY = {"arith.negf": "neg", "math.exp": "exp", "math.sqrt": "sqrt", "math.rsqrt": "rsqrt",
           "math.tanh": "tanh"}
 _COMMUTATIVE = {"add", "mul", "max", "min"}
-_CMPF_GREATER = {2, 9}  # arith.cmpf predicates ogt, ugt
+_CMPF_GREATER = {2, 3, 9, 10}  # arith.cmpf predicates ogt, oge, ugt, uge
+_CMPF_LESS = {4, 5, 11, 12}  # olt, ole, ult, ule
 
 
 @dataclass
@@ -195,22 +200,32 @@ class _Body:
                 return Map(kind, (b,), a)
             if kind == "sub":  # c - x == (-x) + c
                 return Map("add", (Map("neg", (b,)),), a)
+            if kind == "div":  # c / x == c * (1 / x)
+                return Map("rcp", (b,)) if a == 1.0 else Map("mul", (Map("rcp", (b,)),), a)
             raise UnsupportedOp(self.generic, f"constant {kind} by a tensor value")
         return Map(kind, (a, b))
 
     def _select(self, op):
-        # relu as torch-mlir emits it: select(cmpf ugt/ogt x, 0), x, 0)
+        # max/min written as select(cmpf(x, y), ...): relu is select(x > 0, x, 0), clamp(min=c)
+        # is select(x < c, c, x)
         cond, t, f = op.operands
         if isinstance(cond, ir.OpResult) and op_name(cond.owner) == "arith.cmpf":
             pred = ir.IntegerAttr(cond.owner.attributes["predicate"]).value
             lhs, rhs = cond.owner.operands
-            if (_const_value(rhs) == 0.0 and _const_value(f) == 0.0 and lhs == t
-                    and pred in _CMPF_GREATER):
-                x = self.expr(t)
-                if isinstance(x, float):
-                    raise UnsupportedOp(self.generic, "relu of a constant")
-                return Map("relu", (x,))
-        raise UnsupportedOp(self.generic, "unsupported 'arith.select' (only relu is recognised)")
+            picks_lhs = (t, f) == (lhs, rhs)
+            if picks_lhs or (t, f) == (rhs, lhs):
+                if pred in _CMPF_GREATER:
+                    kind = "max" if picks_lhs else "min"
+                elif pred in _CMPF_LESS:
+                    kind = "min" if picks_lhs else "max"
+                else:
+                    kind = None
+                if kind is not None:
+                    e = self._binary(kind, self.expr(lhs), self.expr(rhs))
+                    if e.kind == "max" and e.scalar == 0.0:
+                        return Map("relu", e.args)
+                    return e
+        raise UnsupportedOp(self.generic, "unsupported 'arith.select' (only max/min forms are recognised)")
 
 
 def _dims(m: ir.AffineMap, op: ir.Operation) -> list[int]:
@@ -262,12 +277,41 @@ class OpTree:
     out_dims: list[int]
 
 
+def _operand_view(op: ir.Operation, operand: ir.Value, m: ir.AffineMap) -> tuple[ir.Value, list[int]]:
+    """The tensor an operand reads and the loop dim indexing each of its dimensions. A
+    ``tensor.expand_shape`` that only inserts unit dimensions (``unsqueeze``) is looked
+    through: the unit dimensions are read at index 0 and drop out."""
+    if isinstance(operand, ir.OpResult) and op_name(operand.owner) == "tensor.expand_shape":
+        shape = list(ir.RankedTensorType(operand.type).shape)
+        groups = [list(ir.ArrayAttr(g)) for g in ir.ArrayAttr(operand.owner.attributes["reassociation"])]
+        groups = [[ir.IntegerAttr(d).value for d in g] for g in groups]
+        keep = []
+        for g in groups:
+            big = [d for d in g if shape[d] != 1]
+            if len(big) > 1:
+                raise UnsupportedOp(op, "a reshape that splits a dimension")
+            keep.append(big[0] if big else g[0])
+        if all(shape[d] == 1 or d in keep for d in range(len(shape))):
+            results = list(m.results)
+            dims = []
+            for d in keep:
+                try:
+                    dims.append(ir.AffineDimExpr(results[d]).position)
+                except (ValueError, TypeError):
+                    raise UnsupportedOp(op, f"indexing map {m} reads a reshaped tensor at a constant") from None
+            source = operand.owner.operands[0]
+            if len(dims) != ir.RankedTensorType(source.type).rank:
+                raise UnsupportedOp(op, "an unsupported reshape")
+            return source, dims
+    return operand, _dims(m, op)
+
+
 def read_generic(op: ir.Operation, index: int, operand_leaf) -> OpTree:
-    """``operand_leaf(k, dims)`` gives the Expr for ins operand ``k`` read with loop dims."""
+    """``operand_leaf(value, dims)`` gives the Expr for an ins tensor read with loop dims."""
     if op_name(op) != "linalg.generic":
         raise UnsupportedOp(op, "only linalg.generic is lowered (generalize named ops first)")
-    if len(op.results) != 1:
-        raise UnsupportedOp(op, "ops with several results are not lowered")
+    if any(True for r in list(op.results)[1:] for _ in r.uses):
+        raise UnsupportedOp(op, "ops whose second result is used (e.g. argmax) are not lowered")
     maps = indexing_maps(op)
     n_in = num_inputs(op)
     iters = [str(a) for a in ir.ArrayAttr(op.attributes["iterator_types"])]
@@ -281,17 +325,21 @@ def read_generic(op: ir.Operation, index: int, operand_leaf) -> OpTree:
             continue
         if not isinstance(operand.type, ir.RankedTensorType):
             raise UnsupportedOp(op, "a non-constant scalar operand")
-        arg_leaf[k] = operand_leaf(k, _dims(maps[k], op))
+        source, dims = _operand_view(op, operand, maps[k])
+        arg_leaf[k] = operand_leaf(source, dims)
     body = op.regions[0].blocks[0]
     yielded = list(body.operations)[-1].operands[0]
     out_arg = body.arguments[n_in]
     out_dims = _dims(maps[n_in], op)
+    tagged = _tagged_unary(op, iters, arg_leaf)
     if sorted(out_dims) != sorted(set(range(len(iters))) - set(reduction_dims)):
         raise UnsupportedOp(op, "the output map must index every parallel loop exactly once")
     vname = lambda d: f"%{index}.{d}"  # noqa: E731  (fresh per-op variable names)
     arg_leaf = {k: (rename(e, {f"#{d}": vname(d) for d in range(len(iters))}) if not isinstance(e, float) else e)
                 for k, e in arg_leaf.items()}
-    if reduction_dims:
+    if tagged is not None:
+        expr = rename(tagged, {f"#{d}": vname(d) for d in range(len(iters))})
+    elif reduction_dims:
         expr = _read_reduction(op, body, yielded, out_arg, arg_leaf, [vname(d) for d in reduction_dims])
     else:
         if any(True for _ in out_arg.uses):
@@ -300,6 +348,21 @@ def read_generic(op: ir.Operation, index: int, operand_leaf) -> OpTree:
         if isinstance(expr, float):
             raise UnsupportedOp(op, "a constant-valued op (a fill) is not a computation")
     return OpTree(op, expr, out_dims)
+
+
+# Elementwise functions whose bodies (erf or tanh polynomials, 1/(1+exp(-x))) the kernel
+# recognizer (fuseflow-recognize-kernels) has already identified and tagged.
+_TAGGED_UNARY = {"gelu", "sigmoid"}
+
+
+def _tagged_unary(op, iters, arg_leaf) -> Expr | None:
+    if "fuseflow.kind" not in op.attributes:
+        return None
+    kind = ir.StringAttr(op.attributes["fuseflow.kind"]).value
+    tensors = [e for e in arg_leaf.values() if not isinstance(e, float)]
+    if kind not in _TAGGED_UNARY or len(tensors) != 1 or any("reduction" in it for it in iters):
+        return None
+    return Map(kind, (tensors[0],))
 
 
 def _read_reduction(op, body, yielded, out_arg, arg_leaf, rvars) -> Expr:
@@ -316,8 +379,6 @@ def _read_reduction(op, body, yielded, out_arg, arg_leaf, rvars) -> Expr:
     inner = _Body(op, arg_leaf).expr(value)
     if isinstance(inner, float):
         raise UnsupportedOp(op, "reduction of a constant")
-    if sum(1 for _ in out_arg.uses) != 1:
-        raise UnsupportedOp(op, "the init is read more than once in the reduction body")
     expr = inner
     for v in reversed(rvars):
         expr = Reduce(kind, v, expr)
@@ -503,9 +564,9 @@ def build_region(name: str, ops: list[ir.Operation]) -> Region:
         inputs.append(v)
         return len(inputs) - 1
 
+    use_ids = itertools.count()
     for n, op in enumerate(ops):
-        def operand_leaf(k, dims, op=op, n=n):
-            v = op.operands[k]
+        def operand_leaf(v, dims, n=n):
             producer = v.owner if isinstance(v, ir.OpResult) else None
             p = op_index.get(_key(producer)) if producer is not None else None
             if p is None:
@@ -514,7 +575,7 @@ def build_region(name: str, ops: list[ir.Operation]) -> Region:
             # The producer's expression is inlined (recomputed per use) with all its variables
             # renamed apart for this use; its result dims are unified with this operand's dims.
             expr = _canonical(ptree.expr, uf)
-            suffix = f"@{n}.{k}"
+            suffix = f"@{next(use_ids)}"
             expr = rename(expr, {v: v + suffix for v in _all_vars(expr)})
             for t, d in enumerate(dims):
                 uf.union(uf.find(f"%{p}.{ptree.out_dims[t]}") + suffix, f"%{n}.{d}")

@@ -16,7 +16,7 @@ waits on.
 """
 from libc.stdint cimport int32_t, int64_t
 from libc.stdlib cimport free, malloc, realloc
-from libc.math cimport INFINITY, exp, sqrt, tanh
+from libc.math cimport INFINITY, erf, exp, sqrt, tanh
 from libcpp.vector cimport vector
 from libcpp.map cimport map as cmap
 from libcpp.pair cimport pair

@@ -37,7 +37,8 @@ cdef class Array(Node):
 
 
 cdef double gelu(double x) noexcept nogil:
-    return 0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
+    # exact GELU (PyTorch's default): 0.5 x (1 + erf(x / sqrt 2))
+    return 0.5 * x * (1.0 + erf(x * 0.7071067811865476))
 
 
 cdef double alu_scalar(int op, double a, double b, double k) noexcept nogil:
@@ -77,6 +78,8 @@ cdef double alu_scalar(int op, double a, double b, double k) noexcept nogil:
         return a / k
     if op == 27:
         return a if a >= k else k
+    if op == 29:
+        return 1.0 / a
     return a if a <= k else k
 
 

@@ -80,6 +80,7 @@ class AluOp(IntEnum):
     DIVC = 26
     MAXC = 27
     MINC = 28
+    RCP = 29  # 1 / x
 
 
 BINARY_OPS = frozenset(op for op in AluOp if op < 16)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.special import erf
 
 from fuseflow.errors import FuseflowError
 from fuseflow.sim.errors import StreamError
@@ -213,7 +214,8 @@ def array(refs, vals, *, where="array"):
 
 
 def _gelu(x):
-    return 0.5 * x * (1.0 + np.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
+    # exact GELU (PyTorch's default): x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2))
+    return 0.5 * x * (1.0 + erf(x * 0.7071067811865476))
 
 
 def alu_apply(op: int, a, b=None, c: float = 0.0):
@@ -247,6 +249,7 @@ def alu_apply(op: int, a, b=None, c: float = 0.0):
         AluOp.DIVC: lambda: x / c,
         AluOp.MAXC: lambda: np.maximum(x, c),
         AluOp.MINC: lambda: np.minimum(x, c),
+        AluOp.RCP: lambda: 1.0 / x,
     }[op]()
     return r if isinstance(a, np.ndarray) else float(r)
 

@@ -18,8 +18,19 @@ _LAZY = {
     "passes": "fuseflow.passes",
     "sim": "fuseflow.sim",
     "dialects": "fuseflow.dialects",
+    "frontend": "fuseflow.frontend",
+    "reference": "fuseflow.reference",
+    "models": "fuseflow.models",
+    "data": "fuseflow.data",
+    "tune": "fuseflow.tune",
+    "workloads": "fuseflow.workloads",
     "make_context": "fuseflow.context",
     "parse_module": "fuseflow.context",
+    "import_model": "fuseflow.frontend",
+    "compile": "fuseflow.compiler",
+    "CompileOptions": "fuseflow.compiler",
+    "InfeasibleOrder": "fuseflow.compiler",
+    "simulate": "fuseflow.simulation",
 }
 
 __all__ = ["__version__", *_LAZY]

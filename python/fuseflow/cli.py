@@ -6,6 +6,7 @@ import argparse
 import importlib
 import pkgutil
 import sys
+import warnings
 
 from fuseflow import __version__
 from fuseflow.tools.guard import cli_entry
@@ -36,6 +37,8 @@ def build_parser(commands: dict) -> argparse.ArgumentParser:
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    # torch warns on every sparse CSR tensor it builds; it says nothing about the user's run
+    warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
     commands = _commands()
     if argv and getattr(commands.get(argv[0]), "PASSTHROUGH", False):
         return commands[argv[0]].run(argparse.Namespace(args=argv[1:]))

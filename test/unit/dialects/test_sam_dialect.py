@@ -62,7 +62,7 @@ def test_tensor_level_formats():
 def test_alu_kind_partition():
     assert {k.value for k in sam.BINARY_ALU_KINDS} == {"add", "sub", "mul", "div", "max", "min", "matmul"}
     assert {k.value for k in sam.UNARY_ALU_KINDS} == {"neg", "exp", "relu", "rsqrt", "sqrt", "sigmoid", "tanh",
-                                                      "gelu"}
+                                                      "gelu", "rcp"}
     assert sam.AluKind("max").is_binary and not sam.AluKind("relu").is_binary
 
 

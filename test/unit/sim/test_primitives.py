@@ -182,6 +182,9 @@ def test_alu_binary_with_empty(engine):
     ("maxc", 1.5, "1 2 S0 D", "1.5 2 S0 D"),
     ("rsqrt", 0, "4 S0 D", "0.5 S0 D"),
     ("sigmoid", 0, "0 S0 D", "0.5 S0 D"),
+    ("rcp", 0, "4 -0.5 S0 D", "0.25 -2 S0 D"),
+    # exact (erf) GELU, as torch.nn.functional.gelu: gelu(1) = 0.8413447460685429
+    ("gelu", 0, "1 -1 0 S0 D", "0.8413447460685429 -0.15865525393145707 0 S0 D"),
 ])
 def test_alu_unary(engine, op, const, inp, want):
     check(run_prim(engine, lambda b, s, t: b.alu(op, s[0], const=const), [(inp, VAL)]), want, val_ports=(0,))

@@ -290,7 +290,7 @@ func.func @scalar_not_float(%a: !sam.val<f32, array<i64>>) {
 // -----
 
 func.func @alu_unknown_kind(%a: !sam.val<f32, array<i64>>) {
-  // expected-error @+1 {{'kind' must be one of add, sub, mul, div, max, min, neg, exp, relu, rsqrt, sqrt, sigmoid, tanh, gelu, matmul; got "pow"}}
+  // expected-error @+1 {{'kind' must be one of add, sub, mul, div, max, min, neg, exp, relu, rsqrt, sqrt, sigmoid, tanh, gelu, rcp, matmul; got "pow"}}
   %0 = "sam.alu"(%a, %a) {kind = "pow", operandSegmentSizes = array<i32: 2>} : (!sam.val<f32, array<i64>>, !sam.val<f32, array<i64>>) -> !sam.val<f32, array<i64>>
   return
 }

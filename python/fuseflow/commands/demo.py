@@ -1,0 +1,60 @@
+"""``fuseflow demo``: the flagship run on built-in defaults.
+
+Compiles a 2-layer GCN on a seeded synthetic power-law graph and a sparse autoencoder with 90%
+sparse weights under three fusion granularities (unfused, per layer, fully fused), simulates
+every program cycle by cycle, checks every output against PyTorch eager, and prints cycles and
+speedups over the unfused program: FuseFlow's central experiment in miniature. No data files
+are needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+NAME = "demo"
+HELP = "compile, simulate and check the built-in models under every fusion granularity"
+FUSIONS = ("unfused", "layers", "full")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--nodes", type=int, default=64, help="GCN graph size (default 64)")
+    parser.add_argument("--workloads", nargs="+", default=["gcn", "sae"], metavar="NAME",
+                        help="built-in workloads to run (default: gcn sae)")
+
+
+def run(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    import fuseflow
+    from fuseflow import workloads
+
+    console = Console()
+    table = Table(title="fuseflow demo: fusion granularity vs simulated cycles (checked against PyTorch)")
+    for col in ("workload", "fusion", "regions", "cycles", "vs unfused", "compile s", "sim s"):
+        table.add_column(col, justify="right" if col not in ("workload", "fusion") else "left")
+    for name in args.workloads:
+        w = workloads.gcn(nodes=args.nodes) if name == "gcn" else workloads.load(name)
+        console.print(f"[bold]{w.name}[/bold]: {w.description}")
+        base = None
+        for fusion in FUSIONS:
+            t0 = time.perf_counter()
+            with console.status(f"compiling {w.name} ({fusion})"):
+                try:
+                    prog = fuseflow.compile(w.model, w.args, sparse=w.sparse, fusion=fusion)
+                except fuseflow.InfeasibleOrder as e:
+                    table.add_row(w.name, fusion, "-", "infeasible", "-", "-", "-")
+                    console.print(f"  {fusion}: infeasible ({e})")
+                    continue
+            t1 = time.perf_counter()
+            with console.status(f"simulating {w.name} ({fusion})"):
+                res = fuseflow.simulate(prog, w.args, check=True)
+            t2 = time.perf_counter()
+            base = base or res.cycles
+            table.add_row(w.name, fusion, str(len(prog.regions)), f"{res.cycles:,}",
+                          f"{base / res.cycles:.2f}x", f"{t1 - t0:.2f}", f"{t2 - t1:.2f}")
+    console.print(table)
+    console.print("Every simulated output matched PyTorch eager (rtol 1e-4). Full fusion recomputes "
+                  "producers per use (e.g. layer-1 rows per neighbour in a GCN), which is why it can lose.")
+    return 0

@@ -1,0 +1,150 @@
+"""``fuseflow.compile``: a PyTorch model to a SAM program, stage by stage.
+
+    prog = fuseflow.compile(model, example_args, sparse={"adj": "csr"}, fusion="layers",
+                            order={"region0": "ikj"})
+    prog.stage("lowered")        # MLIR text of any stage: imported, normalized, partitioned, lowered
+    prog.regions                 # per region: variables, expression, chosen and legal orders
+    result = fuseflow.simulate(prog, inputs, check=True)
+
+Stages (each is plain MLIR that ``fuseflow-opt`` reads back):
+``imported`` (torch-mlir linalg + sparse_tensor), ``normalized`` (``NORMALIZE``),
+``partitioned`` (``fuseflow-partition``), ``lowered`` (``convert-linalg-to-sam``) and, unless
+``optimize=False``, ``optimized`` (``OPTIMIZE``: locate instead of co-iteration where exact,
+duplicate streams removed). The program runs the last stage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from fuseflow.bindings import print_module
+from fuseflow.errors import FuseflowError, PipelineError
+from fuseflow.passes.einsum import InfeasibleOrder
+from fuseflow.passes.pipeline import Pipeline
+from fuseflow.program import Program
+
+NORMALIZE = "fuseflow-normalize"
+OPTIMIZE = "sam-iterate-locate,sam-dedup-streams"
+FUSION_MODES = ("unfused", "layers", "full")
+STAGES = ("imported", "normalized", "partitioned", "lowered", "optimized")
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    """Everything besides the model that decides the compiled program (hashable, ``key()``)."""
+
+    fusion: str | tuple[tuple[int, ...], ...] = "unfused"
+    order: int | tuple[tuple[str, str], ...] | tuple[str, ...] | None = None
+    optimize: bool = True  # sam-iterate-locate + sam-dedup-streams on the graphs (exact)
+
+    @classmethod
+    def make(cls, fusion="unfused", order=None, optimize=True) -> CompileOptions:
+        if isinstance(fusion, str):
+            if fusion not in FUSION_MODES:
+                raise FuseflowError(f"fusion must be one of {', '.join(FUSION_MODES)} or a list of op-index groups, got '{fusion}'")
+        else:
+            try:
+                fusion = tuple(tuple(int(x) for x in g) for g in fusion)
+            except (TypeError, ValueError):
+                raise FuseflowError(f"fusion groups must be lists of op indices, got {fusion!r}") from None
+        if isinstance(order, Mapping):
+            order = tuple(sorted((str(k), _order_text(v)) for k, v in order.items()))
+        elif isinstance(order, Sequence) and not isinstance(order, str):
+            order = tuple(_order_text(v) for v in order)
+        elif order is not None and not isinstance(order, int):
+            raise FuseflowError(f"order must be None, an index, a list or a dict, got {order!r}")
+        return cls(fusion, order, bool(optimize))
+
+    def key(self) -> str:
+        return repr((self.fusion, self.order, self.optimize))
+
+    def partition_pass(self) -> str:
+        if isinstance(self.fusion, str):
+            return f"fuseflow-partition{{mode={self.fusion}}}"
+        groups = ";".join(",".join(str(x) for x in g) for g in self.fusion)
+        return f'fuseflow-partition{{mode=groups groups="{groups}"}}'
+
+    def orders_for(self, n_regions: int) -> list[str]:
+        """The per-region ``orders`` option of convert-linalg-to-sam."""
+        if self.order is None:
+            return ["0"] * n_regions
+        if isinstance(self.order, int):
+            return [str(self.order)] * n_regions
+        if self.order and isinstance(self.order[0], tuple):
+            chosen = dict(self.order)
+            names = {f"region{r}" for r in range(n_regions)} | {str(r) for r in range(n_regions)}
+            unknown = sorted(set(chosen) - names)
+            if unknown:
+                raise FuseflowError(f"order names unknown region(s) {unknown}; there are {n_regions} (region0..region{n_regions - 1})")
+            return [chosen.get(f"region{r}", chosen.get(str(r), "0")) for r in range(n_regions)]
+        if len(self.order) != n_regions:
+            raise FuseflowError(f"order lists {len(self.order)} entries for {n_regions} regions")
+        return list(self.order)
+
+
+def _order_text(v) -> str:
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, (list, tuple)):
+        return "".join(map(str, v))
+    return str(v).replace(",", "").replace(" ", "")
+
+
+def compile(model, example_args, sparse=None, fusion="unfused", order=None, *, optimize=True) -> Program:  # noqa: A001
+    """Import ``model`` (see ``fuseflow.frontend.import_model``), normalize, partition into
+    fusion regions and lower each region to a SAM graph in the chosen dataflow order.
+
+    Raises ``InfeasibleOrder`` when a region has no legal order (or the requested one is
+    illegal), ``UnsupportedOp`` naming an op the lowering cannot express, and other
+    ``FuseflowError``s for bad arguments. ``optimize`` runs the exact graph optimizations
+    (``OPTIMIZE``) after the lowering.
+    """
+    from fuseflow.frontend import import_model
+
+    options = CompileOptions.make(fusion, order, optimize)
+    imported = import_model(model, example_args, sparse=sparse)
+    return compile_imported(imported, options, model=model)
+
+
+def compile_imported(imported, options: CompileOptions, model=None) -> Program:
+    """The stages after import, on an ``ImportedModel``."""
+    from fuseflow.passes.convert_linalg_to_sam import analyze_regions
+
+    module = imported.module
+    stages = {"imported": print_module(module)}
+    _run(module, Pipeline.parse(NORMALIZE))
+    stages["normalized"] = print_module(module)
+    _run(module, Pipeline.parse(options.partition_pass()))
+    stages["partitioned"] = print_module(module)
+    entry = _entry(module, imported.func_name)
+    n_regions = len(analyze_regions(entry, "region"))
+    lower = Pipeline.parse("convert-linalg-to-sam")
+    lower.elements[0].orders = options.orders_for(n_regions)
+    _run(module, lower)
+    stages["lowered"] = print_module(module)
+    if options.optimize:
+        _run(module, Pipeline.parse(OPTIMIZE))
+        stages["optimized"] = print_module(module)
+    return Program(module, imported, stages, options, model=model)
+
+
+def _run(module, pipeline: Pipeline) -> None:
+    try:
+        pipeline.run(module)
+    except PipelineError:
+        for element in pipeline.elements:
+            cause = getattr(element, "error", None)
+            if isinstance(cause, FuseflowError):
+                raise cause from None
+        raise
+
+
+def _entry(module, name: str):
+    for op in module.body.operations:
+        if op.operation.name == "func.func" and str(op.attributes["sym_name"]).strip('"') == name:
+            return op
+    raise FuseflowError(f"the module has no function @{name}")
+
+
+__all__ = ["STAGES", "CompileOptions", "InfeasibleOrder", "compile", "compile_imported"]

@@ -1,0 +1,196 @@
+"""A compiled SAM program: the lowered module plus what is needed to run and check it.
+
+The program function (``fuseflow.program``) holds constants (model weights), one ``func.call``
+per fusion region (a SAM graph function), ``sparse_tensor.convert`` where a graph wrote its
+result in another storage order or format, and the return. ``Program.run`` walks it, simulating
+each graph; the cycle count of the program is the sum over regions (FuseFlow's convention).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fuseflow.bindings import ir, op_name
+from fuseflow.constants import ConstantReader
+from fuseflow.errors import FuseflowError
+
+
+@dataclass(frozen=True)
+class RegionInfo:
+    """One fusion region as lowered: graph function name, variables, orders, expressions."""
+
+    name: str
+    order: str
+    orders: tuple[str, ...]
+    exprs: tuple[str, ...]
+
+    @property
+    def order_index(self) -> int:
+        return self.orders.index(self.order.replace(",", ""))
+
+
+@dataclass
+class ProgramResult:
+    """Outputs (dense numpy, in result order), total cycles (the sum over regions), cycles per
+    region (by graph name) and per-region, per-node simulator statistics."""
+
+    outputs: list[np.ndarray]
+    cycles: int
+    region_cycles: dict[str, int]
+    stats: dict[str, Any] = field(default_factory=dict)
+    trace_events: list[dict] = field(default_factory=list)
+
+    def totals(self) -> dict[str, int]:
+        nodes = [n for region in self.stats.values() for n in region]
+        return {
+            "tokens": sum(n.tokens_out for n in nodes),
+            "ops": sum(n.ops for n in nodes),
+            "bytes_read": sum(n.bytes_read for n in nodes),
+            "bytes_written": sum(n.bytes_written for n in nodes),
+        }
+
+    def write_trace(self, path) -> None:
+        """A Chrome/Perfetto trace of every region, one process per region, end to end."""
+        Path(path).write_text(json.dumps({"traceEvents": self.trace_events, "displayTimeUnit": "ns"}))
+
+
+def to_numpy(value) -> np.ndarray:
+    """A dense float numpy array from a torch tensor (dense or sparse), scipy sparse or array."""
+    try:
+        import torch
+
+        if isinstance(value, torch.Tensor):
+            value = value.detach()
+            if value.layout != torch.strided:
+                value = value.to_dense()
+            return value.cpu().numpy()
+    except ImportError:  # torch is a dependency; keep this module importable without it
+        pass
+    if hasattr(value, "toarray"):
+        return np.asarray(value.toarray())
+    return np.asarray(value)
+
+
+class Program:
+    """A lowered model. ``stages`` maps stage names to MLIR text."""
+
+    def __init__(self, module, imported, stages: dict[str, str], options, model=None):
+        self.module = module
+        self.imported = imported
+        self.stages = stages
+        self.options = options
+        self.model = model
+
+    # -- inspection ------------------------------------------------------------------------
+    def stage(self, name: str) -> str:
+        if name not in self.stages:
+            raise FuseflowError(f"unknown stage '{name}'; stages: {', '.join(self.stages)}")
+        return self.stages[name]
+
+    @property
+    def entry(self):
+        for op in self.module.body.operations:
+            if op_name(op) == "func.func" and "fuseflow.program" in op.attributes:
+                return op
+        raise FuseflowError("the module has no program function (run convert-linalg-to-sam)")
+
+    def graph(self, name: str):
+        for op in self.module.body.operations:
+            if op_name(op) == "func.func" and ir.StringAttr(op.attributes["sym_name"]).value == name:
+                return op
+        raise FuseflowError(f"the module has no graph @{name}")
+
+    @property
+    def regions(self) -> list[RegionInfo]:
+        out = []
+        for op in self.entry.regions[0].blocks[0].operations:
+            if op_name(op) != "func.call":
+                continue
+            name = ir.FlatSymbolRefAttr(op.attributes["callee"]).value
+            g = self.graph(name).attributes
+            out.append(RegionInfo(
+                name,
+                ir.StringAttr(g["fuseflow.order"]).value,
+                tuple(ir.StringAttr(a).value for a in ir.ArrayAttr(g["fuseflow.orders"])),
+                tuple(ir.StringAttr(a).value for a in ir.ArrayAttr(g["fuseflow.expr"])),
+            ))
+        return out
+
+    def input_names(self) -> list[str]:
+        return self.imported.input_names() if self.imported is not None else []
+
+    # -- execution -------------------------------------------------------------------------
+    def bind(self, inputs) -> list[np.ndarray]:
+        args = self.imported.bind(inputs) if self.imported is not None else list(inputs)
+        return [to_numpy(a).astype(np.float32, copy=False) for a in args]
+
+    def run(self, inputs, *, hw=None, engine: str = "cycle", trace: bool = False) -> ProgramResult:
+        """Simulate every region in program order on ``inputs`` (forward() arguments);
+        ``engine`` is "cycle" (the compiled engine) or "reference" (the functional model)."""
+        from fuseflow.sim.api import run_function
+
+        entry = self.entry
+        block = entry.regions[0].blocks[0]
+        args = self.bind(inputs)
+        if len(args) != len(block.arguments):
+            raise FuseflowError(f"the program takes {len(block.arguments)} inputs, got {len(args)}")
+        env: dict = {}
+        for a, v in zip(block.arguments, args, strict=True):
+            env[a] = v
+        constants = ConstantReader(self.module)
+        region_cycles: dict[str, int] = {}
+        stats: dict[str, Any] = {}
+        outputs: list[np.ndarray] = []
+        events: list[dict] = []
+        for op in block.operations:
+            name = op_name(op)
+            if name == "arith.constant":
+                if isinstance(op.results[0].type, ir.RankedTensorType):
+                    env[op.results[0]] = constants.array(op.attributes["value"]).astype(np.float32)
+            elif name == "func.call":
+                callee = ir.FlatSymbolRefAttr(op.attributes["callee"]).value
+                graph_args = [env[v] for v in op.operands]
+                res = run_function(self.graph(callee), graph_args, hw=hw, engine=engine, trace=trace)
+                events += _shift_trace(res.result.trace_events, sum(region_cycles.values()),
+                                       len(region_cycles), callee)
+                region_cycles[callee] = res.cycles
+                stats[callee] = res.stats
+                for r, v in zip(op.results, res.outputs, strict=True):
+                    env[r] = v
+            elif name == "sparse_tensor.convert":
+                env[op.results[0]] = env[op.operands[0]]  # values are dense arrays
+            elif name == "func.return":
+                outputs = [env[v] for v in op.operands]
+            elif any(True for r in op.results for _ in r.uses):
+                raise FuseflowError(f"{op.location}: the program runner does not execute '{name}'")
+        return ProgramResult(outputs, sum(region_cycles.values()), region_cycles, stats, events)
+
+    def reference(self, inputs) -> list[np.ndarray]:
+        """PyTorch eager outputs of the compiled model on ``inputs``."""
+        if self.model is None:
+            raise FuseflowError("this program was not compiled from a PyTorch model; pass expected outputs")
+        import torch
+
+        args = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+        # dense semantics are the reference (torch lacks many sparse kernels, e.g. CSR row sums)
+        args = [a.to_dense() if isinstance(a, torch.Tensor) and a.layout != torch.strided else a for a in args]
+        with torch.no_grad():
+            out = self.model(*args)
+        outs = out if isinstance(out, (list, tuple)) else [out]
+        return [to_numpy(o) for o in outs]
+
+
+def _shift_trace(events: list[dict], offset: int, pid: int, name: str) -> list[dict]:
+    """One region's trace events placed after the previous regions, as process ``pid``."""
+    out = [{"name": "process_name", "ph": "M", "pid": pid, "args": {"name": name}}] if events else []
+    for ev in events:
+        ev = {**ev, "pid": pid}
+        if "ts" in ev:
+            ev["ts"] += offset
+        out.append(ev)
+    return out
