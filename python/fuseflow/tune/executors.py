@@ -1,0 +1,135 @@
+"""Where evaluations run: in this process, in a local process pool, or on a Ray cluster.
+
+Every executor turns ``submit(fn, *args)`` into a ``concurrent.futures.Future`` so the tuner
+waits on all of them the same way. ``workers`` is how many evaluations may run at once (the
+tuner's default batch size).
+
+    >>> with make_executor("serial") as ex:
+    ...     ex.submit(abs, -3).result()
+    3
+
+The process pool uses the ``spawn`` start method (safe next to torch's threads), so the
+objective must be picklable: a module-level function or an object of an importable class.
+Ray is imported only when ``RayExecutor`` is created (install the ``ray`` extra).
+"""
+
+from __future__ import annotations
+
+import abc
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any
+
+from fuseflow.errors import FuseflowError
+
+
+class ExecutorError(FuseflowError):
+    """An executor cannot be created."""
+
+
+class Executor(abc.ABC):
+    """Base class: run callables, return futures."""
+
+    name = "executor"
+    workers = 1
+
+    @abc.abstractmethod
+    def submit(self, fn, *args: Any) -> Future:
+        """Start ``fn(*args)``; its result or exception arrives in the future."""
+
+    def close(self) -> None:  # noqa: B027 -- optional hook, nothing to release by default
+        """Release workers; evaluations not yet started are cancelled."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class SerialExecutor(Executor):
+    """Runs each evaluation immediately in the calling process (deterministic, debuggable).
+
+    ``KeyboardInterrupt`` propagates at once; other exceptions are stored in the future."""
+
+    name = "serial"
+    workers = 1
+
+    def submit(self, fn, *args):
+        fut: Future = Future()
+        try:
+            fut.set_result(fn(*args))
+        except Exception as e:
+            fut.set_exception(e)
+        return fut
+
+
+class ProcessExecutor(Executor):
+    """A local pool of ``workers`` processes (default: the CPU count)."""
+
+    name = "process"
+
+    def __init__(self, workers: int | None = None):
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self._pool = ProcessPoolExecutor(max_workers=self.workers,
+                                         mp_context=multiprocessing.get_context("spawn"))
+
+    def submit(self, fn, *args):
+        return self._pool.submit(fn, *args)
+
+    def close(self):
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class RayExecutor(Executor):
+    """Evaluations as Ray tasks (``address``: an existing cluster; default: start locally).
+
+    ``workers`` is the number of concurrent tasks (default: the cluster's CPU count)."""
+
+    name = "ray"
+
+    def __init__(self, workers: int | None = None, address: str | None = None,
+                 num_cpus_per_task: float = 1.0):
+        try:
+            import ray
+        except ImportError:
+            raise ExecutorError("the Ray executor needs the optional 'ray' extra "
+                                "(pip install 'fuseflow[ray]')") from None
+        self._ray = ray
+        self._started = False
+        if not ray.is_initialized():
+            ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+            self._started = True
+        self.workers = max(1, workers or int(ray.cluster_resources().get("CPU", 1)))
+        self._num_cpus = num_cpus_per_task
+        self._remote = {}
+
+    def submit(self, fn, *args):
+        from fuseflow.tune.evaluation import evaluate
+
+        if fn is not evaluate:
+            task = self._ray.remote(num_cpus=self._num_cpus)(fn)
+        else:
+            task = self._remote.get("evaluate")
+            if task is None:
+                task = self._remote["evaluate"] = self._ray.remote(num_cpus=self._num_cpus)(evaluate)
+        return task.remote(*args).future()
+
+    def close(self):
+        if self._started:
+            self._ray.shutdown()
+            self._started = False
+
+
+EXECUTORS = {"serial": SerialExecutor, "process": ProcessExecutor, "ray": RayExecutor}
+
+
+def make_executor(kind: str | Executor = "serial", workers: int | None = None) -> Executor:
+    """An executor by name (``serial``, ``process``, ``ray``) or the given instance."""
+    if isinstance(kind, Executor):
+        return kind
+    cls = EXECUTORS.get(kind)
+    if cls is None:
+        raise ExecutorError(f"unknown executor {kind!r}; choose one of {sorted(EXECUTORS)}")
+    return cls() if cls is SerialExecutor else cls(workers)
