@@ -473,9 +473,30 @@ class Region:
             problems += _reduction_problems(out.expr, set(out.vars), pos, root=True)
         return problems
 
+    def reduction_precedences(self) -> set[tuple[str, str]]:
+        """(v, k) pairs: a reduction over k below the root of an output needs every variable of
+        its scope before k (so that k is innermost); the root reduction may instead be followed
+        by up to two output variables (a sparse accumulator), which ``order_problems`` checks."""
+        pairs: set[tuple[str, str]] = set()
+
+        def walk(e: Expr, scope: set[str], root: bool):
+            if isinstance(e, Map):
+                for a in e.args:
+                    walk(a, scope, False)
+            elif isinstance(e, Reduce):
+                if not root:
+                    pairs.update((v, e.var) for v in scope)
+                walk(e.arg, scope | {e.var}, False)
+
+        for out in self.outputs:
+            walk(out.expr, set(out.vars), True)
+        return pairs
+
     def legal_orders(self) -> list[list[str]]:
         """All lowerable dataflow orders, deterministic (lexicographic in variable naming)."""
-        pairs = self.precedences()
+        pairs = self.precedences() | self.reduction_precedences()
+        if _has_cycle(self.vars, pairs):
+            return []
         found = []
         for order in _topological_orders(self.vars, pairs):
             if not self.order_problems(order):
@@ -530,6 +551,23 @@ def _reduction_problems(e: Expr, scope: set[str], pos: dict[str, int], root: boo
             problems.append(f"reductions over {e.var} and {e.arg.var} need nested accumulators")
     # below a spacc root the remaining reductions are ordinary
     return problems + _reduction_problems(e.arg, inner_scope, pos, root and not after and True)
+
+
+def _has_cycle(items: list[str], pairs: set[tuple[str, str]]) -> bool:
+    indegree = {v: 0 for v in items}
+    for _, b in pairs:
+        indegree[b] += 1
+    ready = [v for v in items if indegree[v] == 0]
+    seen = 0
+    while ready:
+        v = ready.pop()
+        seen += 1
+        for a, b in pairs:
+            if a == v:
+                indegree[b] -= 1
+                if indegree[b] == 0:
+                    ready.append(b)
+    return seen != len(items)
 
 
 def _topological_orders(items: list[str], pairs: set[tuple[str, str]]):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fuseflow.bindings import ir, op_name
+from fuseflow.bindings import ir, op_name, sparse_tensor
 from fuseflow.passes.einsum import is_init_only
 from fuseflow.passes.ir_utils import num_inputs
 from fuseflow.passes.pass_base import ModulePass, Option, PassFailure
@@ -60,6 +60,12 @@ class PartitionPass(ModulePass):
     plus the ops that follow them up to the next contraction), `full` (one region), `groups`
     (explicit lists of op indices, e.g. `groups=0,1;2,3` with `;` between regions; every
     computing op must be in exactly one group, numbered in program order from 0).
+    Option `intermediates`: a format (the frontend's format language, e.g. `csr`,
+    `d1:dense,d0:dense`) in which every value passed between regions is materialized: a
+    `sparse_tensor.convert` to that format is inserted after its producer and the other regions
+    read the converted value (its storage order then constrains their dataflow orders). Empty
+    (the default): values are materialized as their producer declares them (dense, or the
+    encoding sparsity propagation chose).
     Preconditions: named ops generalized, transposes folded (`fuseflow-fold-transposes`).
     Guarantees after: every computing op has a region number; regions are numbered in program
     order of their first op.
@@ -68,6 +74,7 @@ class PartitionPass(ModulePass):
     name = "fuseflow-partition"
     mode = Option(str, "unfused", "unfused | layers | full | groups", choices=["unfused", "layers", "full", "groups"])
     groups = Option(str, "", "explicit regions for mode=groups: op indices, ',' within and ';' between regions")
+    intermediates = Option(str, "", "format of values passed between regions (default: as declared)")
 
     def run(self, module: ir.Operation) -> None:
         for fn in module.regions[0].blocks[0].operations:
@@ -97,3 +104,32 @@ class PartitionPass(ModulePass):
         for r, members in enumerate(lists):
             for n in members:
                 ops[n].attributes[REGION_ATTR] = ir.IntegerAttr.get(i64, r)
+        if self.intermediates:
+            for op in ops:
+                self._materialize(op)
+
+    def _materialize(self, op: ir.Operation) -> None:
+        from fuseflow.frontend.formats import FormatError, parse_format
+
+        def region(o):
+            attrs = o.operation.attributes
+            return ir.IntegerAttr(attrs[REGION_ATTR]).value if REGION_ATTR in attrs else None
+
+        value = op.results[0]
+        readers = [u for u in value.uses if region(u.owner) not in (None, region(op))]
+        if not readers:
+            return
+        t = ir.RankedTensorType(value.type)
+        try:
+            fmt = parse_format(self.intermediates)
+            fmt.validate(tuple(t.shape), "an intermediate")
+        except FormatError as e:
+            raise PassFailure(f"intermediates='{self.intermediates}': {e}", op.location) from None
+        text = fmt.encoding_text(t.rank)
+        target = ir.RankedTensorType.get(t.shape, t.element_type, ir.Attribute.parse(text) if text else None)
+        if target == value.type:
+            return
+        with ir.InsertionPoint.after(op), op.location:
+            converted = sparse_tensor.ConvertOp(target, value).result
+        for use in readers:
+            use.owner.operation.operands[use.operand_number] = converted

@@ -37,9 +37,10 @@ class CompileOptions:
     fusion: str | tuple[tuple[int, ...], ...] = "unfused"
     order: int | tuple[tuple[str, str], ...] | tuple[str, ...] | None = None
     optimize: bool = True  # sam-iterate-locate + sam-dedup-streams on the graphs (exact)
+    intermediates: str = ""  # format of values passed between regions ("" = as declared)
 
     @classmethod
-    def make(cls, fusion="unfused", order=None, optimize=True) -> CompileOptions:
+    def make(cls, fusion="unfused", order=None, optimize=True, intermediates="") -> CompileOptions:
         if isinstance(fusion, str):
             if fusion not in FUSION_MODES:
                 raise FuseflowError(f"fusion must be one of {', '.join(FUSION_MODES)} or a list of op-index groups, got '{fusion}'")
@@ -54,16 +55,17 @@ class CompileOptions:
             order = tuple(_order_text(v) for v in order)
         elif order is not None and not isinstance(order, int):
             raise FuseflowError(f"order must be None, an index, a list or a dict, got {order!r}")
-        return cls(fusion, order, bool(optimize))
+        return cls(fusion, order, bool(optimize), str(intermediates or ""))
 
     def key(self) -> str:
-        return repr((self.fusion, self.order, self.optimize))
+        return repr((self.fusion, self.order, self.optimize, self.intermediates))
 
     def partition_pass(self) -> str:
+        extra = f' intermediates="{self.intermediates}"' if self.intermediates else ""
         if isinstance(self.fusion, str):
-            return f"fuseflow-partition{{mode={self.fusion}}}"
+            return f"fuseflow-partition{{mode={self.fusion}{extra}}}"
         groups = ";".join(",".join(str(x) for x in g) for g in self.fusion)
-        return f'fuseflow-partition{{mode=groups groups="{groups}"}}'
+        return f'fuseflow-partition{{mode=groups groups="{groups}"{extra}}}'
 
     def orders_for(self, n_regions: int) -> list[str]:
         """The per-region ``orders`` option of convert-linalg-to-sam."""
@@ -91,18 +93,20 @@ def _order_text(v) -> str:
     return str(v).replace(",", "").replace(" ", "")
 
 
-def compile(model, example_args, sparse=None, fusion="unfused", order=None, *, optimize=True) -> Program:  # noqa: A001
+def compile(model, example_args, sparse=None, fusion="unfused", order=None, *, optimize=True,  # noqa: A001
+            intermediates="") -> Program:
     """Import ``model`` (see ``fuseflow.frontend.import_model``), normalize, partition into
     fusion regions and lower each region to a SAM graph in the chosen dataflow order.
 
     Raises ``InfeasibleOrder`` when a region has no legal order (or the requested one is
     illegal), ``UnsupportedOp`` naming an op the lowering cannot express, and other
     ``FuseflowError``s for bad arguments. ``optimize`` runs the exact graph optimizations
-    (``OPTIMIZE``) after the lowering.
+    (``OPTIMIZE``) after the lowering; ``intermediates`` is the format values crossing regions
+    are materialized in (e.g. ``"d1:dense,d0:dense"``; default: as their producer declares).
     """
     from fuseflow.frontend import import_model
 
-    options = CompileOptions.make(fusion, order, optimize)
+    options = CompileOptions.make(fusion, order, optimize, intermediates)
     imported = import_model(model, example_args, sparse=sparse)
     return compile_imported(imported, options, model=model)
 
