@@ -1,4 +1,5 @@
-"""``fuseflow simulate``: run a sam-dialect graph on tensors and report cycles and statistics.
+"""``fuseflow simulate``: run a sam-dialect graph, or a compiled program (the output of
+``fuseflow compile``: its regions in order), on tensors and report cycles and statistics.
 
 Examples:
 
@@ -86,11 +87,68 @@ def parse_hw(items: list[str]):
     return HardwareConfig().with_overrides(overrides)
 
 
+def _program_module(path: Path):
+    """The module at ``path`` when it is a compiled program (``fuseflow compile`` output)."""
+    from fuseflow.context import make_context, parse_module
+
+    if not path.exists():
+        raise FuseflowError(f"no such file: {path}")
+    module = parse_module(path.read_text(), make_context(), filename=str(path))
+    for op in module.body.operations:
+        if op.operation.name == "func.func" and "fuseflow.program" in op.attributes:
+            return module
+    return None
+
+
+def run_program(module, inputs, hw, args) -> int:
+    """A compiled program: every region in order; --check compares the compiled engine with the
+    functional model."""
+    import numpy as np
+
+    from fuseflow.program import Program
+
+    if isinstance(inputs, dict):
+        raise FuseflowError("a compiled program takes its inputs by position")
+    prog = Program(module, None, {}, None)
+    res = prog.run(inputs, hw=hw, trace=bool(args.trace))
+    if args.trace:
+        res.write_trace(args.trace)
+    if args.check:
+        want = prog.run(inputs, hw=hw, engine="reference").outputs
+        for k, (got, exp) in enumerate(zip(res.outputs, want, strict=True)):
+            if not np.allclose(got, exp, rtol=1e-5, atol=1e-7, equal_nan=True):
+                raise FuseflowError(f"output {k}: the compiled engine and the functional model disagree")
+    if args.save:
+        np.savez(args.save, **{f"out{k}": v for k, v in enumerate(res.outputs)})
+    doc = {"cycles": res.cycles, "region_cycles": res.region_cycles, "totals": res.totals(),
+           "hw": hw.key(), "checked": bool(args.check),
+           "outputs": [{"shape": list(v.shape)} for v in res.outputs]}
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        console = Console()
+        console.print(f"[bold]{args.ir_file}[/bold]: {res.cycles:,} cycles over {len(res.region_cycles)} region(s)"
+                      + ("  [green]outputs checked[/green]" if args.check else ""))
+        table = Table(title="cycles per region")
+        table.add_column("region")
+        table.add_column("cycles", justify="right")
+        for name, c in res.region_cycles.items():
+            table.add_row(name, f"{c:,}")
+        console.print(table)
+    return 0
+
+
 def run(args) -> int:
     from fuseflow.sim import simulate
 
     hw = parse_hw(args.hw)
     inputs = parse_inputs(args.inputs)
+    program = _program_module(Path(args.ir_file))
+    if program is not None:
+        return run_program(program, inputs, hw, args)
     res = simulate(Path(args.ir_file), inputs, hw=hw, check=args.check, trace=args.trace or False)
     if args.save:
         import numpy as np

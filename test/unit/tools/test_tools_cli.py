@@ -42,3 +42,35 @@ def test_opt_unknown_pass_exit_code(tmp_path, capsys):
     src.write_text("module {}\n")
     assert opt_main([str(src), "-p", "builtin.module(cse,nope-pass)"]) == 1
     assert "unknown pass 'nope-pass'" in capsys.readouterr().err
+
+
+def test_compile_then_simulate_a_program_file(tmp_path, capsys):
+    import json
+
+    import numpy as np
+    import scipy.io
+    import scipy.sparse as sp
+
+    from fuseflow.workloads import spmm
+
+    w = spmm()
+    a = sp.csr_matrix(w.args[0].to_dense().numpy())
+    b = w.args[1].numpy()
+    scipy.io.mmwrite(str(tmp_path / "a.mtx"), a)
+    np.save(tmp_path / "b.npy", b)
+    prog = tmp_path / "spmm.mlir"
+    assert fuseflow_main(["compile", "spmm", "--stage", "optimized", "-o", str(prog)]) == 0
+    capsys.readouterr()
+    out = tmp_path / "out.npz"
+    assert fuseflow_main(["simulate", str(prog), "--inputs", str(tmp_path / "a.mtx"), str(tmp_path / "b.npy"),
+                          "--check", "--json", "--save", str(out)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["cycles"] > 0 and doc["checked"]
+    np.testing.assert_allclose(np.load(out)["out0"], a @ b, rtol=1e-5, atol=1e-6)
+
+
+def test_compile_unknown_workload_and_illegal_order(capsys):
+    assert fuseflow_main(["compile", "no-such-model"]) == 1
+    assert "unknown workload 'no-such-model'" in capsys.readouterr().err
+    assert fuseflow_main(["compile", "spmm", "--order", "region0=kij"]) == 1
+    assert "k,i,j is illegal" in capsys.readouterr().err
