@@ -7,7 +7,11 @@ node until it blocks on an empty input or a full output, then moves to the next 
 happens at ``c = max(t, visible time of the tokens it consumes, free time of the output slots
 it fills, memory data ready time)``; its outputs are visible at ``c + latency`` and the node's
 next step is at ``c + ii``. Because every primitive is deterministic in its token values, the
-order in which blocked nodes are resumed never changes outputs or cycle counts.
+order in which blocked nodes are resumed never changes outputs; with the memory model on it can
+change which issue slot a request gets, so the visiting order is fixed (graph order, passes).
+The hottest inner loops (dense / compressed scans, two-input intersect, array loads, scalar
+ALUs) are batched per ``run()`` call with counters in locals, step for step the same as the
+generic paths.
 
 Bounded FIFOs record when each slot was freed, so a producer refilling a slot waits for the
 consumer's pop (exact backpressure). A full scheduler pass without any token moving while nodes
@@ -152,6 +156,7 @@ cdef class Node:
     cdef readonly bint done
     cdef readonly int blk_fifo
     cdef readonly int blk_why  # 0: input empty, 1: output full, 2: input short of a look-ahead
+    cdef int64_t seen  # tokens ever pushed into the inputs when the last run() returned
     cdef int64_t mc_batch[2]
     cdef int64_t mc_ready[2]
     cdef bint mem_started
@@ -195,6 +200,14 @@ cdef class Node:
         return out
 
 
+cdef inline int64_t pushed_in(Node n) noexcept:
+    cdef int p
+    cdef int64_t total = 0
+    for p in range(n.nin):
+        total += n.ins[p].pushed
+    return total
+
+
 cdef inline bint has(Node n, int p, int64_t k) noexcept:
     if n.ins[p].count > k:
         return True
@@ -222,6 +235,25 @@ cdef inline bint room(Node n, int p, int64_t* c) noexcept:
         f = q_free(q)
         if f > c[0]:
             c[0] = f
+    return True
+
+
+cdef inline bint room1(Node n, Q* q, int64_t* c) noexcept:
+    # room() for one FIFO of a single-consumer port (the batched loops' fast path)
+    cdef int64_t f
+    if q.depth:
+        if q.count >= q.depth:
+            n.blk_fifo = q.id
+            n.blk_why = 1
+            return False
+        if q.pushed >= q.depth:
+            f = q.pops[(q.pushed - q.depth) & (q.cap - 1)]
+            if f > c[0]:
+                c[0] = f
+    elif g_soft and q.count >= g_soft:
+        n.blk_fifo = q.id
+        n.blk_why = 1
+        return False
     return True
 
 
@@ -385,9 +417,20 @@ cdef class Engine:
         cdef int64_t ch = batch % self.m_ch
         cdef int64_t s = (t + self.m_ii - 1) // self.m_ii
         cdef cmap[int64_t, int64_t]* busy = &self.occ[ch]
-        cdef cmap[int64_t, int64_t].iterator nxt = busy.upper_bound(s)
+        cdef cmap[int64_t, int64_t].iterator nxt
         cdef cmap[int64_t, int64_t].iterator prv
         cdef bint merged_prev = False
+        if not busy.empty():  # fast path: at or after the start of the latest busy run
+            prv = busy.end()
+            dec(prv)
+            if s >= deref(prv).first:
+                if s <= deref(prv).second:
+                    s = deref(prv).second
+                    deref(prv).second = s + 1
+                else:
+                    busy.insert(busy.cend(), pair[int64_t, int64_t](s, s + 1))
+                return s * self.m_ii
+        nxt = busy.upper_bound(s)
         if nxt != busy.begin():
             prv = nxt
             dec(prv)
@@ -453,6 +496,7 @@ cdef class Engine:
         cdef Node n
         cdef int64_t before, passes = 0, horizon
         cdef int remaining = 0
+        cdef bint moved, finished
         cdef list live = [nd for nd in self.nodes]
         g_moves = 0
         g_soft = 4096
@@ -461,18 +505,28 @@ cdef class Engine:
             before = g_moves
             horizon = 0
             finished = False
-            for n in live:
+            for nd in live:
+                n = <Node> nd
+                # A node that last stopped for want of input tokens and has received none since
+                # would take the same path to the same failed check (only it pops its inputs),
+                # with no side effect on the way: skip the call.
+                if n.blk_why != 1 and n.blk_fifo >= 0 and n.seen == pushed_in(n):
+                    if n.t > horizon:
+                        horizon = n.t
+                    continue
                 if n.run():
                     finished = True
+                n.seen = pushed_in(n)
                 if n.t > horizon:
                     horizon = n.t
             passes += 1
+            moved = g_moves != before
             if finished:
                 live = [nd for nd in live if not (<Node> nd).done]
-            if g_moves == before and not finished and live and g_soft:
+            if not moved and not finished and live and g_soft:
                 g_soft = 0
                 continue
-            if g_moves == before and not finished and live:
+            if not moved and not finished and live:
                 blocked = []
                 why = ("empty", "full", "lookahead")
                 text = {"empty": "input empty", "full": "output full", "lookahead": "needs one more input token to decide"}
@@ -501,6 +555,9 @@ NODE_CLASSES = {
 }
 
 
+_NO_POSITIONS = np.zeros(1, np.int64)
+
+
 def configure(Node n, str what, **kw):
     """Set a primitive's parameters (called once by the Python-side engine builder)."""
     if what == "source":
@@ -517,10 +574,14 @@ def configure(Node n, str what, **kw):
         crd = kw.get("crd")
         if isinstance(n, FiberLookup):
             (<FiberLookup> n).dense = dense
+            (<FiberLookup> n).single = kw.get("single", False)
+            (<FiberLookup> n).unique = kw.get("unique", True)
             (<FiberLookup> n).dim = kw["dim"]
             (<FiberLookup> n).seg = seg
             (<FiberLookup> n).crd = crd
-            (<FiberLookup> n).nref = len(seg) - 1
+            (<FiberLookup> n).run_end = kw.get("run_end", _NO_POSITIONS)
+            (<FiberLookup> n).span_end = kw.get("span_end", _NO_POSITIONS)
+            (<FiberLookup> n).nref = kw["nref"] if "nref" in kw else len(seg) - 1
             (<FiberLookup> n).seg_base = kw["seg_base"]
             (<FiberLookup> n).crd_base = kw["crd_base"]
         else:

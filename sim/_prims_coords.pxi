@@ -288,6 +288,15 @@ cdef class Join(Node):
             step(self, c)
 
 
+cdef object _int_array(vector[int64_t]& v):
+    out = np.empty(v.size(), np.int64)
+    cdef int64_t[::1] view = out
+    cdef size_t k
+    for k in range(v.size()):
+        view[k] = v[k]
+    return out
+
+
 cdef class FiberWrite(Node):
     cdef vector[int64_t] crd
     cdef vector[int64_t] seg
@@ -317,8 +326,7 @@ cdef class FiberWrite(Node):
         return 0
 
     def arrays(self):
-        return (np.array([self.seg[k] for k in range(self.seg.size())], np.int64),
-                np.array([self.crd[k] for k in range(self.crd.size())], np.int64))
+        return (_int_array(self.seg), _int_array(self.crd))
 
 
 cdef class ValWrite(Node):
@@ -348,4 +356,9 @@ cdef class ValWrite(Node):
     def values(self):
         if self.tiled:
             return [self.eng.tile(self.tids[k]) for k in range(self.tids.size())]
-        return np.array([self.vals[k] for k in range(self.vals.size())], np.float64)
+        out = np.empty(self.vals.size(), np.float64)
+        cdef double[::1] view = out
+        cdef size_t k
+        for k in range(self.vals.size()):
+            view[k] = self.vals[k]
+        return out

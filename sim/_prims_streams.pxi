@@ -65,20 +65,29 @@ cdef class Sink(Node):
 cdef class FiberLookup(Node):
     cdef int64_t[::1] seg
     cdef int64_t[::1] crd
-    cdef bint dense
+    cdef int64_t[::1] run_end   # nonunique levels: end of the run of duplicates holding p
+    cdef int64_t[::1] span_end  # singleton levels: positions r..span_end[r] of parent ref r
+    cdef bint dense, single, unique
     cdef int64_t dim, p, end, base, ready, req, seg_base, crd_base, nref
     cdef int mode
 
     cdef int run(self) except -1:
         cdef Entry* h
-        cdef int64_t c, r
+        cdef int64_t c, r, nxt
         cdef int32_t kind
         cdef Token tok
         while True:
+            if self.mode == 1 and self.outs[0].n == 1 and self.outs[1].n == 1:
+                if not self.emit_run():
+                    return 0
+                continue
             if self.mode == 1:
                 c = imax(self.t, self.ready)
+                nxt = self.p + 1 if self.unique else self.run_end[self.p]
                 if not self.dense:
                     c = imax(c, mread(self, 1, self.crd_base + self.p, self.req))
+                    if nxt > self.p + 1:  # a nonunique level reads through the run
+                        c = imax(c, mread(self, 1, self.crd_base + nxt - 1, self.req))
                 if not room(self, 0, &c) or not room(self, 1, &c):
                     return 0
                 c = start(self, c)
@@ -87,8 +96,8 @@ cdef class FiberLookup(Node):
                 else:
                     emit(self, 0, mk(TK_DATA, self.crd[self.p], 0.0, 0), c)
                 emit(self, 1, mk(TK_DATA, self.p, 0.0, 0), c)
-                self.p += 1
-                if self.p == self.end:
+                self.p = nxt
+                if self.p >= self.end:
                     self.mode = 2
                 step(self, c)
                 continue
@@ -120,9 +129,14 @@ cdef class FiberLookup(Node):
                 else:
                     if r < 0 or r >= self.nref:
                         raise self.error(f"reference {r} out of range (level has {self.nref} fibers)")
-                    self.p = self.seg[r]
-                    self.end = self.seg[r + 1]
-                    self.ready = imax(mread(self, 0, self.seg_base + r, c), mread(self, 0, self.seg_base + r + 1, c))
+                    if self.single:  # the parent's run r..span_end[r]; no segment to read
+                        self.p = r
+                        self.end = self.span_end[r]
+                        self.ready = c
+                    else:
+                        self.p = self.seg[r]
+                        self.end = self.seg[r + 1]
+                        self.ready = imax(mread(self, 0, self.seg_base + r, c), mread(self, 0, self.seg_base + r + 1, c))
                     self.req = self.ready
                 take(self, 0, c)
                 self.mode = 1 if self.p < self.end else 2
@@ -144,6 +158,80 @@ cdef class FiberLookup(Node):
             elif kind == TK_DONE:
                 self.done = True
                 return 1
+
+
+    cdef bint emit_run(self) except -1:
+        # Mode 1 with one consumer per output: the same steps as the generic path, batched
+        # (no per-token helper calls, counters in locals). Returns False when blocked on an
+        # output.
+        cdef Q* q0 = self.outs[0].qs[0]
+        cdef Q* q1 = self.outs[1].qs[0]
+        cdef int64_t p = self.p, end = self.end, t = self.t, c, nxt, vis, k = 0
+        cdef int64_t lat = self.lat, ii = self.ii, ready = self.ready, base = self.base
+        cdef int64_t steps = self.steps, stall = self.stall, finish = self.finish
+        cdef bint dense = self.dense, unique = self.unique, tracing = self.tracing
+        cdef Entry* e
+        cdef bint ok = True
+        while p < end:
+            c = t if t > ready else ready
+            nxt = p + 1 if unique else self.run_end[p]
+            if not dense:
+                c = imax(c, mread(self, 1, self.crd_base + p, self.req))
+                if nxt > p + 1:
+                    c = imax(c, mread(self, 1, self.crd_base + nxt - 1, self.req))
+            if not room1(self, q0, &c) or not room1(self, q1, &c):
+                ok = False
+                break
+            if steps:
+                stall += c - t
+            else:
+                self.first = c
+            vis = c + lat
+            if q0.count == q0.cap:
+                q_grow(q0)
+            e = &q0.buf[(q0.head + q0.count) & (q0.cap - 1)]
+            e.tok.kind = TK_DATA
+            e.tok.vac = 0
+            e.tok.i = (p - base) if dense else self.crd[p]
+            e.tok.v = 0.0
+            e.time = vis
+            q0.count += 1
+            q0.pushed += 1
+            if q0.count > q0.high:
+                q0.high = q0.count
+            if q1.count == q1.cap:
+                q_grow(q1)
+            e = &q1.buf[(q1.head + q1.count) & (q1.cap - 1)]
+            e.tok.kind = TK_DATA
+            e.tok.vac = 0
+            e.tok.i = p
+            e.tok.v = 0.0
+            e.time = vis
+            q1.count += 1
+            q1.pushed += 1
+            if q1.count > q1.high:
+                q1.high = q1.count
+            k += 1
+            p = nxt
+            t = c + ii
+            steps += 1
+            if vis > finish:
+                finish = vis
+            if tracing:
+                self.steps = steps
+                self.t = t
+                record_span(self, c)
+        global g_moves
+        g_moves += 2 * k
+        self.tout += 2 * k
+        self.steps = steps
+        self.stall = stall
+        self.finish = finish
+        self.p = p
+        self.t = t
+        if p >= end:
+            self.mode = 2
+        return ok
 
 
 cdef class Locate(Node):
@@ -235,6 +323,8 @@ cdef class Joiner(Node):
         cdef Token st
         cdef bint first
         while True:
+            if k == 2 and not self.is_union and not self.drop_run():
+                return 0
             c = self.t
             nstop = 0
             ndone = 0
@@ -342,6 +432,122 @@ cdef class Joiner(Node):
                     take(self, 2 * i, c)
                     take(self, 2 * i + 1, c)
             step(self, c)
+
+
+    cdef bint drop_run(self) except -1:
+        # Two-input intersect, batched: while both coordinate heads are data, emit a match or
+        # drop the smaller one (crd and payload); while one is a stop, drop the other's data;
+        # one step each, exactly as the generic path does.
+        # Returns False when blocked on an input, True when the next step is not a drop.
+        cdef Q* ca = self.ins[0]
+        cdef Q* ra = self.ins[1]
+        cdef Q* cb = self.ins[2]
+        cdef Q* rb = self.ins[3]
+        cdef Q* qc
+        cdef Q* qr
+        cdef Entry* a
+        cdef Entry* b
+        cdef Entry* r
+        cdef int64_t t = self.t, c, ii = self.ii, lat = self.lat, k = 0
+        cdef int64_t steps = self.steps, stall = self.stall, finish = self.finish
+        cdef bint ok = True, drop_a, tracing = self.tracing
+        while True:
+            if ca.count == 0 or cb.count == 0:
+                self.blk_fifo = ca.id if ca.count == 0 else cb.id
+                self.blk_why = 0
+                ok = False
+                break
+            a = &ca.buf[ca.head]
+            b = &cb.buf[cb.head]
+            if a.tok.kind == TK_DATA and b.tok.kind == TK_DATA:
+                if a.tok.i == b.tok.i:  # a match: emit the coordinate and both payloads
+                    if ra.count == 0 or rb.count == 0:
+                        self.blk_fifo = ra.id if ra.count == 0 else rb.id
+                        self.blk_why = 0
+                        ok = False
+                        break
+                    c = imax(t, imax(imax(a.time, b.time), imax(ra.buf[ra.head].time, rb.buf[rb.head].time)))
+                    if not room_all(self, &c):
+                        ok = False
+                        break
+                    if steps:
+                        stall += c - t
+                    else:
+                        self.first = c
+                    emit(self, 0, a.tok, c)
+                    emit(self, 1, ra.buf[ra.head].tok, c)
+                    emit(self, 2, rb.buf[rb.head].tok, c)
+                    q_pop(ca, c)
+                    q_pop(ra, c)
+                    q_pop(cb, c)
+                    q_pop(rb, c)
+                    self.tin += 4
+                    t = c + ii
+                    steps += 1
+                    if c + lat > finish:
+                        finish = c + lat
+                    if tracing:
+                        self.steps = steps
+                        self.t = t
+                        record_span(self, c)
+                    continue
+                drop_a = a.tok.i < b.tok.i
+            elif a.tok.kind == TK_DATA and b.tok.kind == TK_STOP:
+                drop_a = True  # the other input's fiber has ended: drop the rest of this one
+            elif a.tok.kind == TK_STOP and b.tok.kind == TK_DATA:
+                drop_a = False
+            else:
+                break
+            if drop_a:
+                qc = ca
+                qr = ra
+            else:
+                qc = cb
+                qr = rb
+            if qr.count == 0:
+                self.blk_fifo = qr.id
+                self.blk_why = 0
+                ok = False
+                break
+            r = &qr.buf[qr.head]
+            c = t
+            if a.time > c:
+                c = a.time
+            if b.time > c:
+                c = b.time
+            if r.time > c:
+                c = r.time
+            if steps:
+                stall += c - t
+            else:
+                self.first = c
+            if qc.depth:
+                qc.pops[qc.popped & (qc.cap - 1)] = c
+            qc.popped += 1
+            qc.head = (qc.head + 1) & (qc.cap - 1)
+            qc.count -= 1
+            if qr.depth:
+                qr.pops[qr.popped & (qr.cap - 1)] = c
+            qr.popped += 1
+            qr.head = (qr.head + 1) & (qr.cap - 1)
+            qr.count -= 1
+            k += 1
+            t = c + ii
+            steps += 1
+            if c + lat > finish:
+                finish = c + lat
+            if tracing:
+                self.steps = steps
+                self.t = t
+                record_span(self, c)
+        global g_moves
+        g_moves += 2 * k
+        self.tin += 2 * k
+        self.steps = steps
+        self.stall = stall
+        self.finish = finish
+        self.t = t
+        return ok
 
 
 cdef class RepeatSigGen(Node):

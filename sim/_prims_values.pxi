@@ -9,6 +9,8 @@ cdef class Array(Node):
         cdef int64_t c, r
         cdef Token tok
         while True:
+            if self.outs[0].n == 1 and not self.load_run():
+                return 0
             if not has(self, 0, 0):
                 return 0
             h = hd(self, 0, 0)
@@ -34,6 +36,70 @@ cdef class Array(Node):
             if tok.kind == TK_DONE:
                 self.done = True
                 return 1
+
+
+    cdef bint load_run(self) except -1:
+        # The data / N steps of run() for a single-consumer output, batched with counters in
+        # locals. Returns False when blocked, True at a stop, D or bad reference (run() takes it).
+        cdef Q* qi = self.ins[0]
+        cdef Q* qo = self.outs[0].qs[0]
+        cdef Entry* h
+        cdef int64_t c, r, t = self.t, lat = self.lat, ii = self.ii, k = 0
+        cdef int64_t steps = self.steps, stall = self.stall, finish = self.finish
+        cdef bint tracing = self.tracing, ok = True
+        cdef Token tok
+        tok.kind = TK_DATA
+        tok.vac = 0
+        while True:
+            if qi.count == 0:
+                self.blk_fifo = qi.id
+                self.blk_why = 0
+                ok = False
+                break
+            h = &qi.buf[qi.head]
+            c = t if t > h.time else h.time
+            if h.tok.kind == TK_DATA:
+                r = h.tok.i
+                if r < 0 or r >= self.nvals:
+                    break
+                self.steps = steps
+                c = mread(self, 0, self.val_base + r, c)
+                if self.tiled:
+                    tok.i = self.tile_base + r
+                    tok.v = 0.0
+                else:
+                    tok.i = 0
+                    tok.v = self.vals[r]
+            elif h.tok.kind == TK_EMPTY:
+                tok.i = self.zero_tile
+                tok.v = 0.0
+            else:
+                break
+            if not room1(self, qo, &c):
+                ok = False
+                break
+            if steps:
+                stall += c - t
+            else:
+                self.first = c
+            q_pop(qi, c)
+            q_push(qo, tok, c + lat)
+            k += 1
+            t = c + ii
+            steps += 1
+            if c + lat > finish:
+                finish = c + lat
+            if tracing:
+                self.steps = steps
+                self.t = t
+                record_span(self, c)
+        self.tin += k
+        self.tout += k
+        self.steps = steps
+        self.stall = stall
+        self.finish = finish
+        self.t = t
+        return ok
 
 
 cdef double gelu(double x) noexcept nogil:
@@ -96,6 +162,8 @@ cdef class Alu(Node):
         cdef Token tok, ta, tb
         cdef double x, y
         while True:
+            if not self.tiled and self.outs[0].n == 1 and not self.value_run():
+                return 0
             if not has(self, 0, 0):
                 return 0
             a = hd(self, 0, 0)
@@ -133,6 +201,72 @@ cdef class Alu(Node):
             if tok.kind == TK_DONE:
                 self.done = True
                 return 1
+
+
+    cdef bint value_run(self) except -1:
+        # The data / N steps of run() on scalars for a single-consumer output, batched with
+        # counters in locals. Returns False when blocked, True at any other token.
+        cdef Q* qa = self.ins[0]
+        cdef Q* qb = self.ins[1] if self.binary else NULL
+        cdef Q* qo = self.outs[0].qs[0]
+        cdef Entry* a
+        cdef Entry* b
+        cdef int64_t c, t = self.t, lat = self.lat, ii = self.ii, k = 0
+        cdef int64_t steps = self.steps, stall = self.stall, finish = self.finish
+        cdef bint tracing = self.tracing, binary = self.binary, ok = True
+        cdef double x, y
+        cdef Token tok
+        tok.kind = TK_DATA
+        tok.vac = 0
+        tok.i = 0
+        while True:
+            if qa.count == 0 or (binary and qb.count == 0):
+                self.blk_fifo = qa.id if qa.count == 0 else qb.id
+                self.blk_why = 0
+                ok = False
+                break
+            a = &qa.buf[qa.head]
+            if a.tok.kind != TK_DATA and a.tok.kind != TK_EMPTY:
+                break
+            c = t if t > a.time else a.time
+            x = a.tok.v if a.tok.kind == TK_DATA else 0.0
+            y = 0.0
+            if binary:
+                b = &qb.buf[qb.head]
+                if b.tok.kind != TK_DATA and b.tok.kind != TK_EMPTY:
+                    break
+                if b.time > c:
+                    c = b.time
+                y = b.tok.v if b.tok.kind == TK_DATA else 0.0
+            if not room1(self, qo, &c):
+                ok = False
+                break
+            if steps:
+                stall += c - t
+            else:
+                self.first = c
+            tok.v = alu_scalar(self.op, x, y, self.const)
+            q_pop(qa, c)
+            if binary:
+                q_pop(qb, c)
+            q_push(qo, tok, c + lat)
+            k += 1
+            t = c + ii
+            steps += 1
+            if c + lat > finish:
+                finish = c + lat
+            if tracing:
+                self.steps = steps
+                self.t = t
+                record_span(self, c)
+        self.tin += k * (2 if binary else 1)
+        self.tout += k
+        self.ops += k
+        self.steps = steps
+        self.stall = stall
+        self.finish = finish
+        self.t = t
+        return ok
 
 
 cdef class Reduce(Node):

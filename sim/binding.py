@@ -52,6 +52,8 @@ def _check_levels(g: Graph, bound: list[TensorData]) -> None:
                 raise FuseflowError(f"node {n.name!r} reads input #{t}, but the graph has {len(bound)} inputs")
             if not 0 <= lv < len(bound[t].levels):
                 raise FuseflowError(f"node {n.name!r} reads level {lv} of {bound[t].name!r}, which has {len(bound[t].levels)} levels ({bound[t].format!r})")
+            if n.kind == Kind.LOCATE and bound[t].levels[lv].format not in ("d", "c"):
+                raise FuseflowError(f"node {n.name!r} locates into level {lv} of {bound[t].name!r} ({bound[t].format!r}); locate needs a dense or compressed level")
         elif n.kind == Kind.ARRAY and not 0 <= n.iparams[0] < len(bound):
             raise FuseflowError(f"node {n.name!r} reads input #{n.iparams[0]}, but the graph has {len(bound)} inputs")
 
@@ -76,6 +78,8 @@ class OutputBuilder:
     """Collects the arrays one output's writers produce and assembles a ``TensorData``."""
 
     def __init__(self, spec: TensorSpec, shape: tuple[int, ...]):
+        if spec.format.strip("dc"):
+            raise FuseflowError(f"output {spec.name!r}: level format {spec.format!r}; outputs are written with dense and compressed levels only")
         self.spec = spec
         self.shape = shape
         self.levels: list[tuple | None] = [None] * len(spec.format)
@@ -114,7 +118,7 @@ class OutputBuilder:
             for k, v in enumerate(self.vals):
                 vals[k] = v
         else:
-            vals = np.asarray([float(v) for v in self.vals], np.float64)
+            vals = np.asarray(self.vals, np.float64)
         if len(vals) != npos:
             raise FuseflowError(f"output {spec.name!r}: val_write produced {len(vals)} values for {npos} positions")
         return TensorData(spec.name, self.shape, spec.order, levels, vals, spec.block)

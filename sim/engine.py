@@ -29,6 +29,8 @@ _KIND_CLASS = {
     Kind.FIBER_WRITE: "fiber_write", Kind.VAL_WRITE: "val_write",
 }
 
+_KIND_NAMES = {k: k.name.lower() for k in Kind}
+
 DATA, STOP, DONE_K, EMPTY_K = 0, 1, 2, 3
 
 
@@ -55,6 +57,11 @@ class RegionResult:
     stats: list[NodeStats]
     passes: int
     trace: list[dict]
+
+
+def _positions(a) -> np.ndarray:
+    a = np.ascontiguousarray(a, np.int64)
+    return a if len(a) else np.zeros(1, np.int64)
 
 
 def encode_tokens(tokens, kind: StreamKind, eng) -> dict:
@@ -202,9 +209,13 @@ def run_region(g: Graph, tensors: list[TensorData], hw: HardwareConfig, *, trace
         elif n.kind in (Kind.FIBER_LOOKUP, Kind.LOCATE):
             lv = tensors[ip[0]].levels[ip[1]]
             dense = lv.format == "d"
-            seg = np.zeros(2, np.int64) if dense else np.ascontiguousarray(lv.seg, np.int64)
+            seg = np.zeros(2, np.int64) if dense or lv.singleton else np.ascontiguousarray(lv.seg, np.int64)
             crd = np.zeros(1, np.int64) if dense or not len(lv.crd) else np.ascontiguousarray(lv.crd, np.int64)
             kw.update(dense=dense, dim=lv.dim, seg=seg, crd=crd, seg_base=eng.alloc(len(seg)), crd_base=eng.alloc(len(crd)))
+            if lv.singleton:
+                kw.update(single=True, nref=len(lv.crd), span_end=_positions(lv.span_end))
+            if not lv.unique:
+                kw.update(unique=False, run_end=_positions(lv.run_end))
         elif n.kind in (Kind.INTERSECT, Kind.UNION):
             kw.update(k=ip[0], union=n.kind == Kind.UNION)
         elif n.kind == Kind.ARRAY:
@@ -266,7 +277,7 @@ def run_region(g: Graph, tensors: list[TensorData], hw: HardwareConfig, *, trace
         elif n.kind == Kind.VAL_WRITE:
             outputs[n.iparams[0]].set_vals(node.values())
     stats = [
-        NodeStats(n.name, n.kind.name.lower(), nd.tin, nd.tout, nd.steps, nd.stall, nd.first, nd.finish, nd.ops, nd.bytes_read, nd.bytes_written)
+        NodeStats(n.name, _KIND_NAMES[n.kind], nd.tin, nd.tout, nd.steps, nd.stall, nd.first, nd.finish, nd.ops, nd.bytes_read, nd.bytes_written)
         for n, nd in zip(g.nodes, nodes, strict=True)
     ]
     cycles = max([s.finish for s in stats] + [0])

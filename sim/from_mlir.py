@@ -22,8 +22,13 @@ from pathlib import Path
 from fuseflow.errors import FuseflowError
 from fuseflow.sim.graph import AluOp, Graph, GraphBuilder, Program, TensorSpec
 
-_DENSE, _COMPRESSED = 65536, 262144
-_FMT = {"dense": "d", "compressed": "c"}
+# sparse_tensor level-type bits: the format in the high half, properties in the low one
+_DENSE, _COMPRESSED, _SINGLETON = 65536, 262144, 524288
+_NONUNIQUE = 0x1
+# format -> (letter if nonunique, letter if unique); see tensors.py for the level formats
+_LEVEL_LETTERS = {_DENSE: ("d", "d"), _COMPRESSED: ("n", "c"), _SINGLETON: ("t", "s")}
+# sam-dialect format attribute -> the level letters it reads
+_FMT = {"dense": "d", "compressed": "cn", "singleton": "st"}
 _SCALAR_FORMS = {"add": AluOp.ADDC, "mul": AluOp.MULC, "div": AluOp.DIVC, "max": AluOp.MAXC, "min": AluOp.MINC, "sub": AluOp.ADDC}
 
 
@@ -48,10 +53,11 @@ def tensor_spec(name: str, ty, *, what: str) -> TensorSpec:
         return TensorSpec(name, "d" * len(shape), tuple(range(len(shape))), shape, 0)
     enc = st.EncodingAttr(rt.encoding)
     fmts = []
-    for code in enc.lvl_formats_enum:
-        if int(code) not in (_DENSE, _COMPRESSED):
-            raise FuseflowError(f"{what}: only dense and compressed levels are supported ({ty})")
-        fmts.append("d" if int(code) == _DENSE else "c")
+    for code, lt in zip(enc.lvl_formats_enum, enc.lvl_types, strict=True):
+        if int(code) not in _LEVEL_LETTERS:
+            raise FuseflowError(f"{what}: only dense, compressed and singleton levels are supported ({ty})")
+        nonunique, plain = _LEVEL_LETTERS[int(code)]
+        fmts.append(nonunique if int(lt) & _NONUNIQUE else plain)
     exprs = [str(r).replace(" ", "") for r in enc.dim_to_lvl.results]
     if all(e.startswith("d") and e[1:].isdigit() for e in exprs):
         return TensorSpec(name, "".join(fmts), tuple(int(e[1:]) for e in exprs), shape, 0)
@@ -216,7 +222,7 @@ def _check_format(b: GraphBuilder, tid: int, level: int, fmt: str, where: str) -
     spec = b.inputs[tid]
     if not 0 <= level < len(spec.format):
         raise FuseflowError(f"{where}: level {level} outside {spec.name}'s {len(spec.format)} levels")
-    if _FMT.get(fmt) != spec.format[level]:
+    if spec.format[level] not in _FMT.get(fmt, ""):
         raise FuseflowError(f"{where}: format {fmt!r} does not match level {level} of {spec.name} ({spec.format!r})")
 
 
@@ -228,7 +234,7 @@ def _emit_output(b: GraphBuilder, name: str, op, handles, where: str) -> None:
     for h in handles:
         if h[0] == "level":
             _, crd, level, fmt, nm = h
-            if level >= len(spec.format) or _FMT.get(fmt) != spec.format[level]:
+            if level >= len(spec.format) or fmt not in ("dense", "compressed") or spec.format[level] != _FMT[fmt][0]:
                 raise FuseflowError(f"{where}: fiber_write of level {level} ({fmt}) does not match {spec.format!r}")
             b.fiber_write(crd, oid, level, name=nm)
         else:

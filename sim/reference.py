@@ -44,7 +44,14 @@ def root():
 
 
 def fiber_lookup(refs, level, *, where="fiber_lookup"):
-    """``level`` is a tensors.Level; returns (crd, ref)."""
+    """``level`` is a tensors.Level; returns (crd, ref).
+
+    Dense: ``r*dim + c`` for every c. Compressed: ``(crd[p], p)`` for p in ``seg[r]..seg[r+1]``.
+    Singleton: ``(crd[p], p)`` for the positions ``r..span_end[r]`` of the parent's run (one
+    position under a unique parent). A nonunique level (compressed or singleton) emits each run
+    of equal coordinates once, as ``(crd[p], p)`` with p the run's first position, so its
+    coordinates stay unique within a fiber and the child singleton level reads the whole run.
+    Every fiber then ends with the stop rule."""
     crd, ref = [], []
     k = 0
     while k < len(refs):
@@ -66,14 +73,30 @@ def fiber_lookup(refs, level, *, where="fiber_lookup"):
             crd.extend(range(level.dim))
             ref.extend(range(base, base + level.dim))
         else:
-            r = int(t)
-            if not 0 <= r < len(level.seg) - 1:
-                raise StreamError(f"{where}: reference {r} out of range")
-            lo, hi = int(level.seg[r]), int(level.seg[r + 1])
-            crd.extend(int(c) for c in level.crd[lo:hi])
-            ref.extend(range(lo, hi))
+            lo, hi = _fiber_bounds(level, int(t), where)
+            if level.unique:
+                crd.extend(int(c) for c in level.crd[lo:hi])
+                ref.extend(range(lo, hi))
+            else:  # one coordinate per run of duplicates, referenced by the run's first position
+                p = lo
+                while p < hi:
+                    crd.append(int(level.crd[p]))
+                    ref.append(p)
+                    p = int(level.run_end[p])
         k = _stop_rule(refs, k, (crd, ref))
     return crd, ref
+
+
+def _fiber_bounds(level, r: int, where: str) -> tuple[int, int]:
+    """Positions ``lo..hi`` of the fiber reference ``r`` opens at a compressed or singleton level:
+    ``seg[r]..seg[r+1]``, or for a singleton level ``r..span_end[r]`` (the positions of the
+    parent's run of duplicates that starts at r; just r under a unique parent)."""
+    n = len(level.crd) if level.singleton else len(level.seg) - 1
+    if not 0 <= r < n:
+        raise StreamError(f"{where}: reference {r} out of range")
+    if level.singleton:
+        return r, int(level.span_end[r])
+    return int(level.seg[r]), int(level.seg[r + 1])
 
 
 def locate(crds, refs, parents, level):

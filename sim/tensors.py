@@ -1,13 +1,26 @@
 """Tensors as SAM level arrays: conversion from and to numpy, scipy and torch.
 
 A tensor of rank r is stored as r levels in a mode order (level l indexes dimension
-``order[l]``). A level is dense (``"d"``: ``dim`` children per parent position) or compressed
-(``"c"``: ``seg``/``crd`` arrays, children of parent p at ``seg[p]..seg[p+1]``). ``vals`` holds
-one value per position of the last level, or one B x B tile per position for a blocked tensor
-(whose levels then index block coordinates).
+``order[l]``). Level formats, one letter each:
+
+- ``"d"`` dense: ``dim`` children per parent position;
+- ``"c"`` compressed: ``seg``/``crd`` arrays, children of parent p at ``seg[p]..seg[p+1]``,
+  coordinates unique and sorted within a fiber;
+- ``"n"`` compressed(nonunique): like ``"c"``, but a fiber may repeat a coordinate (sorted, the
+  repeats adjacent); ``run_end[p]`` is the end of the run of equal coordinates holding p;
+- ``"s"`` singleton: exactly one child per parent position, ``crd[p]`` at position p (COO);
+  ``span_end[p]`` is the end of the parent's run of duplicates starting at p (p + 1 under a
+  unique parent), so a parent reference p owns the positions ``p..span_end[p]``;
+- ``"t"`` singleton(nonunique): a singleton level that itself repeats coordinates (the middle
+  levels of a rank >= 3 COO tensor); has both ``span_end`` and ``run_end``.
+
+``vals`` holds one value per position of the last level, or one B x B tile per position for a
+blocked tensor (whose levels then index block coordinates).
 
 Example: CSR ``[[1, 0, 2], [0, 0, 0], [0, 3, 0]]`` with format ``"dc"`` is level 0 dense
-(dim 3), level 1 compressed ``seg=[0, 2, 2, 3]``, ``crd=[0, 2, 1]``, ``vals=[1, 2, 3]``.
+(dim 3), level 1 compressed ``seg=[0, 2, 2, 3]``, ``crd=[0, 2, 1]``, ``vals=[1, 2, 3]``. In COO
+(``"ns"``) it is level 0 ``seg=[0, 3]``, ``crd=[0, 0, 2]``, ``run_end=[2, 2, 3]``, level 1
+``crd=[0, 2, 1]``, ``span_end=[2, 2, 3]``, ``vals=[1, 2, 3]``.
 """
 
 from __future__ import annotations
@@ -22,10 +35,23 @@ from fuseflow.errors import FuseflowError
 
 @dataclass
 class Level:
-    format: str  # "d" or "c"
+    format: str  # "d", "c", "n", "s" or "t" (see the module docstring)
     dim: int
-    seg: np.ndarray | None = None  # int64, compressed only
-    crd: np.ndarray | None = None  # int64, compressed only
+    seg: np.ndarray | None = None  # int64, compressed levels ("c", "n")
+    crd: np.ndarray | None = None  # int64, every level but dense
+    run_end: np.ndarray | None = None  # int64, nonunique levels ("n", "t")
+    span_end: np.ndarray | None = None  # int64, singleton levels ("s", "t")
+
+    @property
+    def singleton(self) -> bool:
+        return self.format in ("s", "t")
+
+    @property
+    def unique(self) -> bool:
+        return self.format not in ("n", "t")
+
+
+LEVEL_FORMATS = "dcnst"
 
 
 @dataclass
@@ -85,30 +111,63 @@ def from_coo(name, coords, vals, shape, fmt: str, order=None) -> TensorData:
     if rank and pc.shape[1]:
         perm = np.lexsort(pc[::-1])
         pc, vals = pc[:, perm], vals[perm]
+        if set(fmt) & set("nst"):  # positions are per entry there: sum duplicate entries first
+            first = np.ones(pc.shape[1], bool)
+            first[1:] = np.any(pc[:, 1:] != pc[:, :-1], axis=0)
+            summed = np.zeros((int(first.sum()), *vals.shape[1:]), np.float64)
+            np.add.at(summed, np.cumsum(first) - 1, vals)
+            pc, vals = pc[:, first], summed
     parent = np.zeros(pc.shape[1], np.int64)
     nparents = 1
-    levels = []
+    levels: list[Level] = []
+    parent_end = None  # per parent position: end of its run of duplicates (nonunique parents)
     for lv in range(rank):
         dim = int(shape[order[lv]])
         c = pc[lv]
-        if fmt[lv] == "d":
+        f = fmt[lv]
+        if f not in LEVEL_FORMATS:
+            raise FuseflowError(f"tensor {name!r}: unknown level format {f!r} (use one of d, c, n, s, t)")
+        if f == "d":
             parent = parent * dim + c
             nparents *= dim
             levels.append(Level("d", dim))
+            parent_end = None
             continue
-        if fmt[lv] != "c":
-            raise FuseflowError(f"tensor {name!r}: unknown level format {fmt[lv]!r} (use d or c)")
-        if c.size:
-            new = np.ones(c.size, bool)
-            new[1:] = (parent[1:] != parent[:-1]) | (c[1:] != c[:-1])
+        if f in ("s", "t"):
+            if c.size != nparents or (c.size and np.any(parent != np.arange(c.size))):
+                raise FuseflowError(f"tensor {name!r}: singleton level {lv} needs exactly one entry per position of level {lv - 1}")
+            span = np.arange(1, c.size + 1, dtype=np.int64) if parent_end is None else parent_end
+            level = Level(f, dim, None, c.astype(np.int64), span_end=span)
+            # positions stay those of the parent level
+        elif f == "c":
+            if c.size:
+                new = np.ones(c.size, bool)
+                new[1:] = (parent[1:] != parent[:-1]) | (c[1:] != c[:-1])
+            else:
+                new = np.zeros(0, bool)
+            crd = c[new]
+            seg = np.zeros(nparents + 1, np.int64)
+            np.cumsum(np.bincount(parent[new], minlength=nparents), out=seg[1:])
+            parent = np.cumsum(new) - 1
+            nparents = int(crd.size)
+            levels.append(Level("c", dim, seg, crd.astype(np.int64)))
+            parent_end = None
+            continue
+        else:  # "n": one position per entry
+            seg = np.zeros(nparents + 1, np.int64)
+            np.cumsum(np.bincount(parent, minlength=nparents), out=seg[1:])
+            level = Level("n", dim, seg, c.astype(np.int64))
+        if f in ("n", "t"):
+            # runs of equal coordinates inside one parent group (a parent position, or for a
+            # nonunique singleton the parent's run)
+            group = parent if f == "n" else span  # span_end is constant on a parent run
+            level.run_end = run_ends(group, c)
+            parent_end = level.run_end
         else:
-            new = np.zeros(0, bool)
-        crd = c[new]
-        seg = np.zeros(nparents + 1, np.int64)
-        np.cumsum(np.bincount(parent[new], minlength=nparents), out=seg[1:])
-        parent = np.cumsum(new) - 1
-        nparents = int(crd.size)
-        levels.append(Level("c", dim, seg, crd.astype(np.int64)))
+            parent_end = None
+        levels.append(level)
+        parent = np.arange(c.size, dtype=np.int64)
+        nparents = int(c.size)
     tile_shape = vals.shape[1:]
     out = np.zeros((nparents, *tile_shape), np.float64)
     np.add.at(out, parent, vals)
@@ -119,6 +178,9 @@ def from_value(name: str, value, fmt: str | None = None, order=None, block: int 
     """Bind a numpy array, scipy sparse matrix or torch tensor in format ``fmt``."""
     if isinstance(value, TensorData):
         return value
+    direct = _from_compressed_matrix(name, value, fmt, order, block)
+    if direct is not None:
+        return direct
     coords, vals, shape = _as_coo(value)
     fmt = fmt or ("d" * len(shape) if not sp.issparse(value) else "dc")
     if not block:
@@ -135,6 +197,35 @@ def from_value(name: str, value, fmt: str | None = None, order=None, block: int 
     return td
 
 
+def run_ends(group: np.ndarray, crd: np.ndarray) -> np.ndarray:
+    """Per position, the end of the run of equal ``(group, crd)`` holding it (sorted input)."""
+    n = crd.size
+    if not n:
+        return np.zeros(0, np.int64)
+    brk = np.ones(n + 1, bool)
+    brk[1:n] = (group[1:] != group[:-1]) | (crd[1:] != crd[:-1])
+    starts = np.flatnonzero(brk)  # run starts, then n
+    run_id = np.cumsum(brk[:n]) - 1
+    return starts[run_id + 1].astype(np.int64)
+
+
+def _from_compressed_matrix(name, value, fmt, order, block) -> TensorData | None:
+    """A canonical scipy CSR (CSC) matrix bound as ``"dc"`` in row (column) order: its index
+    arrays are the level arrays, no COO round trip. None when that does not apply."""
+    if block or fmt != "dc" or not sp.issparse(value) or value.format not in ("csr", "csc"):
+        return None
+    if not value.has_canonical_format:
+        return None
+    natural = (0, 1) if value.format == "csr" else (1, 0)
+    if tuple(order if order is not None else (0, 1)) != natural:
+        return None
+    outer, inner = (value.shape[0], value.shape[1]) if value.format == "csr" else (value.shape[1], value.shape[0])
+    seg = np.asarray(value.indptr, np.int64)
+    crd = np.asarray(value.indices, np.int64)
+    return TensorData(name, tuple(int(s) for s in value.shape), natural,
+                      [Level("d", int(outer)), Level("c", int(inner), seg, crd)], np.asarray(value.data, np.float64))
+
+
 def level_positions(levels: list[Level]):
     """Per-position coordinates of every level: list of coordinate arrays at the last level."""
     pos = np.zeros(1, np.int64)
@@ -144,6 +235,8 @@ def level_positions(levels: list[Level]):
             child = (pos[:, None] * lv.dim + np.arange(lv.dim)[None, :]).ravel()
             cols = [np.repeat(c, lv.dim) for c in cols] + [np.tile(np.arange(lv.dim), pos.size)]
             pos = child
+        elif lv.singleton:  # the same positions, one coordinate each
+            cols.append(lv.crd[pos])
         else:
             starts, ends = lv.seg[pos], lv.seg[pos + 1]
             counts = ends - starts
@@ -177,7 +270,7 @@ def levels_to_dense(levels, vals, shape, order, block: int = 0) -> np.ndarray:
 def to_python_value(td: TensorData):
     """The natural Python value of an output: numpy if all levels are dense, else scipy CSR
     (rank 2) or a dense numpy array (other ranks)."""
-    if td.format.count("c") and len(td.shape) == 2:
+    if td.format.strip("d") and len(td.shape) == 2:
         return sp.csr_matrix(td.to_dense()) if td.block else _csr_from_levels(td)
     return td.to_dense()
 

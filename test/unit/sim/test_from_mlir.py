@@ -100,3 +100,35 @@ def test_run_function_on_a_func_op(engine):
     assert (res.cycles > 0) == (engine == "cycle")
     with pytest.raises(FuseflowError, match="unknown engine"):
         run_function(func_op, [A_IK, B_KJ], engine="fast")
+
+
+COO_ADD = """
+#COO = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : compressed(nonunique), d1 : singleton(soa)) }>
+#DCSR = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : compressed, d1 : compressed) }>
+func.func @add_coo(%a: tensor<4x5xf32, #COO>, %b: tensor<4x5xf32, #COO>) -> tensor<4x5xf32, #DCSR> {
+  %0 = "sam.root"() : () -> !sam.ref<index>
+  %1:2 = "sam.fiber_lookup"(%a, %0) {format = "compressed", index = "i", level = 0 : i64} : (tensor<4x5xf32, #COO>, !sam.ref<index>) -> (!sam.crd<index>, !sam.ref<index>)
+  %2:2 = "sam.fiber_lookup"(%b, %0) {format = "compressed", index = "i", level = 0 : i64} : (tensor<4x5xf32, #COO>, !sam.ref<index>) -> (!sam.crd<index>, !sam.ref<index>)
+  %3:3 = "sam.union"(%1#0, %2#0, %1#1, %2#1) {index = "i", operandSegmentSizes = array<i32: 2, 2, 0>, resultSegmentSizes = array<i32: 1, 2, 0>} : (!sam.crd<index>, !sam.crd<index>, !sam.ref<index>, !sam.ref<index>) -> (!sam.crd<index>, !sam.ref<index>, !sam.ref<index>)
+  %4:2 = "sam.fiber_lookup"(%a, %3#1) {format = "singleton", index = "j", level = 1 : i64} : (tensor<4x5xf32, #COO>, !sam.ref<index>) -> (!sam.crd<index>, !sam.ref<index>)
+  %5:2 = "sam.fiber_lookup"(%b, %3#2) {format = "singleton", index = "j", level = 1 : i64} : (tensor<4x5xf32, #COO>, !sam.ref<index>) -> (!sam.crd<index>, !sam.ref<index>)
+  %6:3 = "sam.union"(%4#0, %5#0, %4#1, %5#1) {index = "j", operandSegmentSizes = array<i32: 2, 2, 0>, resultSegmentSizes = array<i32: 1, 2, 0>} : (!sam.crd<index>, !sam.crd<index>, !sam.ref<index>, !sam.ref<index>) -> (!sam.crd<index>, !sam.ref<index>, !sam.ref<index>)
+  %7 = "sam.array"(%a, %6#1) : (tensor<4x5xf32, #COO>, !sam.ref<index>) -> !sam.val<f32, array<i64>>
+  %8 = "sam.array"(%b, %6#2) : (tensor<4x5xf32, #COO>, !sam.ref<index>) -> !sam.val<f32, array<i64>>
+  %9 = "sam.alu"(%7, %8) {kind = "add", operandSegmentSizes = array<i32: 2>} : (!sam.val<f32, array<i64>>, !sam.val<f32, array<i64>>) -> !sam.val<f32, array<i64>>
+  %10 = "sam.fiber_write"(%3#0) {format = "compressed", level = 0 : i64} : (!sam.crd<index>) -> !sam.level
+  %11 = "sam.fiber_write"(%6#0) {format = "compressed", level = 1 : i64} : (!sam.crd<index>) -> !sam.level
+  %12 = "sam.val_write"(%9) : (!sam.val<f32, array<i64>>) -> !sam.values
+  %13 = "sam.output"(%10, %11, %12) {operandSegmentSizes = array<i32: 2, 1>} : (!sam.level, !sam.level, !sam.values) -> tensor<4x5xf32, #DCSR>
+  return %13 : tensor<4x5xf32, #DCSR>
+}
+"""
+
+
+@pytest.mark.parametrize("engine", ["reference", "compiled"])
+def test_coo_inputs_read_as_nonunique_and_singleton_levels(engine):
+    prog = load_program(COO_ADD)
+    assert [s.format for s in prog.regions[0].inputs] == ["ns", "ns"]
+    a, b = rnd(NI, J, 8), rnd(NI, J, 9)
+    res = simulate(prog, [a, b], engine=engine)
+    np.testing.assert_allclose(res.outputs["out"].toarray(), (a + b).toarray())
