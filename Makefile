@@ -6,8 +6,11 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.fuseflow-installed
 BUILD_TOOLS := scikit-build-core==1.1.2 cython==3.3.1 cython-cmake==0.3.0 cmake==4.4.4 ninja==1.13.2
-# Everything that changes what the editable install must (re)build.
-INSTALL_INPUTS := pyproject.toml CMakeLists.txt $(wildcard sim/*.pyx sim/*.pxd sim/*.pxi)
+# Everything that changes what the editable install must (re)build: the build files, the Cython
+# sources, and the package directories (the editable import hook maps modules at install time,
+# so a new subpackage or module needs a reinstall).
+PACKAGE_DIRS := $(shell find python/fuseflow dialects passes sim -type d -not -name __pycache__ 2>/dev/null)
+INSTALL_INPUTS := pyproject.toml CMakeLists.txt $(wildcard sim/*.pyx sim/*.pxd sim/*.pxi) $(PACKAGE_DIRS)
 
 .PHONY: all install demo test lint lit unit clean
 

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from fuseflow.bindings import ir, op_name
-from fuseflow.passes.ir_utils import block_arg_used, is_sparse, num_inputs, ops_named, users
+from fuseflow.passes.ir_utils import (
+    erase_if_unused,
+    is_sparse,
+    ops_named,
+    retype_result,
+    unread_empty_init,
+    users,
+)
 from fuseflow.passes.pass_base import ModulePass
 from fuseflow.passes.registry import register
 
@@ -45,19 +52,11 @@ class FoldSparseCastsPass(ModulePass):
         casts = users(source)
         if any(op_name(u) != "tensor.cast" or u.results[0].type != target for u in casts):
             return
-        n_in = num_inputs(generic)
-        init = generic.operands[n_in]
-        empty = init.owner.operation if isinstance(init, ir.OpResult) else None
-        if empty is None or op_name(empty) != "tensor.empty" or block_arg_used(generic, n_in):
+        empty = unread_empty_init(generic)
+        if empty is None:
             return
-        with ir.InsertionPoint(generic), generic.location:
-            sparse_empty = ir.Operation.create(
-                "tensor.empty", results=[target], operands=list(empty.operands)
-            )
-        generic.operands[n_in] = sparse_empty.results[0]
-        generic.results[0].set_type(target)
+        retype_result(generic, empty, target)
         for c in casts:
             c.results[0].replace_all_uses_with(generic.results[0])
             c.erase()
-        if not list(empty.results[0].uses):
-            empty.erase()
+        erase_if_unused(empty)

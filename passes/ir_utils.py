@@ -50,3 +50,29 @@ def block_arg_used(generic: ir.Operation, index: int) -> bool:
     """Whether the body of a linalg.generic reads its block argument ``index``."""
     arg = generic.regions[0].blocks[0].arguments[index]
     return any(True for _ in arg.uses)
+
+
+def unread_empty_init(generic: ir.Operation) -> ir.Operation | None:
+    """The ``tensor.empty`` a single-result linalg.generic writes into without its body reading
+    it (so the init's contents do not matter), or None."""
+    n_in = num_inputs(generic)
+    init = generic.operands[n_in]
+    empty = init.owner.operation if isinstance(init, ir.OpResult) else None
+    if empty is None or op_name(empty) != "tensor.empty" or block_arg_used(generic, n_in):
+        return None
+    return empty
+
+
+def retype_result(generic: ir.Operation, empty: ir.Operation, target: ir.Type) -> None:
+    """Make ``generic`` write a fresh ``tensor.empty`` of ``target`` (replacing its unread init
+    ``empty``, see ``unread_empty_init``) and give its result that type. The old empty is erased
+    when nothing else uses it."""
+    with ir.InsertionPoint(generic), generic.location:
+        new_empty = ir.Operation.create("tensor.empty", results=[target], operands=list(empty.operands))
+    generic.operands[num_inputs(generic)] = new_empty.results[0]
+    generic.results[0].set_type(target)
+
+
+def erase_if_unused(op: ir.Operation) -> None:
+    if not any(True for r in op.results for _ in r.uses):
+        op.erase()

@@ -9,7 +9,15 @@ from fuseflow.passes.body_analysis import (
     input_maps,
     is_zero_preserving,
 )
-from fuseflow.passes.ir_utils import block_arg_used, encoding, num_inputs, ops_named, users
+from fuseflow.passes.ir_utils import (
+    encoding,
+    erase_if_unused,
+    num_inputs,
+    ops_named,
+    retype_result,
+    unread_empty_init,
+    users,
+)
 from fuseflow.passes.pass_base import ModulePass
 from fuseflow.passes.registry import register
 
@@ -62,9 +70,8 @@ class PropagateSparsityPass(ModulePass):
         if encoding(rtype) is not None:
             return
         n_in = num_inputs(generic)
-        init = generic.operands[n_in]
-        empty = init.owner.operation if isinstance(init, ir.OpResult) else None
-        if empty is None or op_name(empty) != "tensor.empty" or block_arg_used(generic, n_in):
+        empty = unread_empty_init(generic)
+        if empty is None:
             return
         maps = input_maps(generic)
         chosen = None
@@ -83,12 +90,7 @@ class PropagateSparsityPass(ModulePass):
                for u in users(result)):
             return  # e.g. a reshape: keep its operand type as it is
         sparse_type = ir.RankedTensorType.get(rtype.shape, rtype.element_type, chosen)
-        with ir.InsertionPoint(generic), generic.location:
-            new_empty = ir.Operation.create(
-                "tensor.empty", results=[sparse_type], operands=list(empty.operands)
-            )
-        generic.operands[n_in] = new_empty.results[0]
-        result.set_type(sparse_type)
+        retype_result(generic, empty, sparse_type)
         for user in users(result):
             if op_name(user) != "func.return":
                 continue
@@ -97,5 +99,4 @@ class PropagateSparsityPass(ModulePass):
             for i, v in enumerate(user.operands):
                 if v == result:
                     user.operands[i] = conv.results[0]
-        if not list(empty.results[0].uses):
-            empty.erase()
+        erase_if_unused(empty)

@@ -24,6 +24,7 @@ _LAZY = {
     "data": "fuseflow.data",
     "tune": "fuseflow.tune",
     "workloads": "fuseflow.workloads",
+    "explore": "fuseflow.explore",
     "make_context": "fuseflow.context",
     "parse_module": "fuseflow.context",
     "import_model": "fuseflow.frontend",

@@ -1,0 +1,319 @@
+"""The design space of one workload: fusion granularity x per-region dataflow order x optimize.
+
+    ex = Explorer(workloads.gcn(nodes=24, features=8, hidden=8, classes=4))
+    space = ex.space()                 # a tune.Space
+    ex.evaluate(point)                 # -> Outcome (cycles, per-region cycles, estimate, ...)
+    tune.minimize(ex.objective, space, budget=20, seed=0)
+
+Parameters: ``fusion`` (categorical: unfused, layers, full and any explicit op-index groups);
+``order_<fusion>_<r>`` (an integer index into region r's legal orders, 0..n-1, *conditional* on
+``fusion``: it exists only for that granularity, and only when the region has more than one
+legal order); ``optimize`` (categorical True/False). Orders depend on the fusion choice (the
+regions themselves do), so conditional parameters list exactly the legal orders of every
+granularity: no point of the space is out of range, and the tuner never spends an evaluation on
+a configuration that is illegal by construction. A granularity whose regions have no legal order
+(or that the lowering rejects) stays in the space and evaluates as ``tune.Infeasible``, so the
+tuner's feasibility classifier learns it.
+
+An evaluation is a pure function of (workload, inputs, compile options, hardware config):
+compile (cached by ``CompileOptions.key()``), simulate with ``check=True`` (a mismatch against
+PyTorch is a bug and raises ``SimulationMismatch``), return cycles. Infeasible: an illegal order,
+an unsupported op, a lowering error, a simulator guard (cycle/wall limit), deadlock or
+accumulator overflow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fuseflow import tune
+from fuseflow.errors import FuseflowError
+from fuseflow.explore.heuristic import Estimate, HeuristicError, RegionEstimator
+
+FUSIONS = ("unfused", "layers", "full")
+
+
+class ExploreError(FuseflowError):
+    """A bad exploration request (unknown fusion, empty space, ...)."""
+
+
+@dataclass(frozen=True)
+class FusionInfo:
+    """One fusion granularity: its regions' legal orders (as variable lists), or why it is
+    infeasible."""
+
+    name: str
+    fusion: str | tuple[tuple[int, ...], ...]
+    orders: tuple[tuple[tuple[str, ...], ...], ...] = ()
+    infeasible: str = ""
+    key: str = ""  # identifier used in parameter names (the name, or groups<k>)
+
+    def param(self, r: int) -> str:
+        return f"order_{self.key or self.name}_{r}"
+
+
+@dataclass
+class Outcome:
+    """One evaluated point."""
+
+    point: dict
+    options_key: str
+    feasible: bool
+    cycles: int | None = None
+    region_cycles: dict[str, int] = field(default_factory=dict)
+    estimate: Estimate | None = None
+    wall_time: float = 0.0
+    error: str = ""
+    pruned: bool = False
+
+
+def fusion_name(fusion) -> str:
+    if isinstance(fusion, str):
+        return fusion
+    return "groups:" + ";".join(",".join(str(x) for x in g) for g in fusion)
+
+
+class Explorer:
+    """The design space and objective of one workload (``fuseflow.workloads.Workload``).
+
+    ``fusions``: granularities (names or op-index group lists; default unfused, layers, full);
+    ``optimize``: the values of the ``optimize`` parameter; ``hw``: a ``HardwareConfig``;
+    ``prune``: a factor: configurations whose estimated work exceeds ``prune`` x the least
+    estimated work in the space are infeasible without compiling or simulating (None: off).
+    """
+
+    def __init__(self, workload, fusions: Sequence = FUSIONS, optimize: Sequence[bool] = (True, False),
+                 hw=None, prune: float | None = None):
+        from fuseflow.bindings import print_module
+        from fuseflow.frontend import import_model
+
+        if not fusions:
+            raise ExploreError("at least one fusion granularity is needed")
+        if prune is not None and not prune >= 1.0:
+            raise ExploreError(f"the pruning factor must be >= 1, got {prune}")
+        self.workload = workload
+        self.hw = hw
+        self.prune = prune
+        self.optimize_values = tuple(dict.fromkeys(bool(o) for o in optimize))
+        if not self.optimize_values:
+            raise ExploreError("optimize needs at least one value")
+        self._imported = import_model(workload.model, workload.args, sparse=workload.sparse)
+        self._text = print_module(self._imported.module)
+        self._args = [np.asarray(a, np.float64) for a in self._bound_args()]
+        self.fusions: list[FusionInfo] = []
+        self._estimators: dict[str, RegionEstimator | None] = {}
+        for k, f in enumerate(fusions):
+            info = self._analyze(f)
+            self.fusions.append(dataclasses.replace(info, key=info.name if info.name.isidentifier() else f"groups{k}"))
+        names = [f.name for f in self.fusions]
+        if len(set(names)) != len(names):
+            raise ExploreError(f"duplicate fusion granularities: {names}")
+        self._programs: dict[str, object] = {}
+        self._reference_work: float | None = None
+
+    # -- analysis ------------------------------------------------------------------------------
+    def _bound_args(self):
+        from fuseflow.program import to_numpy
+
+        return [to_numpy(a) for a in self._imported.bind(list(self.workload.args))]
+
+    def _fresh(self):
+        from fuseflow.context import make_context, parse_module
+
+        return dataclasses.replace(self._imported, module=parse_module(self._text, make_context()))
+
+    def _partitioned(self, fusion):
+        from fuseflow.compiler import NORMALIZE, CompileOptions, _run
+        from fuseflow.passes.pipeline import Pipeline
+
+        imported = self._fresh()
+        opts = CompileOptions.make(fusion)
+        _run(imported.module, Pipeline.parse(NORMALIZE))
+        _run(imported.module, Pipeline.parse(opts.partition_pass()))
+        return imported
+
+    def _analyze(self, fusion) -> FusionInfo:
+        from fuseflow.compiler import CompileOptions
+        from fuseflow.passes.convert_linalg_to_sam import analyze_regions
+
+        fusion = CompileOptions.make(fusion).fusion
+        name = fusion_name(fusion)
+        try:
+            imported = self._partitioned(fusion)
+            entry = _entry(imported)
+            regions = analyze_regions(entry, "region")
+            orders = []
+            for region in regions:
+                legal = region.legal_orders()
+                if not legal:
+                    return FusionInfo(name, fusion, infeasible=f"{region.name}: no legal dataflow order "
+                                                                f"({region.describe_constraints()})")
+                orders.append(tuple(tuple(o) for o in legal))
+        except _infeasible_errors() as e:
+            return FusionInfo(name, fusion, infeasible=str(e))
+        return FusionInfo(name, fusion, tuple(orders))
+
+    def estimator(self, info: FusionInfo) -> RegionEstimator | None:
+        """The heuristic for a granularity (None when it cannot be estimated)."""
+        if info.name not in self._estimators:
+            try:
+                imported = self._partitioned(info.fusion)
+                self._estimators[info.name] = RegionEstimator.from_partitioned(
+                    imported.module, imported.func_name, self._args)
+            except HeuristicError:
+                self._estimators[info.name] = None
+        return self._estimators[info.name]
+
+    def info(self, name: str) -> FusionInfo:
+        for f in self.fusions:
+            if f.name == name:
+                return f
+        raise ExploreError(f"unknown fusion '{name}'; the space has {', '.join(f.name for f in self.fusions)}")
+
+    # -- the space -----------------------------------------------------------------------------
+    def space(self) -> tune.Space:
+        names = [f.name for f in self.fusions]
+        params: list[tune.Param] = [tune.Categorical("fusion", names, default=names[0])]
+        for info in self.fusions:
+            for r, orders in enumerate(info.orders):
+                if len(orders) > 1:
+                    params.append(tune.Integer(info.param(r), 0, len(orders) - 1, default=0,
+                                               condition=lambda p, n=info.name: p["fusion"] == n))
+        if len(self.optimize_values) > 1:
+            params.append(tune.Categorical("optimize", list(self.optimize_values),
+                                           default=self.optimize_values[0]))
+        return tune.Space(params)
+
+    def points(self) -> list[dict]:
+        """Every point of the space (fusion-major, then orders, then optimize)."""
+        out = []
+        for info in self.fusions:
+            choices = [range(len(o)) if len(o) > 1 else [None] for o in info.orders]
+            for idx in itertools.product(*choices):
+                for opt in self.optimize_values:
+                    p = {"fusion": info.name}
+                    for r, i in enumerate(idx):
+                        if i is not None:
+                            p[info.param(r)] = i
+                    if len(self.optimize_values) > 1:
+                        p["optimize"] = opt
+                    out.append(p)
+        return out
+
+    def order_indices(self, point: dict) -> tuple[FusionInfo, list[int]]:
+        info = self.info(point["fusion"])
+        idx = []
+        for r, orders in enumerate(info.orders):
+            i = point.get(info.param(r))
+            i = 0 if i is None else int(i)
+            if not 0 <= i < len(orders):
+                raise ExploreError(f"{info.param(r)} = {i} is out of range (0..{len(orders) - 1})")
+            idx.append(i)
+        return info, idx
+
+    def orders_text(self, point: dict) -> list[str]:
+        info, idx = self.order_indices(point)
+        return ["".join(info.orders[r][i]) for r, i in enumerate(idx)]
+
+    def options(self, point: dict):
+        """The ``CompileOptions`` of a point."""
+        from fuseflow.compiler import CompileOptions
+
+        info, idx = self.order_indices(point)
+        opt = point.get("optimize", self.optimize_values[0])
+        return CompileOptions.make(info.fusion, idx if info.orders else None, bool(opt))
+
+    # -- heuristic -----------------------------------------------------------------------------
+    def estimate(self, point: dict) -> Estimate | None:
+        info, idx = self.order_indices(point)
+        if info.infeasible:
+            return None
+        est = self.estimator(info)
+        if est is None:
+            return None
+        return est.total([info.orders[r][i] for r, i in enumerate(idx)])
+
+    def reference_work(self) -> float | None:
+        """The least estimated work over the space (the pruning reference)."""
+        if self._reference_work is None:
+            works = [e.work for e in (self.estimate(p) for p in self.points()) if e is not None]
+            self._reference_work = min(works) if works else None
+        return self._reference_work
+
+    def pruned(self, estimate: Estimate | None) -> bool:
+        if self.prune is None or estimate is None:
+            return False
+        ref = self.reference_work()
+        return ref is not None and estimate.work > self.prune * ref
+
+    # -- evaluation ----------------------------------------------------------------------------
+    def program(self, options):
+        """The compiled program of ``options`` (cached by ``options.key()``)."""
+        from fuseflow.compiler import compile_imported
+
+        key = options.key()
+        if key not in self._programs:
+            self._programs[key] = compile_imported(self._fresh(), options, model=self.workload.model)
+        return self._programs[key]
+
+    def evaluate(self, point: dict) -> Outcome:
+        """Compile and simulate one point (checked against PyTorch). Infeasible points come
+        back with ``feasible=False`` and the reason; a mismatch raises."""
+        import fuseflow
+
+        t0 = time.perf_counter()
+        info, _ = self.order_indices(point)
+        options = self.options(point)
+        out = Outcome(dict(point), options.key(), False)
+        if info.infeasible:
+            out.error = info.infeasible
+            out.wall_time = time.perf_counter() - t0
+            return out
+        out.estimate = self.estimate(point)
+        if self.pruned(out.estimate):
+            out.pruned = True
+            out.error = (f"pruned: estimated work {out.estimate.work:.3g} > {self.prune:g} x "
+                         f"{self.reference_work():.3g}")
+            out.wall_time = time.perf_counter() - t0
+            return out
+        try:
+            prog = self.program(options)
+            res = fuseflow.simulate(prog, list(self.workload.args), hw=self.hw, check=True)
+        except _infeasible_errors() as e:
+            out.error = f"{type(e).__name__}: {e}"
+        else:
+            out.feasible = True
+            out.cycles = int(res.cycles)
+            out.region_cycles = {k: int(v) for k, v in res.region_cycles.items()}
+        out.wall_time = time.perf_counter() - t0
+        return out
+
+    def objective(self, point: dict) -> float:
+        """``tune.minimize`` objective: simulated cycles; ``tune.Infeasible`` otherwise."""
+        out = self.evaluate(point)
+        if not out.feasible:
+            raise tune.Infeasible(out.error)
+        return float(out.cycles)
+
+
+def _infeasible_errors() -> tuple[type[BaseException], ...]:
+    from fuseflow.passes.einsum import InfeasibleOrder, UnsupportedOp
+    from fuseflow.passes.sam_lowering import LoweringError
+    from fuseflow.sim.errors import DeadlockError, GuardError, SpaccOverflowError
+
+    return (InfeasibleOrder, UnsupportedOp, LoweringError, GuardError, DeadlockError, SpaccOverflowError)
+
+
+def _entry(imported):
+    from fuseflow.compiler import _entry as entry
+
+    return entry(imported.module, imported.func_name)
+
+
+__all__ = ["FUSIONS", "ExploreError", "Explorer", "FusionInfo", "Outcome", "fusion_name"]

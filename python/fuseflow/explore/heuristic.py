@@ -1,0 +1,414 @@
+"""The cost heuristic: estimated work of a fusion region in a dataflow order, before simulation.
+
+Per fused expression (SAM_SEMANTICS.md section 6):
+
+- **ops**: every arithmetic node (``Map``, ``Reduce``) runs once per point of the loops it runs
+  in; their count is the product of the coordinate counts of those loops. A node runs in the
+  loops of its own variables plus every *enclosing* loop (an output variable or the variable of
+  a ``Reduce`` above it) that comes before its innermost own variable in the order: such a loop
+  re-runs the node (recomputation under broadcast, e.g. layer-1 rows per neighbour in a fully
+  fused GCN). A ``Reduce`` counts its combines, so a sum of products costs x2.
+- **bytes**: every input leaf reads its elements once per point of its loops (the same rule),
+  4 bytes per value plus 4 per stored coordinate; the region's outputs are written once
+  (4 bytes per stored element plus coordinates).
+
+Coordinate counts come from the actual tensors, with no user input: a leaf stored in format F
+contributes, for the variable at storage level l, the mean fiber length at that level (stored
+coordinates at l / stored coordinates at l-1; the dimension size for a dense level). A product
+intersects (minimum), a sum unions (maximum, capped at the dimension), a function with
+f(0) != 0 densifies. Inside a subtree, a variable's count is the smaller of the subtree's own and
+its ancestors' (an intersection made above a subtree bounds the iterations inside it; a union
+above does not widen them); a loop the subtree does not index takes its ancestors' count. Values passed between regions are computed (a dense
+numpy interpretation of the expression trees, exact up to float rounding) and measured in the
+format their type declares.
+
+    est = RegionEstimator.from_program(prog, inputs)     # or from a partitioned module
+    est.estimate(region_index, order)                    # -> Estimate(ops, bytes)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from fuseflow.errors import FuseflowError
+from fuseflow.passes.einsum import (
+    REDUCE_IDENTITY,
+    ZERO_PRESERVING_SCALAR,
+    ZERO_PRESERVING_UNARY,
+    Leaf,
+    Map,
+    Reduce,
+    Region,
+    free_vars,
+    level_dims,
+)
+
+VALUE_BYTES = 4
+COORD_BYTES = 4
+_UNION = {"add", "sub", "max", "min"}
+
+
+class HeuristicError(FuseflowError):
+    """The heuristic cannot estimate this program (a value it cannot trace to an input)."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Estimated arithmetic operations and bytes moved; ``work`` = ops + bytes / 4 (elements)."""
+
+    ops: float
+    bytes: float
+
+    @property
+    def work(self) -> float:
+        return self.ops + self.bytes / VALUE_BYTES
+
+    def __add__(self, other: Estimate) -> Estimate:
+        return Estimate(self.ops + other.ops, self.bytes + other.bytes)
+
+
+ZERO = Estimate(0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class TensorStats:
+    """Storage statistics of one tensor in its format: ``dims[l]`` the tensor dimension of
+    level l, ``compressed[l]`` whether level l stores coordinates, ``coords[l]`` the number of
+    stored coordinates at level l (prefixes of stored entries)."""
+
+    shape: tuple[int, ...]
+    dims: tuple[int, ...]
+    compressed: tuple[bool, ...]
+    coords: tuple[int, ...]
+
+    @classmethod
+    def measure(cls, array: np.ndarray, dims: list[int], compressed: list[bool]) -> TensorStats:
+        a = np.transpose(np.asarray(array), dims) if array.ndim else np.asarray(array)
+        nz = np.argwhere(a != 0)
+        coords = []
+        prev = 1
+        for lv in range(a.ndim):
+            if not compressed[lv]:
+                n = prev * a.shape[lv]
+            else:
+                flat = np.ravel_multi_index(tuple(nz[:, : lv + 1].T), a.shape[: lv + 1]) if len(nz) else []
+                n = len(np.unique(flat))
+            coords.append(int(n))
+            prev = n
+        return cls(tuple(array.shape), tuple(dims), tuple(compressed), tuple(coords))
+
+    def fiber_length(self, level: int) -> float:
+        """Mean number of stored coordinates per fiber at ``level``."""
+        above = self.coords[level - 1] if level else 1
+        return self.coords[level] / above if above else 0.0
+
+    @property
+    def stored(self) -> int:
+        return self.coords[-1] if self.coords else 1
+
+    @property
+    def bytes(self) -> float:
+        crd = sum(self.coords[lv] for lv in range(len(self.coords)) if self.compressed[lv])
+        return VALUE_BYTES * self.stored + COORD_BYTES * crd
+
+
+def storage_of(t) -> tuple[list[int], list[bool]]:
+    """Level dims and which levels are compressed, from a tensor type's encoding."""
+    from fuseflow.bindings import ir
+    from fuseflow.passes.ir_utils import encoding
+
+    rank = ir.RankedTensorType(t).rank
+    dims = level_dims(t)
+    if dims is None:
+        raise HeuristicError(f"block-sparse type {t} is not estimated")
+    enc = encoding(t)
+    if enc is None:
+        return dims, [False] * rank
+    kinds = [str(k).lower() for k in enc.lvl_types]
+    compressed = ["dense" not in k and not k.strip().isdigit() for k in kinds]
+    if any(k.strip().isdigit() for k in kinds):  # older bindings: integer level types
+        from fuseflow.frontend.formats import format_from_encoding
+
+        fmt = format_from_encoding(str(enc))
+        compressed = [lv.kind != "dense" for lv in fmt.levels_for(rank)]
+    return dims, compressed
+
+
+# --------------------------------------------------------------------------------------------
+# Dense interpretation of expression trees (values passed between regions)
+
+
+def _align(arr: np.ndarray, have: tuple[str, ...], want: tuple[str, ...]) -> np.ndarray:
+    perm = [have.index(v) for v in want if v in have]
+    arr = np.transpose(arr, perm) if perm else arr
+    shape = [arr.shape[[v for v in want if v in have].index(v)] if v in have else 1 for v in want]
+    return arr.reshape(shape)
+
+
+def evaluate(e, tensors: list[np.ndarray]) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The value of expression ``e`` (dense, float64) and its variables, in sorted order."""
+    from fuseflow.sim.graph import AluOp
+    from fuseflow.sim.reference import alu_apply
+
+    if isinstance(e, Leaf):
+        arr = np.asarray(tensors[e.tensor], np.float64)
+        order = sorted(range(len(e.vars)), key=lambda d: e.vars[d])
+        return np.transpose(arr, order), tuple(e.vars[d] for d in order)
+    if isinstance(e, Reduce):
+        inner = e.arg
+        if e.kind == "add" and isinstance(inner, Map) and inner.kind == "mul" and len(inner.args) == 2 \
+                and inner.scalar is None:
+            (a, av), (b, bv) = evaluate(inner.args[0], tensors), evaluate(inner.args[1], tensors)
+            out = tuple(sorted((set(av) | set(bv)) - {e.var}))
+            letters = {v: chr(ord("a") + n) for n, v in enumerate(sorted(set(av) | set(bv)))}
+            spec = f"{''.join(letters[v] for v in av)},{''.join(letters[v] for v in bv)}->" \
+                   f"{''.join(letters[v] for v in out)}"
+            return np.einsum(spec, a, b), out
+        arr, vs = evaluate(inner, tensors)
+        axis = vs.index(e.var)
+        fn = {"add": np.sum, "max": np.max, "min": np.min}[e.kind]
+        if arr.shape[axis] == 0:
+            shape = arr.shape[:axis] + arr.shape[axis + 1:]
+            return np.full(shape, REDUCE_IDENTITY[e.kind]), vs[:axis] + vs[axis + 1:]
+        return fn(arr, axis=axis), vs[:axis] + vs[axis + 1:]
+    args = [evaluate(a, tensors) for a in e.args]
+    if e.scalar is not None:
+        (x, vs), = args
+        kind = {"add": "ADDC", "mul": "MULC", "div": "DIVC", "max": "MAXC", "min": "MINC"}.get(e.kind)
+        if e.kind == "sub":
+            return alu_apply(AluOp.ADDC, x, None, -e.scalar), vs
+        if kind is None:
+            raise HeuristicError(f"no scalar form of '{e.kind}'")
+        return alu_apply(AluOp[kind], x, None, e.scalar), vs
+    op = AluOp.__members__.get(e.kind.upper())
+    if op is None or len(args) not in (1, 2):
+        raise HeuristicError(f"no ALU semantics for '{e.kind}' with {len(args)} operand(s)")
+    if len(args) == 1:
+        (x, vs), = args
+        return alu_apply(op, x), vs
+    (a, av), (b, bv) = args
+    out = tuple(sorted(set(av) | set(bv)))
+    return alu_apply(op, _align(a, av, out), _align(b, bv, out)), out
+
+
+def output_array(e, out_vars: tuple[str, ...], tensors: list[np.ndarray], sizes: dict[str, int]) -> np.ndarray:
+    arr, vs = evaluate(e, tensors)
+    arr = _align(arr, vs, out_vars)
+    return np.broadcast_to(arr, tuple(sizes[v] for v in out_vars)).copy()
+
+
+# --------------------------------------------------------------------------------------------
+# Counting
+
+
+def var_sizes(region: Region, shapes: list[tuple[int, ...]]) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for out in region.outputs:
+        stack = [out.expr]
+        while stack:
+            e = stack.pop()
+            if isinstance(e, Leaf):
+                for d, v in enumerate(e.vars):
+                    sizes[v] = shapes[e.tensor][d]
+            elif isinstance(e, Reduce):
+                stack.append(e.arg)
+            else:
+                stack.extend(e.args)
+    return sizes
+
+
+class _Counter:
+    def __init__(self, region: Region, stats: list[TensorStats], sizes: dict[str, int], pos: dict[str, int]):
+        self.region, self.stats, self.sizes, self.pos = region, stats, sizes, pos
+        self.ops = 0.0
+        self.bytes = 0.0
+
+    def counts(self, e) -> dict[str, float]:
+        """Coordinate count of each variable of ``e`` (bottom-up: intersect, union, densify)."""
+        if isinstance(e, Leaf):
+            st = self.stats[e.tensor]
+            return {e.vars[d]: (st.fiber_length(lv) if st.compressed[lv] else float(st.shape[d]))
+                    for lv, d in enumerate(st.dims)}
+        if isinstance(e, Reduce):
+            return {v: n for v, n in self.counts(e.arg).items() if v != e.var}
+        parts = [self.counts(a) for a in e.args]
+        out: dict[str, float] = {}
+        if len(parts) == 1:
+            zero_preserving = (e.kind in ZERO_PRESERVING_UNARY if e.scalar is None
+                               else e.kind in ZERO_PRESERVING_SCALAR)
+            return dict(parts[0]) if zero_preserving else {v: float(self.sizes[v]) for v in parts[0]}
+        for p in parts:
+            for v, n in p.items():
+                if v not in out:
+                    out[v] = n
+                elif e.kind in _UNION:
+                    out[v] = min(max(out[v], n), float(self.sizes[v]))
+                else:
+                    out[v] = min(out[v], n)
+        if e.kind in _UNION:  # a union of a variable only one side has covers the whole dimension
+            for v in out:
+                if sum(v in p for p in parts) < len(parts):
+                    out[v] = float(self.sizes[v])
+        return out
+
+    def loops(self, own: set[str], enclosing: set[str]) -> list[str]:
+        if not own:
+            return []
+        last = max(self.pos[v] for v in own)
+        return [v for v in own | enclosing if v in own or self.pos[v] < last]
+
+    def product(self, loops: list[str], ctx: dict[str, float]) -> float:
+        return math.prod(ctx.get(v, float(self.sizes[v])) for v in loops)
+
+    def walk(self, e, enclosing: set[str], ctx: dict[str, float]) -> None:
+        mine = self.counts(e.arg if isinstance(e, Reduce) else e)
+        ctx = {**ctx, **{v: min(n, ctx.get(v, n)) for v, n in mine.items()}}
+        if isinstance(e, Leaf):
+            st = self.stats[e.tensor]
+            n = self.product(self.loops(set(e.vars), enclosing), ctx)
+            self.bytes += n * (VALUE_BYTES + COORD_BYTES * sum(st.compressed))
+            return
+        if isinstance(e, Reduce):
+            own = free_vars(e.arg)
+            self.ops += self.product(self.loops(own, enclosing), ctx)
+            self.walk(e.arg, enclosing | {e.var}, ctx)
+            return
+        own = free_vars(e)
+        self.ops += self.product(self.loops(own, enclosing), ctx)
+        for a in e.args:
+            self.walk(a, enclosing, ctx)
+
+
+class RegionEstimator:
+    """Estimates for the regions of one partitioned program on given inputs.
+
+    ``regions``: the ``Region``s (in program order); ``stats[r]``: statistics of region r's
+    input tensors; ``output_stats[r]``: of its outputs (in the format of their types)."""
+
+    def __init__(self, regions: list[Region], stats: list[list[TensorStats]], output_stats: list[list[TensorStats]]):
+        self.regions = regions
+        self.stats = stats
+        self.output_stats = output_stats
+        self.sizes = [var_sizes(r, [s.shape for s in st]) for r, st in zip(regions, stats, strict=True)]
+
+    @classmethod
+    def from_partitioned(cls, module, func_name: str, args: list[np.ndarray]) -> RegionEstimator:
+        """From a module after ``fuseflow-partition`` and the entry function's bound arguments
+        (``ImportedModel.bind``: forward() arguments then lifted weights, as numpy)."""
+        from fuseflow.bindings import ir, op_name
+        from fuseflow.constants import ConstantReader
+        from fuseflow.passes.convert_linalg_to_sam import analyze_regions
+
+        entry = None
+        for op in module.body.operations:
+            if op_name(op) == "func.func" and ir.StringAttr(op.attributes["sym_name"]).value == func_name:
+                entry = op
+        if entry is None:
+            raise HeuristicError(f"the module has no function @{func_name}")
+        regions = analyze_regions(entry, "region")
+        constants = ConstantReader(module)
+        values: list[tuple[object, np.ndarray]] = []  # (ir.Value, array): values are compared, not hashed
+
+        def lookup(v):
+            for k, arr in values:
+                if k == v:
+                    return arr
+            return None
+
+        def value_of(v) -> np.ndarray:
+            got = lookup(v)
+            if got is not None:
+                return got
+            if isinstance(v, ir.BlockArgument):
+                if v.owner.owner != entry.operation:
+                    raise HeuristicError("a region reads a value defined inside another op")
+                arr = np.asarray(args[v.arg_number], np.float64)
+            else:
+                owner = v.owner
+                name = op_name(owner)
+                if name == "arith.constant":
+                    arr = constants.array(owner.attributes["value"]).astype(np.float64)
+                elif name == "sparse_tensor.convert":
+                    arr = value_of(owner.operands[0])
+                else:
+                    for r, region in enumerate(regions):
+                        for out in region.outputs:
+                            if out.value == v:
+                                run_region(r)
+                                return lookup(v)
+                    raise HeuristicError(f"cannot trace value produced by '{name}' to an input")
+            values.append((v, arr))
+            return arr
+
+        done: set[int] = set()
+
+        def run_region(r: int) -> None:
+            if r in done:
+                return
+            region = regions[r]
+            tensors = [value_of(v) for v in region.inputs]
+            sizes = var_sizes(region, [t.shape for t in tensors])
+            for out in region.outputs:
+                values.append((out.value, output_array(out.expr, out.vars, tensors, sizes)))
+            done.add(r)
+
+        stats, out_stats = [], []
+        for r, region in enumerate(regions):
+            run_region(r)
+            st = []
+            for v in region.inputs:
+                dims, comp = storage_of(v.type)
+                st.append(TensorStats.measure(value_of(v), dims, comp))
+            stats.append(st)
+            ost = []
+            for out in region.outputs:
+                dims, comp = storage_of(out.value.type)
+                ost.append(TensorStats.measure(lookup(out.value), dims, comp))
+            out_stats.append(ost)
+        return cls(regions, stats, out_stats)
+
+    def estimate(self, r: int, order) -> Estimate:
+        """Estimate of region ``r`` in ``order`` (a sequence of variables, e.g. "ikj" or
+        ["i", "k", "j"])."""
+        region = self.regions[r]
+        order = parse_order(order, region.vars)
+        pos = {v: n for n, v in enumerate(order)}
+        c = _Counter(region, self.stats[r], self.sizes[r], pos)
+        for out in region.outputs:
+            c.walk(out.expr, set(out.vars), {})
+        written = sum(s.bytes for s in self.output_stats[r])
+        return Estimate(c.ops, c.bytes + written)
+
+    def total(self, orders) -> Estimate:
+        """Sum over regions; ``orders[r]`` is region r's order."""
+        est = ZERO
+        for r, o in enumerate(orders):
+            est = est + self.estimate(r, o)
+        return est
+
+
+def parse_order(order, variables) -> list[str]:
+    """``"i,k,j"``, ``"ikj"`` or a sequence of variable names -> a list of names."""
+    if isinstance(order, str):
+        items = order.split(",") if "," in order else list(order)
+    else:
+        items = [str(v) for v in order]
+    if sorted(items) != sorted(variables):
+        raise HeuristicError(f"order {order!r} is not a permutation of {','.join(variables)}")
+    return items
+
+
+def spearman(xs, ys) -> float:
+    """Spearman rank correlation (average ranks for ties); nan with fewer than 2 points or a
+    constant side."""
+    from scipy.stats import spearmanr
+
+    if len(xs) < 2 or len(set(xs)) < 2 or len(set(ys)) < 2:
+        return math.nan
+    return float(spearmanr(xs, ys).statistic)
+
+
+__all__ = ["Estimate", "HeuristicError", "RegionEstimator", "TensorStats", "evaluate", "parse_order", "spearman"]

@@ -1,0 +1,208 @@
+"""Exploration runs: exhaustive enumeration or the tuner, with results as CSV, plot and summary.
+
+    ex = Explorer(workload, prune=4.0)
+    result = explore(ex, mode="exhaustive")          # or mode="tune", budget=20, seed=0
+    result.best, result.speedup_over("unfused")
+    write_csv(result, "explore.csv"); plot(result, "explore.png")
+
+Exhaustive mode evaluates every point of the space; with pruning on, points are visited in
+increasing estimated work so the cheapest are simulated first, and a point whose estimate
+exceeds the factor times the least estimate of the space is recorded as pruned (not simulated).
+Tuner mode runs ``tune.minimize`` on ``Explorer.objective`` (pruned points are infeasible).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fuseflow.explore.design import ExploreError, Explorer, Outcome
+from fuseflow.explore.heuristic import spearman
+
+MODES = ("exhaustive", "tune")
+
+
+@dataclass
+class ExploreResult:
+    """Every evaluated point (``outcomes``, in evaluation order) of one run."""
+
+    workload: str
+    mode: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    explorer: Explorer | None = None
+
+    @property
+    def feasible(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.feasible]
+
+    @property
+    def best(self) -> Outcome | None:
+        feas = self.feasible
+        return min(feas, key=lambda o: o.cycles) if feas else None
+
+    def best_so_far(self) -> list[float]:
+        out, best = [], math.inf
+        for o in self.outcomes:
+            if o.feasible:
+                best = min(best, o.cycles)
+            out.append(best if best < math.inf else math.nan)
+        return out
+
+    def best_of(self, fusion: str) -> Outcome | None:
+        feas = [o for o in self.feasible if o.point["fusion"] == fusion]
+        return min(feas, key=lambda o: o.cycles) if feas else None
+
+    def speedup_over(self, fusion: str = "unfused") -> float | None:
+        base, best = self.best_of(fusion), self.best
+        if base is None or best is None:
+            return None
+        return base.cycles / best.cycles
+
+    def heuristic_spearman(self, metric: str = "work") -> float:
+        """Rank correlation of the estimate (``metric``: work, ops or bytes) and simulated
+        cycles over the feasible points."""
+        if metric not in ("work", "ops", "bytes"):
+            raise ExploreError(f"metric must be work, ops or bytes, got '{metric}'")
+        pts = [(getattr(o.estimate, metric), o.cycles) for o in self.feasible if o.estimate is not None]
+        return spearman([p[0] for p in pts], [p[1] for p in pts])
+
+
+def explore(explorer: Explorer, mode: str = "exhaustive", *, budget: int = 20, seed: int = 0,
+            log=None, on_outcome: Callable[[Outcome, int, int], None] | None = None) -> ExploreResult:
+    """Run an exploration; ``on_outcome(outcome, done, total)`` is called after every point."""
+    if mode not in MODES:
+        raise ExploreError(f"mode must be one of {', '.join(MODES)}, got '{mode}'")
+    result = ExploreResult(explorer.workload.name, mode, explorer=explorer)
+    if mode == "exhaustive":
+        points = explorer.points()
+        if explorer.prune is not None:
+            keyed = [(explorer.estimate(p), n, p) for n, p in enumerate(points)]
+            keyed.sort(key=lambda t: (t[0] is None, t[0].work if t[0] is not None else 0.0, t[1]))
+            points = [p for _, _, p in keyed]
+        for n, p in enumerate(points):
+            out = explorer.evaluate(p)
+            result.outcomes.append(out)
+            if on_outcome:
+                on_outcome(out, n + 1, len(points))
+        return result
+
+    from fuseflow import tune
+
+    if budget < 1:
+        raise ExploreError(f"the budget must be at least 1, got {budget}")
+    seen: dict[str, Outcome] = {}
+
+    def objective(point: dict) -> float:
+        out = explorer.evaluate(point)
+        seen[_point_key(point)] = out
+        if not out.feasible:
+            raise tune.Infeasible(out.error)
+        return float(out.cycles)
+
+    def on_eval(ev, tuner) -> None:
+        out = seen.get(_point_key(ev.point))
+        if out is None:  # evaluated elsewhere (a process executor): rebuild from the record
+            out = Outcome(dict(ev.point), explorer.options(ev.point).key(), ev.feasible,
+                          int(ev.value) if ev.feasible else None, estimate=explorer.estimate(ev.point),
+                          wall_time=ev.wall_time, error=ev.error or "")
+        result.outcomes.append(out)
+        if on_outcome:
+            on_outcome(out, len(result.outcomes), budget)
+
+    space = explorer.space()
+    tune.minimize(objective, space, budget=budget, seed=seed, log=log, on_evaluation=on_eval)
+    return result
+
+
+def _point_key(point: dict) -> str:
+    return json.dumps({k: point[k] for k in sorted(point) if point[k] is not None}, sort_keys=True, default=str)
+
+
+# --------------------------------------------------------------------------------------------
+# Reports
+
+
+CSV_FIELDS = ("index", "fusion", "orders", "optimize", "options", "feasible", "pruned", "cycles",
+              "region_cycles", "est_ops", "est_bytes", "est_work", "wall_time", "error")
+
+
+def rows(result: ExploreResult) -> list[dict]:
+    ex = result.explorer
+    out = []
+    for n, o in enumerate(result.outcomes):
+        out.append({
+            "index": n,
+            "fusion": o.point["fusion"],
+            "orders": " ".join(ex.orders_text(o.point)) if ex is not None else "",
+            "optimize": o.point.get("optimize", ex.optimize_values[0] if ex is not None else ""),
+            "options": o.options_key,
+            "feasible": o.feasible,
+            "pruned": o.pruned,
+            "cycles": "" if o.cycles is None else o.cycles,
+            "region_cycles": json.dumps(o.region_cycles),
+            "est_ops": "" if o.estimate is None else f"{o.estimate.ops:.6g}",
+            "est_bytes": "" if o.estimate is None else f"{o.estimate.bytes:.6g}",
+            "est_work": "" if o.estimate is None else f"{o.estimate.work:.6g}",
+            "wall_time": f"{o.wall_time:.4f}",
+            "error": o.error,
+        })
+    return out
+
+
+def write_csv(result: ExploreResult, path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=CSV_FIELDS)
+        w.writeheader()
+        w.writerows(rows(result))
+    return path
+
+
+def plot(result: ExploreResult, path) -> Path:
+    """PNG: cycles of every evaluated configuration (coloured by fusion; infeasible/pruned as
+    crosses) and the best so far, log-scaled."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
+    try:
+        fusions = list(dict.fromkeys(o.point["fusion"] for o in result.outcomes))
+        colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+        ys = [o.cycles for o in result.feasible]
+        for k, f in enumerate(fusions):
+            pts = [(n + 1, o.cycles) for n, o in enumerate(result.outcomes) if o.feasible and o.point["fusion"] == f]
+            if pts:
+                xs, vs = zip(*pts, strict=True)
+                ax.scatter(xs, vs, s=18, color=colours[k % len(colours)], label=f)
+        bad = [n + 1 for n, o in enumerate(result.outcomes) if not o.feasible]
+        if ys:
+            best = result.best_so_far()
+            steps = [(n + 1, v) for n, v in enumerate(best) if not math.isnan(v)]
+            bx, by = zip(*steps, strict=True)
+            ax.step(bx, by, where="post", color="black", lw=1.5, label="best so far")
+            if min(ys) > 0:
+                ax.set_yscale("log")
+        if bad:
+            ax.scatter(bad, [max(ys) if ys else 0] * len(bad), marker="x", color="gray",
+                       label="infeasible / pruned")
+        ax.set_xlabel("evaluation")
+        ax.set_ylabel("simulated cycles")
+        ax.set_title(f"fuseflow explore {result.workload} ({result.mode})")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(path)
+    finally:
+        plt.close(fig)
+    return path
+
+
+__all__ = ["CSV_FIELDS", "MODES", "ExploreResult", "explore", "plot", "rows", "write_csv"]

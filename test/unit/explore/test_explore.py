@@ -1,0 +1,171 @@
+"""fuseflow.explore: the design space, the objective, exhaustive and tuned exploration, the CLI."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import warnings
+
+import pytest
+
+import fuseflow
+from fuseflow import tune, workloads
+from fuseflow.errors import FuseflowError
+from fuseflow.explore.design import Explorer
+from fuseflow.explore.run import explore
+
+warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+
+
+@pytest.fixture(scope="module")
+def sae():
+    return workloads.sae(32, 8, 4)
+
+
+@pytest.fixture(scope="module")
+def sae_explorer(sae):
+    return Explorer(sae, optimize=(True,))
+
+
+def _direct_cycles(w, fusion, orders, optimize=True):
+    prog = fuseflow.compile(w.model, w.args, sparse=w.sparse, fusion=fusion, order=orders, optimize=optimize)
+    return fuseflow.simulate(prog, w.args, check=True).cycles, prog
+
+
+def test_space_lists_exactly_the_legal_orders(sae, sae_explorer):
+    ex = sae_explorer
+    space = ex.space()
+    by_name = {p.name: p for p in space.params}
+    assert by_name["fusion"].values() == ["unfused", "layers", "full"]
+    for info in ex.fusions:
+        assert not info.infeasible
+        prog = fuseflow.compile(sae.model, sae.args, sparse=sae.sparse, fusion=info.name)
+        compiled = prog.regions
+        assert len(compiled) == len(info.orders)
+        for r, (region, orders) in enumerate(zip(compiled, info.orders, strict=True)):
+            assert ["".join(o) for o in orders] == list(region.orders)
+            name = info.param(r)
+            if len(orders) > 1:
+                assert (by_name[name].low, by_name[name].high) == (0, len(orders) - 1)
+            else:
+                assert name not in by_name
+    # the tuner's enumeration and ours agree, and sizes multiply out per fusion
+    want = sum(len(list(itertools.product(*info.orders))) for info in ex.fusions)
+    assert len(ex.points()) == want == len(space.enumerate())
+    keys = {space.key(p) for p in space.enumerate()}
+    assert keys == {space.key(space.normalize(p)) for p in ex.points()}
+
+
+def test_objective_equals_direct_compile_and_simulate(sae, sae_explorer):
+    ex = sae_explorer
+    point = {"fusion": "layers", "order_layers_0": 1, "order_layers_1": 0}
+    cycles, prog = _direct_cycles(sae, "layers", [1, 0])
+    assert ex.objective(point) == cycles
+    out = ex.evaluate(point)
+    assert out.feasible and out.cycles == cycles
+    assert out.options_key == ex.options(point).key()
+    assert out.region_cycles == fuseflow.simulate(prog, sae.args).region_cycles
+    assert ex.orders_text(point) == [r.order.replace(",", "") for r in prog.regions]
+    # the program is compiled once per CompileOptions.key()
+    assert ex.program(ex.options(point)) is ex.program(ex.options(dict(point)))
+
+
+def test_optimize_is_a_parameter(sae):
+    ex = Explorer(sae, fusions=("layers",), optimize=(True, False))
+    assert {p.get("optimize") for p in ex.points()} == {True, False}
+    off = {"fusion": "layers", "optimize": False}
+    assert ex.options(off).optimize is False
+    assert ex.objective(off) == _direct_cycles(sae, "layers", [0, 0], optimize=False)[0]
+
+
+def test_infeasible_fusion_is_reported_infeasible():
+    w = workloads.graphsage(nodes=16, features=4, hidden=4, classes=3)
+    ex = Explorer(w, fusions=("layers",), optimize=(True,))
+    (info,) = ex.fusions
+    assert "no legal dataflow order" in info.infeasible
+    with pytest.raises(fuseflow.InfeasibleOrder):
+        fuseflow.compile(w.model, w.args, sparse=w.sparse, fusion="layers")
+    with pytest.raises(tune.Infeasible, match="no legal dataflow order"):
+        ex.objective({"fusion": "layers"})
+    result = tune.minimize(ex.objective, ex.space(), budget=1, seed=0)
+    assert not result.history[0].feasible
+
+
+def test_out_of_range_order_is_refused(sae_explorer):
+    with pytest.raises(FuseflowError, match="out of range"):
+        sae_explorer.options({"fusion": "layers", "order_layers_0": 2})
+
+
+def test_exhaustive_finds_the_true_minimum(sae, sae_explorer):
+    result = explore(sae_explorer, "exhaustive")
+    assert len(result.outcomes) == len(sae_explorer.points())
+    assert all(o.feasible for o in result.outcomes)
+    # brute force with the public API, independently of the explorer
+    truth = {}
+    for fusion in ("unfused", "layers", "full"):
+        regions = fuseflow.compile(sae.model, sae.args, sparse=sae.sparse, fusion=fusion).regions
+        for idx in itertools.product(*(range(len(r.orders)) for r in regions)):
+            truth[(fusion, idx)] = _direct_cycles(sae, fusion, list(idx))[0]
+    assert result.best.cycles == min(truth.values())
+    assert sorted(o.cycles for o in result.outcomes) == sorted(truth.values())
+    # the heuristic's costliest configuration is the simulator's slowest: full fusion
+    worst_est = max(result.outcomes, key=lambda o: o.estimate.work)
+    worst_sim = max(result.outcomes, key=lambda o: o.cycles)
+    assert worst_est.point["fusion"] == worst_sim.point["fusion"] == "full"
+    assert result.speedup_over("unfused") == pytest.approx(
+        min(v for (f, _), v in truth.items() if f == "unfused") / min(truth.values()))
+
+
+def test_pruning_skips_costly_configurations_without_simulating(sae):
+    ex = Explorer(sae, optimize=(True,), prune=1.5)
+    result = explore(ex, "exhaustive")
+    pruned = [o for o in result.outcomes if o.pruned]
+    assert pruned and all(not o.feasible and o.cycles is None for o in pruned)
+    assert all(o.estimate.work > 1.5 * ex.reference_work() for o in pruned)
+    kept = [o for o in result.outcomes if not o.pruned]
+    assert all(o.estimate.work <= 1.5 * ex.reference_work() for o in kept)
+    # visited cheapest-estimate first
+    works = [o.estimate.work for o in result.outcomes]
+    assert works == sorted(works)
+    assert not any(ex.program(ex.options(o.point)) is None for o in kept)
+    assert len(ex._programs) == len(kept)
+
+
+def test_tuner_mode_records_every_evaluation(sae_explorer):
+    result = explore(sae_explorer, "tune", budget=4, seed=1)
+    assert len(result.outcomes) == 4
+    assert len({json.dumps(o.point, sort_keys=True) for o in result.outcomes}) == 4
+    for o in result.outcomes:
+        assert o.feasible and o.cycles == sae_explorer.evaluate(o.point).cycles
+    assert result.best_so_far()[-1] == result.best.cycles
+
+
+def test_cli_writes_csv_plot_and_table(tmp_path, capsys, monkeypatch):
+    from fuseflow.cli import main
+
+    monkeypatch.setenv("COLUMNS", "200")
+
+    out = tmp_path / "out"
+    assert main(["explore", "sae", "--fusions", "unfused", "layers", "--output", str(out), "-q"]) == 0
+    text = capsys.readouterr().out
+    assert "best configuration per fusion" in text and "over unfused" in text
+    with (out / "explore.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 8  # unfused 2 x 2 orders, layers 2 x 2
+    assert {r["fusion"] for r in rows} == {"unfused", "layers"}
+    assert all(r["feasible"] == "True" and int(r["cycles"]) > 0 and float(r["est_work"]) > 0 for r in rows)
+    assert all(sum(json.loads(r["region_cycles"]).values()) == int(r["cycles"]) for r in rows)
+    assert (out / "explore.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["best"]["cycles"] == min(int(r["cycles"]) for r in rows)
+    assert summary["evaluated"] == 8
+
+
+def test_cli_user_errors(tmp_path, capsys):
+    from fuseflow.cli import main
+
+    assert main(["explore", "nosuch", "--output", str(tmp_path)]) == 1
+    assert "unknown workload" in capsys.readouterr().err
+    assert main(["explore", "spmm", "--fusions", "0,x", "--output", str(tmp_path)]) == 1
+    assert main(["explore", "spmm", "--nodes", "4", "--output", str(tmp_path)]) == 1
