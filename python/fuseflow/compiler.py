@@ -111,18 +111,30 @@ def compile(model, example_args, sparse=None, fusion="unfused", order=None, *, o
     return compile_imported(imported, options, model=model)
 
 
-def compile_imported(imported, options: CompileOptions, model=None) -> Program:
-    """The stages after import, on an ``ImportedModel``."""
+def partition(imported, options: CompileOptions, stages: dict | None = None) -> list:
+    """Normalize and partition ``imported.module`` in place (recording the IR of each stage in
+    ``stages`` when given); returns the regions read as fused einsums (``passes.einsum.Region``,
+    with their variables, expressions and legal orders), before any lowering. The regions point
+    into the module: keep ``imported`` alive while using them."""
     from fuseflow.passes.convert_linalg_to_sam import analyze_regions
 
     module = imported.module
-    stages = {"imported": print_module(module)}
+    if stages is not None:
+        stages["imported"] = print_module(module)
     _run(module, Pipeline.parse(NORMALIZE))
-    stages["normalized"] = print_module(module)
+    if stages is not None:
+        stages["normalized"] = print_module(module)
     _run(module, Pipeline.parse(options.partition_pass()))
-    stages["partitioned"] = print_module(module)
-    entry = _entry(module, imported.func_name)
-    n_regions = len(analyze_regions(entry, "region"))
+    if stages is not None:
+        stages["partitioned"] = print_module(module)
+    return analyze_regions(_entry(module, imported.func_name), "region")
+
+
+def compile_imported(imported, options: CompileOptions, model=None) -> Program:
+    """The stages after import, on an ``ImportedModel``."""
+    module = imported.module
+    stages: dict[str, str] = {}
+    n_regions = len(partition(imported, options, stages))
     lower = Pipeline.parse("convert-linalg-to-sam")
     lower.elements[0].orders = options.orders_for(n_regions)
     _run(module, lower)
@@ -151,4 +163,4 @@ def _entry(module, name: str):
     raise FuseflowError(f"the module has no function @{name}")
 
 
-__all__ = ["STAGES", "CompileOptions", "InfeasibleOrder", "compile", "compile_imported"]
+__all__ = ["STAGES", "CompileOptions", "InfeasibleOrder", "compile", "compile_imported", "partition"]

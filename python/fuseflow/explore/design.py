@@ -129,25 +129,20 @@ class Explorer:
         return dataclasses.replace(self._imported, module=parse_module(self._text, make_context()))
 
     def _partitioned(self, fusion):
-        from fuseflow.compiler import NORMALIZE, CompileOptions, _run
-        from fuseflow.passes.pipeline import Pipeline
+        from fuseflow.compiler import CompileOptions, partition
 
         imported = self._fresh()
-        opts = CompileOptions.make(fusion)
-        _run(imported.module, Pipeline.parse(NORMALIZE))
-        _run(imported.module, Pipeline.parse(opts.partition_pass()))
+        partition(imported, CompileOptions.make(fusion))
         return imported
 
     def _analyze(self, fusion) -> FusionInfo:
-        from fuseflow.compiler import CompileOptions
-        from fuseflow.passes.convert_linalg_to_sam import analyze_regions
+        from fuseflow.compiler import CompileOptions, partition
 
         fusion = CompileOptions.make(fusion).fusion
         name = fusion_name(fusion)
         try:
-            imported = self._partitioned(fusion)
-            entry = _entry(imported)
-            regions = analyze_regions(entry, "region")
+            imported = self._fresh()  # keeps the module (which the regions point into) alive
+            regions = partition(imported, CompileOptions.make(fusion))
             orders = []
             for region in regions:
                 legal = region.legal_orders()
@@ -308,12 +303,6 @@ def _infeasible_errors() -> tuple[type[BaseException], ...]:
     from fuseflow.sim.errors import DeadlockError, GuardError, SpaccOverflowError
 
     return (InfeasibleOrder, UnsupportedOp, LoweringError, GuardError, DeadlockError, SpaccOverflowError)
-
-
-def _entry(imported):
-    from fuseflow.compiler import _entry as entry
-
-    return entry(imported.module, imported.func_name)
 
 
 __all__ = ["FUSIONS", "ExploreError", "Explorer", "FusionInfo", "Outcome", "fusion_name"]
