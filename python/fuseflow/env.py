@@ -15,3 +15,11 @@ def repro_dir() -> Path:
 def debug() -> bool:
     """``FUSEFLOW_DEBUG=1`` shows Python tracebacks for internal errors in the CLIs."""
     return os.environ.get("FUSEFLOW_DEBUG", "") not in ("", "0")
+
+
+DATA_DIR = "FUSEFLOW_DATA_DIR"
+
+
+def data_dir() -> str | None:
+    """``FUSEFLOW_DATA_DIR``: where ``fuseflow.data.find_dataset`` looks for real data files."""
+    return os.environ.get(DATA_DIR) or None

@@ -15,9 +15,10 @@ import numpy as np
 import scipy.io
 import scipy.sparse as sp
 
+from fuseflow import env
 from fuseflow.errors import FuseflowError
 
-DATA_DIR_ENV = "FUSEFLOW_DATA_DIR"
+DATA_DIR_ENV = env.DATA_DIR
 
 
 class DataError(FuseflowError):
@@ -41,7 +42,7 @@ class Graph:
 def find_dataset(relative: str, root: str | os.PathLike | None = None) -> Path | None:
     """The path of ``relative`` (e.g. ``graphs/cora.npz``) under ``root``, or under
     ``$FUSEFLOW_DATA_DIR``; None when it is not there."""
-    root = root or os.environ.get(DATA_DIR_ENV)
+    root = root or env.data_dir()
     if not root:
         return None
     path = Path(root) / relative
