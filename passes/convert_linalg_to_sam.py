@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fuseflow.bindings import func, ir, op_name, sparse_tensor
+from fuseflow.bindings import arith, func, ir, op_name, sparse_tensor, tensor
 from fuseflow.dialects.sam_builder import SamBuilder
 from fuseflow.dialects.sam_graph import SamGraph, check_loop_nests
 from fuseflow.errors import FuseflowError
-from fuseflow.passes.einsum import Region, build_region, is_init_only, show
+from fuseflow.passes.einsum import UNIT, Region, build_region, is_init_only, show
 from fuseflow.passes.partition import REGION_ATTR, computations
 from fuseflow.passes.pass_base import ModulePass, Option, PassFailure
 from fuseflow.passes.registry import register
@@ -43,7 +43,9 @@ class ConvertLinalgToSamPass(ModulePass):
     section 4 in the dataflow order chosen for that region. The original function becomes the
     program: constants, one `func.call` per region in program order, `sparse_tensor.convert`
     where a graph writes its result in another storage order or format than the op declared,
-    and the return. Graph functions carry `fuseflow.region`, `fuseflow.order` (the chosen
+    `tensor.expand_shape` reinserting the unit dimensions a graph does not write, `arith.extf`/
+    `truncf` where the lowering read through a cast, the reshapes and slices between regions
+    (executed by the program runner), and the return. Graph functions carry `fuseflow.region`, `fuseflow.order` (the chosen
     order), `fuseflow.orders` (all legal orders, the tuner's space) and `fuseflow.expr`.
 
     Options: `orders` - one entry per region in region order: an index into that region's legal
@@ -90,7 +92,7 @@ class ConvertLinalgToSamPass(ModulePass):
         fn.attributes[PROGRAM_ATTR] = ir.UnitAttr.get()
 
     def _emit_graph(self, fn, region: Region, order: list[str]):
-        in_types = [v.type for v in region.inputs]
+        in_types = [region.input_type(n, order) for n in range(len(region.inputs))]
         with ir.InsertionPoint(fn):
             graph = func.FuncOp(region.name, ir.FunctionType.get(in_types, []))
             block = graph.add_entry_block()
@@ -116,9 +118,13 @@ class ConvertLinalgToSamPass(ModulePass):
         last = region.ops[-1]
         result_types = list(ir.FunctionType(ir.TypeAttr(graph.attributes["function_type"]).value).results)
         with ir.InsertionPoint(last), last.location:
-            call = func.CallOp(result_types, ir.FlatSymbolRefAttr.get(region.name), list(region.inputs))
+            arg_types = list(ir.FunctionType(ir.TypeAttr(graph.attributes["function_type"]).value).inputs)
+            operands = [v if v.type == t else sparse_tensor.ConvertOp(t, v).result
+                        for v, t in zip(region.inputs, arg_types, strict=True)]
+            call = func.CallOp(result_types, ir.FlatSymbolRefAttr.get(region.name), operands)
             values = []
             for out, res in zip(region.outputs, call.results, strict=True):
+                res = _restore_unit_dims(_cast(res, out), out)
                 if res.type != out.value.type:
                     res = sparse_tensor.ConvertOp(out.value.type, res).result
                 values.append(res)
@@ -131,12 +137,58 @@ class ConvertLinalgToSamPass(ModulePass):
             op.erase()
 
 
+def _cast(res: ir.Value, out) -> ir.Value:
+    """Casts are read through by the lowering: a graph writes its values' element type; cast
+    the (dense) result to the declared one (``arith.extf``/``arith.truncf`` on the tensor)."""
+    rt, want = ir.RankedTensorType(res.type), ir.RankedTensorType(out.value.type).element_type
+    if rt.element_type == want:
+        return res
+    dense = ir.RankedTensorType.get(rt.shape, rt.element_type)
+    if res.type != dense:
+        res = sparse_tensor.ConvertOp(dense, res).result
+    target = ir.RankedTensorType.get(rt.shape, want)
+    widen = ir.FloatType(want).width > ir.FloatType(rt.element_type).width
+    return (arith.ExtFOp if widen else arith.TruncFOp)(target, res).result
+
+
+def _restore_unit_dims(res: ir.Value, out) -> ir.Value:
+    """A graph writes an output without its unit dimensions; reinsert them (dense values: a
+    row-major reinterpretation, which the program runner executes as a reshape)."""
+    rt = ir.RankedTensorType(out.value.type)
+    if ir.RankedTensorType(res.type).rank == rt.rank:
+        return res
+    dense = ir.RankedTensorType.get([n for n, v in zip(rt.shape, out.vars, strict=True) if v != UNIT],
+                                    rt.element_type)
+    if res.type != dense:
+        res = sparse_tensor.ConvertOp(dense, res).result
+    groups, current = [], []
+    kept = [n for n, v in enumerate(out.vars) if v != UNIT]
+    for n in range(rt.rank):
+        current.append(n)
+        if n in kept and len(groups) < len(kept) - 1:
+            groups.append(current)
+            current = []
+    groups.append(current)
+    if not kept:  # every dimension is a unit one: a 0-d value
+        groups = []
+    target = ir.RankedTensorType.get(rt.shape, rt.element_type)
+    return tensor.ExpandShapeOp(target, res, _reassociation(groups), [], list(rt.shape)).result
+
+
+def _reassociation(groups: list[list[int]]) -> ir.ArrayAttr:
+    i64 = ir.IntegerType.get_signless(64)
+    return ir.ArrayAttr.get([ir.ArrayAttr.get([ir.IntegerAttr.get(i64, d) for d in g]) for g in groups])
+
+
 def _is_graph(fn) -> bool:
     return "fuseflow.order" in fn.attributes
 
 
 def _value_name(v: ir.Value) -> str:
-    try:
-        return v.get_name()
-    except Exception:  # values without a printable name
-        return "?"
+    """A short name without printing (``Value.get_name`` verifies and prints the whole
+    function each time): ``%argN`` for a function argument, else the producing op's name."""
+    if isinstance(v, ir.BlockArgument):
+        return f"%arg{v.arg_number}"
+    if isinstance(v, ir.OpResult):
+        return op_name(v.owner).split(".")[-1]
+    return "?"

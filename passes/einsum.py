@@ -14,6 +14,14 @@ This is the analysis half of the SAM lowering (SAM_SEMANTICS.md section 4, steps
    1 or 2 handles up to two variables after it (``Region.order_problems``).
 3. The legal dataflow orders are the topological sorts of that order that the lowering accepts,
    enumerated deterministically (``Region.legal_orders``).
+
+Unit dimensions (size 1: layernorm's keepdim ``tensor<Nx1xf32>`` statistics read through maps
+like ``(d0, d1) -> (d0, 0)``) drop out of the index variables (``UNIT``). The normalized masked
+softmax's ``sparse_tensor`` bodies are read as ``sample`` (binary: intersection keeping one
+side's value), stored reductions (``sparse_tensor.reduce``: over stored entries only) and stored
+maps (``sparse_tensor.unary`` present={f(x, ...)}: f at x's stored entries only, so f(0) != 0 is
+legal). Dense inputs produced by a reshape or slice are free: the lowering picks their level
+order (``Region.free_inputs``, ``Region.input_type``). See docs/lowering.md.
 """
 
 from __future__ import annotations
@@ -27,6 +35,9 @@ from fuseflow.errors import FuseflowError
 from fuseflow.passes.ir_utils import encoding, indexing_maps, num_inputs
 
 VAR_NAMES = "ijklmnopqrstuvwxyzabcdefgh"
+# Ops between regions that the program runner executes on dense values (fuseflow-partition
+# places region boundaries at them).
+RUNNER_RESHAPES = {"tensor.expand_shape", "tensor.collapse_shape", "tensor.extract_slice"}
 MAX_ORDERS = 5040  # enumeration cap (7!): orders beyond it are not listed
 
 
@@ -48,10 +59,13 @@ class InfeasibleOrder(FuseflowError):
 # Expression trees
 
 
+UNIT = "_"  # the "variable" of a unit (size-1) dimension: it indexes nothing and drops out
+
+
 @dataclass(frozen=True)
 class Leaf:
     """A read of region input ``tensor`` (an index into ``Region.inputs``); ``vars[d]`` is the
-    index variable of tensor dimension ``d``."""
+    index variable of tensor dimension ``d`` (``UNIT`` for a size-1 dimension, read at 0)."""
 
     tensor: int
     vars: tuple[str, ...]
@@ -65,6 +79,10 @@ class Map:
     kind: str
     args: tuple
     scalar: float | None = None
+    # Indices of the args that carry a sparse operand's stored entries when the op is evaluated
+    # only there (a ``sparse_tensor.unary`` present body): its iteration is that operand's,
+    # absent entries stay absent, so ops with f(0) != 0 (exp, subtracting a maximum) are legal.
+    stored: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,10 +92,13 @@ class Reduce:
     kind: str
     var: str
     arg: object
+    stored: bool = False  # over stored entries only (``sparse_tensor.reduce``): zeros ignored
 
 
 Expr = Leaf | Map | Reduce
 
+# ``sample``: the left value where both operands store an entry (``sparse_tensor.binary`` with
+# overlap={yield left}, left={}, right={}): an intersection whose value is the left operand's.
 # f(0) == 0: these keep the iteration space of their operand (zeros stay implicit).
 ZERO_PRESERVING_UNARY = {"neg", "relu", "sqrt", "tanh", "gelu"}
 ZERO_PRESERVING_SCALAR = {"mul", "div"}
@@ -94,7 +115,7 @@ def leaves(e: Expr) -> list[Leaf]:
 
 def free_vars(e: Expr) -> set[str]:
     if isinstance(e, Leaf):
-        return set(e.vars)
+        return set(e.vars) - {UNIT}
     if isinstance(e, Reduce):
         return free_vars(e.arg) - {e.var}
     return set().union(*(free_vars(a) for a in e.args))
@@ -112,8 +133,8 @@ def rename(e: Expr, m: dict[str, str]) -> Expr:
     if isinstance(e, Leaf):
         return Leaf(e.tensor, tuple(m.get(v, v) for v in e.vars))
     if isinstance(e, Reduce):
-        return Reduce(e.kind, m.get(e.var, e.var), rename(e.arg, m))
-    return Map(e.kind, tuple(rename(a, m) for a in e.args), e.scalar)
+        return Reduce(e.kind, m.get(e.var, e.var), rename(e.arg, m), e.stored)
+    return Map(e.kind, tuple(rename(a, m) for a in e.args), e.scalar, e.stored)
 
 
 def show(e: Expr, names: list[str] | None = None) -> str:
@@ -122,9 +143,9 @@ def show(e: Expr, names: list[str] | None = None) -> str:
         t = names[e.tensor] if names else f"T{e.tensor}"
         return f"{t}[{','.join(e.vars)}]"
     if isinstance(e, Reduce):
-        return f"{e.kind}_{e.var}({show(e.arg, names)})"
+        return f"{'stored_' if e.stored else ''}{e.kind}_{e.var}({show(e.arg, names)})"
     args = ", ".join(show(a, names) for a in e.args)
-    return f"{e.kind}({args}{'' if e.scalar is None else f', {e.scalar:g}'})"
+    return f"{'stored_' if e.stored else ''}{e.kind}({args}{'' if e.scalar is None else f', {e.scalar:g}'})"
 
 
 # --------------------------------------------------------------------------------------------
@@ -159,10 +180,14 @@ class _Body:
 
     generic: ir.Operation
     arg_leaf: dict  # block argument index -> Expr (leaf or constant scalar marker)
+    nested: list = field(default_factory=list)  # (block argument, Expr) of sparse_tensor bodies
 
     def expr(self, v: ir.Value):
         """Expr for value ``v``; a Python float for a constant scalar."""
         if isinstance(v, ir.BlockArgument):
+            for arg, e in self.nested:
+                if arg == v:
+                    return e
             if v.owner.owner != self.generic:
                 raise UnsupportedOp(self.generic, "body reads a value from outside the op")
             got = self.arg_leaf.get(v.arg_number)
@@ -183,7 +208,50 @@ class _Body:
             return self._select(op)
         if name in ("arith.truncf", "arith.extf"):
             return self.expr(op.operands[0])
+        if name == "sparse_tensor.binary":
+            return self._sample(op)
+        if name == "sparse_tensor.unary":
+            return self._present(op)
         raise UnsupportedOp(self.generic, f"unsupported operation '{name}' in the body")
+
+    def _yielded(self, region) -> ir.Value | None:
+        """The value a ``sparse_tensor`` op region yields (None for an empty region)."""
+        blocks = list(region.blocks)
+        if not blocks:
+            return None
+        return list(blocks[0].operations)[-1].operands[0]
+
+    def _sample(self, op):
+        # overlap={yield one side}, left={}, right={}: an intersection keeping that side's value
+        overlap, left, right = op.regions
+        if list(left.blocks) or list(right.blocks):
+            raise UnsupportedOp(self.generic, "'sparse_tensor.binary' with a non-empty left or right region")
+        block = list(overlap.blocks)[0]
+        kept = self._yielded(overlap)
+        a, b = (self.expr(x) for x in op.operands)
+        if isinstance(a, float) or isinstance(b, float):
+            raise UnsupportedOp(self.generic, "'sparse_tensor.binary' of a constant")
+        if kept == block.arguments[0]:
+            return Map("sample", (a, b))
+        if kept == block.arguments[1]:
+            return Map("sample", (b, a))
+        raise UnsupportedOp(self.generic, "'sparse_tensor.binary' whose overlap is not one operand")
+
+    def _present(self, op):
+        # present={f(x, ...)} absent={}: f evaluated at the stored entries of x only
+        present, absent = op.regions
+        if list(absent.blocks):
+            raise UnsupportedOp(self.generic, "'sparse_tensor.unary' with a non-empty absent region")
+        x = self.expr(op.operands[0])
+        if isinstance(x, float):
+            raise UnsupportedOp(self.generic, "'sparse_tensor.unary' of a constant")
+        block = list(present.blocks)[0]
+        self.nested.append((block.arguments[0], x))
+        body = self.expr(self._yielded(present))
+        self.nested.pop()
+        if isinstance(body, float) or x not in _subexprs(body):
+            raise UnsupportedOp(self.generic, "a 'sparse_tensor.unary' present value must use its input")
+        return _mark_stored(body, x)
 
     def _unary(self, kind, x):
         if isinstance(x, float):
@@ -228,14 +296,74 @@ class _Body:
         raise UnsupportedOp(self.generic, "unsupported 'arith.select' (only max/min forms are recognised)")
 
 
-def _dims(m: ir.AffineMap, op: ir.Operation) -> list[int]:
+def _subexprs(e) -> list:
+    if isinstance(e, Leaf):
+        return [e]
+    if isinstance(e, Reduce):
+        return [e, *_subexprs(e.arg)]
+    return [e, *(x for a in e.args for x in _subexprs(a))]
+
+
+def _mark_stored(e: Expr, x: Expr) -> Expr:
+    """Every Map on a path from ``e`` down to ``x`` is evaluated at ``x``'s stored entries."""
+    if e == x or not isinstance(e, Map):
+        return e
+    carry = tuple(n for n, a in enumerate(e.args) if x in _subexprs(a))
+    if not carry:
+        return e
+    return Map(e.kind, tuple(_mark_stored(a, x) for a in e.args), e.scalar, carry)
+
+
+def _dims(m: ir.AffineMap, op: ir.Operation, shape=None, unit_loops=frozenset()) -> list[int | None]:
+    """The loop dim indexing each tensor dimension; None for a unit dimension (size 1, read at
+    the constant 0 or by a loop of extent 1): it drops out of the index variables."""
     out = []
-    for e in m.results:
+    for n, e in enumerate(m.results):
         try:
-            out.append(ir.AffineDimExpr(e).position)
+            d = ir.AffineDimExpr(e).position
+            out.append(None if d in unit_loops else d)
         except (ValueError, TypeError):
-            raise UnsupportedOp(op, f"indexing map {m} is not a projected permutation") from None
+            unit = shape is not None and shape[n] == 1 and _is_const_zero(e)
+            if not unit:
+                raise UnsupportedOp(op, f"indexing map {m} is not a projected permutation") from None
+            out.append(None)
     return out
+
+
+def _is_const_zero(e) -> bool:
+    try:
+        return ir.AffineConstantExpr(e).value == 0
+    except (ValueError, TypeError):
+        return False
+
+
+def _unit_loops(op: ir.Operation, maps: list[ir.AffineMap]) -> frozenset[int]:
+    """Loop dims of extent 1 (they index a size-1 dimension of some operand)."""
+    unit = set()
+    for v, m in zip(op.operands, maps, strict=True):
+        if not isinstance(v.type, ir.RankedTensorType):
+            continue
+        shape = list(ir.RankedTensorType(v.type).shape)
+        for n, e in enumerate(m.results):
+            try:
+                d = ir.AffineDimExpr(e).position
+            except (ValueError, TypeError):
+                continue
+            if shape[n] == 1:
+                unit.add(d)
+    return frozenset(unit)
+
+
+def is_unit_reshape(v: ir.Value) -> bool:
+    """``v`` is a ``tensor.expand_shape`` that only inserts unit dimensions (looked through by
+    the lowering); any other reshape is a region boundary (see ``fuseflow-partition``)."""
+    if not isinstance(v, ir.OpResult) or op_name(v.owner) != "tensor.expand_shape":
+        return False
+    shape = list(ir.RankedTensorType(v.type).shape)
+    groups = [[ir.IntegerAttr(d).value for d in ir.ArrayAttr(g)]
+              for g in ir.ArrayAttr(v.owner.attributes["reassociation"])]
+    return all(len([d for d in g if shape[d] != 1]) <= 1 for g in groups) and \
+        encoding(v.owner.operands[0].type) is None
 
 
 def scalar_fill_value(v: ir.Value) -> float | None:
@@ -277,33 +405,25 @@ class OpTree:
     out_dims: list[int]
 
 
-def _operand_view(op: ir.Operation, operand: ir.Value, m: ir.AffineMap) -> tuple[ir.Value, list[int]]:
-    """The tensor an operand reads and the loop dim indexing each of its dimensions. A
-    ``tensor.expand_shape`` that only inserts unit dimensions (``unsqueeze``) is looked
-    through: the unit dimensions are read at index 0 and drop out."""
-    if isinstance(operand, ir.OpResult) and op_name(operand.owner) == "tensor.expand_shape":
-        shape = list(ir.RankedTensorType(operand.type).shape)
-        groups = [list(ir.ArrayAttr(g)) for g in ir.ArrayAttr(operand.owner.attributes["reassociation"])]
-        groups = [[ir.IntegerAttr(d).value for d in g] for g in groups]
-        keep = []
-        for g in groups:
+def _operand_view(op: ir.Operation, operand: ir.Value, m: ir.AffineMap,
+                  unit_loops: frozenset[int]) -> tuple[ir.Value, list[int | None]]:
+    """The tensor an operand reads and the loop dim indexing each of its dimensions (None for
+    a unit dimension). A ``tensor.expand_shape`` that only inserts unit dimensions
+    (``unsqueeze``) is looked through; any other reshape is read as a tensor of its own (the
+    partition places it at a region boundary and the program runner executes it)."""
+    shape = list(ir.RankedTensorType(operand.type).shape)
+    dims = _dims(m, op, shape, unit_loops)
+    if is_unit_reshape(operand):
+        groups = [[ir.IntegerAttr(d).value for d in ir.ArrayAttr(g)]
+                  for g in ir.ArrayAttr(operand.owner.attributes["reassociation"])]
+        source = operand.owner.operands[0]
+        src_shape = list(ir.RankedTensorType(source.type).shape)
+        view = []
+        for s, g in enumerate(groups):
             big = [d for d in g if shape[d] != 1]
-            if len(big) > 1:
-                raise UnsupportedOp(op, "a reshape that splits a dimension")
-            keep.append(big[0] if big else g[0])
-        if all(shape[d] == 1 or d in keep for d in range(len(shape))):
-            results = list(m.results)
-            dims = []
-            for d in keep:
-                try:
-                    dims.append(ir.AffineDimExpr(results[d]).position)
-                except (ValueError, TypeError):
-                    raise UnsupportedOp(op, f"indexing map {m} reads a reshaped tensor at a constant") from None
-            source = operand.owner.operands[0]
-            if len(dims) != ir.RankedTensorType(source.type).rank:
-                raise UnsupportedOp(op, "an unsupported reshape")
-            return source, dims
-    return operand, _dims(m, op)
+            view.append(dims[big[0]] if big and src_shape[s] != 1 else None)
+        return source, view
+    return operand, dims
 
 
 def read_generic(op: ir.Operation, index: int, operand_leaf) -> OpTree:
@@ -315,7 +435,8 @@ def read_generic(op: ir.Operation, index: int, operand_leaf) -> OpTree:
     maps = indexing_maps(op)
     n_in = num_inputs(op)
     iters = [str(a) for a in ir.ArrayAttr(op.attributes["iterator_types"])]
-    reduction_dims = [d for d, it in enumerate(iters) if "reduction" in it]
+    unit = _unit_loops(op, maps)
+    reduction_dims = [d for d, it in enumerate(iters) if "reduction" in it and d not in unit]
     arg_leaf = {}
     for k in range(n_in):
         operand = op.operands[k]
@@ -325,14 +446,16 @@ def read_generic(op: ir.Operation, index: int, operand_leaf) -> OpTree:
             continue
         if not isinstance(operand.type, ir.RankedTensorType):
             raise UnsupportedOp(op, "a non-constant scalar operand")
-        source, dims = _operand_view(op, operand, maps[k])
+        source, dims = _operand_view(op, operand, maps[k], unit)
         arg_leaf[k] = operand_leaf(source, dims)
     body = op.regions[0].blocks[0]
     yielded = list(body.operations)[-1].operands[0]
     out_arg = body.arguments[n_in]
-    out_dims = _dims(maps[n_in], op)
+    out_type = op.operands[n_in].type
+    out_dims = _dims(maps[n_in], op, list(ir.RankedTensorType(out_type).shape), unit)
     tagged = _tagged_unary(op, iters, arg_leaf)
-    if sorted(out_dims) != sorted(set(range(len(iters))) - set(reduction_dims)):
+    parallel = set(range(len(iters))) - set(reduction_dims) - unit
+    if sorted(d for d in out_dims if d is not None) != sorted(parallel):
         raise UnsupportedOp(op, "the output map must index every parallel loop exactly once")
     vname = lambda d: f"%{index}.{d}"  # noqa: E731  (fresh per-op variable names)
     arg_leaf = {k: (rename(e, {f"#{d}": vname(d) for d in range(len(iters))}) if not isinstance(e, float) else e)
@@ -366,13 +489,28 @@ def _tagged_unary(op, iters, arg_leaf) -> Expr | None:
 
 
 def _read_reduction(op, body, yielded, out_arg, arg_leaf, rvars) -> Expr:
-    if not isinstance(yielded, ir.OpResult) or op_name(yielded.owner) not in _BINARY:
+    stored = False
+    if isinstance(yielded, ir.OpResult) and op_name(yielded.owner) == "sparse_tensor.reduce":
+        # sparse_tensor.reduce %x, %acc, %identity {combine}: over the stored entries only
+        red = yielded.owner
+        block = list(red.regions[0].blocks)[0]
+        ops = list(block.operations)
+        combine = ops[0] if len(ops) == 2 else None
+        if combine is None or op_name(combine) not in _BINARY or \
+                {combine.operands[0], combine.operands[1]} != set(block.arguments):
+            raise UnsupportedOp(op, "a 'sparse_tensor.reduce' body must combine its two arguments")
+        kind = _BINARY[op_name(combine)]
+        if kind not in REDUCE_IDENTITY or _const_value(red.operands[2]) != REDUCE_IDENTITY[kind]:
+            raise UnsupportedOp(op, f"'sparse_tensor.reduce' of '{kind}' needs its identity")
+        a, b = red.operands[0], red.operands[1]
+        stored = True
+    elif isinstance(yielded, ir.OpResult) and op_name(yielded.owner) in _BINARY:
+        kind = _BINARY[op_name(yielded.owner)]
+        a, b = yielded.owner.operands
+    else:
         raise UnsupportedOp(op, "a reduction body must combine the init with one value")
-    comb = yielded.owner
-    kind = _BINARY[op_name(comb)]
     if kind not in REDUCE_IDENTITY:
         raise UnsupportedOp(op, f"'{kind}' is not a reduction")
-    a, b = comb.operands
     value = b if a == out_arg else a if b == out_arg else None
     if value is None:
         raise UnsupportedOp(op, "a reduction body must combine the init with one value")
@@ -381,7 +519,7 @@ def _read_reduction(op, body, yielded, out_arg, arg_leaf, rvars) -> Expr:
         raise UnsupportedOp(op, "reduction of a constant")
     expr = inner
     for v in reversed(rvars):
-        expr = Reduce(kind, v, expr)
+        expr = Reduce(kind, v, expr, stored)
     init = scalar_fill_value(op.operands[num_inputs(op)])
     if init is None:
         raise UnsupportedOp(op, "a reduction's init must be a constant fill")
@@ -447,17 +585,59 @@ class Region:
     outputs: list[Output]
     vars: list[str] = field(default_factory=list)
 
+    # -- inputs whose storage order the lowering chooses -----------------------------------
+    def free_inputs(self) -> set[int]:
+        """Dense inputs produced by a reshape or slice (which the program runner executes): the
+        lowering materializes them in the level order the dataflow order needs (``input_type``),
+        so their storage order constrains nothing, as long as every read of one agrees on it
+        (``order_problems``)."""
+        return {n for n, v in enumerate(self.inputs)
+                if encoding(v.type) is None and isinstance(v, ir.OpResult) and op_name(v.owner) in RUNNER_RESHAPES}
+
+    def _free_layouts(self, order: list[str]) -> dict[int, set[tuple[int, ...]]]:
+        """For each free input, the level orders (dims sorted by dataflow position) its reads
+        need in ``order``."""
+        pos = {v: k for k, v in enumerate(order)}
+        free = self.free_inputs()
+        need: dict[int, set[tuple[int, ...]]] = {}
+        for out in self.outputs:
+            for leaf in leaves(out.expr):
+                if leaf.tensor in free:
+                    dims = sorted(range(len(leaf.vars)), key=lambda d: (pos.get(leaf.vars[d], len(order)), d))
+                    need.setdefault(leaf.tensor, set()).add(tuple(dims))
+        return need
+
+    def input_type(self, n: int, order: list[str]) -> ir.Type:
+        """The type the graph reads input ``n`` as in ``order``: its own, or for a free input a
+        dense one whose levels follow ``order``."""
+        t = self.inputs[n].type
+        layouts = self._free_layouts(order).get(n)
+        if not layouts:
+            return t
+        (dims,) = layouts
+        dims = list(dims)
+        if dims == list(range(len(dims))):
+            return t
+        rt = ir.RankedTensorType(t)
+        names = ", ".join(f"d{d}" for d in range(rt.rank))
+        lvls = ", ".join(f"d{d} : dense" for d in dims)
+        enc = ir.Attribute.parse(f"#sparse_tensor.encoding<{{ map = ({names}) -> ({lvls}) }}>", t.context)
+        return ir.RankedTensorType.get(rt.shape, rt.element_type, enc, loc=ir.Location.unknown(t.context))
+
     # -- constraints and orders -------------------------------------------------------------
     def precedences(self) -> set[tuple[str, str]]:
         """(a, b) pairs: a must come before b, from the input tensors' level orders."""
         pairs = set()
+        free = self.free_inputs()
         for out in self.outputs:
             for leaf in leaves(out.expr):
+                if leaf.tensor in free:
+                    continue
                 t = self.inputs[leaf.tensor].type
                 dims = level_dims(t)
                 if dims is None:
                     raise InfeasibleOrder(f"{self.name}: block-sparse input {t} needs the blocking schedule")
-                lv = [leaf.vars[d] for d in dims]
+                lv = [leaf.vars[d] for d in dims if leaf.vars[d] != UNIT]
                 for a, b in itertools.pairwise(lv):
                     if a == b:
                         raise InfeasibleOrder(f"{self.name}: a tensor read on its diagonal ({t})")
@@ -469,8 +649,10 @@ class Region:
         pos = {v: n for n, v in enumerate(order)}
         problems = [f"{a} must come before {b} (storage order of an input)"
                     for a, b in sorted(self.precedences()) if pos[a] > pos[b]]
+        problems += [f"the reads of input {n} need different level orders {sorted(need)}"
+                     for n, need in sorted(self._free_layouts(order).items()) if len(need) > 1]
         for out in self.outputs:
-            problems += _reduction_problems(out.expr, set(out.vars), pos, root=True)
+            problems += _reduction_problems(out.expr, set(out.vars) - {UNIT}, pos, root=True)
         return problems
 
     def reduction_precedences(self) -> set[tuple[str, str]]:
@@ -489,7 +671,7 @@ class Region:
                 walk(e.arg, scope | {e.var}, False)
 
         for out in self.outputs:
-            walk(out.expr, set(out.vars), True)
+            walk(out.expr, set(out.vars) - {UNIT}, True)
         return pairs
 
     def legal_orders(self) -> list[list[str]]:
@@ -604,11 +786,13 @@ def build_region(name: str, ops: list[ir.Operation]) -> Region:
 
     use_ids = itertools.count()
     for n, op in enumerate(ops):
-        def operand_leaf(v, dims, n=n):
+        def operand_leaf(v, dims, n=n, op=op):
             producer = v.owner if isinstance(v, ir.OpResult) else None
             p = op_index.get(_key(producer)) if producer is not None else None
             if p is None:
-                return Leaf(input_index(v), tuple(f"#{d}" for d in dims))
+                if None in dims and encoding(v.type) is not None:
+                    raise UnsupportedOp(op, "a sparse tensor with a unit dimension")
+                return Leaf(input_index(v), tuple(UNIT if d is None else f"#{d}" for d in dims))
             ptree = trees[p]
             # The producer's expression is inlined (recomputed per use) with all its variables
             # renamed apart for this use; its result dims are unified with this operand's dims.
@@ -616,6 +800,8 @@ def build_region(name: str, ops: list[ir.Operation]) -> Region:
             suffix = f"@{next(use_ids)}"
             expr = rename(expr, {v: v + suffix for v in _all_vars(expr)})
             for t, d in enumerate(dims):
+                if d is None or ptree.out_dims[t] is None:
+                    continue
                 uf.union(uf.find(f"%{p}.{ptree.out_dims[t]}") + suffix, f"%{n}.{d}")
             return expr
 
@@ -630,19 +816,20 @@ def build_region(name: str, ops: list[ir.Operation]) -> Region:
     if not outputs:
         raise FuseflowError(f"{name}: region has no result used outside it")
     # canonical variable names in order of first appearance
-    canon: dict[str, str] = {}
+    canon: dict[str, str] = {UNIT: UNIT}
     exprs = []
     for res, tree in outputs:
         e = _canonical(tree.expr, uf)
         n = ops.index(tree.op)
-        out_vars = tuple(uf.find(f"%{n}.{d}") for d in tree.out_dims)
+        out_vars = tuple(UNIT if d is None else uf.find(f"%{n}.{d}") for d in tree.out_dims)
         exprs.append((res, e, out_vars))
     order_seen = []
     for _, e, out_vars in exprs:
         for v in list(out_vars) + _vars_in_order(e):
-            if v not in canon:
+            if v not in canon:  # (UNIT is pre-seeded: it is no variable)
                 order_seen.append(v)
-                canon[v] = VAR_NAMES[len(canon)] if len(canon) < len(VAR_NAMES) else f"v{len(canon)}"
+                k = len(order_seen) - 1
+                canon[v] = VAR_NAMES[k] if k < len(VAR_NAMES) else f"v{k}"
     region = Region(name, ops, inputs, [])
     for res, e, out_vars in exprs:
         region.outputs.append(Output(res, rename(e, canon), tuple(canon[v] for v in out_vars)))
@@ -659,15 +846,15 @@ def _key(op) -> object:
 
 def _canonical(e: Expr, uf: _UnionFind) -> Expr:
     if isinstance(e, Leaf):
-        return Leaf(e.tensor, tuple(uf.find(v) for v in e.vars))
+        return Leaf(e.tensor, tuple(v if v == UNIT else uf.find(v) for v in e.vars))
     if isinstance(e, Reduce):
-        return Reduce(e.kind, uf.find(e.var), _canonical(e.arg, uf))
-    return Map(e.kind, tuple(_canonical(a, uf) for a in e.args), e.scalar)
+        return Reduce(e.kind, uf.find(e.var), _canonical(e.arg, uf), e.stored)
+    return Map(e.kind, tuple(_canonical(a, uf) for a in e.args), e.scalar, e.stored)
 
 
 def _all_vars(e: Expr) -> set[str]:
     if isinstance(e, Leaf):
-        return set(e.vars)
+        return set(e.vars) - {UNIT}
     if isinstance(e, Reduce):
         return {e.var} | _all_vars(e.arg)
     return set().union(*(_all_vars(a) for a in e.args))
@@ -675,7 +862,7 @@ def _all_vars(e: Expr) -> set[str]:
 
 def _vars_in_order(e: Expr) -> list[str]:
     if isinstance(e, Leaf):
-        return list(e.vars)
+        return [v for v in e.vars if v != UNIT]
     if isinstance(e, Reduce):
         return _vars_in_order(e.arg) + [e.var]
     return [v for a in e.args for v in _vars_in_order(a)]

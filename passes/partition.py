@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fuseflow.bindings import ir, op_name, sparse_tensor
-from fuseflow.passes.einsum import is_init_only
+from fuseflow.passes.einsum import RUNNER_RESHAPES, is_init_only, is_unit_reshape
 from fuseflow.passes.ir_utils import num_inputs
 from fuseflow.passes.pass_base import ModulePass, Option, PassFailure
 from fuseflow.passes.registry import register
@@ -47,6 +47,32 @@ def layer_groups(ops: list[ir.Operation]) -> list[list[int]]:
     return groups
 
 
+def reshape_sources(op: ir.Operation) -> list[ir.Operation]:
+    """The ops whose results ``op`` reads through a reshape or slice that the program runner
+    executes (``RUNNER_RESHAPES``; a unit-dimension ``expand_shape`` is read through instead)."""
+    found = []
+    for v in list(op.operands):
+        through = False
+        while isinstance(v, ir.OpResult) and op_name(v.owner) in RUNNER_RESHAPES:
+            through = through or not is_unit_reshape(v)
+            v = v.owner.operands[0]
+        if through and isinstance(v, ir.OpResult):
+            found.append(v.owner)
+    return found
+
+
+def cut_at_reshapes(members: list[int], ops: list[ir.Operation]) -> list[list[int]]:
+    """Split a region (op indices in program order) so that no op reads, through a reshape or
+    slice, a value computed in its own region: such values are materialized between regions."""
+    parts: list[list[int]] = [[]]
+    for n in sorted(members):
+        current = {ops[m] for m in parts[-1]}
+        if any(src in current for src in reshape_sources(ops[n])):
+            parts.append([])
+        parts[-1].append(n)
+    return [p for p in parts if p]
+
+
 @register
 class PartitionPass(ModulePass):
     """Group the linalg ops of each function into fusion regions.
@@ -60,6 +86,13 @@ class PartitionPass(ModulePass):
     plus the ops that follow them up to the next contraction), `full` (one region), `groups`
     (explicit lists of op indices, e.g. `groups=0,1;2,3` with `;` between regions; every
     computing op must be in exactly one group, numbered in program order from 0).
+    Reshapes and slices (`tensor.expand_shape`/`collapse_shape` that split or merge dimensions,
+    `tensor.extract_slice`, e.g. multi-head attention's seq x d -> seq x heads x dh) are region
+    boundaries: an op that reads, through one of them, a value computed in its own region
+    starts a new region (`cut_at_reshapes`), so a reshape's operand and result are never in one
+    region. The program runner executes them on the materialized dense value (a row-major
+    reinterpretation), and the lowering chooses the level order the consuming region reads the
+    result in. An `expand_shape` that only inserts unit dimensions is read through instead.
     Option `intermediates`: a format (the frontend's format language, e.g. `csr`,
     `d1:dense,d0:dense`) in which every value passed between regions is materialized: a
     `sparse_tensor.convert` to that format is inserted after its producer and the other regions
@@ -99,7 +132,8 @@ class PartitionPass(ModulePass):
 
     def _partition(self, fn) -> None:
         ops = computations(fn)
-        lists = sorted(self.region_lists(len(ops), ops), key=min)
+        lists = [part for members in self.region_lists(len(ops), ops) for part in cut_at_reshapes(members, ops)]
+        lists = sorted(lists, key=min)
         i64 = ir.IntegerType.get_signless(64)
         for r, members in enumerate(lists):
             for n in members:

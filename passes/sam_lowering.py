@@ -12,6 +12,11 @@ nodes ``reduce`` (the reduction variable is innermost in its operand's scope) or
 sparse accumulator of order 1 or 2 when up to two output variables follow it. Outputs get one
 ``fiber_write`` per level, in dataflow order (dense where the iteration at that variable covers
 the whole dimension, compressed otherwise), and one ``val_write``.
+
+A ``stored`` Map iterates the stored entries of the operand it carries (``_join_stored``: an
+intersection with the other operands, which must cover the dimension); ``sample`` intersects and
+keeps its left value; a unit (size-1, dense) level needs no lookup; an output with unit
+dimensions is written without them (``unit_free_type``) and reshaped by the program.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from fuseflow.bindings import ir
 from fuseflow.dialects.sam_builder import SamBuilder
 from fuseflow.errors import FuseflowError
 from fuseflow.passes.einsum import (
+    UNIT,
     ZERO_PRESERVING_SCALAR,
     ZERO_PRESERVING_UNARY,
     Expr,
@@ -33,7 +39,7 @@ from fuseflow.passes.einsum import (
     level_dims,
 )
 
-INTERSECT_KINDS = {"mul", "div"}
+INTERSECT_KINDS = {"mul", "div", "sample"}
 UNION_KINDS = {"add", "sub", "max", "min"}
 
 
@@ -90,7 +96,7 @@ class OutputLowering:
         self.output = output
         self.order = [v for v in order if v in _vars_of(output.expr)]
         self.args = args
-        self.tree = _annotate(output.expr, set(output.vars))
+        self.tree = _annotate(output.expr, set(output.vars) - {UNIT})
         self.ref: dict[int, ir.Value] = {}
         self.cursor: dict[int, int] = {}
         self.crd: dict[str, ir.Value] = {}
@@ -134,6 +140,10 @@ class OutputLowering:
         if isinstance(e, Reduce):
             return self._join(node.children[0], v)
         parts = [self._join(c, v) for c in node.children]
+        if e.stored:
+            restricted = self._join_stored(e, parts, v)
+            if restricted is not None:
+                return restricted
         if len(node.children) == 1:
             it = parts[0]
             if it is not None and not it.full and not self._zero_preserving(e):
@@ -156,6 +166,20 @@ class OutputLowering:
             present = [p for p in present if p.full][:1] + [p for p in present if not p.full]
         return self._joiner("union", present, v, full)
 
+    def _join_stored(self, e: Map, parts: list[_Iter | None], v: str) -> _Iter | None:
+        """The iteration of a Map evaluated at the stored entries of the operand its ``stored``
+        args carry: that operand's coordinates, the other args located there (they must cover
+        the whole dimension, or be broadcast along ``v``). None: nothing sparse at ``v`` (the
+        ordinary join applies, everything involved covers the dimension)."""
+        carriers = [parts[n] for n in e.stored if parts[n] is not None]
+        others = [p for n, p in enumerate(parts) if n not in e.stored and p is not None]
+        if not carriers or all(p.full for p in carriers):
+            return None
+        if any(not p.full for p in others):
+            raise LoweringError(f"{self.region.name}: '{e.kind}' at the stored entries of one operand "
+                                f"reads another that is sparse along {v}; not lowered")
+        return self._joiner("intersect", carriers + others, v, False)
+
     @staticmethod
     def _zero_preserving(e: Map) -> bool:
         if e.scalar is not None:
@@ -176,9 +200,11 @@ class OutputLowering:
 
     def _lookup(self, leaf: _Node, v: str) -> _Iter:
         e: Leaf = leaf.expr
-        t = self.region.inputs[e.tensor].type
+        t = self.args[e.tensor].type
         dims = level_dims(t)
         level = self.cursor[id(leaf)]
+        while dims is not None and level < len(dims) and e.vars[dims[level]] == UNIT:
+            level += 1  # a dense size-1 level: the position is unchanged (p * 1 + 0)
         if dims is None or level >= len(dims) or e.vars[dims[level]] != v:
             raise LoweringError(f"{self.region.name}: {v} does not follow the storage order of {t}")
         fmt = _fmt_at(t, level)
@@ -191,10 +217,12 @@ class OutputLowering:
         e = node.expr
         if isinstance(e, Leaf):
             return self.b.array(self.args[e.tensor], self.ref[id(node)])
+        if isinstance(e, Map) and e.kind == "sample":
+            return self._value(node.children[0])  # the right side only restricts the iteration
         if isinstance(e, Map):
             ins = [self._value(c) for c in node.children]
             return self.b.alu(e.kind, *ins, scalar=e.scalar)
-        if e.kind in ("max", "min") and not self.full[e.var]:
+        if e.kind in ("max", "min") and not self.full[e.var] and not e.stored:
             raise LoweringError(f"{self.region.name}: a {e.kind} reduction over a sparse {e.var} "
                                 "would ignore the implicit zeros; not lowered")
         return self.b.reduce(self._value(node.children[0]), e.kind)
@@ -219,26 +247,47 @@ class OutputLowering:
         for v in ovars:
             crds.setdefault(v, self.crd[v])
             formats.setdefault(v, "dense" if self.full[v] else "compressed")
-        rtype = output_type(out.value.type, [out.vars.index(v) for v in ovars], [formats[v] for v in ovars])
+        from fuseflow.dialects.sam import val_elem_type
+
+        # casts (extf/truncf) are read through: the graph writes the values' element type and
+        # the program casts the result
+        rtype = output_type(unit_free_type(out.value.type, out.vars), [_kept(out.vars).index(v) for v in ovars],
+                            [formats[v] for v in ovars], val_elem_type(val.type))
         levels = [self.b.fiber_write(crds[v], n, formats[v]) for n, v in enumerate(ovars)]
         return self.b.output(rtype, levels, self.b.val_write(val))
 
 
+def _kept(vars_: tuple[str, ...]) -> list[str]:
+    return [v for v in vars_ if v != UNIT]
+
+
+def unit_free_type(like: ir.Type, vars_: tuple[str, ...]) -> ir.Type:
+    """``like`` without its unit dimensions (dense): the type a graph writes for an output with
+    unit dimensions; the program reshapes it (``tensor.expand_shape``, a free reinterpretation)."""
+    rt = ir.RankedTensorType(like)
+    if UNIT not in vars_:
+        return like
+    shape = [n for n, v in zip(rt.shape, vars_, strict=True) if v != UNIT]
+    return ir.RankedTensorType.get(shape, rt.element_type)
+
+
 def _vars_of(e: Expr) -> set[str]:
     if isinstance(e, Leaf):
-        return set(e.vars)
+        return set(e.vars) - {UNIT}
     if isinstance(e, Reduce):
         return {e.var} | _vars_of(e.arg)
     return set().union(*(_vars_of(a) for a in e.args))
 
 
-def output_type(like: ir.Type, level_dims_: list[int], formats: list[str]) -> ir.Type:
-    """The graph's result type: ``like``'s shape and element type, levels in dataflow order."""
+def output_type(like: ir.Type, level_dims_: list[int], formats: list[str], elem: ir.Type | None = None) -> ir.Type:
+    """The graph's result type: ``like``'s shape and element type (or ``elem``), levels in
+    dataflow order."""
     rt = ir.RankedTensorType(like)
+    elem = rt.element_type if elem is None else elem
     identity = level_dims_ == list(range(rt.rank))
     if identity and all(f == "dense" for f in formats):
-        return ir.RankedTensorType.get(rt.shape, rt.element_type)
+        return ir.RankedTensorType.get(rt.shape, elem)
     dims = ", ".join(f"d{d}" for d in range(rt.rank))
     lvls = ", ".join(f"d{d} : {f}" for d, f in zip(level_dims_, formats, strict=True))
     enc = ir.Attribute.parse(f"#sparse_tensor.encoding<{{ map = ({dims}) -> ({lvls}) }}>")
-    return ir.RankedTensorType.get(rt.shape, rt.element_type, enc)
+    return ir.RankedTensorType.get(rt.shape, elem, enc)

@@ -164,6 +164,8 @@ class Program:
                     env[r] = v
             elif name == "sparse_tensor.convert":
                 env[op.results[0]] = env[op.operands[0]]  # values are dense arrays
+            elif name in DENSE_OPS:
+                env[op.results[0]] = DENSE_OPS[name](op, env[op.operands[0]])
             elif name == "func.return":
                 outputs = [env[v] for v in op.operands]
             elif any(True for r in op.results for _ in r.uses):
@@ -183,6 +185,32 @@ class Program:
             out = self.model(*args)
         outs = out if isinstance(out, (list, tuple)) else [out]
         return [to_numpy(o) for o in outs]
+
+
+def _reshape(op, value: np.ndarray) -> np.ndarray:
+    """``tensor.expand_shape``/``collapse_shape``: a row-major reinterpretation."""
+    return np.reshape(value, ir.RankedTensorType(op.results[0].type).shape)
+
+
+def _slice(op, value: np.ndarray) -> np.ndarray:
+    """``tensor.extract_slice`` with static offsets, sizes and strides (no rank reduction)."""
+    offsets, sizes, strides = (list(ir.DenseI64ArrayAttr(op.attributes[k]))
+                               for k in ("static_offsets", "static_sizes", "static_strides"))
+    if len(op.operands) != 1 or ir.RankedTensorType(op.results[0].type).rank != value.ndim:
+        raise FuseflowError(f"{op.location}: the program runner executes static, rank-preserving slices only")
+    index = tuple(slice(o, o + n * s, s) for o, n, s in zip(offsets, sizes, strides, strict=True))
+    return np.ascontiguousarray(value[index])
+
+
+# Ops between regions executed on dense values: the partition places region boundaries at them
+# (fuseflow.passes.einsum.RUNNER_RESHAPES) and the lowering reinserts unit dims and casts.
+DENSE_OPS = {
+    "tensor.expand_shape": _reshape,
+    "tensor.collapse_shape": _reshape,
+    "tensor.extract_slice": _slice,
+    "arith.extf": lambda op, v: v,  # values are float32 arrays throughout (see ``bind``)
+    "arith.truncf": lambda op, v: v,
+}
 
 
 def _shift_trace(events: list[dict], offset: int, pid: int, name: str) -> list[dict]:

@@ -69,7 +69,20 @@ def spmm(m: int = 32, k: int = 32, n: int = 8, density: float = 0.1, seed: int =
                     f"SpMM {m}x{k} CSR ({density:.0%}) times {k}x{n} dense")
 
 
-BUILTIN: dict[str, Callable[..., Workload]] = {"gcn": gcn, "sae": sae, "spmm": spmm}
+def gpt3_bigbird(d_model: int = 32, heads: int = 2, ffn: int = 64, seq: int = 32, block: int = 8,
+                 seed: int = 0) -> Workload:
+    """A GPT-3 decoder block with BigBird block-sparse attention (the mask as a CSR input)."""
+    from fuseflow.models import GPTBigBirdBlock
+
+    model = GPTBigBirdBlock(d_model, heads, ffn, seed=seed).eval()
+    x, mask = model.example_inputs(seq, block, seed=seed)
+    return Workload("gpt3_bigbird", model, (x, mask), {"mask": "csr"},
+                    f"GPT-3 decoder block d_model {d_model}, {heads} heads, FFN {ffn}, seq {seq}, "
+                    f"BigBird mask with {block}x{block} blocks (CSR)")
+
+
+BUILTIN: dict[str, Callable[..., Workload]] = {"gcn": gcn, "sae": sae, "spmm": spmm,
+                                               "gpt3_bigbird": gpt3_bigbird}
 
 
 def load(spec: str) -> Workload:

@@ -9,7 +9,6 @@ from fuseflow.compiler import compile
 from fuseflow.passes.einsum import InfeasibleOrder
 
 RTOL, ATOL = 1e-4, 1e-5
-# COO inputs need singleton levels, which the simulator does not read yet.
 NOT_YET: set[str] = set()
 
 

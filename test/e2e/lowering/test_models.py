@@ -15,6 +15,8 @@ WORKLOADS = {
     "gcn": lambda: workloads.gcn(nodes=24, features=8, hidden=8, classes=4),
     "sae": lambda: workloads.sae(32, 8, 4),
     "graphsage": lambda: workloads.graphsage(nodes=24, features=8, hidden=8, classes=4),
+    # layernorm keepdim statistics, multi-head reshapes, the stored-entries masked softmax
+    "gpt3_bigbird": lambda: workloads.gpt3_bigbird(8, 2, 16, seq=8, block=4),
 }
 # (workload, fusion) pairs whose default formats admit no legal order in some region: the
 # compiler must say so (the tuner treats it as infeasible), never crash or compute garbage.
@@ -67,3 +69,24 @@ def test_fusion_changes_cycles_not_results():
         cycles[fusion] = fuseflow.simulate(prog, w.args, check=True).cycles
     # full fusion recomputes layer-1 rows per neighbour: far more work than per-layer fusion
     assert cycles["full"] > 5 * cycles["layers"]
+
+
+def test_gpt_unfused_with_both_engines():
+    w = WORKLOADS["gpt3_bigbird"]()
+    prog = fuseflow.compile(w.model, w.args, sparse=w.sparse, fusion="unfused")
+    for engine in ("reference", "cycle"):
+        _check(prog, w.args, engine)
+    lowered = prog.stage("lowered")
+    # reshapes run between regions; unit (keepdim) outputs are written without the unit dim
+    assert "tensor.expand_shape" in lowered and "tensor.extract_slice" in lowered
+    exprs = [e for r in prog.regions for e in r.exprs]
+    assert any("stored_exp(stored_sub(" in e for e in exprs)
+    assert any("stored_max_" in e for e in exprs)
+    assert any(e.startswith("i,j,k: sample(") for e in exprs)
+
+
+def test_gpt_full_fusion_cuts_at_reshapes():
+    w = WORKLOADS["gpt3_bigbird"]()
+    prog = fuseflow.compile(w.model, w.args, sparse=w.sparse, fusion="full")
+    # LN1 + QKV | attention (scores, softmax, probs @ V) | output projection, LN2 and the FFN
+    assert len(prog.regions) == 3

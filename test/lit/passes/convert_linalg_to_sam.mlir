@@ -88,3 +88,64 @@ func.func @chain(%A: tensor<4x4xf32, #csr>, %X: tensor<4x4xf32>, %b: tensor<4xf3
   } -> tensor<4x4xf32>
   return %r : tensor<4x4xf32>
 }
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+#csr = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed) }>
+// The normalized masked softmax's sparse_tensor bodies: sample (an intersection keeping S), a
+// max over stored entries, and exp(x - max) at the stored entries only. exp is not zero
+// preserving, but absent entries stay absent: the iteration at j is the mask's.
+// CHECK-LABEL: func.func @masked_region0(
+// CHECK-SAME: fuseflow.expr = ["i,j: stored_exp(stored_sub(sample(%arg0[i,j], %arg1[i,j]), stored_max_k(sample(
+// CHECK-SAME: fuseflow.order = "i,j,k"
+// CHECK: "sam.intersect"({{.*}}) {index = "j"
+// CHECK: "sam.intersect"({{.*}}) {index = "k"
+// CHECK: "sam.reduce"({{.*}}) {kind = "max"}
+// CHECK: "sam.alu"({{.*}}) {kind = "sub"
+// CHECK: "sam.alu"({{.*}}) {kind = "exp"
+// CHECK: "sam.fiber_write"({{.*}}) {format = "compressed", level = 1 : i64}
+func.func @masked(%S: tensor<4x4xf32>, %M: tensor<4x4xf32, #csr>) -> tensor<4x4xf32, #csr> {
+  %ninf = arith.constant 0xFF800000 : f32
+  %e = tensor.empty() : tensor<4x4xf32, #csr>
+  %s = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%S, %M : tensor<4x4xf32>, tensor<4x4xf32, #csr>) outs(%e : tensor<4x4xf32, #csr>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %v = sparse_tensor.binary %a, %b : f32, f32 to f32
+      overlap = {
+      ^bb0(%x: f32, %y: f32):
+        sparse_tensor.yield %x : f32
+      }
+      left = {}
+      right = {}
+    linalg.yield %v : f32
+  } -> tensor<4x4xf32, #csr>
+  %er = tensor.empty() : tensor<4xf32>
+  %fr = linalg.fill ins(%ninf : f32) outs(%er : tensor<4xf32>) -> tensor<4xf32>
+  %m = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%s : tensor<4x4xf32, #csr>) outs(%fr : tensor<4xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %r = sparse_tensor.reduce %a, %acc, %ninf : f32 {
+      ^bb0(%x: f32, %y: f32):
+        %mx = arith.maximumf %x, %y : f32
+        sparse_tensor.yield %mx : f32
+    }
+    linalg.yield %r : f32
+  } -> tensor<4xf32>
+  %e2 = tensor.empty() : tensor<4x4xf32, #csr>
+  %x = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%s, %m : tensor<4x4xf32, #csr>, tensor<4xf32>) outs(%e2 : tensor<4x4xf32, #csr>) {
+  ^bb0(%a: f32, %mm: f32, %o: f32):
+    %u = sparse_tensor.unary %a : f32 to f32
+      present = {
+      ^bb0(%x: f32):
+        %d = arith.subf %x, %mm : f32
+        %ex = math.exp %d : f32
+        sparse_tensor.yield %ex : f32
+      }
+      absent = {}
+    linalg.yield %u : f32
+  } -> tensor<4x4xf32, #csr>
+  return %x : tensor<4x4xf32, #csr>
+}
