@@ -94,7 +94,7 @@ class PartitionPass(ModulePass):
     reinterpretation), and the lowering chooses the level order the consuming region reads the
     result in. An `expand_shape` that only inserts unit dimensions is read through instead.
     Option `intermediates`: a format (the frontend's format language, e.g. `csr`,
-    `d1:dense,d0:dense`) in which every value passed between regions is materialized: a
+    `d1:dense,d0:dense`) in which every value of its rank passed between regions is materialized: a
     `sparse_tensor.convert` to that format is inserted after its producer and the other regions
     read the converted value (its storage order then constrains their dataflow orders). Empty
     (the default): values are materialized as their producer declares them (dense, or the
@@ -156,6 +156,8 @@ class PartitionPass(ModulePass):
         t = ir.RankedTensorType(value.type)
         try:
             fmt = parse_format(self.intermediates)
+            if fmt.rank() not in (None, t.rank):
+                return  # a format of another rank (e.g. a 2-D order for a 1-D vector) does not apply
             fmt.validate(tuple(t.shape), "an intermediate")
         except FormatError as e:
             raise PassFailure(f"intermediates='{self.intermediates}': {e}", op.location) from None
