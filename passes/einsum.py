@@ -798,7 +798,7 @@ def build_region(name: str, ops: list[ir.Operation]) -> Region:
             # renamed apart for this use; its result dims are unified with this operand's dims.
             expr = _canonical(ptree.expr, uf)
             suffix = f"@{next(use_ids)}"
-            expr = rename(expr, {v: v + suffix for v in _all_vars(expr)})
+            expr = rename(expr, {v: v + suffix for v in all_vars(expr)})
             for t, d in enumerate(dims):
                 if d is None or ptree.out_dims[t] is None:
                     continue
@@ -852,12 +852,13 @@ def _canonical(e: Expr, uf: _UnionFind) -> Expr:
     return Map(e.kind, tuple(_canonical(a, uf) for a in e.args), e.scalar, e.stored)
 
 
-def _all_vars(e: Expr) -> set[str]:
+def all_vars(e: Expr) -> set[str]:
+    """Every index variable of an expression, bound or free (unit dimensions excluded)."""
     if isinstance(e, Leaf):
         return set(e.vars) - {UNIT}
     if isinstance(e, Reduce):
-        return {e.var} | _all_vars(e.arg)
-    return set().union(*(_all_vars(a) for a in e.args))
+        return {e.var} | all_vars(e.arg)
+    return set().union(*(all_vars(a) for a in e.args))
 
 
 def _vars_in_order(e: Expr) -> list[str]:

@@ -36,6 +36,7 @@ from fuseflow.passes.einsum import (
     Output,
     Reduce,
     Region,
+    all_vars,
     level_dims,
 )
 
@@ -94,7 +95,7 @@ class OutputLowering:
         self.b = b
         self.region = region
         self.output = output
-        self.order = [v for v in order if v in _vars_of(output.expr)]
+        self.order = [v for v in order if v in all_vars(output.expr)]
         self.args = args
         self.tree = _annotate(output.expr, set(output.vars) - {UNIT})
         self.ref: dict[int, ir.Value] = {}
@@ -269,14 +270,6 @@ def unit_free_type(like: ir.Type, vars_: tuple[str, ...]) -> ir.Type:
         return like
     shape = [n for n, v in zip(rt.shape, vars_, strict=True) if v != UNIT]
     return ir.RankedTensorType.get(shape, rt.element_type)
-
-
-def _vars_of(e: Expr) -> set[str]:
-    if isinstance(e, Leaf):
-        return set(e.vars) - {UNIT}
-    if isinstance(e, Reduce):
-        return {e.var} | _vars_of(e.arg)
-    return set().union(*(_vars_of(a) for a in e.args))
 
 
 def output_type(like: ir.Type, level_dims_: list[int], formats: list[str], elem: ir.Type | None = None) -> ir.Type:

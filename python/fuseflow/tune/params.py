@@ -237,7 +237,37 @@ class Integer(Param):
         return {"type": "integer", "name": self.name, "low": self.low, "high": self.high, "log": self.log}
 
 
-class Ordinal(Param):
+class _Choices(Param):
+    """A parameter that takes one of a listed set of distinct values (ordinal, categorical)."""
+
+    def _set_values(self, vals: list, what: str) -> None:
+        if not vals:
+            raise SpaceError(f"{self.name}: {what} needs at least one value")
+        if len(set(vals)) != len(vals):
+            raise SpaceError(f"{self.name}: duplicate values")
+        self._values = vals
+        self._index = {v: i for i, v in enumerate(vals)}
+
+    @property
+    def default(self):
+        return self._values[0] if self._default is None else self._default
+
+    def values(self):
+        return list(self._values)
+
+    def sample(self, rng):
+        return self._values[int(rng.integers(len(self._values)))]
+
+    def validate(self, value):
+        try:
+            if value in self._index:
+                return self._values[self._index[value]]
+        except TypeError:
+            pass
+        raise SpaceError(f"{self.name}: {value!r} is not one of {self._values}")
+
+
+class Ordinal(_Choices):
     """An ordered list of values, e.g. block sizes ``[8, 16, 32, 64]``.
 
     ``log=None`` (default) encodes on a log scale when every value is a positive number and the
@@ -251,10 +281,7 @@ class Ordinal(Param):
                  condition: Condition | None = None):
         super().__init__(name, default, condition)
         vals = list(values)
-        if not vals:
-            raise SpaceError(f"{name}: an ordinal needs at least one value")
-        if len(set(vals)) != len(vals):
-            raise SpaceError(f"{name}: duplicate ordinal values")
+        self._set_values(vals, "an ordinal")
         numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals)
         if numeric and vals != sorted(vals):
             raise SpaceError(f"{name}: numeric ordinal values must be increasing")
@@ -263,8 +290,7 @@ class Ordinal(Param):
             log = positive and all(float(v).is_integer() and (int(v) & (int(v) - 1)) == 0 for v in vals)
         if log and not positive:
             raise SpaceError(f"{name}: log scale needs positive numeric values")
-        self._values, self.log = vals, bool(log)
-        self._index = {v: i for i, v in enumerate(vals)}
+        self.log = bool(log)
         if self.log:
             lo, hi = math.log(vals[0]), math.log(vals[-1])
             self._codes = [_unit(math.log(v), lo, hi) for v in vals]
@@ -275,16 +301,6 @@ class Ordinal(Param):
         if default is not None:
             self._default = self.validate(default)
 
-    @property
-    def default(self):
-        return self._values[0] if self._default is None else self._default
-
-    def values(self):
-        return list(self._values)
-
-    def sample(self, rng):
-        return self._values[int(rng.integers(len(self._values)))]
-
     def neighbours(self, value, rng):
         i = self._index[value]
         return [self._values[j] for j in (i - 1, i + 1) if 0 <= j < len(self._values)]
@@ -294,44 +310,20 @@ class Ordinal(Param):
 
     width = 1
 
-    def validate(self, value):
-        try:
-            if value in self._index:
-                return self._values[self._index[value]]
-        except TypeError:
-            pass
-        raise SpaceError(f"{self.name}: {value!r} is not one of {self._values}")
-
     def describe(self):
         return {"type": "ordinal", "name": self.name, "values": list(self._values), "log": self.log}
 
 
-class Categorical(Param):
+class Categorical(_Choices):
     """Unordered choices, one-hot encoded."""
 
     kind = "categorical"
 
     def __init__(self, name, choices: Sequence, *, default=None, condition: Condition | None = None):
         super().__init__(name, default, condition)
-        vals = list(choices)
-        if not vals:
-            raise SpaceError(f"{name}: a categorical needs at least one choice")
-        if len(set(vals)) != len(vals):
-            raise SpaceError(f"{name}: duplicate choices")
-        self._values = vals
-        self._index = {v: i for i, v in enumerate(vals)}
+        self._set_values(list(choices), "a categorical")
         if default is not None:
             self._default = self.validate(default)
-
-    @property
-    def default(self):
-        return self._values[0] if self._default is None else self._default
-
-    def values(self):
-        return list(self._values)
-
-    def sample(self, rng):
-        return self._values[int(rng.integers(len(self._values)))]
 
     def neighbours(self, value, rng):
         return [v for v in self._values if v != value]
@@ -344,14 +336,6 @@ class Categorical(Param):
     @property
     def width(self):
         return len(self._values)
-
-    def validate(self, value):
-        try:
-            if value in self._index:
-                return self._values[self._index[value]]
-        except TypeError:
-            pass
-        raise SpaceError(f"{self.name}: {value!r} is not one of {self._values}")
 
     def describe(self):
         return {"type": "categorical", "name": self.name, "choices": list(self._values)}
