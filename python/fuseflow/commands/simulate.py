@@ -21,7 +21,7 @@ from pathlib import Path
 from fuseflow.errors import FuseflowError
 
 NAME = "simulate"
-HELP = "simulate a SAM graph cycle by cycle (outputs, cycles, per-node statistics)"
+HELP = "simulate a SAM graph or a compiled program cycle by cycle (outputs, cycles, statistics)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
