@@ -239,3 +239,8 @@ def op_counts(module: ir.Module) -> dict[str, int]:
         for k, v in g.op_counts().items():
             total[k] = total.get(k, 0) + v
     return total
+
+
+def tensor_type(shape: str, enc: str | None = None) -> ir.Type:
+    """``tensor<{shape}xf32>`` with an optional encoding (needs an active Context)."""
+    return ir.Type.parse(f"tensor<{shape}xf32{', ' + enc if enc else ''}>")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from sam_pass_cases import LINALG_CASES, assert_well_formed, lowered_variants, op_counts
+from sam_pass_cases import tensor_type as _t
 
-from fuseflow.bindings import ir, print_module
-from fuseflow.context import make_context
+from fuseflow.bindings import print_module
 from fuseflow.dialects.sam_builder import build_graph
 from fuseflow.dialects.sam_graph import sam_functions
 from fuseflow.errors import PipelineError
@@ -15,17 +15,6 @@ from fuseflow.passes.sam_dedup_streams import EmptyTokens
 
 CSR = "#sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed) }>"
 DCSR = "#sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : compressed, d1 : compressed) }>"
-
-
-@pytest.fixture
-def ctx():
-    c = make_context()
-    with c, ir.Location.unknown():
-        yield c
-
-
-def _t(shape: str, enc: str | None = None) -> ir.Type:
-    return ir.Type.parse(f"tensor<{shape}xf32{', ' + enc if enc else ''}>")
 
 
 def _joiners(module) -> list:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 from sam_pass_cases import LINALG_CASES, assert_well_formed, lowered_variants, op_counts
+from sam_pass_cases import tensor_type as _t
 
 from fuseflow.bindings import ir, print_module
-from fuseflow.context import make_context
 from fuseflow.dialects import sam_examples
 from fuseflow.dialects.sam_builder import build_graph
 from fuseflow.dialects.sam_graph import sam_functions
@@ -17,17 +16,6 @@ CSR = "#sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed)
 CSC = "#sparse_tensor.encoding<{ map = (d0, d1) -> (d1 : dense, d0 : compressed) }>"
 BSR = ("#sparse_tensor.encoding<{ map = (d0, d1) -> (d0 floordiv 2 : dense, d1 floordiv 2 : compressed, "
        "d0 mod 2 : dense, d1 mod 2 : dense) }>")
-
-
-@pytest.fixture
-def ctx():
-    c = make_context()
-    with c, ir.Location.unknown():
-        yield c
-
-
-def _t(shape: str, enc: str | None = None) -> ir.Type:
-    return ir.Type.parse(f"tensor<{shape}xf32{', ' + enc if enc else ''}>")
 
 
 def _locate(module) -> None:
