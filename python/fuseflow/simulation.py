@@ -28,11 +28,13 @@ def simulate(program, inputs, hw=None, *, check: bool = False, expected=None, en
         result.write_trace(trace)
     if check:
         want = [to_numpy(e) for e in expected] if expected is not None else program.reference(inputs)
-        _compare(result, want, rtol, atol)
+        compare_outputs(result, want, rtol, atol)
     return result
 
 
-def _compare(result: ProgramResult, want: list[np.ndarray], rtol: float, atol: float) -> None:
+def compare_outputs(result: ProgramResult, want: list[np.ndarray], rtol: float, atol: float) -> None:
+    """Raise ``SimulationMismatch`` naming the first differing value unless every output of
+    ``result`` is close to ``want``."""
     from fuseflow.sim import SimulationMismatch
 
     if len(result.outputs) != len(want):
