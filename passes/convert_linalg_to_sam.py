@@ -6,7 +6,7 @@ from fuseflow.bindings import arith, func, ir, op_name, sparse_tensor, tensor
 from fuseflow.dialects.sam_builder import SamBuilder
 from fuseflow.dialects.sam_graph import SamGraph, check_loop_nests
 from fuseflow.errors import FuseflowError
-from fuseflow.passes.einsum import UNIT, Region, build_region, is_init_only, show
+from fuseflow.passes.einsum import UNIT, Region, build_region, is_init_only, is_unit_reshape, show
 from fuseflow.passes.partition import REGION_ATTR, computations
 from fuseflow.passes.pass_base import ModulePass, Option, PassFailure
 from fuseflow.passes.registry import register
@@ -130,11 +130,20 @@ class ConvertLinalgToSamPass(ModulePass):
                 values.append(res)
         for out, v in zip(region.outputs, values, strict=True):
             out.value.replace_all_uses_with(v)
-        for op in reversed(region.ops):
-            if list(op.results[0].uses):
-                raise FuseflowError(f"{region.name}: a value computed in the region is used before "
-                                    "the region ends (regions must be contiguous)")
-            op.erase()
+        members = {op.operation for op in region.ops}
+        first = region.ops[0].operation
+        block_ops = [op.operation for op in fn.regions[0].blocks[0].operations]
+        for op in reversed(block_ops[block_ops.index(first):block_ops.index(last.operation) + 1]):
+            if op in members:
+                if list(op.results[0].uses):
+                    raise FuseflowError(f"{region.name}: a value computed in the region is used before "
+                                        "the region ends (regions must be contiguous)")
+                op.erase()
+            elif is_unit_reshape(op.results[0]) if len(op.results) == 1 else False:
+                # an unsqueeze the region's reads looked through: dead once they are gone
+                source = op.operands[0]
+                if isinstance(source, ir.OpResult) and source.owner in members and not list(op.results[0].uses):
+                    op.erase()
 
 
 def _cast(res: ir.Value, out) -> ir.Value:

@@ -8,12 +8,15 @@ This is the analysis half of the SAM lowering (SAM_SEMANTICS.md section 4, steps
    producer's result dimensions are unified with the consumer's operand dimensions (union-find).
    The connected components are the region's logical index variables, named i, j, k, ... in order
    of first appearance.
-2. The partial order: every input tensor's storage level order orders its variables. The
-   lowering further requires that a reduction variable be the innermost variable of the
-   reduction's operand scope, except at the root of a tree, where a sparse accumulator of order
-   1 or 2 handles up to two variables after it (``Region.order_problems``).
+2. The partial order: every input tensor's storage level order orders its variables. A
+   reduction whose variable is not innermost among the loops its value depends on becomes a
+   sparse accumulator (``trailing_vars``): of order 1 anywhere, of order 2 only where it feeds
+   the output directly, additive only, and a loop its value does not depend on cannot sit
+   between its variable and its output levels (``Region.order_problems``).
 3. The legal dataflow orders are the topological sorts of that order that the lowering accepts,
-   enumerated deterministically (``Region.legal_orders``).
+   enumerated deterministically with prefix pruning (``Region.legal_orders``); an order with an
+   accumulator is also run through the lowering without building IR (whether the
+   accumulator's output, which never covers a whole dimension, can be joined where it is used).
 
 Unit dimensions (size 1: layernorm's keepdim ``tensor<Nx1xf32>`` statistics read through maps
 like ``(d0, d1) -> (d0, 0)``) drop out of the index variables (``UNIT``). The normalized masked
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Set
 from dataclasses import dataclass, field
 
 from fuseflow.bindings import ir, op_name
@@ -584,6 +588,14 @@ class Region:
     inputs: list[ir.Value]  # external tensors read by the region, in first-use order
     outputs: list[Output]
     vars: list[str] = field(default_factory=list)
+    # computed once: the legal orders, the storage precedences, the reductions (``_Acc``)
+    _orders: list[list[str]] | None = field(default=None, repr=False, compare=False)
+    _precedences: set[tuple[str, str]] | None = field(default=None, repr=False, compare=False)
+    _accs: list | None = field(default=None, repr=False, compare=False)
+    _free: set[int] | None = field(default=None, repr=False, compare=False)
+    _reads: list | None = field(default=None, repr=False, compare=False)
+    _layouts: list | None = field(default=None, repr=False, compare=False)
+    _rejection: str | None = field(default=None, repr=False, compare=False)  # why one order failed
 
     # -- inputs whose storage order the lowering chooses -----------------------------------
     def free_inputs(self) -> set[int]:
@@ -591,21 +603,44 @@ class Region:
         lowering materializes them in the level order the dataflow order needs (``input_type``),
         so their storage order constrains nothing, as long as every read of one agrees on it
         (``order_problems``)."""
-        return {n for n, v in enumerate(self.inputs)
-                if encoding(v.type) is None and isinstance(v, ir.OpResult) and op_name(v.owner) in RUNNER_RESHAPES}
+        if self._free is None:
+            self._free = {n for n, v in enumerate(self.inputs) if encoding(v.type) is None
+                          and isinstance(v, ir.OpResult) and op_name(v.owner) in RUNNER_RESHAPES}
+        return set(self._free)
+
+    def _free_reads(self) -> dict[int, set[tuple[str, ...]]]:
+        """The variables of every read of each free input."""
+        free = self.free_inputs()
+        reads: dict[int, set[tuple[str, ...]]] = {}
+        for out in self.outputs:
+            for leaf in leaves(out.expr):
+                if leaf.tensor in free:
+                    reads.setdefault(leaf.tensor, set()).add(leaf.vars)
+        return reads
+
+    def _layout_problems(self, pos: dict[str, float]) -> list[str]:
+        """Free inputs read in two level orders: two reads place a pair of dimensions in opposite
+        orders (variables not placed yet have position inf: only certain conflicts count)."""
+        if self._reads is None:
+            self._reads = [(n, sorted(r)) for n, r in sorted(self._free_reads().items()) if len(r) > 1]
+        problems = []
+        for n, reads in self._reads:
+            rank = len(reads[0])
+            for d1, d2 in itertools.combinations(range(rank), 2):
+                seen = {pos.get(r[d1], math.inf) < pos.get(r[d2], math.inf) for r in reads
+                        if pos.get(r[d1], math.inf) != pos.get(r[d2], math.inf)}
+                if len(seen) == 2:
+                    problems.append(f"the reads of input {n} need different level orders "
+                                    f"(dimensions {d1} and {d2} in both orders)")
+                    break
+        return problems
 
     def _free_layouts(self, order: list[str]) -> dict[int, set[tuple[int, ...]]]:
         """For each free input, the level orders (dims sorted by dataflow position) its reads
         need in ``order``."""
         pos = {v: k for k, v in enumerate(order)}
-        free = self.free_inputs()
-        need: dict[int, set[tuple[int, ...]]] = {}
-        for out in self.outputs:
-            for leaf in leaves(out.expr):
-                if leaf.tensor in free:
-                    dims = sorted(range(len(leaf.vars)), key=lambda d: (pos.get(leaf.vars[d], len(order)), d))
-                    need.setdefault(leaf.tensor, set()).add(tuple(dims))
-        return need
+        return {n: {tuple(sorted(range(len(r)), key=lambda d, r=r: (pos.get(r[d], len(order)), d))) for r in reads}
+                for n, reads in self._free_reads().items()}
 
     def input_type(self, n: int, order: list[str]) -> ir.Type:
         """The type the graph reads input ``n`` as in ``order``: its own, or for a free input a
@@ -627,6 +662,11 @@ class Region:
     # -- constraints and orders -------------------------------------------------------------
     def precedences(self) -> set[tuple[str, str]]:
         """(a, b) pairs: a must come before b, from the input tensors' level orders."""
+        if self._precedences is None:
+            self._precedences = self._storage_precedences()
+        return set(self._precedences)
+
+    def _storage_precedences(self) -> set[tuple[str, str]]:
         pairs = set()
         free = self.free_inputs()
         for out in self.outputs:
@@ -649,43 +689,79 @@ class Region:
         pos = {v: n for n, v in enumerate(order)}
         problems = [f"{a} must come before {b} (storage order of an input)"
                     for a, b in sorted(self.precedences()) if pos[a] > pos[b]]
-        problems += [f"the reads of input {n} need different level orders {sorted(need)}"
-                     for n, need in sorted(self._free_layouts(order).items()) if len(need) > 1]
-        for out in self.outputs:
-            problems += _reduction_problems(out.expr, set(out.vars) - {UNIT}, pos, root=True)
+        accumulators: list = []
+        problems += self._layout_problems(pos) + self._accumulator_problems(pos, accumulators)
+        # whether a sparse accumulator's output (which never covers a whole dimension) can be
+        # joined where it is used is the lowering's decision: ask it
+        return problems or (self._lowering_problems(order) if accumulators else [])
+
+    def _lowering_problems(self, order: list[str]) -> list[str]:
+        """What the lowering itself refuses in ``order`` (run without building IR): e.g. a
+        union of a sparse accumulator's output with a value broadcast along its variable."""
+        from fuseflow.passes.sam_lowering import (
+            DryBuilder,
+            LoweringError,
+            OutputLowering,
+            layout_of,
+        )
+
+        if self._layouts is None:
+            self._layouts = [layout_of(v.type) for v in self.inputs]
+        layouts = list(self._layouts)
+        for n, needs in self._free_layouts(order).items():
+            (dims,) = needs if len(needs) == 1 else (sorted(needs)[0],)
+            layouts[n] = (list(dims), ["dense"] * len(dims))
+        try:
+            for out in self.outputs:
+                OutputLowering(DryBuilder(), self, out, order, None, layouts).build()
+        except LoweringError as e:
+            return [str(e).removeprefix(f"{self.name}: ")]
+        return []
+
+    def _accumulator_problems(self, pos: dict[str, float], found: list | None = None) -> list[str]:
+        """Problems of the reductions in ``pos``; appends to ``found`` the trailing variables of
+        each reduction that has some (a sparse accumulator)."""
+        if self._accs is None:
+            self._accs = [([v for v in out.vars if v != UNIT], _accumulators(out.expr)) for out in self.outputs]
+        problems = []
+        for out_vars, accs in self._accs:
+            root_ctx = sorted(out_vars, key=lambda v: pos[v])
+            inner: list[list[str]] = []
+            for a in accs:
+                ctx = root_ctx if a.parent < 0 else inner[a.parent]
+                problems += _accumulator_problem(a, ctx, pos)
+                if found is not None and pos[a.var] < math.inf:
+                    after = trailing_vars(a.var, a.free, ctx, pos)
+                    if after:
+                        found.append(after)
+                inner.append(inner_context(a.var, a.free, ctx, pos))
         return problems
 
-    def reduction_precedences(self) -> set[tuple[str, str]]:
-        """(v, k) pairs: a reduction over k below the root of an output needs every variable of
-        its scope before k (so that k is innermost); the root reduction may instead be followed
-        by up to two output variables (a sparse accumulator), which ``order_problems`` checks."""
-        pairs: set[tuple[str, str]] = set()
-
-        def walk(e: Expr, scope: set[str], root: bool):
-            if isinstance(e, Map):
-                for a in e.args:
-                    walk(a, scope, False)
-            elif isinstance(e, Reduce):
-                if not root:
-                    pairs.update((v, e.var) for v in scope)
-                walk(e.arg, scope | {e.var}, False)
-
-        for out in self.outputs:
-            walk(out.expr, set(out.vars) - {UNIT}, True)
-        return pairs
+    def _prefix_feasible(self, prefix: list[str]) -> bool:
+        """False when every order starting with ``prefix`` has an accumulator problem (the
+        variables not placed yet count as coming later); prunes the enumeration."""
+        pos: dict[str, float] = {v: n for n, v in enumerate(prefix)}
+        for v in self.vars:
+            pos.setdefault(v, math.inf)
+        return not self._layout_problems(pos) and not self._accumulator_problems(pos)
 
     def legal_orders(self) -> list[list[str]]:
-        """All lowerable dataflow orders, deterministic (lexicographic in variable naming)."""
-        pairs = self.precedences() | self.reduction_precedences()
-        if _has_cycle(self.vars, pairs):
-            return []
-        found = []
-        for order in _topological_orders(self.vars, pairs):
-            if not self.order_problems(order):
-                found.append(order)
-                if len(found) >= MAX_ORDERS:
-                    break
-        return found
+        """All lowerable dataflow orders, deterministic (lexicographic in variable naming; the
+        first ``MAX_ORDERS``). Computed once per region."""
+        if self._orders is None:
+            pairs = self.precedences()
+            found = []
+            if not _has_cycle(self.vars, pairs):
+                for order in _topological_orders(self.vars, pairs, self._prefix_feasible):
+                    problems = self.order_problems(order)
+                    if not problems:
+                        found.append(order)
+                        if len(found) >= MAX_ORDERS:
+                            break
+                    elif self._rejection is None:
+                        self._rejection = f"{','.join(order)}: {problems[0]}"
+            self._orders = found
+        return [list(o) for o in self._orders]
 
     def choose_order(self, choice: str | int | None) -> list[str]:
         """An order by index into ``legal_orders`` or by explicit permutation ("ikj"/"i,k,j")."""
@@ -693,8 +769,9 @@ class Region:
             index = 0 if choice is None else int(choice)
             orders = self.legal_orders()
             if not orders:
+                why = f"; e.g. {self._rejection}" if self._rejection else ""
                 raise InfeasibleOrder(f"{self.name}: no legal dataflow order "
-                                      f"({self.describe_constraints()})")
+                                      f"({self.describe_constraints()}{why})")
             if index >= len(orders):
                 raise InfeasibleOrder(f"{self.name}: order index {index} out of range "
                                       f"({len(orders)} legal orders)")
@@ -714,25 +791,66 @@ class Region:
         return f"variables {','.join(self.vars)}; storage orders {pairs or 'none'}"
 
 
-def _reduction_problems(e: Expr, scope: set[str], pos: dict[str, int], root: bool) -> list[str]:
-    if isinstance(e, Leaf):
-        return []
+def trailing_vars(var: str, free: Set[str], ctx: list[str], pos: dict[str, float]) -> list[str]:
+    """The variables of a reduction's loop context ``ctx`` (in dataflow order) that its value
+    depends on (``free``) and that come after its variable ``var``: the output levels of its
+    sparse accumulator (empty: ``var`` is innermost and an ordinary ``reduce`` does)."""
+    return [v for v in ctx if v in free and pos[v] > pos[var]]
+
+
+def inner_context(var: str, free: Set[str], ctx: list[str], pos: dict[str, float]) -> list[str]:
+    """The loops of a reduction's operand: the context's variables before the reduction
+    variable (shared with the context: the operand is recomputed per iteration of each), the
+    reduction variable, then its trailing variables."""
+    return [v for v in ctx if pos[v] < pos[var]] + [var] + trailing_vars(var, free, ctx, pos)
+
+
+@dataclass(frozen=True)
+class _Acc:
+    """A reduction as the order analysis sees it."""
+
+    var: str
+    kind: str
+    free: frozenset[str]  # the variables its value depends on
+    parent: int  # index of the enclosing reduction in preorder, -1 at the top
+    root: bool  # only unary maps lie between it and the output writer
+
+
+def _accumulators(e: Expr, parent: int = -1, root: bool = True, out: list | None = None) -> list[_Acc]:
+    """The reductions of ``e`` in preorder."""
+    out = [] if out is None else out
     if isinstance(e, Map):
-        return [p for a in e.args for p in _reduction_problems(a, scope, pos, False)]
-    inner_scope = scope | {e.var}
-    after = [v for v in scope if pos[v] > pos[e.var]]
-    problems = []
-    if after:
-        if not root:
-            problems.append(f"reduction over {e.var} must be innermost in its scope "
-                            f"({','.join(sorted(after))} come after it)")
-        elif len(after) > 2:
-            problems.append(f"reduction over {e.var} has {len(after)} variables after it "
-                            "(a sparse accumulator handles at most 2)")
-        elif isinstance(e.arg, Reduce):
-            problems.append(f"reductions over {e.var} and {e.arg.var} need nested accumulators")
-    # below a spacc root the remaining reductions are ordinary
-    return problems + _reduction_problems(e.arg, inner_scope, pos, root and not after and True)
+        for a in e.args:
+            _accumulators(a, parent, root and len(e.args) == 1, out)
+    elif isinstance(e, Reduce):
+        out.append(_Acc(e.var, e.kind, frozenset(free_vars(e)), parent, root))
+        _accumulators(e.arg, len(out) - 1, False, out)
+    return out
+
+
+def _accumulator_problem(a: _Acc, ctx: list[str], pos: dict[str, float]) -> list[str]:
+    """Why reduction ``a``, evaluated in loop context ``ctx``, cannot be lowered in ``pos``
+    (variables not placed yet have position inf: only certain problems are reported)."""
+    if pos[a.var] == math.inf:
+        return []
+    after = trailing_vars(a.var, a.free, ctx, pos)
+    names = ",".join(after)
+    if len(after) > 2:
+        return [f"reduction over {a.var} has {len(after)} variables after it ({names}; "
+                "a sparse accumulator handles at most 2)"]
+    if after and a.kind != "add":
+        return [f"the {a.kind} reduction over {a.var} must be innermost ({names} come "
+                "after it; a sparse accumulator only adds)"]
+    if len(after) == 2 and not a.root:
+        return [f"reduction over {a.var} has 2 variables after it ({names}): an "
+                "order-2 sparse accumulator must feed the output directly"]
+    # the accumulator's output fibers cannot be repeated as a whole: a loop its value does
+    # not depend on must come after every one of its output levels
+    early = [v for v in ctx if v not in after and after and pos[a.var] < pos[v] < pos[after[-1]]]
+    if early:
+        return [f"reduction over {a.var} does not depend on {','.join(early)}, which comes "
+                f"between it and its output variable {after[-1]}"]
+    return []
 
 
 def _has_cycle(items: list[str], pairs: set[tuple[str, str]]) -> bool:
@@ -752,7 +870,9 @@ def _has_cycle(items: list[str], pairs: set[tuple[str, str]]) -> bool:
     return seen != len(items)
 
 
-def _topological_orders(items: list[str], pairs: set[tuple[str, str]]):
+def _topological_orders(items: list[str], pairs: set[tuple[str, str]], feasible=None):
+    """Topological sorts of ``items`` under ``pairs``, lexicographic; ``feasible(prefix)``
+    False prunes every order with that prefix."""
     preds = {v: {a for a, b in pairs if b == v} for v in items}
 
     def rec(done: list[str], left: list[str]):
@@ -762,7 +882,8 @@ def _topological_orders(items: list[str], pairs: set[tuple[str, str]]):
         for v in left:
             if preds[v] <= set(done):
                 done.append(v)
-                yield from rec(done, [x for x in left if x != v])
+                if feasible is None or feasible(done):
+                    yield from rec(done, [x for x in left if x != v])
                 done.pop()
 
     yield from rec([], list(items))
@@ -790,7 +911,7 @@ def build_region(name: str, ops: list[ir.Operation]) -> Region:
             producer = v.owner if isinstance(v, ir.OpResult) else None
             p = op_index.get(_key(producer)) if producer is not None else None
             if p is None:
-                if None in dims and encoding(v.type) is not None:
+                if None in dims and _has_sparse_level(v.type):
                     raise UnsupportedOp(op, "a sparse tensor with a unit dimension")
                 return Leaf(input_index(v), tuple(UNIT if d is None else f"#{d}" for d in dims))
             ptree = trees[p]
@@ -810,8 +931,7 @@ def build_region(name: str, ops: list[ir.Operation]) -> Region:
     outputs = []
     for n, op in enumerate(ops):
         res = op.results[0]
-        external = [u for u in res.uses if _key(u.owner) not in op_index]
-        if external:
+        if _used_outside(res, op_index):
             outputs.append((res, trees[n]))
     if not outputs:
         raise FuseflowError(f"{name}: region has no result used outside it")
@@ -835,6 +955,25 @@ def build_region(name: str, ops: list[ir.Operation]) -> Region:
         region.outputs.append(Output(res, rename(e, canon), tuple(canon[v] for v in out_vars)))
     region.vars = [canon[v] for v in order_seen]
     return region
+
+
+def _has_sparse_level(t: ir.Type) -> bool:
+    from fuseflow.dialects.sam import tensor_level_formats
+
+    return encoding(t) is not None and any(str(f) != "dense" for f in tensor_level_formats(t) or ["?"])
+
+
+def _used_outside(v: ir.Value, op_index: dict) -> bool:
+    """A use outside the region's ops, looking through unit reshapes (read through by the
+    region's reads: one whose uses are all inside the region is no use outside)."""
+    for u in v.uses:
+        if _key(u.owner) in op_index:
+            continue
+        res = list(u.owner.results)
+        if len(res) == 1 and is_unit_reshape(res[0]) and not _used_outside(res[0], op_index):
+            continue
+        return True
+    return False
 
 
 def _key(op) -> object:

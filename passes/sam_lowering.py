@@ -1,17 +1,26 @@
 """Building the SAM graph of one region output in one dataflow order (the lowering table).
 
-SAM_SEMANTICS.md section 4, steps 4-8. Variables are visited in the chosen order. At variable
-``v`` the subtree that iterates ``v`` (the whole tree for an output variable, the operand of the
-reduction over ``v`` otherwise) is co-iterated in one joiner tree that mirrors the expression:
-products and quotients intersect, sums and max/min unite (``N`` fills the missing side), unary
-ops pass through. Each leaf that indexes ``v`` contributes a ``fiber_lookup`` of its next storage
-level; each leaf in that subtree that does not index ``v`` has its reference repeated over the
-joined coordinates (a broadcast). Every stream is built once per (leaf, variable): the table's
-cells. After the last variable, leaves become ``array`` loads, ``Map`` nodes ALUs and ``Reduce``
-nodes ``reduce`` (the reduction variable is innermost in its operand's scope) or, at the root, a
-sparse accumulator of order 1 or 2 when up to two output variables follow it. Outputs get one
-``fiber_write`` per level, in dataflow order (dense where the iteration at that variable covers
-the whole dimension, compressed otherwise), and one ``val_write``.
+SAM_SEMANTICS.md section 4, steps 4-8. Loop contexts: the tree root iterates the output
+variables; the operand of a reduction over ``k`` iterates the variables of its context that
+come before ``k`` (shared with the context: one joiner serves both, the operand is recomputed
+per iteration), ``k``, then the context's later variables that its value depends on, its
+*trailing* variables (``einsum.inner_context``). A step iterates one variable in one context: the
+subtree is co-iterated in one joiner tree that mirrors the expression (products and quotients
+intersect, sums and max/min unite with ``N`` filling the missing side, unary ops pass
+through); each leaf that indexes the variable contributes a ``fiber_lookup`` of its next storage
+level, and each leaf or finished reduction in the subtree that does not index it has its
+reference or value repeated over the joined coordinates (a broadcast). Every stream is built
+once per (leaf, variable): the table's cells.
+
+A reduction is closed once its operand is fully iterated: ``reduce`` when ``k`` is innermost,
+else a sparse accumulator of order 1 or 2 whose output levels are the trailing variables. Its
+context then iterates those variables with the accumulator's coordinates, its value as the
+joiner payload (a computed view); a later context variable it does not depend on repeats its
+value. Steps run in dataflow order, one that reads an accumulator waiting until it is closed.
+Leaves become ``array`` loads and ``Map`` nodes ALUs. Outputs get one ``fiber_write`` per level,
+in dataflow order (dense where the iteration at that variable covers the whole dimension,
+compressed otherwise), and one ``val_write``. ``DryBuilder`` runs the same decisions without
+building IR (the order enumeration asks it whether an order with accumulators lowers).
 
 A ``stored`` Map iterates the stored entries of the operand it carries (``_join_stored``: an
 intersection with the other operands, which must cover the dimension); ``sample`` intersects and
@@ -37,7 +46,10 @@ from fuseflow.passes.einsum import (
     Reduce,
     Region,
     all_vars,
+    free_vars,
+    inner_context,
     level_dims,
+    trailing_vars,
 )
 
 INTERSECT_KINDS = {"mul", "div", "sample"}
@@ -51,95 +63,217 @@ class LoweringError(FuseflowError):
 @dataclass(eq=False)
 class _Node:
     expr: Expr
-    scope: set[str]
     children: list[_Node] = field(default_factory=list)
+    depth: int = 0
 
     @property
     def is_leaf(self) -> bool:
         return isinstance(self.expr, Leaf)
 
-    def leaves(self) -> list[_Node]:
-        return [self] if self.is_leaf else [x for c in self.children for x in c.leaves()]
+    def nodes(self) -> list[_Node]:
+        return [self, *(x for c in self.children for x in c.nodes())]
 
 
-def _annotate(e: Expr, scope: set[str]) -> _Node:
+def _annotate(e: Expr, depth: int = 0) -> _Node:
     if isinstance(e, Leaf):
-        return _Node(e, scope)
+        return _Node(e, [], depth)
     if isinstance(e, Reduce):
-        return _Node(e, scope, [_annotate(e.arg, scope | {e.var})])
-    return _Node(e, scope, [_annotate(a, scope) for a in e.args])
+        return _Node(e, [_annotate(e.arg, depth + 1)], depth)
+    return _Node(e, [_annotate(a, depth + 1) for a in e.args], depth)
 
 
 @dataclass
 class _Iter:
-    """The co-iteration of a subtree at one variable: joined coordinates, the reference each
-    participating leaf has after the joiners, and whether it covers the whole dimension."""
+    """The co-iteration of a subtree at one variable: joined coordinates, the payload each
+    participant (a leaf's ref, an accumulated reduction's value) has after the joiners, and
+    whether it covers the whole dimension."""
 
     crd: ir.Value
-    refs: dict[int, ir.Value]  # id(leaf node) -> ref stream
+    refs: dict[int, ir.Value]  # id(node) -> ref (leaf) or val (accumulated reduction) stream
     full: bool
 
 
-def _fmt_at(t: ir.Type, level: int) -> str:
+Layout = tuple[list[int] | None, list[str]]  # tensor dimension and format of each level
+
+
+def layout_of(t: ir.Type) -> Layout:
     from fuseflow.dialects.sam import tensor_level_formats
 
-    return str(tensor_level_formats(t)[level])
+    formats = tensor_level_formats(t)
+    return level_dims(t), [str(f) for f in formats] if formats is not None else []
+
+
+class DryBuilder:
+    """A builder that builds nothing: ``OutputLowering`` run with it checks that an order can
+    be lowered (every decision and error of the real lowering) without creating IR."""
+
+    def __getattr__(self, name):
+        if name in ("intersect", "union"):
+            return lambda crds, payloads, index: (object(), [object() for _ in payloads])
+        if name == "fiber_lookup":
+            return lambda *a: (object(), object())
+        if name == "spacc":
+            return lambda crds, val: ([object() for _ in crds[1:]], object())
+        return lambda *a, **k: object()
 
 
 class OutputLowering:
     """Lowers ``output`` of ``region`` in ``order`` with builder ``b`` over graph arguments
-    ``args`` (one per region input); ``build()`` returns the output tensor value."""
+    ``args`` (one per region input); ``build()`` returns the output tensor value.
 
-    def __init__(self, b: SamBuilder, region: Region, output: Output, order: list[str],
-                 args: list[ir.Value]):
+    Loop contexts: the tree root iterates the output variables; the operand of a reduction
+    iterates its context's variables before the reduction variable (shared: one joiner serves
+    both), the reduction variable, then its trailing variables (``inner_context``). A step is
+    one context's iteration of one of its own variables; steps run in dataflow order, a step
+    that reads an accumulated reduction waiting until that reduction is closed (its operand
+    fully iterated, its ``reduce`` or ``spacc`` built)."""
+
+    def __init__(self, b: SamBuilder | DryBuilder, region: Region, output: Output, order: list[str],
+                 args: list[ir.Value] | None, layouts: list[Layout] | None = None):
         self.b = b
         self.region = region
         self.output = output
-        self.order = [v for v in order if v in all_vars(output.expr)]
-        self.args = args
-        self.tree = _annotate(output.expr, set(output.vars) - {UNIT})
-        self.ref: dict[int, ir.Value] = {}
-        self.cursor: dict[int, int] = {}
-        self.crd: dict[str, ir.Value] = {}
-        self.full: dict[str, bool] = {}
+        used = all_vars(output.expr)
+        self.order = [v for v in order if v in used]
+        self.args = args if args is not None else [None] * len(region.inputs)
+        self.layouts = layouts if layouts is not None else [layout_of(a.type) for a in args]
         self.pos = {v: n for n, v in enumerate(self.order)}
+        self.tree = _annotate(output.expr)
+        self.nodes = self.tree.nodes()
+        # id(reduce node) -> the reduce nodes inside its operand
+        self.inner_reduces = {id(n): [id(x) for x in n.children[0].nodes() if isinstance(x.expr, Reduce)]
+                              for n in self.nodes if isinstance(n.expr, Reduce)}
+        self.ctx: dict[int, list[str]] = {}  # id(context top) -> its loop variables, in order
+        self.trailing: dict[int, list[str]] = {}  # id(reduce node) -> its accumulator levels
+        self.owned: dict[int, list[str]] = {}  # id(context top) -> the variables it steps
+        self._contexts(self.tree, [v for v in self.order if v in output.vars])
+        self.ref: dict[int, ir.Value] = {}  # id(leaf) -> ref stream
+        self.cursor: dict[int, int] = {}  # id(leaf) -> next storage level
+        self.val: dict[int, ir.Value] = {}  # id(closed reduce node) -> value stream
+        self.acc_crd: dict[tuple[int, str], ir.Value] = {}  # (id(reduce), var) -> spacc crd
+        self.crd: dict[tuple[int, str], ir.Value] = {}  # (id(context top), var) -> step crd
+        self.full: dict[tuple[int, str], bool] = {}
+        self.done: set[tuple[int, str]] = set()  # (id(context top), var) iterated
+
+    def _contexts(self, node: _Node, ctx: list[str]) -> None:
+        if node is self.tree:
+            self.ctx[id(node)] = ctx
+            self.owned[id(node)] = list(ctx)
+        e = node.expr
+        if isinstance(e, Reduce):
+            child = node.children[0]
+            free = free_vars(e)
+            self.trailing[id(node)] = trailing_vars(e.var, free, ctx, self.pos)
+            self.ctx[id(child)] = inner_context(e.var, free, ctx, self.pos)
+            self.owned[id(child)] = [e.var, *self.trailing[id(node)]]
+            self._contexts(child, self.ctx[id(child)])
+        else:
+            for c in node.children:
+                self._contexts(c, ctx)
 
     # -- iteration -------------------------------------------------------------------------
     def build(self) -> ir.Value:
         root_ref = self.b.root()
-        for leaf in self.tree.leaves():
-            self.ref[id(leaf)] = root_ref
-            self.cursor[id(leaf)] = 0
-        for v in self.order:
-            top = self._top(self.tree, v)
-            it = self._join(top, v)
-            if it is None:
-                raise LoweringError(f"{self.region.name}: no operand indexes {v}; broadcasting "
-                                    f"into a new dimension is not lowered")
-            self.crd[v], self.full[v] = it.crd, it.full
-            sig = None
-            for leaf in top.leaves():
-                if id(leaf) in it.refs:
-                    self.ref[id(leaf)] = it.refs[id(leaf)]
-                else:
-                    sig = sig if sig is not None else self.b.repeat_sig_gen(it.crd)
-                    self.ref[id(leaf)] = self.b.repeat_sig(self.ref[id(leaf)], sig)
+        tops = {id(n): n for n in self.nodes if id(n) in self.ctx}
+        for leaf in self.nodes:
+            if leaf.is_leaf:
+                self.ref[id(leaf)] = root_ref
+                self.cursor[id(leaf)] = 0
+        pending = sorted(((self.pos[v], -tops[t].depth, t, v) for t, vs in self.owned.items() for v in vs),
+                         key=lambda s: s[:2])
+        reduces = sorted((n for n in self.nodes if isinstance(n.expr, Reduce)), key=lambda n: -n.depth)
+        while pending:
+            ready = next((s for s in pending if self._ready(tops[s[2]], s[3])), None)
+            if ready is None:
+                raise LoweringError(f"{self.region.name}: no loop can proceed in order "
+                                    f"{','.join(self.order)} (a reduction waits on itself)")
+            pending.remove(ready)
+            self._step(tops[ready[2]], ready[3])
+            for r in reduces:
+                if id(r) not in self.val and self._closable(r):
+                    self._close(r)
+        if isinstance(self.b, DryBuilder):
+            return None
         return self._write()
 
-    def _top(self, node: _Node, v: str) -> _Node:
-        if v in node.scope:
-            return node
-        for c in node.children:
-            if v in c.scope or any(v in x.scope for x in c.leaves()):
-                return self._top(c, v)
-        raise LoweringError(f"{self.region.name}: variable {v} is not in the expression")
+    def _frontier(self, node: _Node, v: str, contexts: list[_Node] | None = None) -> list[_Node]:
+        """Leaves and accumulated reductions iterated by ``node``'s loop at ``v`` (reductions
+        whose variable comes later are looked through: their operand shares the loop)."""
+        e = node.expr
+        if isinstance(e, Leaf):
+            return [node]
+        if isinstance(e, Reduce):
+            if self.pos[v] > self.pos[e.var]:
+                return [node]
+            if contexts is not None:
+                contexts.append(node.children[0])
+            return self._frontier(node.children[0], v, contexts)
+        return [x for c in node.children for x in self._frontier(c, v, contexts)]
+
+    def _ready(self, top: _Node, v: str) -> bool:
+        contexts = [top]
+        frontier = self._frontier(top, v, contexts)
+        for c in contexts:
+            ctx = self.ctx[id(c)]
+            if any((id(c), u) not in self.done for u in ctx[:ctx.index(v)]):
+                return False
+        return all(id(n) in self.val for n in frontier if not n.is_leaf)
+
+    def _closable(self, r: _Node) -> bool:
+        child = r.children[0]
+        return all((id(child), v) in self.done for v in self.ctx[id(child)]) and \
+            all(n in self.val for n in self.inner_reduces[id(r)])
+
+    def _step(self, top: _Node, v: str) -> None:
+        contexts = [top]
+        frontier = self._frontier(top, v, contexts)
+        it = self._join(top, v)
+        if it is None:
+            raise LoweringError(f"{self.region.name}: no operand indexes {v}; broadcasting "
+                                f"into a new dimension is not lowered")
+        self.crd[(id(top), v)], self.full[(id(top), v)] = it.crd, it.full
+        self.done.update((id(c), v) for c in contexts)
+        sig = None
+        for node in frontier:
+            streams = self.ref if node.is_leaf else self.val
+            if id(node) in it.refs:
+                streams[id(node)] = it.refs[id(node)]
+            else:  # broadcast along v
+                sig = sig if sig is not None else self.b.repeat_sig_gen(it.crd)
+                streams[id(node)] = self.b.repeat_sig(streams[id(node)], sig)
+
+    def _close(self, r: _Node) -> None:
+        """Build a reduction once its operand is fully iterated: ``reduce`` when its variable
+        is innermost, else a sparse accumulator whose output levels are the trailing
+        variables (innermost first in, outermost first out)."""
+        e: Reduce = r.expr
+        child = r.children[0]
+        val = self._value(child)
+        after = self.trailing[id(r)]
+        if not after:
+            if e.kind in ("max", "min") and not self.full[(id(child), e.var)] and not e.stored:
+                raise LoweringError(f"{self.region.name}: a {e.kind} reduction over a sparse {e.var} "
+                                    "would ignore the implicit zeros; not lowered")
+            self.val[id(r)] = self.b.reduce(val, e.kind)
+            return
+        if e.kind != "add":
+            raise LoweringError(f"{self.region.name}: a {e.kind} reduction over {e.var} is not "
+                                "innermost; a sparse accumulator only adds")
+        inner_first = [self.crd[(id(child), v)] for v in reversed(after)] + [self.crd[(id(child), e.var)]]
+        out_crds, self.val[id(r)] = self.b.spacc(inner_first, val)
+        for v, c in zip(reversed(after), out_crds, strict=True):
+            self.acc_crd[(id(r), v)] = c
 
     def _join(self, node: _Node, v: str) -> _Iter | None:
         e = node.expr
         if isinstance(e, Leaf):
             return self._lookup(node, v) if v in e.vars else None
         if isinstance(e, Reduce):
-            return self._join(node.children[0], v)
+            if self.pos[v] < self.pos[e.var]:
+                return self._join(node.children[0], v)
+            if v in self.trailing[id(node)]:  # the accumulator's output level, its value as payload
+                return _Iter(self.acc_crd[(id(node), v)], {id(node): self.val[id(node)]}, False)
+            return None
         parts = [self._join(c, v) for c in node.children]
         if e.stored:
             restricted = self._join_stored(e, parts, v)
@@ -201,14 +335,13 @@ class OutputLowering:
 
     def _lookup(self, leaf: _Node, v: str) -> _Iter:
         e: Leaf = leaf.expr
-        t = self.args[e.tensor].type
-        dims = level_dims(t)
+        dims, formats = self.layouts[e.tensor]
         level = self.cursor[id(leaf)]
         while dims is not None and level < len(dims) and e.vars[dims[level]] == UNIT:
             level += 1  # a dense size-1 level: the position is unchanged (p * 1 + 0)
         if dims is None or level >= len(dims) or e.vars[dims[level]] != v:
-            raise LoweringError(f"{self.region.name}: {v} does not follow the storage order of {t}")
-        fmt = _fmt_at(t, level)
+            raise LoweringError(f"{self.region.name}: {v} does not follow the storage order of input {e.tensor}")
+        fmt = formats[level]
         crd, ref = self.b.fiber_lookup(self.args[e.tensor], self.ref[id(leaf)], level, fmt, v)
         self.cursor[id(leaf)] = level + 1
         return _Iter(crd, {id(leaf): ref}, fmt == "dense")
@@ -223,31 +356,16 @@ class OutputLowering:
         if isinstance(e, Map):
             ins = [self._value(c) for c in node.children]
             return self.b.alu(e.kind, *ins, scalar=e.scalar)
-        if e.kind in ("max", "min") and not self.full[e.var] and not e.stored:
-            raise LoweringError(f"{self.region.name}: a {e.kind} reduction over a sparse {e.var} "
-                                "would ignore the implicit zeros; not lowered")
-        return self.b.reduce(self._value(node.children[0]), e.kind)
+        return self.val[id(node)]
 
     # -- outputs ---------------------------------------------------------------------------
     def _write(self) -> ir.Value:
         out = self.output
-        ovars = [v for v in self.order if v in out.vars]
-        root = self.tree
-        trailing: list[str] = []
-        if isinstance(root.expr, Reduce):
-            trailing = [v for v in ovars if self.pos[v] > self.pos[root.expr.var]]
-        if trailing:
-            val = self._value(root.children[0])
-            inner_first = [self.crd[v] for v in reversed(trailing)] + [self.crd[root.expr.var]]
-            out_crds, val = self.b.spacc(inner_first, val)
-            crds = {v: c for v, c in zip(reversed(trailing), out_crds, strict=True)}
-            formats = {v: "compressed" for v in trailing}
-        else:
-            val = self._value(root)
-            crds, formats = {}, {}
-        for v in ovars:
-            crds.setdefault(v, self.crd[v])
-            formats.setdefault(v, "dense" if self.full[v] else "compressed")
+        top = id(self.tree)
+        ovars = self.ctx[top]
+        val = self._value(self.tree)
+        crds = {v: self.crd[(top, v)] for v in ovars}
+        formats = {v: "dense" if self.full[(top, v)] else "compressed" for v in ovars}
         from fuseflow.dialects.sam import val_elem_type
 
         # casts (extf/truncf) are read through: the graph writes the values' element type and

@@ -134,6 +134,7 @@ def run(args) -> int:
     bestp = result.best
     rho = result.heuristic_spearman()
     rho_ops = result.heuristic_spearman("ops")
+    agree = result.heuristic_agreement()
     summary = {
         "workload": w.name, "mode": args.mode, "points": n_points, "evaluated": len(result.outcomes),
         "feasible": len(result.feasible), "pruned": sum(o.pruned for o in result.outcomes),
@@ -143,6 +144,7 @@ def run(args) -> int:
         "speedup_over_unfused": result.speedup_over("unfused"),
         "heuristic_spearman": None if math.isnan(rho) else rho,
         "heuristic_spearman_ops": None if math.isnan(rho_ops) else rho_ops,
+        "heuristic_agreement": None if math.isnan(agree) else agree,
         "csv": str(csv_path), "plot": None if plot_path is None else str(plot_path),
     }
     (output / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
@@ -155,6 +157,8 @@ def run(args) -> int:
     if not math.isnan(rho):
         ops_text = "n/a" if math.isnan(rho_ops) else f"{rho_ops:.2f}"
         out.print(f"heuristic vs simulated cycles: Spearman {rho:.2f} (estimated work), "
-                  f"{ops_text} (estimated ops) over {len(result.feasible)} feasible point(s)")
+                  f"{ops_text} (estimated ops) over {len(result.feasible)} feasible point(s)" +
+                  ("" if math.isnan(agree) else
+                   f"; pairs more than 5% apart ordered right: {agree:.0%}"))
     out.print(f"wrote {csv_path}" + ("" if plot_path is None else f", {plot_path}") + f", {output / 'summary.json'}")
     return 0

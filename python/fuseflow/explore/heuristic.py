@@ -4,10 +4,13 @@ Per fused expression (SAM_SEMANTICS.md section 6):
 
 - **ops**: every arithmetic node (``Map``, ``Reduce``) runs once per point of the loops it runs
   in; their count is the product of the coordinate counts of those loops. A node runs in the
-  loops of its own variables plus every *enclosing* loop (an output variable or the variable of
-  a ``Reduce`` above it) that comes before its innermost own variable in the order: such a loop
-  re-runs the node (recomputation under broadcast, e.g. layer-1 rows per neighbour in a fully
-  fused GCN). A ``Reduce`` counts its combines, so a sum of products costs x2.
+  loops of its own variables plus every *enclosing* loop that comes before its innermost own
+  variable in the order: such a loop re-runs the node (recomputation under broadcast, e.g.
+  layer-1 rows per neighbour in a fully fused GCN). The enclosing loops of a ``Reduce``'s
+  operand are those of the lowering (``inner_context``): the loops around the reduction before
+  its variable, the variable, and the later ones its value depends on (a sparse accumulator);
+  a later loop it does not depend on only repeats its result. A ``Reduce`` counts its
+  combines, so a sum of products costs x2.
 - **bytes**: every input leaf reads its elements once per point of its loops (the same rule),
   4 bytes per value plus 4 per stored coordinate; the region's outputs are written once
   (4 bytes per stored element plus coordinates).
@@ -43,7 +46,9 @@ from fuseflow.passes.einsum import (
     Reduce,
     Region,
     free_vars,
+    inner_context,
     level_dims,
+    trailing_vars,
 )
 
 VALUE_BYTES = 4
@@ -273,8 +278,17 @@ class _Counter:
             return
         if isinstance(e, Reduce):
             own = free_vars(e.arg)
-            self.ops += self.product(self.loops(own, enclosing), ctx)
-            self.walk(e.arg, enclosing | {e.var}, ctx)
+            # the operand's loops: the enclosing ones before the reduction variable, it, and
+            # the ones after it that the value depends on (a sparse accumulator's levels); an
+            # enclosing loop after it that the value does not depend on repeats the result
+            ordered = sorted(enclosing, key=lambda v: self.pos[v])
+            inner = set(inner_context(e.var, free_vars(e), ordered, self.pos))
+            # the accumulator's levels are iterated inside before the joins around it: those
+            # do not bound them
+            after = set(trailing_vars(e.var, free_vars(e), ordered, self.pos))
+            ctx = {v: n for v, n in ctx.items() if v not in after}
+            self.ops += self.product(self.loops(own, inner), {**ctx, **{v: n for v, n in mine.items() if v in after}})
+            self.walk(e.arg, inner, ctx)
             return
         own = free_vars(e)
         self.ops += self.product(self.loops(own, enclosing), ctx)

@@ -65,10 +65,27 @@ class ExploreResult:
     def heuristic_spearman(self, metric: str = "work") -> float:
         """Rank correlation of the estimate (``metric``: work, ops or bytes) and simulated
         cycles over the feasible points."""
+        pts = self._estimated(metric)
+        return spearman([p[0] for p in pts], [p[1] for p in pts])
+
+    def heuristic_agreement(self, metric: str = "work", min_gap: float = 0.05) -> float:
+        """Fraction of the pairs of feasible points whose simulated cycles differ by more than
+        ``min_gap`` (relative) that the estimate orders the same way (nan without such
+        pairs). Unlike the rank correlation, near-ties (orders that simulate within a few
+        cycles of each other) do not count: they are what pruning need not separate."""
+        pts = self._estimated(metric)
+        agree = total = 0
+        for n, (ea, ca) in enumerate(pts):
+            for eb, cb in pts[n + 1:]:
+                if abs(ca - cb) > min_gap * min(ca, cb):
+                    total += 1
+                    agree += (ea < eb) == (ca < cb)
+        return agree / total if total else math.nan
+
+    def _estimated(self, metric: str) -> list[tuple[float, int]]:
         if metric not in ("work", "ops", "bytes"):
             raise ExploreError(f"metric must be work, ops or bytes, got '{metric}'")
-        pts = [(getattr(o.estimate, metric), o.cycles) for o in self.feasible if o.estimate is not None]
-        return spearman([p[0] for p in pts], [p[1] for p in pts])
+        return [(getattr(o.estimate, metric), o.cycles) for o in self.feasible if o.estimate is not None]
 
 
 def explore(explorer: Explorer, mode: str = "exhaustive", *, budget: int = 20, seed: int = 0,

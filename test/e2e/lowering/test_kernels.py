@@ -55,13 +55,17 @@ def test_chain_unfused_and_fused_in_every_legal_order():
     args = (sparse((8, 10), 0.3, 0), dense((10, 6), 1), dense((6, 5), 2))
     for prog in _all_orders(fn, args, {}, "unfused"):
         _check(prog, args)
-    # fused, with row-major operands: the inner reduction cannot be innermost -> infeasible
-    with pytest.raises(InfeasibleOrder, match="no legal dataflow order"):
-        compile(Fn(fn), args, fusion="full")
-    # fused, with the middle operand stored column-major: three legal orders
+    # fused, with row-major operands: storage fixes i,k,l,j; both reductions are followed by a
+    # variable they depend on, so each is an order-1 sparse accumulator, one nested in the other
+    (prog,) = _all_orders(fn, args, {}, "full")
+    assert prog.regions[0].order == "i,k,l,j"
+    assert prog.stage("lowered").count("sam.spacc") == 2
+    _check(prog, args)
+    _check(prog, args, engine="cycle")
+    # fused, with the middle operand stored column-major: five legal orders
     fmts = {"arg1": "d1:dense,d0:dense"}
     progs = list(_all_orders(fn, args, fmts, "full"))
-    assert [p.regions[0].order for p in progs] == ["i,l,j,k", "l,i,j,k", "l,j,i,k"]
+    assert [p.regions[0].order for p in progs] == ["i,l,j,k", "i,l,k,j", "l,i,j,k", "l,i,k,j", "l,j,i,k"]
     for prog in progs:
         _check(prog, args)
 

@@ -8,6 +8,7 @@ import json
 import warnings
 
 import pytest
+import torch
 
 import fuseflow
 from fuseflow import tune, workloads
@@ -79,15 +80,23 @@ def test_optimize_is_a_parameter(sae):
     assert ex.objective(off) == _direct_cycles(sae, "layers", [0, 0], optimize=False)[0]
 
 
+class _ColumnMaxOfRelu(torch.nn.Module):
+    def forward(self, a):
+        return torch.relu(a).amax(0)
+
+
 def test_infeasible_fusion_is_reported_infeasible():
-    w = workloads.graphsage(nodes=16, features=4, hidden=4, classes=3)
-    ex = Explorer(w, fusions=("layers",), optimize=(True,))
+    # a max over the rows of a CSR matrix: the reduction must be innermost (no max accumulator)
+    # but the storage order puts rows first
+    a = (torch.rand(6, 5, generator=torch.Generator().manual_seed(0)) - 0.7).relu().to_sparse_csr()
+    w = workloads.Workload("colmax", _ColumnMaxOfRelu(), (a,))
+    ex = Explorer(w, fusions=("full",), optimize=(True,))
     (info,) = ex.fusions
     assert "no legal dataflow order" in info.infeasible
     with pytest.raises(fuseflow.InfeasibleOrder):
-        fuseflow.compile(w.model, w.args, sparse=w.sparse, fusion="layers")
+        fuseflow.compile(w.model, w.args, sparse=w.sparse, fusion="full")
     with pytest.raises(tune.Infeasible, match="no legal dataflow order"):
-        ex.objective({"fusion": "layers"})
+        ex.objective({"fusion": "full"})
     result = tune.minimize(ex.objective, ex.space(), budget=1, seed=0)
     assert not result.history[0].feasible
 

@@ -71,17 +71,38 @@ def test_three_matmul_chain_fused_unifies_variables_and_counts_orders():
     assert show(out.expr) == "add_l(mul(add_k(mul(T0[i,k], T1[k,l])), T2[l,j]))"
     assert r.vars == ["i", "j", "k", "l"]
     assert r.precedences() == {("i", "k"), ("k", "l"), ("l", "j")}
-    # storage needs k before l, but the inner reduction over k must be innermost in its scope
-    # {i, j, l, k}: no order satisfies both.
-    assert r.legal_orders() == []
-    with pytest.raises(InfeasibleOrder, match="no legal dataflow order"):
-        r.choose_order(0)
+    # storage fixes i,k,l,j: both reductions have a trailing variable (k: l; l: j), so each
+    # becomes an order-1 sparse accumulator, the inner one nested in the outer one's loops
+    assert r.legal_orders() == [["i", "k", "l", "j"]]
+    assert r.order_problems(["i", "k", "l", "j"]) == []
+    # k,l,i,j: the outer accumulator (l; then i, j) feeds the output, but the inner one would
+    # need order 2 (k; then l, i) below the root
+    problems = r.order_problems(["k", "l", "i", "j"])
+    assert "reduction over k has 2 variables after it (l,i): an order-2 sparse accumulator must " \
+        "feed the output directly" in problems
 
 
 def test_three_matmul_chain_with_column_major_middle_operand():
     _, r = region_of(chain_module(tb="tensor<5x6xf32, #csc>"))  # B stored column-major: l<k
-    # k innermost; the outer reduction l is followed by at most two output variables (spacc)
-    assert r.legal_orders() == [["i", "l", "j", "k"], ["l", "i", "j", "k"], ["l", "j", "i", "k"]]
+    # the outer reduction l is followed by at most two output variables (spacc); the inner one
+    # is innermost (i,l,j,k: recomputed per j) or reduced before j and its value repeated over j
+    # (i,l,k,j); l,k,i,j would put an order-2 accumulator below the root
+    assert ["".join(o) for o in r.legal_orders()] == ["iljk", "ilkj", "lijk", "likj", "ljik"]
+
+
+def test_accumulator_rules():
+    _, r = region_of(chain_module(tb="tensor<5x6xf32, #csc>"))  # add_l(add_k(A[i,k] B[k,l]) C[l,j])
+    assert all(not r.order_problems(o) for o in r.legal_orders())
+    # l,i,k,j: the outer reduction accumulates over i,j (order 2, at the root: fine); the inner
+    # one over k is innermost among the loops it depends on (l, i) and hoisted out of j
+    assert r.order_problems(["l", "i", "k", "j"]) == []
+    assert ["l", "i", "k", "j"] in r.legal_orders()
+    # i,k,j,l: j (which the inner reduction does not depend on) sits between k and its trailing l
+    assert any("does not depend on j, which comes between it and its output variable l" in p
+               for p in r.order_problems(["i", "k", "j", "l"]))
+    # prefix pruning: i,k,j cannot be completed; i,l can
+    assert not r._prefix_feasible(["i", "k", "j"])
+    assert r._prefix_feasible(["i", "l"])
 
 
 def test_choose_order_by_permutation_and_errors():
