@@ -76,3 +76,30 @@ def retype_result(generic: ir.Operation, empty: ir.Operation, target: ir.Type) -
 def erase_if_unused(op: ir.Operation) -> None:
     if not any(True for r in op.results for _ in r.uses):
         op.erase()
+
+
+def splice_function(text: str, args: list[ir.Value], before: ir.Operation,
+                    context=None) -> tuple[list[ir.Value], list[ir.Operation]]:
+    """Parse ``text`` (a module holding one ``func.func``), clone its body in front of
+    ``before`` with its arguments replaced by ``args``; returns the values it returns and the
+    cloned ops. Ops are cloned as written (attributes included); raises what the parser raises."""
+    from fuseflow.context import parse_module
+
+    helper = parse_module(text, context if context is not None else before.context)
+    block = helper.body.operations[0].regions[0].blocks[0]
+    mapping = dict(zip(block.arguments, args, strict=True))
+    cloned = []
+    with ir.InsertionPoint(before):
+        for op in list(block.operations):
+            if op_name(op) == "func.return":
+                return [mapping[v] for v in op.operands], cloned
+            new = op.operation.clone()
+            cloned.append(new)
+            for i, v in enumerate(new.operands):
+                for old, rep in mapping.items():
+                    if v == old:
+                        new.operands[i] = rep
+                        break
+            for old_r, new_r in zip(op.results, new.results, strict=True):
+                mapping[old_r] = new_r
+    raise ValueError("the spliced function has no return")

@@ -16,6 +16,7 @@ NORMALIZE_PIPELINE = (
     "fuseflow-fold-transposes",
     "fuseflow-drop-redundant-init",
     "fuseflow-propagate-sparsity",
+    "fuseflow-expose-implicit-zeros",
     "canonicalize",
     "cse",
     "fuseflow-drop-redundant-init",
@@ -33,6 +34,8 @@ class NormalizePass(ModulePass):
     (`fuseflow-recognize-kernels`); rewrite masked softmax to a softmax over stored entries;
     generalize named ops to `linalg.generic` (unless `keep-named`); fold transposes into
     indexing maps (`fuseflow-fold-transposes`); drop redundant inits and propagate again;
+    let max/min reductions over sparse operands see their implicit zeros
+    (`fuseflow-expose-implicit-zeros`);
     canonicalize and cse; drop redundant inits again and re-tag (canonicalization may merge
     or erase ops). Running it twice gives the same IR.
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from fuseflow.bindings import ir, op_name
-from fuseflow.context import parse_module
 from fuseflow.frontend.formats import Format, Level, format_from_encoding, levels_name
 from fuseflow.passes.body_analysis import body_ops, float_constant
-from fuseflow.passes.ir_utils import encoding, indexing_maps, num_inputs, users
+from fuseflow.passes.ir_utils import encoding, indexing_maps, num_inputs, splice_function, users
 from fuseflow.passes.pass_base import ModulePass, PassFailure
 from fuseflow.passes.recognize_kernels import GROUP, KIND, PATTERN, ROLE
 from fuseflow.passes.registry import register
@@ -219,29 +218,13 @@ class SparsifyMaskedSoftmaxPass(ModulePass):
             RED=", ".join(['"parallel"'] * (r - 1) + ['"reduction"']),
         )
         try:
-            helper = parse_module(text, module.context)
+            (result,), cloned = splice_function(text, [scores, mask], sel, module.context)
         except Exception as e:  # a shape this template does not cover: leave the IR as is
             raise PassFailure(f"cannot build the stored-entries softmax: {e}", sel.location) from None
-        func = helper.body.operations[0]
-        block = func.regions[0].blocks[0]
-        mapping = {block.arguments[0]: scores, block.arguments[1]: mask}
-        result = None
-        with ir.InsertionPoint(sel):
-            for op in list(block.operations):
-                if op_name(op) == "func.return":
-                    result = mapping[op.operands[0]]
-                    break
-                new = op.operation.clone()
-                for i, v in enumerate(new.operands):
-                    for old, rep in mapping.items():
-                        if v == old:
-                            new.operands[i] = rep
-                            break
-                for old_r, new_r in zip(op.results, new.results, strict=True):
-                    mapping[old_r] = new_r
-                if KIND in new.attributes:
-                    new.attributes[PATTERN] = ir.StringAttr.get("masked_softmax")
-                    new.attributes[GROUP] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), gid)
+        for op in cloned:
+            if KIND in op.attributes:
+                op.attributes[PATTERN] = ir.StringAttr.get("masked_softmax")
+                op.attributes[GROUP] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), gid)
         self._replace(ops["div"], result)
         for role in reversed(_ROLES):
             self._erase_dead(ops[role])

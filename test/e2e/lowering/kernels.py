@@ -18,6 +18,13 @@ def sparse(shape, density, seed, layout="csr"):
     return d
 
 
+def _negative_rows():
+    d = sparse((12, 10), 0.3, 0, layout="dense")
+    d[:4] = -torch.rand(4, 10, generator=torch.Generator().manual_seed(3)) - 0.1
+    d[4] = 0.0
+    return d.to_sparse_csr()
+
+
 def dense(shape, seed):
     return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
 
@@ -44,6 +51,11 @@ KERNELS = {
              {"arg1": "d1:dense,d0:dense"}),
     "rowsum": (lambda a: a.sum(1), lambda: (sparse((12, 10), 0.3, 0),), {}),
     "rowmax_dense": (lambda a: a.amax(1), lambda: (dense((12, 10), 0),), {}),
+    # over a sparse operand the implicit zeros count: rows 0-3 are full and all negative (their
+    # max is negative), the others have absent entries (max >= 0) and row 4 is empty
+    "rowmax": (lambda a: a.amax(1), lambda: (_negative_rows(),), {}),
+    "colmin_csc": (lambda a: a.amin(0), lambda: (-_negative_rows().t().to_dense().to_sparse_csr(),), {"arg0": "csc"}),
+    "rowmax_of_relu": (lambda a: torch.relu(a).amax(1), lambda: (sparse((12, 10), 0.3, 0),), {}),
     "relu": (lambda a: torch.relu(a), lambda: (sparse((12, 10), 0.3, 0),), {}),
     "exp": (lambda x: torch.exp(x), lambda: (dense((6, 5), 0),), {}),
     "gelu": (lambda x: torch.nn.functional.gelu(x), lambda: (dense((6, 5), 0),), {}),
