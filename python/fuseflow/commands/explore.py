@@ -35,6 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the optimize parameter: explored (both) or fixed (default on)")
     parser.add_argument("--prune", type=float, default=None, metavar="FACTOR",
                         help="skip points whose estimated work exceeds FACTOR x the least estimate")
+    parser.add_argument("--max-points", type=int, default=1000, metavar="N",
+                        help="refuse an exhaustive run over more configurations (default 1000)")
     parser.add_argument("--nodes", type=int, help="graph size for gcn/graphsage")
     parser.add_argument("--max-wall", type=float, default=120.0,
                         help="simulator wall-time guard per region in seconds (default 120); over it = infeasible")
@@ -95,6 +97,10 @@ def run(args) -> int:
         else:
             console.print(f"  {info.name}: {len(info.orders)} region(s), legal orders per region "
                           f"{[len(o) for o in info.orders]}")
+    if args.mode == "exhaustive" and n_points > args.max_points:
+        raise FuseflowError(f"an exhaustive run would simulate {n_points:,} configurations (more than "
+                            f"--max-points {args.max_points}); use --mode tune --budget N, fewer "
+                            "--fusions, or raise --max-points")
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     total = n_points if args.mode == "exhaustive" else args.budget

@@ -93,3 +93,18 @@ def test_accumulator_orders_the_lowering_refuses_are_not_listed():
     assert "jlik" not in region.orders
     with pytest.raises(fuseflow.InfeasibleOrder, match="broadcast along i and a sparse operand"):
         fuseflow.compile(w.model, w.args, sparse=w.sparse, fusion="full", order=["jlik"])
+
+
+@pytest.mark.parametrize("name", ["gcn", "sae", "graphsage"])
+def test_unfused_regions_get_a_second_order_from_the_intermediate_format(name):
+    """A region whose only inputs fix its order (an elementwise op on a row-major intermediate)
+    gets its other order when intermediates are materialized column-major: every region with
+    two or more variables that reads an intermediate has two orders across the two programs."""
+    w = WORKLOADS[name]()
+    row = fuseflow.compile(w.model, w.args, sparse=w.sparse, fusion="unfused")
+    col = fuseflow.compile(w.model, w.args, sparse=w.sparse, fusion="unfused", intermediates="d1:dense,d0:dense")
+    _check(col, w.args, "reference")
+    for a, b in zip(row.regions, col.regions, strict=True):
+        reads_intermediate = "call[" in a.exprs[0]
+        if len(a.order.split(",")) >= 2 and reads_intermediate:
+            assert len(set(a.orders) | set(b.orders)) >= 2, a.exprs

@@ -177,4 +177,6 @@ def test_cli_user_errors(tmp_path, capsys):
     assert main(["explore", "nosuch", "--output", str(tmp_path)]) == 1
     assert "unknown workload" in capsys.readouterr().err
     assert main(["explore", "spmm", "--fusions", "0,x", "--output", str(tmp_path)]) == 1
+    assert main(["explore", "spmm", "--max-points", "2", "--output", str(tmp_path)]) == 1
+    assert "would simulate 3 configurations" in capsys.readouterr().err
     assert main(["explore", "spmm", "--nodes", "4", "--output", str(tmp_path)]) == 1
