@@ -30,6 +30,7 @@ dimensions is written without them (``unit_free_type``) and reshaped by the prog
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 from fuseflow.bindings import ir
@@ -91,6 +92,7 @@ class _Iter:
     crd: ir.Value
     refs: dict[int, ir.Value]  # id(node) -> ref (leaf) or val (accumulated reduction) stream
     full: bool
+    may_empty: bool = False  # a fiber can be empty under an outer coordinate (an intersection)
 
 
 Layout = tuple[list[int] | None, list[str]]  # tensor dimension and format of each level
@@ -153,6 +155,7 @@ class OutputLowering:
         self.acc_crd: dict[tuple[int, str], ir.Value] = {}  # (id(reduce), var) -> spacc crd
         self.crd: dict[tuple[int, str], ir.Value] = {}  # (id(context top), var) -> step crd
         self.full: dict[tuple[int, str], bool] = {}
+        self.may_empty: dict[tuple[int, str], bool] = {}
         self.done: set[tuple[int, str]] = set()  # (id(context top), var) iterated
 
     def _contexts(self, node: _Node, ctx: list[str]) -> None:
@@ -232,6 +235,7 @@ class OutputLowering:
             raise LoweringError(f"{self.region.name}: no operand indexes {v}; broadcasting "
                                 f"into a new dimension is not lowered")
         self.crd[(id(top), v)], self.full[(id(top), v)] = it.crd, it.full
+        self.may_empty[(id(top), v)] = it.may_empty
         self.done.update((id(c), v) for c in contexts)
         sig = None
         for node in frontier:
@@ -272,7 +276,7 @@ class OutputLowering:
             if self.pos[v] < self.pos[e.var]:
                 return self._join(node.children[0], v)
             if v in self.trailing[id(node)]:  # the accumulator's output level, its value as payload
-                return _Iter(self.acc_crd[(id(node), v)], {id(node): self.val[id(node)]}, False)
+                return _Iter(self.acc_crd[(id(node), v)], {id(node): self.val[id(node)]}, False, True)
             return None
         parts = [self._join(c, v) for c in node.children]
         if e.stored:
@@ -331,7 +335,11 @@ class OutputLowering:
                 payloads.append(ref)
                 owners.append(leaf_id)
         crd, outs = getattr(self.b, kind)(crds, payloads, v)
-        return _Iter(crd, dict(zip(owners, outs, strict=True)), full)
+        if kind == "intersect":
+            may_empty = any(p.may_empty for p in parts) or sum(not p.full for p in parts) >= 2
+        else:
+            may_empty = all(p.may_empty for p in parts)
+        return _Iter(crd, dict(zip(owners, outs, strict=True)), full, may_empty)
 
     def _lookup(self, leaf: _Node, v: str) -> _Iter:
         e: Leaf = leaf.expr
@@ -366,6 +374,12 @@ class OutputLowering:
         val = self._value(self.tree)
         crds = {v: self.crd[(top, v)] for v in ovars}
         formats = {v: "dense" if self.full[(top, v)] else "compressed" for v in ovars}
+        # a compressed level must not keep a coordinate whose fiber below came out empty (an
+        # intersection or accumulator under it): crd_drop, innermost pair first
+        for outer, inner in reversed(list(itertools.pairwise(ovars))):
+            if formats[outer] == "compressed" and self.may_empty[(top, inner)]:
+                crds[outer], crds[inner] = self.b.crd_drop(crds[outer], crds[inner])
+                self.may_empty[(top, outer)] = True
         from fuseflow.dialects.sam import val_elem_type
 
         # casts (extf/truncf) are read through: the graph writes the values' element type and

@@ -3,6 +3,7 @@ functional model, equals PyTorch eager."""
 
 import numpy as np
 import pytest
+import torch
 from kernels import KERNELS, Fn, dense, sparse
 
 from fuseflow.compiler import compile
@@ -78,3 +79,28 @@ def test_explicit_order_by_permutation_and_illegal_order():
     _check(prog, args)
     with pytest.raises(InfeasibleOrder, match="i,k,j is illegal"):
         compile(Fn(fn), args, sparse=fmts, fusion="full", order={"region0": "ikj"})
+
+
+@pytest.mark.parametrize("optimize", [True, False])
+def test_compressed_output_after_an_intersection_drops_empty_fibers(optimize):
+    """DCSR * DCSR: rows both store but whose columns do not meet are dropped (crd_drop), so
+    the written tensor is canonical: every stored row has a stored entry."""
+    from fuseflow.sim.api import run_function
+
+    a = sparse((12, 10), 0.2, 0, layout="dense")
+    b = sparse((12, 10), 0.2, 5, layout="dense")
+    b[:, 5:] = 0.0
+    a[:, :5] = a[:, :5] * (torch.arange(12) % 2 == 0).unsqueeze(1)  # odd rows meet b nowhere
+    args = (a.to_sparse_csr(), b.to_sparse_csr())
+    fmts = {"arg0": "dcsr", "arg1": "dcsr"}
+    prog = compile(Fn(lambda x, y: x * y), args, sparse=fmts, fusion="full", optimize=optimize)
+    assert "sam.crd_drop" in prog.stage("lowered")
+    _check(prog, args)
+    run = run_function(prog.graph(prog.regions[0].name), [x for x in args], engine="reference")
+    (out,) = run.result.tensors.values()  # the graph's one output, as written
+    rows, cols = out.levels[0], out.levels[1]
+    assert len(rows.crd) == int(((a * b) != 0).any(1).sum())  # only rows with an entry
+    assert all(cols.seg[n + 1] > cols.seg[n] for n in range(len(rows.crd)))
+    # a CSR output (dense rows) keeps every row: no crd_drop
+    prog = compile(Fn(lambda x, y: x * y), args, fusion="full", optimize=optimize)
+    assert "sam.crd_drop" not in prog.stage("lowered")

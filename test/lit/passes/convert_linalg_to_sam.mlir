@@ -149,3 +149,28 @@ func.func @masked(%S: tensor<4x4xf32>, %M: tensor<4x4xf32, #csr>) -> tensor<4x4x
   } -> tensor<4x4xf32, #csr>
   return %x : tensor<4x4xf32, #csr>
 }
+
+// -----
+
+// DCSR * DCSR: the rows of the product are an intersection of both operands' rows, and a row
+// both store can still have no common column: crd_drop removes it from the compressed output.
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#dcsr = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : compressed, d1 : compressed) }>
+// CHECK-LABEL: func.func @dcsr_mul_region0(
+// CHECK: %[[I:[0-9]+]]:3 = "sam.intersect"
+// CHECK-SAME: index = "i"
+// CHECK: %[[J:[0-9]+]]:3 = "sam.intersect"
+// CHECK-SAME: index = "j"
+// CHECK: %[[DROP:[0-9]+]]:2 = "sam.crd_drop"(%[[I]]#0, %[[J]]#0)
+// CHECK: "sam.fiber_write"(%[[DROP]]#0) {format = "compressed", level = 0 : i64}
+// CHECK: "sam.fiber_write"(%[[DROP]]#1) {format = "compressed", level = 1 : i64}
+func.func @dcsr_mul(%a: tensor<4x4xf32, #dcsr>, %b: tensor<4x4xf32, #dcsr>) -> tensor<4x4xf32, #dcsr> {
+  %e = tensor.empty() : tensor<4x4xf32, #dcsr>
+  %0 = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a, %b : tensor<4x4xf32, #dcsr>, tensor<4x4xf32, #dcsr>) outs(%e : tensor<4x4xf32, #dcsr>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %m = arith.mulf %x, %y : f32
+    linalg.yield %m : f32
+  } -> tensor<4x4xf32, #dcsr>
+  return %0 : tensor<4x4xf32, #dcsr>
+}
