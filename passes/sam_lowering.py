@@ -175,7 +175,8 @@ class OutputLowering:
                 self._contexts(c, ctx)
 
     # -- iteration -------------------------------------------------------------------------
-    def build(self) -> ir.Value:
+    def build(self) -> ir.Value | None:
+        """The output tensor value (None with a ``DryBuilder``: the order lowers)."""
         root_ref = self.b.root()
         tops = {id(n): n for n in self.nodes if id(n) in self.ctx}
         for leaf in self.nodes:
