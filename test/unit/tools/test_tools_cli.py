@@ -74,3 +74,12 @@ def test_compile_unknown_workload_and_illegal_order(capsys):
     assert "unknown workload 'no-such-model'" in capsys.readouterr().err
     assert fuseflow_main(["compile", "spmm", "--order", "region0=kij"]) == 1
     assert "k,i,j is illegal" in capsys.readouterr().err
+
+
+def test_demo_runs_checks_and_reports_every_granularity(capsys):
+    assert fuseflow_main(["demo", "--workloads", "sae", "graphsage", "--nodes", "16"]) == 0
+    out = capsys.readouterr().out
+    for fusion in ("unfused", "layers", "full"):
+        assert out.count(f" {fusion} ") >= 2, out
+    assert "1.00x" in out and "infeasible" not in out
+    assert "matched PyTorch eager" in out
