@@ -142,9 +142,18 @@ class OutputLowering:
         self.pos = {v: n for n, v in enumerate(self.order)}
         self.tree = _annotate(output.expr)
         self.nodes = self.tree.nodes()
-        # id(reduce node) -> the reduce nodes inside its operand
-        self.inner_reduces = {id(n): [id(x) for x in n.children[0].nodes() if isinstance(x.expr, Reduce)]
-                              for n in self.nodes if isinstance(n.expr, Reduce)}
+        # id(reduce node) -> the reduce nodes directly inside its operand (no reduce between)
+        self.inner_reduces: dict[int, list[int]] = {}
+        for n in self.nodes:
+            if isinstance(n.expr, Reduce):
+                stack, inner = list(n.children), []
+                while stack:
+                    x = stack.pop()
+                    if isinstance(x.expr, Reduce):
+                        inner.append(id(x))
+                    else:
+                        stack.extend(x.children)
+                self.inner_reduces[id(n)] = inner
         self.ctx: dict[int, list[str]] = {}  # id(context top) -> its loop variables, in order
         self.trailing: dict[int, list[str]] = {}  # id(reduce node) -> its accumulator levels
         self.owned: dict[int, list[str]] = {}  # id(context top) -> the variables it steps
@@ -157,6 +166,7 @@ class OutputLowering:
         self.full: dict[tuple[int, str], bool] = {}
         self.may_empty: dict[tuple[int, str], bool] = {}
         self.done: set[tuple[int, str]] = set()  # (id(context top), var) iterated
+        self._loops: dict[tuple[int, str], tuple[list[_Node], list[_Node]]] = {}
 
     def _contexts(self, node: _Node, ctx: list[str]) -> None:
         if node is self.tree:
@@ -193,9 +203,10 @@ class OutputLowering:
                                     f"{','.join(self.order)} (a reduction waits on itself)")
             pending.remove(ready)
             self._step(tops[ready[2]], ready[3])
-            for r in reduces:
-                if id(r) not in self.val and self._closable(r):
+            for r in list(reduces):  # deepest first: a closed inner reduction can close its outer
+                if self._closable(r):
                     self._close(r)
+                    reduces.remove(r)
         if isinstance(self.b, DryBuilder):
             return None
         return self._write()
@@ -214,9 +225,17 @@ class OutputLowering:
             return self._frontier(node.children[0], v, contexts)
         return [x for c in node.children for x in self._frontier(c, v, contexts)]
 
+    def _loop(self, top: _Node, v: str) -> tuple[list[_Node], list[_Node]]:
+        """(frontier, the contexts that share the loop) of step ``(top, v)``; computed once."""
+        key = (id(top), v)
+        got = self._loops.get(key)
+        if got is None:
+            contexts = [top]
+            got = self._loops[key] = (self._frontier(top, v, contexts), contexts)
+        return got
+
     def _ready(self, top: _Node, v: str) -> bool:
-        contexts = [top]
-        frontier = self._frontier(top, v, contexts)
+        frontier, contexts = self._loop(top, v)
         for c in contexts:
             ctx = self.ctx[id(c)]
             if any((id(c), u) not in self.done for u in ctx[:ctx.index(v)]):
@@ -229,8 +248,7 @@ class OutputLowering:
             all(n in self.val for n in self.inner_reduces[id(r)])
 
     def _step(self, top: _Node, v: str) -> None:
-        contexts = [top]
-        frontier = self._frontier(top, v, contexts)
+        frontier, contexts = self._loop(top, v)
         it = self._join(top, v)
         if it is None:
             raise LoweringError(f"{self.region.name}: no operand indexes {v}; broadcasting "
