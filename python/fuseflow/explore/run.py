@@ -188,6 +188,8 @@ def plot(result: ExploreResult, path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from fuseflow.tune.plot import draw_progress
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
@@ -201,16 +203,8 @@ def plot(result: ExploreResult, path) -> Path:
                 xs, vs = zip(*pts, strict=True)
                 ax.scatter(xs, vs, s=18, color=colours[k % len(colours)], label=f)
         bad = [n + 1 for n, o in enumerate(result.outcomes) if not o.feasible]
-        if ys:
-            best = result.best_so_far()
-            steps = [(n + 1, v) for n, v in enumerate(best) if not math.isnan(v)]
-            bx, by = zip(*steps, strict=True)
-            ax.step(bx, by, where="post", color="black", lw=1.5, label="best so far")
-            if min(ys) > 0:
-                ax.set_yscale("log")
-        if bad:
-            ax.scatter(bad, [max(ys) if ys else 0] * len(bad), marker="x", color="gray",
-                       label="infeasible / pruned")
+        draw_progress(ax, result.best_so_far(), ys, bad, color="black", lw=1.5,
+                      infeasible_label="infeasible / pruned")
         ax.set_xlabel("evaluation")
         ax.set_ylabel("simulated cycles")
         ax.set_title(f"fuseflow explore {result.workload} ({result.mode})")

@@ -22,20 +22,12 @@ def plot_best_so_far(result: Result, path: str | Path, title: str = "") -> Path:
     try:
         feas = [(e.index + 1, e.value) for e in result.history if e.feasible]
         bad = [e.index + 1 for e in result.history if not e.feasible]
+        ys: tuple = ()
         if feas:
             xs, ys = zip(*feas, strict=True)
             ax.scatter(xs, ys, s=14, color="tab:blue", alpha=0.6, label="evaluation")
-            best = result.best_so_far()
-            steps = [(i + 1, v) for i, v in enumerate(best) if not math.isnan(v)]
-            bx, by = zip(*steps, strict=True)
-            ax.step(bx, by, where="post", color="tab:red", lw=2, label="best so far")
-            if min(ys) > 0:
-                ax.set_yscale("log")
-            if bad:
-                top = max(ys)
-                ax.scatter(bad, [top] * len(bad), marker="x", color="gray", label="infeasible")
-        elif bad:
-            ax.scatter(bad, [0] * len(bad), marker="x", color="gray", label="infeasible")
+        draw_progress(ax, result.best_so_far(), list(ys), bad, color="tab:red", lw=2,
+                      infeasible_label="infeasible")
         ax.set_xlabel("evaluation")
         ax.set_ylabel("objective")
         ax.set_title(title or "best so far")
@@ -46,3 +38,20 @@ def plot_best_so_far(result: Result, path: str | Path, title: str = "") -> Path:
     finally:
         plt.close(fig)
     return path
+
+
+def draw_progress(ax, best: list[float], values: list[float], infeasible: list[int], *, color: str,
+                  lw: float, infeasible_label: str) -> None:
+    """On ``ax`` (evaluations numbered from 1): the best feasible value so far as a step line
+    (``best``: nan before the first feasible one), a log scale when every feasible value in
+    ``values`` is positive, and the ``infeasible`` evaluations as grey crosses on the top edge
+    (at 0 when nothing is feasible). Shared by the tuner's and the explorer's plots."""
+    if values:
+        steps = [(n + 1, v) for n, v in enumerate(best) if not math.isnan(v)]
+        bx, by = zip(*steps, strict=True)
+        ax.step(bx, by, where="post", color=color, lw=lw, label="best so far")
+        if min(values) > 0:
+            ax.set_yscale("log")
+    if infeasible:
+        ax.scatter(infeasible, [max(values) if values else 0] * len(infeasible), marker="x", color="gray",
+                   label=infeasible_label)
