@@ -27,16 +27,22 @@ def _dedup(module, options: str = "") -> None:
     assert_well_formed(module)
 
 
+def _row_scans(b, A, x):
+    """i over A's rows; at j, A's (crd, ref) and x's (crd, ref), x repeated over i."""
+    root = b.root()
+    ci, ri = b.fiber_lookup(A, root, 0, "dense", "i")
+    a_j = b.fiber_lookup(A, ri, 1, "compressed", "j")
+    x_j = b.fiber_lookup(x, b.repeat(root, ci), 0, "dense", "j")
+    return ci, a_j, x_j
+
+
 def _row_product(joiner: str, pairs: str):
     """y(i) = sum_j of a product over a j joiner of A (CSR) and x (dense, repeated over i);
     ``pairs`` lists the joiner inputs: ``a`` = A's j scan, ``x`` = x's j scan."""
     a_t, x_t, y_t = _t("4x5", CSR), _t("5"), _t("4")
 
     def body(b, A, x):
-        root = b.root()
-        ci, ri = b.fiber_lookup(A, root, 0, "dense", "i")
-        ca, ra = b.fiber_lookup(A, ri, 1, "compressed", "j")
-        cx, rx = b.fiber_lookup(x, b.repeat(root, ci), 0, "dense", "j")
+        ci, (ca, ra), (cx, rx) = _row_scans(b, A, x)
         streams = {"a": (ca, ra, A), "x": (cx, rx, x)}
         ins = [streams[p] for p in pairs]
         _, outs = getattr(b, joiner)([s[0] for s in ins], [s[1] for s in ins], "j")
@@ -92,10 +98,7 @@ def test_partial_duplicates_are_kept(ctx):
     a_t, x_t, y_t = _t("4x5", CSR), _t("5"), _t("4")
 
     def body(b, A, x):
-        root = b.root()
-        ci, ri = b.fiber_lookup(A, root, 0, "dense", "i")
-        ca, ra = b.fiber_lookup(A, ri, 1, "compressed", "j")
-        cx, rx = b.fiber_lookup(x, b.repeat(root, ci), 0, "dense", "j")
+        ci, (ca, ra), (cx, rx) = _row_scans(b, A, x)
         _, (ra2, va2, rx2) = b.union([ca, ca, cx], [ra, b.array(A, ra), rx], "j")
         s = b.alu("add", b.alu("mul", b.array(A, ra2), va2), b.array(x, rx2))
         return [b.write_tensor(y_t, [ci], b.reduce(s, "add"))]
