@@ -139,10 +139,10 @@ class ConvertLinalgToSamPass(ModulePass):
                     raise FuseflowError(f"{region.name}: a value computed in the region is used before "
                                         "the region ends (regions must be contiguous)")
                 op.erase()
-            elif is_unit_reshape(op.results[0]) if len(op.results) == 1 else False:
+            elif len(op.results) == 1 and is_unit_reshape(op.results[0]) and not list(op.results[0].uses):
                 # an unsqueeze the region's reads looked through: dead once they are gone
                 source = op.operands[0]
-                if isinstance(source, ir.OpResult) and source.owner in members and not list(op.results[0].uses):
+                if isinstance(source, ir.OpResult) and source.owner.operation in members:
                     op.erase()
 
 

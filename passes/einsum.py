@@ -593,7 +593,7 @@ class Region:
     _precedences: set[tuple[str, str]] | None = field(default=None, repr=False, compare=False)
     _accs: list | None = field(default=None, repr=False, compare=False)
     _free: set[int] | None = field(default=None, repr=False, compare=False)
-    _reads: list | None = field(default=None, repr=False, compare=False)
+    _reads: dict | None = field(default=None, repr=False, compare=False)
     _layouts: list | None = field(default=None, repr=False, compare=False)
     _rejection: str | None = field(default=None, repr=False, compare=False)  # why one order failed
 
@@ -608,23 +608,25 @@ class Region:
                           and isinstance(v, ir.OpResult) and op_name(v.owner) in RUNNER_RESHAPES}
         return set(self._free)
 
-    def _free_reads(self) -> dict[int, set[tuple[str, ...]]]:
-        """The variables of every read of each free input."""
-        free = self.free_inputs()
-        reads: dict[int, set[tuple[str, ...]]] = {}
-        for out in self.outputs:
-            for leaf in leaves(out.expr):
-                if leaf.tensor in free:
-                    reads.setdefault(leaf.tensor, set()).add(leaf.vars)
-        return reads
+    def _free_reads(self) -> dict[int, list[tuple[str, ...]]]:
+        """The variables of the distinct reads of each free input (computed once)."""
+        if self._reads is None:
+            free = self.free_inputs()
+            reads: dict[int, set[tuple[str, ...]]] = {}
+            for out in self.outputs:
+                for leaf in leaves(out.expr):
+                    if leaf.tensor in free:
+                        reads.setdefault(leaf.tensor, set()).add(leaf.vars)
+            self._reads = {n: sorted(r) for n, r in sorted(reads.items())}
+        return self._reads
 
     def _layout_problems(self, pos: dict[str, float]) -> list[str]:
         """Free inputs read in two level orders: two reads place a pair of dimensions in opposite
         orders (variables not placed yet have position inf: only certain conflicts count)."""
-        if self._reads is None:
-            self._reads = [(n, sorted(r)) for n, r in sorted(self._free_reads().items()) if len(r) > 1]
         problems = []
-        for n, reads in self._reads:
+        for n, reads in self._free_reads().items():
+            if len(reads) < 2:
+                continue
             rank = len(reads[0])
             for d1, d2 in itertools.combinations(range(rank), 2):
                 seen = {pos.get(r[d1], math.inf) < pos.get(r[d2], math.inf) for r in reads
@@ -729,12 +731,11 @@ class Region:
             inner: list[list[str]] = []
             for a in accs:
                 ctx = root_ctx if a.parent < 0 else inner[a.parent]
-                problems += _accumulator_problem(a, ctx, pos)
-                if found is not None and pos[a.var] < math.inf:
-                    after = trailing_vars(a.var, a.free, ctx, pos)
-                    if after:
-                        found.append(after)
-                inner.append(inner_context(a.var, a.free, ctx, pos))
+                loops, after = reduction_loops(a.var, a.free, ctx, pos)
+                problems += _accumulator_problem(a, ctx, pos, after)
+                if found is not None and after:
+                    found.append(after)
+                inner.append(loops)
         return problems
 
     def _prefix_feasible(self, prefix: list[str]) -> bool:
@@ -798,11 +799,14 @@ def trailing_vars(var: str, free: Set[str], ctx: list[str], pos: dict[str, float
     return [v for v in ctx if v in free and pos[v] > pos[var]]
 
 
-def inner_context(var: str, free: Set[str], ctx: list[str], pos: dict[str, float]) -> list[str]:
-    """The loops of a reduction's operand: the context's variables before the reduction
-    variable (shared with the context: the operand is recomputed per iteration of each), the
-    reduction variable, then its trailing variables."""
-    return [v for v in ctx if pos[v] < pos[var]] + [var] + trailing_vars(var, free, ctx, pos)
+def reduction_loops(var: str, free: Set[str], ctx: list[str],
+                    pos: dict[str, float]) -> tuple[list[str], list[str]]:
+    """(the loops of a reduction's operand, its trailing variables): the operand iterates the
+    context's variables before the reduction variable (shared with the context: the operand is
+    recomputed per iteration of each), the reduction variable, then the trailing variables
+    (``trailing_vars``)."""
+    after = trailing_vars(var, free, ctx, pos)
+    return [v for v in ctx if pos[v] < pos[var]] + [var] + after, after
 
 
 @dataclass(frozen=True)
@@ -828,12 +832,12 @@ def _accumulators(e: Expr, parent: int = -1, root: bool = True, out: list | None
     return out
 
 
-def _accumulator_problem(a: _Acc, ctx: list[str], pos: dict[str, float]) -> list[str]:
-    """Why reduction ``a``, evaluated in loop context ``ctx``, cannot be lowered in ``pos``
-    (variables not placed yet have position inf: only certain problems are reported)."""
+def _accumulator_problem(a: _Acc, ctx: list[str], pos: dict[str, float], after: list[str]) -> list[str]:
+    """Why reduction ``a``, evaluated in loop context ``ctx`` with trailing variables
+    ``after``, cannot be lowered in ``pos`` (variables not placed yet have position inf: only
+    certain problems are reported)."""
     if pos[a.var] == math.inf:
         return []
-    after = trailing_vars(a.var, a.free, ctx, pos)
     names = ",".join(after)
     if len(after) > 2:
         return [f"reduction over {a.var} has {len(after)} variables after it ({names}; "

@@ -4,7 +4,7 @@ SAM_SEMANTICS.md section 4, steps 4-8. Loop contexts: the tree root iterates the
 variables; the operand of a reduction over ``k`` iterates the variables of its context that
 come before ``k`` (shared with the context: one joiner serves both, the operand is recomputed
 per iteration), ``k``, then the context's later variables that its value depends on, its
-*trailing* variables (``einsum.inner_context``). A step iterates one variable in one context: the
+*trailing* variables (``einsum.reduction_loops``). A step iterates one variable in one context: the
 subtree is co-iterated in one joiner tree that mirrors the expression (products and quotients
 intersect, sums and max/min unite with ``N`` filling the missing side, unary ops pass
 through); each leaf that indexes the variable contributes a ``fiber_lookup`` of its next storage
@@ -48,9 +48,8 @@ from fuseflow.passes.einsum import (
     Region,
     all_vars,
     free_vars,
-    inner_context,
     level_dims,
-    trailing_vars,
+    reduction_loops,
 )
 
 INTERSECT_KINDS = {"mul", "div", "sample"}
@@ -125,7 +124,7 @@ class OutputLowering:
 
     Loop contexts: the tree root iterates the output variables; the operand of a reduction
     iterates its context's variables before the reduction variable (shared: one joiner serves
-    both), the reduction variable, then its trailing variables (``inner_context``). A step is
+    both), the reduction variable, then its trailing variables (``reduction_loops``). A step is
     one context's iteration of one of its own variables; steps run in dataflow order, a step
     that reads an accumulated reduction waiting until that reduction is closed (its operand
     fully iterated, its ``reduce`` or ``spacc`` built)."""
@@ -176,8 +175,7 @@ class OutputLowering:
         if isinstance(e, Reduce):
             child = node.children[0]
             free = free_vars(e)
-            self.trailing[id(node)] = trailing_vars(e.var, free, ctx, self.pos)
-            self.ctx[id(child)] = inner_context(e.var, free, ctx, self.pos)
+            self.ctx[id(child)], self.trailing[id(node)] = reduction_loops(e.var, free, ctx, self.pos)
             self.owned[id(child)] = [e.var, *self.trailing[id(node)]]
             self._contexts(child, self.ctx[id(child)])
         else:
@@ -279,9 +277,6 @@ class OutputLowering:
                                     "would ignore the implicit zeros; not lowered")
             self.val[id(r)] = self.b.reduce(val, e.kind)
             return
-        if e.kind != "add":
-            raise LoweringError(f"{self.region.name}: a {e.kind} reduction over {e.var} is not "
-                                "innermost; a sparse accumulator only adds")
         inner_first = [self.crd[(id(child), v)] for v in reversed(after)] + [self.crd[(id(child), e.var)]]
         out_crds, self.val[id(r)] = self.b.spacc(inner_first, val)
         for v, c in zip(reversed(after), out_crds, strict=True):

@@ -7,7 +7,7 @@ Per fused expression (SAM_SEMANTICS.md section 6):
   loops of its own variables plus every *enclosing* loop that comes before its innermost own
   variable in the order: such a loop re-runs the node (recomputation under broadcast, e.g.
   layer-1 rows per neighbour in a fully fused GCN). The enclosing loops of a ``Reduce``'s
-  operand are those of the lowering (``inner_context``): the loops around the reduction before
+  operand are those of the lowering (``reduction_loops``): the loops around the reduction before
   its variable, the variable, and the later ones its value depends on (a sparse accumulator);
   a later loop it does not depend on only repeats its result. A ``Reduce`` counts its
   combines, so a sum of products costs x2.
@@ -46,9 +46,8 @@ from fuseflow.passes.einsum import (
     Reduce,
     Region,
     free_vars,
-    inner_context,
     level_dims,
-    trailing_vars,
+    reduction_loops,
 )
 
 VALUE_BYTES = 4
@@ -282,10 +281,10 @@ class _Counter:
             # the ones after it that the value depends on (a sparse accumulator's levels); an
             # enclosing loop after it that the value does not depend on repeats the result
             ordered = sorted(enclosing, key=lambda v: self.pos[v])
-            inner = set(inner_context(e.var, free_vars(e), ordered, self.pos))
+            loops, trailing = reduction_loops(e.var, free_vars(e), ordered, self.pos)
+            inner, after = set(loops), set(trailing)
             # the accumulator's levels are iterated inside before the joins around it: those
             # do not bound them
-            after = set(trailing_vars(e.var, free_vars(e), ordered, self.pos))
             ctx = {v: n for v, n in ctx.items() if v not in after}
             self.ops += self.product(self.loops(own, inner), {**ctx, **{v: n for v, n in mine.items() if v in after}})
             self.walk(e.arg, inner, ctx)
