@@ -181,6 +181,7 @@ def loop_nests(graph: SamGraph) -> dict[tuple[int, int], tuple[str, ...]]:
         %x = "sam.fiber_lookup"(%X, %root) ...        // x's j loop outside i: missing repeat
         "sam.intersect"(%ca, %cx, ...)                // error: nests (i, j) vs (j,)
     """
+    alias = loop_aliases(graph.func)
     nests: dict[tuple[int, int], tuple[str, ...]] = {}
     incoming: dict[int, list[Edge]] = {}
     for e in graph.edges:
@@ -190,7 +191,7 @@ def loop_nests(graph: SamGraph) -> dict[tuple[int, int], tuple[str, ...]]:
             continue
         op = graph.ops[node - len(graph.args)]
         ins = [nests.get((e.src, e.src_result)) for e in sorted(incoming.get(node, []), key=lambda e: e.dst_operand)]
-        for r, nest in enumerate(_transfer(op, ins)):
+        for r, nest in enumerate(_transfer(op, ins, alias)):
             nests[(node, r)] = nest
     return nests
 
@@ -205,15 +206,40 @@ def _same(op, nests, what: str):
     return nests[0]
 
 
-def _transfer(op, ins: list) -> list[tuple[str, ...]]:
+LOOP_ALIASES_ATTR = "fuseflow.loop_aliases"
+
+
+def loop_aliases(func_op) -> dict[str, str]:
+    """Index variables that name one loop level: a stream built once and read by consumers
+    that iterate it under different variables (``"m=j"`` in the graph's
+    ``fuseflow.loop_aliases``: the lowering's views). Maps each name to one representative."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.get(x, x) != x:
+            x = parent[x]
+        return x
+
+    if LOOP_ALIASES_ATTR in func_op.attributes:
+        for a in ir.ArrayAttr(func_op.attributes[LOOP_ALIASES_ATTR]):
+            x, y = ir.StringAttr(a).value.split("=")
+            rx, ry = find(x), find(y)
+            if rx != ry:
+                parent[max(rx, ry)] = min(rx, ry)
+    return {x: find(x) for x in parent}
+
+
+def _transfer(op, ins: list, alias: dict[str, str] | None = None) -> list[tuple[str, ...]]:
     """Loop nests of ``op``'s results from those of its operands (None for tensors)."""
     name = op.name
     attrs = op.attributes
     n_results = len(op.results)
+    alias = alias or {}
     if name == "sam.root":
         return [()]
     if name == "sam.fiber_lookup":
-        return [ins[1] + (ir.StringAttr(attrs["index"]).value,)] * 2
+        index = ir.StringAttr(attrs["index"]).value
+        return [ins[1] + (alias.get(index, index),)] * 2
     if name == "sam.locate":
         crd, payload, parent = ins[1], ins[2], ins[3]
         _same(op, [crd, payload], "iterated crd and payload")
@@ -223,6 +249,7 @@ def _transfer(op, ins: list) -> list[tuple[str, ...]]:
     if name in ("sam.intersect", "sam.union"):
         nest = _same(op, ins, "joined streams")
         index = ir.StringAttr(attrs["index"]).value
+        index = alias.get(index, index)
         if not nest or nest[-1] != index:
             _fail(op, f"joins over \"{index}\" but its inputs' innermost loop is {nest[-1:] or 'none'}")
         return [nest] * n_results

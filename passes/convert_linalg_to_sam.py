@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fuseflow.bindings import arith, func, ir, op_name, sparse_tensor, tensor
 from fuseflow.dialects.sam_builder import SamBuilder
-from fuseflow.dialects.sam_graph import SamGraph, check_loop_nests
+from fuseflow.dialects.sam_graph import LOOP_ALIASES_ATTR, SamGraph, check_loop_nests
 from fuseflow.errors import FuseflowError
 from fuseflow.passes.einsum import UNIT, Region, build_region, is_init_only, is_unit_reshape, show
 from fuseflow.passes.partition import REGION_ATTR, computations
 from fuseflow.passes.pass_base import ModulePass, Option, PassFailure
 from fuseflow.passes.registry import register
-from fuseflow.passes.sam_lowering import OutputLowering
+from fuseflow.passes.sam_lowering import lower_region
 
 PROGRAM_ATTR = "fuseflow.program"
 
@@ -99,9 +99,12 @@ class ConvertLinalgToSamPass(ModulePass):
         with ir.InsertionPoint(block):
             b = SamBuilder()
             args = list(block.arguments)
-            outs = [OutputLowering(b, region, out, order, args).build() for out in region.outputs]
+            low = lower_region(b, region, order, args)
+            outs = low.outputs
             func.ReturnOp(outs)
         graph.attributes["function_type"] = ir.TypeAttr.get(ir.FunctionType.get(in_types, [o.type for o in outs]))
+        if low.aliases:
+            graph.attributes[LOOP_ALIASES_ATTR] = _str_array(f"{a}={b}" for a, b in sorted(low.aliases))
         problems = check_loop_nests(SamGraph(graph))
         if problems:  # a lowering bug: every stream must sit in the loops its consumers expect
             raise FuseflowError(f"{region.name}: the emitted graph is mis-wired: {'; '.join(problems)}")

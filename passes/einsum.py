@@ -42,6 +42,9 @@ VAR_NAMES = "ijklmnopqrstuvwxyzabcdefgh"
 # Ops between regions that the program runner executes on dense values (fuseflow-partition
 # places region boundaries at them).
 RUNNER_RESHAPES = {"tensor.expand_shape", "tensor.collapse_shape", "tensor.extract_slice"}
+# Dense region inputs whose level order the lowering chooses: values the program runner makes
+# between regions (reshapes, slices) and constants (weights, laid out offline).
+FREE_LAYOUT_SOURCES = RUNNER_RESHAPES | {"arith.constant"}
 MAX_ORDERS = 5040  # enumeration cap (7!): orders beyond it are not listed
 
 
@@ -599,13 +602,14 @@ class Region:
 
     # -- inputs whose storage order the lowering chooses -----------------------------------
     def free_inputs(self) -> set[int]:
-        """Dense inputs produced by a reshape or slice (which the program runner executes): the
-        lowering materializes them in the level order the dataflow order needs (``input_type``),
+        """Dense inputs produced by a reshape or slice (which the program runner executes) or
+        constants (weights, laid out offline for free, SAM_SEMANTICS.md 4.12): the lowering
+        materializes them in the level order the dataflow order needs (``input_type``),
         so their storage order constrains nothing, as long as every read of one agrees on it
         (``order_problems``)."""
         if self._free is None:
             self._free = {n for n, v in enumerate(self.inputs) if encoding(v.type) is None
-                          and isinstance(v, ir.OpResult) and op_name(v.owner) in RUNNER_RESHAPES}
+                          and isinstance(v, ir.OpResult) and op_name(v.owner) in FREE_LAYOUT_SOURCES}
         return set(self._free)
 
     def _free_reads(self) -> dict[int, list[tuple[str, ...]]]:
@@ -700,12 +704,7 @@ class Region:
     def _lowering_problems(self, order: list[str]) -> list[str]:
         """What the lowering itself refuses in ``order`` (run without building IR): e.g. a
         union of a sparse accumulator's output with a value broadcast along its variable."""
-        from fuseflow.passes.sam_lowering import (
-            DryBuilder,
-            LoweringError,
-            OutputLowering,
-            layout_of,
-        )
+        from fuseflow.passes.sam_lowering import DryBuilder, LoweringError, layout_of, lower_region
 
         if self._layouts is None:
             self._layouts = [layout_of(v.type) for v in self.inputs]
@@ -714,8 +713,7 @@ class Region:
             (dims,) = needs if len(needs) == 1 else (sorted(needs)[0],)
             layouts[n] = (list(dims), ["dense"] * len(dims))
         try:
-            for out in self.outputs:
-                OutputLowering(DryBuilder(), self, out, order, None, layouts).build()
+            lower_region(DryBuilder(), self, order, None, layouts)
         except LoweringError as e:
             return [str(e).removeprefix(f"{self.name}: ")]
         return []
@@ -764,8 +762,21 @@ class Region:
             self._orders = found
         return [list(o) for o in self._orders]
 
+    def best_order(self) -> list[str]:
+        """The legal order with the least work on dense bounds (``sam_lowering.order_work``;
+        ties: the first)."""
+        from fuseflow.passes.sam_lowering import order_work
+
+        orders = self.legal_orders()
+        if not orders:
+            return self.choose_order(0)  # raises, naming the reason
+        return min(orders, key=lambda o: order_work(self, o))
+
     def choose_order(self, choice: str | int | None) -> list[str]:
-        """An order by index into ``legal_orders`` or by explicit permutation ("ikj"/"i,k,j")."""
+        """An order by index into ``legal_orders``, by explicit permutation ("ikj"/"i,k,j") or
+        ``"best"`` (``best_order``)."""
+        if str(choice).strip() == "best":
+            return self.best_order()
         if choice is None or isinstance(choice, int) or str(choice).strip().isdigit():
             index = 0 if choice is None else int(choice)
             orders = self.legal_orders()
@@ -801,12 +812,17 @@ def trailing_vars(var: str, free: Set[str], ctx: list[str], pos: dict[str, float
 
 def reduction_loops(var: str, free: Set[str], ctx: list[str],
                     pos: dict[str, float]) -> tuple[list[str], list[str]]:
-    """(the loops of a reduction's operand, its trailing variables): the operand iterates the
-    context's variables before the reduction variable (shared with the context: the operand is
-    recomputed per iteration of each), the reduction variable, then the trailing variables
-    (``trailing_vars``)."""
+    """(the loops of a reduction's operand, its trailing variables): its scope in dataflow
+    order. The operand iterates the context's variables before the reduction variable that its
+    value depends on (shared with the context: one joiner serves both) or that *drive* it (a
+    context loop it does not index that comes before one it does: its fibers restart per
+    iteration, a real recomputation, SAM_SEMANTICS.md 4.10), the reduction variable, then the
+    trailing variables (``trailing_vars``). A context loop it neither depends on nor is driven
+    by is not iterated: the reduction's value is repeated over it."""
     after = trailing_vars(var, free, ctx, pos)
-    return [v for v in ctx if pos[v] < pos[var]] + [var] + after, after
+    last = max((pos[w] for w in free if w in pos), default=-math.inf)
+    before = [v for v in ctx if pos[v] < pos[var] and (v in free or pos[v] < last)]
+    return before + [var] + after, after
 
 
 @dataclass(frozen=True)
@@ -942,8 +958,9 @@ def build_region(name: str, ops: list[ir.Operation]) -> Region:
     # canonical variable names in order of first appearance
     canon: dict[str, str] = {UNIT: UNIT}
     exprs = []
+    bound: dict = {}
     for res, tree in outputs:
-        e = _canonical(tree.expr, uf)
+        e = _share_bound(_canonical(tree.expr, uf), bound)
         n = ops.index(tree.op)
         out_vars = tuple(UNIT if d is None else uf.find(f"%{n}.{d}") for d in tree.out_dims)
         exprs.append((res, e, out_vars))
@@ -993,6 +1010,23 @@ def _canonical(e: Expr, uf: _UnionFind) -> Expr:
     if isinstance(e, Reduce):
         return Reduce(e.kind, uf.find(e.var), _canonical(e.arg, uf), e.stored)
     return Map(e.kind, tuple(_canonical(a, uf) for a in e.args), e.scalar, e.stored)
+
+
+def _share_bound(e: Expr, names: dict) -> Expr:
+    """``e`` with the variable of every reduction named after the reduction's structure: the
+    copies of one producer inlined at several uses (renamed apart when read) become equal
+    expressions again, one node that the lowering builds once and fans out."""
+    if isinstance(e, Leaf):
+        return e
+    if isinstance(e, Map):
+        return Map(e.kind, tuple(_share_bound(a, names) for a in e.args), e.scalar, e.stored)
+    arg = _share_bound(e.arg, names)
+    # named by its structure up to the names of its free variables: the reduction inside every
+    # use of one producer gets one variable, even where the uses index it differently
+    free = dict.fromkeys(v for v in _vars_in_order(arg) if v != e.var)
+    key = (e.kind, e.stored, rename(arg, {e.var: "?", **{v: f"#{n}" for n, v in enumerate(free)}}))
+    var = names.setdefault(key, e.var)
+    return Reduce(e.kind, var, rename(arg, {e.var: var}), e.stored)
 
 
 def all_vars(e: Expr) -> set[str]:

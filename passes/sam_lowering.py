@@ -1,22 +1,34 @@
-"""Building the SAM graph of one region output in one dataflow order (the lowering table).
+"""Building the SAM graph of one fusion region in one dataflow order (the lowering table).
 
-SAM_SEMANTICS.md section 4, steps 4-8. Loop contexts: the tree root iterates the output
-variables; the operand of a reduction over ``k`` iterates the variables of its context that
-come before ``k`` (shared with the context: one joiner serves both, the operand is recomputed
-per iteration), ``k``, then the context's later variables that its value depends on, its
-*trailing* variables (``einsum.reduction_loops``). A step iterates one variable in one context: the
-subtree is co-iterated in one joiner tree that mirrors the expression (products and quotients
-intersect, sums and max/min unite with ``N`` filling the missing side, unary ops pass
-through); each leaf that indexes the variable contributes a ``fiber_lookup`` of its next storage
-level, and each leaf or finished reduction in the subtree that does not index it has its
-reference or value repeated over the joined coordinates (a broadcast). Every stream is built
-once per (leaf, variable): the table's cells.
+SAM_SEMANTICS.md section 4, steps 4-11. Every node of the region's fused einsum (a read of an
+input, an ALU op, a reduction) iterates exactly its *scope*: its own index variables in
+dataflow order, never a loop it does not index. A value reaches a consumer that iterates more
+variables by ``repeat``; it is rebuilt under a consumer's loop only where that loop comes before
+one of the node's own variables (the node is *driven* by it: its fibers restart per iteration,
+a real recomputation, item 10).
+
+Contexts. A context co-iterates one expression tree over a loop nest with one joiner tree per
+variable that mirrors the expression (products and quotients intersect, sums and max/min unite
+with ``N`` filling the missing side, unary ops pass through). The output's context iterates the
+output variables. The operand of a reduction over ``k`` gets its own context: the enclosing
+context's variables before ``k`` that its value depends on or is driven by (shared with the
+enclosing context: one joiner serves both), ``k``, then the later variables its value depends on
+(its *trailing* variables, the output levels of a sparse accumulator). Each leaf that indexes a
+variable contributes a ``fiber_lookup`` of its next storage level; a participant that does not
+index it has its reference or value repeated over the joined coordinates (a broadcast).
+
+Views (fan-out). A node that several consumers read at the same points (after the region
+reader merged equal subexpressions: softmax's scores read by the max and by the subtraction,
+layernorm's centred row read by the variance and by the output) is built once in its own
+context and becomes a *view*: one coordinate stream per variable of its scope and one value
+stream, which every consumer reads (SSA fan-out). A consumer joins a view at the view's
+variables; no joiner is needed where every participant reads the same coordinate stream or
+covers the whole dimension, and a view may only take part in a real joiner at its innermost
+variable (where its payload is its value stream), so a consumer that would filter the view's
+outer fibers rebuilds it instead (``RegionLowering`` plans this without building IR first).
 
 A reduction is closed once its operand is fully iterated: ``reduce`` when ``k`` is innermost,
-else a sparse accumulator of order 1 or 2 whose output levels are the trailing variables. Its
-context then iterates those variables with the accumulator's coordinates, its value as the
-joiner payload (a computed view); a later context variable it does not depend on repeats its
-value. Steps run in dataflow order, one that reads an accumulator waiting until it is closed.
+else a sparse accumulator of order 1 or 2 whose output levels are the trailing variables.
 Leaves become ``array`` loads and ``Map`` nodes ALUs. Outputs get one ``fiber_write`` per level,
 in dataflow order (dense where the iteration at that variable covers the whole dimension,
 compressed otherwise), and one ``val_write``. ``DryBuilder`` runs the same decisions without
@@ -31,10 +43,11 @@ dimensions is written without them (``unit_free_type``) and reshaped by the prog
 from __future__ import annotations
 
 import itertools
+import math
+from collections import Counter
 from dataclasses import dataclass, field
 
 from fuseflow.bindings import ir
-from fuseflow.dialects.sam_builder import SamBuilder
 from fuseflow.errors import FuseflowError
 from fuseflow.passes.einsum import (
     UNIT,
@@ -46,8 +59,8 @@ from fuseflow.passes.einsum import (
     Output,
     Reduce,
     Region,
-    all_vars,
     free_vars,
+    leaves,
     level_dims,
     reduction_loops,
 )
@@ -60,38 +73,94 @@ class LoweringError(FuseflowError):
     """The expression cannot be lowered in the chosen order (the message says why)."""
 
 
+class _ViewJoin(Exception):
+    """A consumer would filter the outer fibers of a view (internal: the planner rebuilds that
+    node in its consumers instead of sharing it)."""
+
+    def __init__(self, keys, why: str):
+        super().__init__(why)
+        self.keys = set(keys)
+
+
+# --------------------------------------------------------------------------------------------
+# Scopes
+
+
+def driven(e: Expr, nest: list[str], pos: dict[str, int]) -> bool:
+    """A loop of ``nest`` that ``e`` does not index comes before one that it does: ``e``'s
+    fibers restart per iteration of that loop (it is rebuilt there, SAM_SEMANTICS.md 4.10)."""
+    free = free_vars(e)
+    if not free:
+        return False
+    last = max(pos[v] for v in free)
+    return any(u not in free and pos[u] < last for u in nest)
+
+
+def scope_key(e: Expr, pos: dict[str, int]):
+    """What ``e``'s streams depend on: its structure with every variable named by its place
+    among the variables in scope (so ``xc[i,j]`` and ``xc[i,k]`` are one node when ``j`` and ``k``
+    sit alike), hashable. Equal keys build identical streams."""
+    free = sorted(free_vars(e), key=pos.__getitem__)
+    return _key(e, {v: n for n, v in enumerate(free)}, pos)
+
+
+def _key(e: Expr, env: dict, pos: dict[str, int]):
+    if isinstance(e, Leaf):
+        return ("L", e.tensor, tuple(UNIT if v == UNIT else env[v] for v in e.vars))
+    if isinstance(e, Map):
+        return ("M", e.kind, e.scalar, e.stored, tuple(_key(a, env, pos) for a in e.args))
+    # the reduction variable's place: after how many of the variables in scope
+    place = sum(1 for v in env if pos[v] < pos[e.var])
+    inner = dict(env)
+    inner[e.var] = ("r", place)
+    return ("R", e.kind, e.stored, place, _key(e.arg, inner, pos))
+
+
+# --------------------------------------------------------------------------------------------
+# Streams
+
+
+@dataclass
+class View:
+    """A node built once in its own loops: coordinates per variable, its value stream."""
+
+    vars: list[str]  # its scope in dataflow order
+    crd: dict[str, ir.Value]
+    full: dict[str, bool]  # the iteration covers the dimension (a dense output level)
+    clean: dict[str, bool]  # ... token for token in every fiber (no N placeholders)
+    may_empty: dict[str, bool]
+    val: ir.Value
+
+
 @dataclass(eq=False)
 class _Node:
     expr: Expr
     children: list[_Node] = field(default_factory=list)
     depth: int = 0
+    view: View | None = None  # a shared node read as a view
+    vmap: dict[str, str] | None = None  # this occurrence's variables -> the view's
+    key: object = None  # the view's scope key
 
     @property
     def is_leaf(self) -> bool:
-        return isinstance(self.expr, Leaf)
+        return isinstance(self.expr, Leaf) and self.view is None
 
     def nodes(self) -> list[_Node]:
         return [self, *(x for c in self.children for x in c.nodes())]
 
 
-def _annotate(e: Expr, depth: int = 0) -> _Node:
-    if isinstance(e, Leaf):
-        return _Node(e, [], depth)
-    if isinstance(e, Reduce):
-        return _Node(e, [_annotate(e.arg, depth + 1)], depth)
-    return _Node(e, [_annotate(a, depth + 1) for a in e.args], depth)
-
-
 @dataclass
 class _Iter:
     """The co-iteration of a subtree at one variable: joined coordinates, the payload each
-    participant (a leaf's ref, an accumulated reduction's value) has after the joiners, and
-    whether it covers the whole dimension."""
+    participant has after the joiners (a leaf's ref, a closed reduction's or a view's value;
+    None for a view at one of its outer variables), whether it covers the whole dimension."""
 
     crd: ir.Value
-    refs: dict[int, ir.Value]  # id(node) -> ref (leaf) or val (accumulated reduction) stream
+    refs: dict[int, ir.Value | None]
     full: bool
-    may_empty: bool = False  # a fiber can be empty under an outer coordinate (an intersection)
+    clean: bool  # full, token for token (no N placeholder can stand for a fiber)
+    may_empty: bool = False  # a fiber can be empty under an outer coordinate
+    outer: frozenset = frozenset()  # scope keys of views iterated at an outer level
 
 
 Layout = tuple[list[int] | None, list[str]]  # tensor dimension and format of each level
@@ -105,8 +174,8 @@ def layout_of(t: ir.Type) -> Layout:
 
 
 class DryBuilder:
-    """A builder that builds nothing: ``OutputLowering`` run with it checks that an order can
-    be lowered (every decision and error of the real lowering) without creating IR."""
+    """A builder that builds nothing: a lowering run with it checks that an order can be lowered
+    (every decision and error of the real lowering) without creating IR."""
 
     def __getattr__(self, name):
         if name in ("intersect", "union"):
@@ -118,110 +187,299 @@ class DryBuilder:
         return lambda *a, **k: object()
 
 
-class OutputLowering:
-    """Lowers ``output`` of ``region`` in ``order`` with builder ``b`` over graph arguments
-    ``args`` (one per region input); ``build()`` returns the output tensor value.
+# --------------------------------------------------------------------------------------------
+# A region
 
-    Loop contexts: the tree root iterates the output variables; the operand of a reduction
-    iterates its context's variables before the reduction variable (shared: one joiner serves
-    both), the reduction variable, then its trailing variables (``reduction_loops``). A step is
-    one context's iteration of one of its own variables; steps run in dataflow order, a step
-    that reads an accumulated reduction waiting until that reduction is closed (its operand
-    fully iterated, its ``reduce`` or ``spacc`` built)."""
 
-    def __init__(self, b: SamBuilder | DryBuilder, region: Region, output: Output, order: list[str],
-                 args: list[ir.Value] | None, layouts: list[Layout] | None = None):
+class RegionLowering:
+    """Lowers every output of ``region`` in ``order`` with builder ``b`` over graph arguments
+    ``args`` (one per region input); ``build()`` returns the output tensor values (None with a
+    ``DryBuilder``). ``shared``: the scope keys built once as views (``plan_views``)."""
+
+    def __init__(self, b, region: Region, order: list[str], args: list | None,
+                 layouts: list[Layout] | None, shared: set):
         self.b = b
         self.region = region
-        self.output = output
-        used = all_vars(output.expr)
-        self.order = [v for v in order if v in used]
+        self.order = list(order)
+        self.pos = {v: n for n, v in enumerate(self.order)}
         self.args = args if args is not None else [None] * len(region.inputs)
         self.layouts = layouts if layouts is not None else [layout_of(a.type) for a in args]
-        self.pos = {v: n for n, v in enumerate(self.order)}
-        self.tree = _annotate(output.expr)
-        self.nodes = self.tree.nodes()
-        # id(reduce node) -> the reduce nodes directly inside its operand (no reduce between)
-        self.inner_reduces: dict[int, list[int]] = {}
-        for n in self.nodes:
-            if isinstance(n.expr, Reduce):
-                stack, inner = list(n.children), []
-                while stack:
-                    x = stack.pop()
-                    if isinstance(x.expr, Reduce):
-                        inner.append(id(x))
-                    else:
-                        stack.extend(x.children)
-                self.inner_reduces[id(n)] = inner
+        self.shared = shared
+        self.views: dict = {}  # scope key -> (View, the expression it was built for)
+        self.aliases: set[tuple[str, str]] = set()  # (view variable, consumer variable) pairs
+
+    def nest(self, vars_) -> list[str]:
+        return sorted((v for v in set(vars_) if v != UNIT), key=self.pos.__getitem__)
+
+    def is_view(self, e: Expr, nest: list[str]) -> bool:
+        return not isinstance(e, Leaf) and not driven(e, nest, self.pos) and \
+            scope_key(e, self.pos) in self.shared
+
+    def view(self, e: Expr) -> tuple[View, dict[str, str]]:
+        """The view of node ``e`` (built on first use) and the map from ``e``'s variables to the
+        view's."""
+        key = scope_key(e, self.pos)
+        got = self.views.get(key)
+        if got is None:
+            ctx = _Context(self, e, self.nest(free_vars(e)), root_may_be_view=False)
+            got = self.views[key] = (ctx.build_view(), e)
+        view, built_for = got
+        mine = self.nest(free_vars(e))
+        theirs = self.nest(free_vars(built_for))
+        self.aliases.update((w, v) for v, w in zip(mine, theirs, strict=True) if v != w)
+        return view, dict(zip(mine, theirs, strict=True))
+
+    def build(self) -> list[ir.Value | None]:
+        return [_Context(self, out.expr, self.nest(out.vars)).build_output(out) for out in self.region.outputs]
+
+
+def plan_views(region: Region, order: list[str]) -> set:
+    """The scope keys of nodes read at the same points by two or more consumers (not counting
+    consumers that drive them): candidates to build once and fan out."""
+    pos = {v: n for n, v in enumerate(order)}
+    counts: Counter = Counter()
+
+    def visit(e: Expr, nest: list[str]) -> None:
+        if isinstance(e, Leaf):
+            return
+        if not driven(e, nest, pos):
+            key = scope_key(e, pos)
+            counts[key] += 1
+            if counts[key] > 1:
+                return  # a view: its subtree is built once
+        if isinstance(e, Reduce):
+            visit(e.arg, reduction_loops(e.var, free_vars(e), nest, pos)[0])
+        else:
+            for a in e.args:
+                visit(a, nest)
+
+    for out in region.outputs:
+        visit(out.expr, sorted((v for v in out.vars if v != UNIT), key=pos.__getitem__))
+    return {k for k, c in counts.items() if c > 1}
+
+
+def order_work(region: Region, order: list[str]) -> float:
+    """The work of ``region`` lowered in ``order`` on dense bounds (every dimension full): ALU
+    operations, reduction combines and value loads, each counted once per point of the loops it
+    runs in (its context's loops up to its own innermost variable; a view once). Follows the
+    lowering's rule, so recomputation (SAM_SEMANTICS.md 4.10) is what makes orders differ."""
+    pos = {v: n for n, v in enumerate(order)}
+    sizes = _var_sizes(region)
+    shared = plan_views(region, order)
+    seen: set = set()
+    total = 0.0
+
+    def points(nest: list[str], own) -> float:
+        last = max((pos[u] for u in own if u != UNIT), default=-1)
+        return math.prod(sizes[u] for u in nest if pos[u] <= last)
+
+    def visit(e: Expr, nest: list[str]) -> None:
+        nonlocal total
+        if not isinstance(e, Leaf) and not driven(e, nest, pos):
+            key = scope_key(e, pos)
+            if key in shared:
+                if key in seen:
+                    return
+                seen.add(key)
+                nest = sorted(free_vars(e), key=pos.__getitem__)
+        if isinstance(e, Leaf):
+            total += points(nest, e.vars)
+        elif isinstance(e, Reduce):
+            loops = reduction_loops(e.var, free_vars(e), nest, pos)[0]
+            total += points(loops, loops)
+            visit(e.arg, loops)
+        else:
+            total += 0 if e.kind == "sample" else points(nest, free_vars(e))
+            for a in e.args:
+                visit(a, nest)
+
+    for out in region.outputs:
+        visit(out.expr, sorted((v for v in out.vars if v != UNIT), key=pos.__getitem__))
+    return total
+
+
+def _var_sizes(region: Region) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for out in region.outputs:
+        for leaf in leaves(out.expr):
+            shape = ir.RankedTensorType(region.inputs[leaf.tensor].type).shape
+            for v, n in zip(leaf.vars, shape, strict=True):
+                if v != UNIT:
+                    sizes[v] = max(sizes.get(v, 1), n)
+    return sizes
+
+
+def lower_region(b, region: Region, order: list[str], args: list | None,
+                 layouts: list[Layout] | None = None) -> RegionLowering:
+    """Lower every output of ``region`` in ``order``: plan the views without building IR (a
+    node a consumer cannot read as a view is rebuilt in its consumers instead), then build.
+    The result's ``outputs`` are the output tensor values (None with a ``DryBuilder``)."""
+    shared = plan_views(region, order)
+    while True:
+        dry = RegionLowering(DryBuilder(), region, order, args, layouts, shared)
+        try:
+            dry.outputs = dry.build()
+            break
+        except _ViewJoin as e:
+            if not e.keys & shared:
+                raise LoweringError(f"{region.name}: {e}; not lowered") from None
+            shared = shared - e.keys
+    if isinstance(b, DryBuilder):
+        return dry
+    low = RegionLowering(b, region, order, args, layouts, shared)
+    low.outputs = low.build()
+    return low
+
+
+# --------------------------------------------------------------------------------------------
+# A context tree
+
+
+class _Context:
+    """One expression tree iterated over ``nest``: the root context plus one context per
+    reduction operand inside it (views are built in contexts of their own).
+
+    A step is one context's iteration of one of its own variables; steps run in dataflow order,
+    a step that reads a closed reduction waiting until that reduction is closed (its operand
+    fully iterated, its ``reduce`` or ``spacc`` built)."""
+
+    def __init__(self, low: RegionLowering, expr: Expr, nest: list[str], root_may_be_view: bool = True):
+        self.low = low
+        self.b = low.b
+        self.name = low.region.name
+        self.pos = low.pos
         self.ctx: dict[int, list[str]] = {}  # id(context top) -> its loop variables, in order
         self.trailing: dict[int, list[str]] = {}  # id(reduce node) -> its accumulator levels
         self.owned: dict[int, list[str]] = {}  # id(context top) -> the variables it steps
-        self._contexts(self.tree, [v for v in self.order if v in output.vars])
+        self.inner_reduces: dict[int, list[int]] = {}  # id(reduce) -> reduces directly inside
+        self.val: dict[int, ir.Value] = {}  # id(closed reduce or view) -> value stream
+        self.tree = self._annotate(expr, 0, nest, root=not root_may_be_view)
+        self.ctx[id(self.tree)] = list(nest)
+        self.owned[id(self.tree)] = list(nest)
+        self.nodes = self.tree.nodes()
         self.ref: dict[int, ir.Value] = {}  # id(leaf) -> ref stream
         self.cursor: dict[int, int] = {}  # id(leaf) -> next storage level
-        self.val: dict[int, ir.Value] = {}  # id(closed reduce node) -> value stream
+        self.maybe_n: set[int] = set()  # leaves and values whose stream may hold N placeholders
         self.acc_crd: dict[tuple[int, str], ir.Value] = {}  # (id(reduce), var) -> spacc crd
         self.crd: dict[tuple[int, str], ir.Value] = {}  # (id(context top), var) -> step crd
         self.full: dict[tuple[int, str], bool] = {}
+        self.clean: dict[tuple[int, str], bool] = {}
         self.may_empty: dict[tuple[int, str], bool] = {}
         self.done: set[tuple[int, str]] = set()  # (id(context top), var) iterated
         self._loops: dict[tuple[int, str], tuple[list[_Node], list[_Node]]] = {}
 
-    def _contexts(self, node: _Node, ctx: list[str]) -> None:
-        if node is self.tree:
-            self.ctx[id(node)] = ctx
-            self.owned[id(node)] = list(ctx)
-        e = node.expr
+    def _annotate(self, e: Expr, depth: int, nest: list[str], root: bool = False) -> _Node:
+        if not root and self.low.is_view(e, nest):
+            view, vmap = self.low.view(e)
+            node = _Node(e, [], depth, view, vmap, scope_key(e, self.pos))
+            if not view.vars:
+                self.val[id(node)] = view.val
+            return node
+        if isinstance(e, Leaf):
+            return _Node(e, [], depth)
         if isinstance(e, Reduce):
-            child = node.children[0]
-            free = free_vars(e)
-            self.ctx[id(child)], self.trailing[id(node)] = reduction_loops(e.var, free, ctx, self.pos)
-            self.owned[id(child)] = [e.var, *self.trailing[id(node)]]
-            self._contexts(child, self.ctx[id(child)])
-        else:
-            for c in node.children:
-                self._contexts(c, ctx)
+            loops, after = reduction_loops(e.var, free_vars(e), nest, self.pos)
+            child = self._annotate(e.arg, depth + 1, loops)
+            node = _Node(e, [child], depth)
+            self.ctx[id(child)], self.trailing[id(node)] = loops, after
+            self.owned[id(child)] = [e.var, *after]
+            stack, inner = [child], []
+            while stack:
+                x = stack.pop()
+                if x.view is not None:
+                    continue
+                if isinstance(x.expr, Reduce):
+                    inner.append(id(x))
+                else:
+                    stack.extend(x.children)
+            self.inner_reduces[id(node)] = inner
+            return node
+        return _Node(e, [self._annotate(a, depth + 1, nest) for a in e.args], depth)
 
     # -- iteration -------------------------------------------------------------------------
-    def build(self) -> ir.Value | None:
-        """The output tensor value (None with a ``DryBuilder``: the order lowers)."""
-        root_ref = self.b.root()
+    def _run(self) -> None:
+        root_ref = None
         tops = {id(n): n for n in self.nodes if id(n) in self.ctx}
         for leaf in self.nodes:
             if leaf.is_leaf:
+                root_ref = root_ref if root_ref is not None else self.b.root()
                 self.ref[id(leaf)] = root_ref
                 self.cursor[id(leaf)] = 0
         pending = sorted(((self.pos[v], -tops[t].depth, t, v) for t, vs in self.owned.items() for v in vs),
                          key=lambda s: s[:2])
-        reduces = sorted((n for n in self.nodes if isinstance(n.expr, Reduce)), key=lambda n: -n.depth)
+        reduces = sorted((n for n in self.nodes if isinstance(n.expr, Reduce) and n.view is None),
+                         key=lambda n: -n.depth)
+        self._close_ready(reduces)
         while pending:
             ready = next((s for s in pending if self._ready(tops[s[2]], s[3])), None)
             if ready is None:
-                raise LoweringError(f"{self.region.name}: no loop can proceed in order "
-                                    f"{','.join(self.order)} (a reduction waits on itself)")
+                raise LoweringError(f"{self.name}: no loop can proceed in order "
+                                    f"{','.join(self.low.order)} (a reduction waits on itself)")
             pending.remove(ready)
             self._step(tops[ready[2]], ready[3])
-            for r in list(reduces):  # deepest first: a closed inner reduction can close its outer
-                if self._closable(r):
-                    self._close(r)
-                    reduces.remove(r)
+            self._close_ready(reduces)
+
+    def _close_ready(self, reduces: list[_Node]) -> None:
+        for r in list(reduces):  # deepest first: a closed inner reduction can close its outer
+            if self._closable(r):
+                self._close(r)
+                reduces.remove(r)
+
+    def build_view(self) -> View:
+        self._run()
+        top = id(self.tree)
+        nest = self.ctx[top]
+        return View(list(nest), {v: self.crd[(top, v)] for v in nest}, {v: self.full[(top, v)] for v in nest},
+                    {v: self.clean[(top, v)] for v in nest}, {v: self.may_empty[(top, v)] for v in nest},
+                    self._value(self.tree))
+
+    def build_output(self, out: Output) -> ir.Value | None:
+        """The output tensor value (None with a ``DryBuilder``: the order lowers)."""
+        self._run()
         if isinstance(self.b, DryBuilder):
             return None
-        return self._write()
+        return self._write(out)
 
-    def _frontier(self, node: _Node, v: str, contexts: list[_Node] | None = None) -> list[_Node]:
-        """Leaves and accumulated reductions iterated by ``node``'s loop at ``v`` (reductions
-        whose variable comes later are looked through: their operand shares the loop)."""
+    def _prefix(self, node: _Node) -> list[str]:
+        """The variables a reduction's operand shares with its enclosing context."""
+        e: Reduce = node.expr
+        loops = self.ctx[id(node.children[0])]
+        return loops[:loops.index(e.var)]
+
+    def _frontier(self, node: _Node, v: str, contexts: list[_Node]) -> list[_Node]:
+        """Leaves, views and values iterated by ``node``'s loop at ``v`` (reductions whose
+        operand shares the loop are looked through). A leaf or ALU node whose variables all
+        come before ``v`` is *closed*: computed at its own innermost loop, its value repeated."""
         e = node.expr
-        if isinstance(e, Leaf):
+        if node.view is not None or isinstance(e, Leaf):
             return [node]
         if isinstance(e, Reduce):
-            if self.pos[v] > self.pos[e.var]:
+            if v not in self._prefix(node):
                 return [node]
-            if contexts is not None:
-                contexts.append(node.children[0])
+            contexts.append(node.children[0])
             return self._frontier(node.children[0], v, contexts)
+        if self._closed_at(node, v):
+            return [node]
         return [x for c in node.children for x in self._frontier(c, v, contexts)]
+
+    def _closed_at(self, node: _Node, v: str) -> bool:
+        """Every variable of ``node`` comes before ``v``: its scope is fully iterated."""
+        own = [u for u in (node.expr.vars if isinstance(node.expr, Leaf) else free_vars(node.expr)) if u != UNIT]
+        return not own or max(self.pos[u] for u in own) < self.pos[v]
+
+    def _reduces_in(self, node: _Node) -> list[int]:
+        """The reductions a value of ``node`` needs closed (not looking into views or into
+        reductions)."""
+        stack, found = [node], []
+        while stack:
+            x = stack.pop()
+            if x.view is not None or x.is_leaf:
+                continue
+            if isinstance(x.expr, Reduce):
+                found.append(id(x))
+            else:
+                stack.extend(x.children)
+        return found
 
     def _loop(self, top: _Node, v: str) -> tuple[list[_Node], list[_Node]]:
         """(frontier, the contexts that share the loop) of step ``(top, v)``; computed once."""
@@ -238,7 +496,7 @@ class OutputLowering:
             ctx = self.ctx[id(c)]
             if any((id(c), u) not in self.done for u in ctx[:ctx.index(v)]):
                 return False
-        return all(id(n) in self.val for n in frontier if not n.is_leaf)
+        return all(r in self.val for n in frontier for r in self._reduces_in(n))
 
     def _closable(self, r: _Node) -> bool:
         child = r.children[0]
@@ -249,19 +507,25 @@ class OutputLowering:
         frontier, contexts = self._loop(top, v)
         it = self._join(top, v)
         if it is None:
-            raise LoweringError(f"{self.region.name}: no operand indexes {v}; broadcasting "
+            raise LoweringError(f"{self.name}: no operand indexes {v}; broadcasting "
                                 f"into a new dimension is not lowered")
-        self.crd[(id(top), v)], self.full[(id(top), v)] = it.crd, it.full
-        self.may_empty[(id(top), v)] = it.may_empty
+        key = (id(top), v)
+        self.crd[key], self.full[key], self.clean[key], self.may_empty[key] = it.crd, it.full, it.clean, it.may_empty
         self.done.update((id(c), v) for c in contexts)
         sig = None
         for node in frontier:
-            streams = self.ref if node.is_leaf else self.val
+            closed = not isinstance(node.expr, Reduce) and node.view is None and self._closed_at(node, v)
+            if closed and id(node) not in self.val:  # compute it once, at its own innermost loop
+                self.val[id(node)] = self._value(node)
+            streams = self.ref if node.is_leaf and not closed else self.val
             if id(node) in it.refs:
-                streams[id(node)] = it.refs[id(node)]
-            else:  # broadcast along v
-                sig = sig if sig is not None else self.b.repeat_sig_gen(it.crd)
-                streams[id(node)] = self.b.repeat_sig(streams[id(node)], sig)
+                if it.refs[id(node)] is not None:
+                    streams[id(node)] = it.refs[id(node)]
+                continue
+            if id(node) not in streams:  # a view repeated above one of its own loops
+                raise _ViewJoin({node.key}, f"a view is repeated over {v} above its own loops")
+            sig = sig if sig is not None else self.b.repeat_sig_gen(it.crd)
+            streams[id(node)] = self.b.repeat_sig(streams[id(node)], sig)
 
     def _close(self, r: _Node) -> None:
         """Build a reduction once its operand is fully iterated: ``reduce`` when its variable
@@ -273,7 +537,7 @@ class OutputLowering:
         after = self.trailing[id(r)]
         if not after:
             if e.kind in ("max", "min") and not self.full[(id(child), e.var)] and not e.stored:
-                raise LoweringError(f"{self.region.name}: a {e.kind} reduction over a sparse {e.var} "
+                raise LoweringError(f"{self.name}: a {e.kind} reduction over a sparse {e.var} "
                                     "would ignore the implicit zeros; not lowered")
             self.val[id(r)] = self.b.reduce(val, e.kind)
             return
@@ -284,13 +548,18 @@ class OutputLowering:
 
     def _join(self, node: _Node, v: str) -> _Iter | None:
         e = node.expr
+        if node.view is not None:
+            return self._view_iter(node, v)
         if isinstance(e, Leaf):
             return self._lookup(node, v) if v in e.vars else None
         if isinstance(e, Reduce):
-            if self.pos[v] < self.pos[e.var]:
+            if v in self._prefix(node):
                 return self._join(node.children[0], v)
-            if v in self.trailing[id(node)]:  # the accumulator's output level, its value as payload
-                return _Iter(self.acc_crd[(id(node), v)], {id(node): self.val[id(node)]}, False, True)
+            after = self.trailing[id(node)]
+            if v in after:  # the accumulator's output level, its value as payload innermost
+                inner = v == after[-1]
+                return _Iter(self.acc_crd[(id(node), v)], {id(node): self.val[id(node)] if inner else None},
+                             False, False, True, frozenset() if inner else frozenset({("acc", id(node))}))
             return None
         parts = [self._join(c, v) for c in node.children]
         if e.stored:
@@ -301,7 +570,7 @@ class OutputLowering:
             it = parts[0]
             if it is not None and not it.full and not self._zero_preserving(e):
                 raise LoweringError(
-                    f"{self.region.name}: '{e.kind}' of a sparse operand at {v} would make "
+                    f"{self.name}: '{e.kind}' of a sparse operand at {v} would make "
                     "every implicit zero nonzero; the lowering keeps zeros implicit")
             return it
         present = [p for p in parts if p is not None]
@@ -310,14 +579,24 @@ class OutputLowering:
         if e.kind in INTERSECT_KINDS:
             return self._joiner("intersect", present, v, all(p.full for p in present))
         if e.kind not in UNION_KINDS:
-            raise LoweringError(f"{self.region.name}: no joiner for '{e.kind}'")
+            raise LoweringError(f"{self.name}: no joiner for '{e.kind}'")
         full = any(p.full for p in present)
         if len(present) < len(parts) and not full:
-            raise LoweringError(f"{self.region.name}: '{e.kind}' of a value broadcast along {v} "
+            raise LoweringError(f"{self.name}: '{e.kind}' of a value broadcast along {v} "
                                 f"and a sparse operand is dense along {v}; not lowered")
         if full and len(present) < len(parts):
             present = [p for p in present if p.full][:1] + [p for p in present if not p.full]
         return self._joiner("union", present, v, full)
+
+    def _view_iter(self, node: _Node, v: str) -> _Iter | None:
+        view = node.view
+        w = node.vmap.get(v)
+        if w is None:
+            return None
+        inner = w == view.vars[-1]
+        outer = frozenset() if inner else frozenset({node.key})
+        return _Iter(view.crd[w], {id(node): view.val if inner else None}, view.full[w], view.clean[w],
+                     view.may_empty[w], outer)
 
     def _join_stored(self, e: Map, parts: list[_Iter | None], v: str) -> _Iter | None:
         """The iteration of a Map evaluated at the stored entries of the operand its ``stored``
@@ -329,7 +608,7 @@ class OutputLowering:
         if not carriers or all(p.full for p in carriers):
             return None
         if any(not p.full for p in others):
-            raise LoweringError(f"{self.region.name}: '{e.kind}' at the stored entries of one operand "
+            raise LoweringError(f"{self.name}: '{e.kind}' at the stored entries of one operand "
                                 f"reads another that is sparse along {v}; not lowered")
         return self._joiner("intersect", carriers + others, v, False)
 
@@ -342,37 +621,54 @@ class OutputLowering:
     def _joiner(self, kind: str, parts: list[_Iter], v: str, full: bool) -> _Iter:
         if len(parts) == 1:
             return parts[0]
-        crds, payloads, owners = [], [], []
-        for p in parts:
-            for leaf_id, ref in p.refs.items():
-                crds.append(p.crd)
-                payloads.append(ref)
-                owners.append(leaf_id)
-        crd, outs = getattr(self.b, kind)(crds, payloads, v)
         if kind == "intersect":
             may_empty = any(p.may_empty for p in parts) or sum(not p.full for p in parts) >= 2
         else:
             may_empty = all(p.may_empty for p in parts)
-        return _Iter(crd, dict(zip(owners, outs, strict=True)), full, may_empty)
+        refs = {k: r for p in parts for k, r in p.refs.items()}
+        outer = frozenset().union(*(p.outer for p in parts))
+        if len({id(p.crd) for p in parts}) == 1 or all(p.clean for p in parts):
+            # already aligned token for token: one coordinate stream read by every participant,
+            # or every participant covers the whole dimension
+            crd = next((p.crd for p in parts if p.clean), parts[0].crd)
+            return _Iter(crd, refs, full, all(p.clean for p in parts), may_empty, outer)
+        if outer:  # a real joiner would filter a view's (or accumulator's) outer fibers
+            raise _ViewJoin({k for k in outer if not (isinstance(k, tuple) and k[:1] == ("acc",))},
+                            f"a {kind} at {v} would filter the outer fibers of a computed value")
+        crds, payloads, owners = [], [], []
+        for p in parts:
+            for owner, ref in p.refs.items():
+                crds.append(p.crd)
+                payloads.append(ref)
+                owners.append(owner)
+        crd, outs = getattr(self.b, kind)(crds, payloads, v)
+        if kind == "union":  # a participant lacking a coordinate gets an N placeholder
+            for p in parts:
+                if not p.full:
+                    self.maybe_n.update(p.refs)
+        return _Iter(crd, dict(zip(owners, outs, strict=True)), full, False, may_empty)
 
     def _lookup(self, leaf: _Node, v: str) -> _Iter:
         e: Leaf = leaf.expr
-        dims, formats = self.layouts[e.tensor]
+        dims, formats = self.low.layouts[e.tensor]
         level = self.cursor[id(leaf)]
         while dims is not None and level < len(dims) and e.vars[dims[level]] == UNIT:
             level += 1  # a dense size-1 level: the position is unchanged (p * 1 + 0)
         if dims is None or level >= len(dims) or e.vars[dims[level]] != v:
-            raise LoweringError(f"{self.region.name}: {v} does not follow the storage order of input {e.tensor}")
+            raise LoweringError(f"{self.name}: {v} does not follow the storage order of input {e.tensor}")
         fmt = formats[level]
-        crd, ref = self.b.fiber_lookup(self.args[e.tensor], self.ref[id(leaf)], level, fmt, v)
+        crd, ref = self.b.fiber_lookup(self.low.args[e.tensor], self.ref[id(leaf)], level, fmt, v)
         self.cursor[id(leaf)] = level + 1
-        return _Iter(crd, {id(leaf): ref}, fmt == "dense")
+        dense = fmt == "dense"
+        return _Iter(crd, {id(leaf): ref}, dense, dense and id(leaf) not in self.maybe_n)
 
     # -- values ----------------------------------------------------------------------------
     def _value(self, node: _Node) -> ir.Value:
         e = node.expr
+        if node.view is not None or id(node) in self.val:
+            return self.val[id(node)]
         if isinstance(e, Leaf):
-            return self.b.array(self.args[e.tensor], self.ref[id(node)])
+            return self.b.array(self.low.args[e.tensor], self.ref[id(node)])
         if isinstance(e, Map) and e.kind == "sample":
             return self._value(node.children[0])  # the right side only restricts the iteration
         if isinstance(e, Map):
@@ -381,19 +677,19 @@ class OutputLowering:
         return self.val[id(node)]
 
     # -- outputs ---------------------------------------------------------------------------
-    def _write(self) -> ir.Value:
-        out = self.output
+    def _write(self, out: Output) -> ir.Value:
         top = id(self.tree)
         ovars = self.ctx[top]
         val = self._value(self.tree)
         crds = {v: self.crd[(top, v)] for v in ovars}
         formats = {v: "dense" if self.full[(top, v)] else "compressed" for v in ovars}
+        may_empty = {v: self.may_empty[(top, v)] for v in ovars}
         # a compressed level must not keep a coordinate whose fiber below came out empty (an
         # intersection or accumulator under it): crd_drop, innermost pair first
         for outer, inner in reversed(list(itertools.pairwise(ovars))):
-            if formats[outer] == "compressed" and self.may_empty[(top, inner)]:
+            if formats[outer] == "compressed" and may_empty[inner]:
                 crds[outer], crds[inner] = self.b.crd_drop(crds[outer], crds[inner])
-                self.may_empty[(top, outer)] = True
+                may_empty[outer] = True
         from fuseflow.dialects.sam import val_elem_type
 
         # casts (extf/truncf) are read through: the graph writes the values' element type and

@@ -43,6 +43,8 @@ class SimResult:
     stats: list[list[NodeStats]]  # per region, per node
     hw: HardwareConfig
     trace_events: list[dict] = field(default_factory=list)
+    # per region: (words of the compiler-sized fan-out buffers, the most they held at once)
+    region_buffers: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def overlapped_cycles(self) -> int:
@@ -67,6 +69,7 @@ class SimResult:
             "region_cycles": self.region_cycles,
             "overlapped_cycles": self.overlapped_cycles,
             "totals": self.totals(),
+            "region_buffers": [{"words": w, "peak": p} for w, p in self.region_buffers],
             "hw": {"key": self.hw.key(), **asdict(self.hw)},
             "regions": [[asdict(s) for s in region] for region in self.stats],
         }
@@ -102,7 +105,7 @@ def simulate(program, inputs, hw: HardwareConfig | None = None, *, check: bool =
     else:
         positional = list(inputs)
     tensors: dict[str, TensorData] = {}
-    region_cycles, stats, events = [], [], []
+    region_cycles, stats, events, buffers = [], [], [], []
     for r, g in enumerate(prog.regions):
         if positional is not None and r == 0:
             bound = bind_inputs(g, positional)
@@ -113,6 +116,7 @@ def simulate(program, inputs, hw: HardwareConfig | None = None, *, check: bool =
             outs = res.outputs
             region_cycles.append(res.cycles)
             stats.append(res.stats)
+            buffers.append((res.buffer_words, res.buffer_peak))
             offset = sum(region_cycles[:-1])
             for ev in res.trace:
                 events.append({**ev, "pid": r, **({"ts": ev["ts"] + offset} if "ts" in ev else {})})
@@ -122,6 +126,7 @@ def simulate(program, inputs, hw: HardwareConfig | None = None, *, check: bool =
             outs = {b.spec.name: b.finish() for b in builders}
             region_cycles.append(0)
             stats.append([])
+            buffers.append((sum(g.buffers.values()), 0))
         for name, td in outs.items():
             tensors[name] = td
         if positional is not None and r == 0:
@@ -135,6 +140,7 @@ def simulate(program, inputs, hw: HardwareConfig | None = None, *, check: bool =
         stats=stats,
         hw=hw,
         trace_events=events,
+        region_buffers=buffers,
     )
     if trace and not isinstance(trace, bool):
         result.write_trace(trace)

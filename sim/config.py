@@ -26,6 +26,9 @@ class HardwareConfig:
     spacc_flush_ii: int = 1
     #: sparse-accumulator capacity in entries (0 = unlimited); exceeding it is a reported failure
     spacc_capacity: int = 1 << 16
+    #: on-chip words a region may spend on the buffers the compiler sizes for fan-out edges
+    #: (``sam-size-buffers``); 0 = unlimited. A region over it is infeasible (``BufferBudgetError``)
+    buffer_budget: int = 0
     #: off-chip memory model on/off (scanners, array loads and writers)
     memory: bool = True
     mem_channels: int = 8

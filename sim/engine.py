@@ -15,6 +15,7 @@ from fuseflow.errors import FuseflowError
 from fuseflow.sim import _engine
 from fuseflow.sim.binding import OutputBuilder, make_output_builders
 from fuseflow.sim.config import HardwareConfig
+from fuseflow.sim.errors import BufferBudgetError
 from fuseflow.sim.graph import BINARY_OPS, AluOp, Graph, Kind, StreamKind
 from fuseflow.sim.reference import alu_apply
 from fuseflow.sim.tensors import TensorData
@@ -57,6 +58,8 @@ class RegionResult:
     stats: list[NodeStats]
     passes: int
     trace: list[dict]
+    buffer_words: int = 0  # words of the compiler-sized fan-out buffers
+    buffer_peak: int = 0  # the most tokens those buffers held at once, summed over them
 
 
 def _positions(a) -> np.ndarray:
@@ -180,7 +183,9 @@ def run_region(g: Graph, tensors: list[TensorData], hw: HardwareConfig, *, trace
     for f in range(len(g.fifo_kinds)):
         p, _, c, _ = g.fifo_ends[f]
         src_sink = g.nodes[p].kind == Kind.SOURCE or g.nodes[c].kind == Kind.SINK
-        depths.append(0 if src_sink else hw.fifo_depth)
+        bounded = not src_sink and hw.fifo_depth > 0
+        depths.append(max(hw.fifo_depth, g.buffers.get(f, 0)) if bounded else 0)
+    words = buffer_words(g, hw)
     eng = _engine.Engine(len(g.fifo_kinds), depths, hw.memory_params())
     tiled = _tiled_fifos(g, tensors)
     block = max([t.block for t in tensors] + [0])
@@ -281,9 +286,22 @@ def run_region(g: Graph, tensors: list[TensorData], hw: HardwareConfig, *, trace
         for n, nd in zip(g.nodes, nodes, strict=True)
     ]
     cycles = max([s.finish for s in stats] + [0])
+    peak = sum(eng.fifo_state(f)["high_water"] for f in g.buffers)
     trace_events = _trace(stats, g, [nd.activity() for nd in nodes]) if trace else []
     finished = {o.spec.name: _finish(o, g) for o in outputs}
-    return RegionResult(finished, sinks, cycles, stats, passes, trace_events)
+    return RegionResult(finished, sinks, cycles, stats, passes, trace_events, words, peak)
+
+
+def buffer_words(g: Graph, hw: HardwareConfig) -> int:
+    """On-chip words of the buffers the compiler sized in ``g`` (one word per token); raises
+    ``BufferBudgetError`` naming the largest one when over ``hw.buffer_budget``."""
+    words = sum(g.buffers.values())
+    if hw.buffer_budget and words > hw.buffer_budget:
+        f = max(g.buffers, key=g.buffers.__getitem__)
+        raise BufferBudgetError(f"graph {g.name!r} needs {words:,} buffer words, over the budget of "
+                                f"{hw.buffer_budget:,} (HardwareConfig.buffer_budget); the largest is "
+                                f"{g.describe_fifo(f)}: {g.buffers[f]:,} tokens")
+    return words
 
 
 def _finish(o: OutputBuilder, g: Graph) -> TensorData:

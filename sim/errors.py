@@ -25,5 +25,10 @@ class GuardError(FuseflowError):
     """The simulation exceeded its cycle or wall-time budget."""
 
 
+class BufferBudgetError(FuseflowError):
+    """A region's compiler-sized buffers exceed ``HardwareConfig.buffer_budget`` (an unknown
+    constraint: the configuration is infeasible); the message names the largest edge."""
+
+
 class SpaccOverflowError(FuseflowError):
     """A sparse accumulator exceeded its configured capacity (an unknown constraint)."""

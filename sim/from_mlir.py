@@ -110,6 +110,7 @@ def graph_from_func(sg, region: int = 0) -> Graph:
         tensor_ids[(k, 0)] = b.input(spec.name, spec.format, spec.order, spec.block)
         b.inputs[-1].shape = spec.shape
     nests = None
+    sized: dict = {}  # (consumer node, producer node, port) -> compiler depth
     writers: dict = {}
     n_results = len(sg.ops[-1].operands) if sg.ops and sg.ops[-1].name == "func.return" else 0
     outputs: dict = {}
@@ -212,7 +213,16 @@ def graph_from_func(sg, region: int = 0) -> Graph:
             raise FuseflowError(f"{where}: expected {len(out)} results, found {len(res)}")
         for r, st in zip(res, out, strict=True):
             values[r] = st
+        if "fuseflow.buffers" in attrs:
+            depths = list(ir.DenseI64ArrayAttr(attrs["fuseflow.buffers"]))
+            for k, d in enumerate(depths):
+                if d > 0 and k < len(ops) and ops[k] in values:
+                    sized[(out[0].node, values[ops[k]].node, values[ops[k]].port)] = int(d)
     g = b.build()
+    for f, (p, pp, c, _) in enumerate(g.fifo_ends):
+        d = sized.get((c, p, pp))
+        if d:
+            g.buffers[f] = max(g.buffers.get(f, 0), d)
     for n in g.nodes:
         n.region = region
     return g

@@ -134,6 +134,9 @@ class Graph:
     sources: list[list] = field(default_factory=list)  # token lists for SOURCE nodes
     sink_names: list[str] = field(default_factory=list)
     name: str = "graph"
+    # FIFO id -> the depth the compiler sized it to (``sam-size-buffers``: fan-out edges that
+    # must hold a fiber); every other FIFO has the hardware's default depth
+    buffers: dict[int, int] = field(default_factory=dict)
 
     def node_by_name(self, name: str) -> Node:
         for n in self.nodes:

@@ -26,6 +26,7 @@ from fuseflow.program import Program
 
 NORMALIZE = "fuseflow-normalize"
 OPTIMIZE = "sam-iterate-locate,sam-dedup-streams"
+BUFFERS = "sam-size-buffers"  # the FIFO depth each fan-out edge needs (always the last pass)
 FUSION_MODES = ("unfused", "layers", "full")
 STAGES = ("imported", "normalized", "partitioned", "lowered", "optimized")
 
@@ -70,7 +71,7 @@ class CompileOptions:
     def orders_for(self, n_regions: int) -> list[str]:
         """The per-region ``orders`` option of convert-linalg-to-sam."""
         if self.order is None:
-            return ["0"] * n_regions
+            return ["best"] * n_regions
         if isinstance(self.order, int):
             return [str(self.order)] * n_regions
         if self.order and isinstance(self.order[0], tuple):
@@ -79,7 +80,7 @@ class CompileOptions:
             unknown = sorted(set(chosen) - names)
             if unknown:
                 raise FuseflowError(f"order names unknown region(s) {unknown}; there are {n_regions} (region0..region{n_regions - 1})")
-            return [chosen.get(f"region{r}", chosen.get(str(r), "0")) for r in range(n_regions)]
+            return [chosen.get(f"region{r}", chosen.get(str(r), "best")) for r in range(n_regions)]
         if len(self.order) != n_regions:
             raise FuseflowError(f"order lists {len(self.order)} entries for {n_regions} regions")
         return list(self.order)
@@ -141,7 +142,8 @@ def compile_imported(imported, options: CompileOptions, model=None) -> Program:
     stages["lowered"] = print_module(module)
     if options.optimize:
         _run(module, Pipeline.parse(OPTIMIZE))
-        stages["optimized"] = print_module(module)
+    _run(module, Pipeline.parse(BUFFERS))
+    stages["optimized" if options.optimize else "lowered"] = print_module(module)
     return Program(module, imported, stages, options, model=model)
 
 

@@ -44,6 +44,13 @@ class ProgramResult:
     region_cycles: dict[str, int]
     stats: dict[str, Any] = field(default_factory=dict)
     trace_events: list[dict] = field(default_factory=list)
+    # per region (graph name): (words of the compiler-sized fan-out buffers, the most they held)
+    region_buffers: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def buffer_words(self) -> int:
+        """On-chip buffer words of the largest region (regions run one after another)."""
+        return max((w for w, _ in self.region_buffers.values()), default=0)
 
     def totals(self) -> dict[str, int]:
         nodes = [n for region in self.stats.values() for n in region]
@@ -144,6 +151,7 @@ class Program:
             env[a] = v
         constants = ConstantReader(self.module)
         region_cycles: dict[str, int] = {}
+        region_buffers: dict[str, tuple[int, int]] = {}
         stats: dict[str, Any] = {}
         outputs: list[np.ndarray] = []
         events: list[dict] = []
@@ -159,6 +167,7 @@ class Program:
                 events += _shift_trace(res.result.trace_events, sum(region_cycles.values()),
                                        len(region_cycles), callee)
                 region_cycles[callee] = res.cycles
+                region_buffers[callee] = res.result.region_buffers[0]
                 stats[callee] = res.stats
                 for r, v in zip(op.results, res.outputs, strict=True):
                     env[r] = v
@@ -170,7 +179,7 @@ class Program:
                 outputs = [env[v] for v in op.operands]
             elif any(True for r in op.results for _ in r.uses):
                 raise FuseflowError(f"{op.location}: the program runner does not execute '{name}'")
-        return ProgramResult(outputs, sum(region_cycles.values()), region_cycles, stats, events)
+        return ProgramResult(outputs, sum(region_cycles.values()), region_cycles, stats, events, region_buffers)
 
     def reference(self, inputs) -> list[np.ndarray]:
         """PyTorch eager outputs of the compiled model on ``inputs``."""

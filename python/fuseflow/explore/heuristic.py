@@ -6,7 +6,9 @@ Per fused expression (SAM_SEMANTICS.md section 6):
   in; their count is the product of the coordinate counts of those loops. A node runs in the
   loops of its own variables plus every *enclosing* loop that comes before its innermost own
   variable in the order: such a loop re-runs the node (recomputation under broadcast, e.g.
-  layer-1 rows per neighbour in a fully fused GCN). The enclosing loops of a ``Reduce``'s
+  layer-1 rows per neighbour in a fully fused GCN, SAM_SEMANTICS.md 4.10). A node the lowering
+  builds once and fans out to several consumers (a view, ``sam_lowering.plan_views``) counts
+  once, in its own loops. The enclosing loops of a ``Reduce``'s
   operand are those of the lowering (``reduction_loops``): the loops around the reduction before
   its variable, the variable, and the later ones its value depends on (a sparse accumulator);
   a later loop it does not depend on only repeats its result. A ``Reduce`` counts its
@@ -49,6 +51,7 @@ from fuseflow.passes.einsum import (
     level_dims,
     reduction_loops,
 )
+from fuseflow.passes.sam_lowering import driven, plan_views, scope_key
 
 VALUE_BYTES = 4
 COORD_BYTES = 4
@@ -229,6 +232,8 @@ class _Counter:
         self.region, self.stats, self.sizes, self.pos = region, stats, sizes, pos
         self.ops = 0.0
         self.bytes = 0.0
+        self.shared = plan_views(region, sorted(pos, key=pos.__getitem__))
+        self.seen: set = set()
 
     def counts(self, e) -> dict[str, float]:
         """Coordinate count of each variable of ``e`` (bottom-up: intersect, union, densify)."""
@@ -268,6 +273,13 @@ class _Counter:
         return math.prod(ctx.get(v, float(self.sizes[v])) for v in loops)
 
     def walk(self, e, enclosing: set[str], ctx: dict[str, float]) -> None:
+        if not isinstance(e, Leaf) and not driven(e, list(enclosing), self.pos):
+            key = scope_key(e, self.pos)
+            if key in self.shared:  # built once and fanned out (a view): counted once
+                if key in self.seen:
+                    return
+                self.seen.add(key)
+                enclosing = free_vars(e)
         mine = self.counts(e.arg if isinstance(e, Reduce) else e)
         ctx = {**ctx, **{v: min(n, ctx.get(v, n)) for v, n in mine.items()}}
         if isinstance(e, Leaf):

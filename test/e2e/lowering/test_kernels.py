@@ -21,7 +21,9 @@ def _check(prog, args, engine="reference"):
 
 
 def _all_orders(fn, args, fmts, fusion):
-    prog = compile(Fn(fn), args, sparse=fmts, fusion=fusion)
+    """The program in every legal order of its largest region, by index (the default order is
+    the best one on dense bounds; index 0 is the first legal order)."""
+    prog = compile(Fn(fn), args, sparse=fmts, fusion=fusion, order=0)
     yield prog
     region_orders = [r.orders for r in prog.regions]
     for k in range(1, max(len(o) for o in region_orders)):

@@ -51,14 +51,15 @@ func.func @spmm(%A: tensor<4x5xf32, #csr>, %B: tensor<5x3xf32>) -> tensor<4x3xf3
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d0)>
 #csr = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed) }>
-// Fused elementwise chain relu((A + X) + b[i]): nested unions at i (A, X, then b), a union of A
-// and the dense X at j that covers all of j; b does not index j and is repeated over it.
+// Fused elementwise chain relu((A + X) + b[i]): at i every operand is dense (one coordinate
+// stream serves all, no joiner); a union of A and the dense X at j that covers all of j. b's
+// scope is i alone: it is loaded once per row and its value repeated over j.
 // CHECK-LABEL: func.func @chain_region0(
 // CHECK-SAME: fuseflow.order = "i,j"
-// CHECK: "sam.union"({{.*}}) {index = "i"
-// CHECK: "sam.union"({{.*}}) {index = "i"
+// CHECK-NOT: index = "i", operandSegmentSizes
 // CHECK: "sam.union"({{.*}}) {index = "j"
-// CHECK: "sam.repeat"
+// CHECK: %[[B:[0-9]+]] = "sam.array"(%arg2,
+// CHECK: "sam.repeat"(%[[B]],
 // CHECK: "sam.alu"{{.*}}kind = "add"
 // CHECK: "sam.alu"{{.*}}kind = "add"
 // CHECK: "sam.alu"{{.*}}kind = "relu"
@@ -96,15 +97,20 @@ func.func @chain(%A: tensor<4x4xf32, #csr>, %X: tensor<4x4xf32>, %b: tensor<4xf3
 #csr = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed) }>
 // The normalized masked softmax's sparse_tensor bodies: sample (an intersection keeping S), a
 // max over stored entries, and exp(x - max) at the stored entries only. exp is not zero
-// preserving, but absent entries stay absent: the iteration at j is the mask's.
+// preserving, but absent entries stay absent: the iteration at j is the mask's. The sampled
+// scores are one node read by the max and by the subtraction: built once (one intersect, one
+// load) and fanned out, the row max repeated back over the row's coordinates.
 // CHECK-LABEL: func.func @masked_region0(
 // CHECK-SAME: fuseflow.expr = ["i,j: stored_exp(stored_sub(sample(%arg0[i,j], %arg1[i,j]), stored_max_k(sample(
-// CHECK-SAME: fuseflow.order = "i,j,k"
-// CHECK: "sam.intersect"({{.*}}) {index = "j"
-// CHECK: "sam.intersect"({{.*}}) {index = "k"
-// CHECK: "sam.reduce"({{.*}}) {kind = "max"}
-// CHECK: "sam.alu"({{.*}}) {kind = "sub"
-// CHECK: "sam.alu"({{.*}}) {kind = "exp"
+// CHECK-SAME: fuseflow.loop_aliases = ["j=k"]
+// CHECK: %[[J:[0-9]+]]:3 = "sam.intersect"({{.*}}) {index = "j"
+// CHECK-NOT: "sam.intersect"
+// CHECK: %[[S:[0-9]+]] = "sam.array"(%arg0, %[[J]]#1)
+// CHECK: %[[MAX:[0-9]+]] = "sam.reduce"(%[[S]]) {kind = "max"}
+// CHECK: %[[SIG:[0-9]+]] = "sam.repeat_sig_gen"(%[[J]]#0)
+// CHECK: %[[REP:[0-9]+]] = "sam.repeat"(%[[MAX]], %[[SIG]])
+// CHECK: %[[D:[0-9]+]] = "sam.alu"(%[[S]], %[[REP]]) {kind = "sub"
+// CHECK: "sam.alu"(%[[D]]) {kind = "exp"
 // CHECK: "sam.fiber_write"({{.*}}) {format = "compressed", level = 1 : i64}
 func.func @masked(%S: tensor<4x4xf32>, %M: tensor<4x4xf32, #csr>) -> tensor<4x4xf32, #csr> {
   %ninf = arith.constant 0xFF800000 : f32

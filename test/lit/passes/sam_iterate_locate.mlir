@@ -245,22 +245,20 @@ func.func @spmm(%A: tensor<4x5xf32, #csr>, %B: tensor<5x3xf32>) -> tensor<4x3xf3
 
 // -----
 
-// Lowered: (A + B) * X with A, B CSR and X dense. At i and at j the lowering intersects the
-// union's crd stream twice (once per payload of A and B) with X's dense scan; X is located in
-// the union instead, and the remaining intersect(u, u) of one stream with itself disappears.
+// Lowered: (A + B) * X with A, B CSR and X dense. At i every operand is dense and the lowering
+// needs no joiner; at j it intersects the union's crd stream twice (once per payload of A and
+// B) with X's dense scan. X is located in the union instead, and the remaining intersect(u, u)
+// of one stream with itself disappears.
 // LOWERED-LABEL: func.func @sum_times_dense_region0
 // LOWERED-NOT: "sam.intersect"
 // LOWERED: %[[R:.*]] = "sam.root"
-// LOWERED: %[[UI:.*]]:3 = "sam.union"
-// LOWERED-SAME: index = "i"
-// LOWERED: %[[LI:.*]]:3 = "sam.locate"(%arg2, %[[UI]]#0, %[[UI]]#1, %[[R]]) {format = "dense", index = "i", level = 0 : i64}
-// LOWERED: "sam.fiber_lookup"(%arg0, %[[LI]]#0) {format = "compressed", index = "j", level = 1 : i64}
-// LOWERED: "sam.fiber_lookup"(%arg1, %[[UI]]#2) {format = "compressed", index = "j", level = 1 : i64}
+// LOWERED: %[[A:.*]]:2 = "sam.fiber_lookup"(%arg0, %[[R]]) {format = "dense", index = "i", level = 0 : i64}
+// LOWERED: %[[X:.*]]:2 = "sam.fiber_lookup"(%arg2, %[[R]]) {format = "dense", index = "i", level = 0 : i64}
 // LOWERED: %[[UJ:.*]]:3 = "sam.union"
 // LOWERED-SAME: index = "j"
-// LOWERED: %[[LJ:.*]]:3 = "sam.locate"(%arg2, %[[UJ]]#0, %[[UJ]]#1, %[[LI]]#1) {format = "dense", index = "j", level = 1 : i64}
+// LOWERED: %[[LJ:.*]]:3 = "sam.locate"(%arg2, %[[UJ]]#0, %[[UJ]]#1, %[[X]]#1) {format = "dense", index = "j", level = 1 : i64}
 // LOWERED: "sam.array"(%arg2, %[[LJ]]#1)
-// LOWERED: "sam.fiber_write"(%[[LI]]#2)
+// LOWERED: "sam.fiber_write"(%[[A]]#0)
 // LOWERED: "sam.fiber_write"(%[[LJ]]#2)
 // LOWERED-NOT: "sam.intersect"
 #id = affine_map<(d0, d1) -> (d0, d1)>

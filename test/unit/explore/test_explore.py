@@ -118,10 +118,12 @@ def test_exhaustive_finds_the_true_minimum(sae, sae_explorer):
             truth[(fusion, idx)] = _direct_cycles(sae, fusion, list(idx))[0]
     assert result.best.cycles == min(truth.values())
     assert sorted(o.cycles for o in result.outcomes) == sorted(truth.values())
-    # the heuristic's costliest configuration is the simulator's slowest: full fusion
+    # the heuristic's costliest configuration is full fusion, the only one that recomputes (the
+    # hidden layer per output feature: the decoder weight is CSR, so o comes before h); the
+    # simulator's fastest is per-layer fusion, which shares every stream
     worst_est = max(result.outcomes, key=lambda o: o.estimate.work)
-    worst_sim = max(result.outcomes, key=lambda o: o.cycles)
-    assert worst_est.point["fusion"] == worst_sim.point["fusion"] == "full"
+    assert worst_est.point["fusion"] == "full"
+    assert min(result.outcomes, key=lambda o: o.cycles).point["fusion"] == "layers"
     assert result.speedup_over("unfused") == pytest.approx(
         min(v for (f, _), v in truth.items() if f == "unfused") / min(truth.values()))
 

@@ -1,0 +1,176 @@
+"""sam-size-buffers: the FIFO depth every fan-out edge of a SAM graph needs, recorded on the graph.
+
+A node whose results feed two or more consumers (an SSA value read twice, or several results
+of one node: a joiner's coordinates and payloads advance together) pushes each token into every
+out-edge. When two of those paths meet again further down and one of them first collapses a
+loop level (a ``reduce`` or ``spacc``) and re-expands it (a ``repeat``), the meeting node cannot
+take the fast path's tokens of a fiber until the slow path has seen that whole fiber: the fast
+edge must hold it, or the producer stalls and the graph deadlocks (SAM_SEMANTICS.md 4.11: the
+softmax's scores wait in front of the subtraction until the row maximum is known)::
+
+    %s = ... (i, j)                         // the scores, fanned out
+    %m = "sam.reduce"(%s) {kind = "max"}    // (i): needs row i whole
+    %r = "sam.repeat"(%m, %sig)             // (i, j)
+    %d = "sam.alu"(%s, %r) {kind = "sub"}   // meets %s: the edge %s -> sub holds row i
+
+For each out-edge ``a`` of a fan-out node, and each other out-edge ``b`` whose paths reach a node
+that ``a``'s paths also reach, let ``L`` be the shallowest loop depth on ``b``'s paths (the
+*dip*). If ``L`` is shallower than ``a``'s stream, ``a`` must hold the fibers of its stream below
+level ``L`` (the one the slow path collapses, and one more per ``repeat`` on that path: a repeat
+closes its fiber only after seeing the following input token, which the slow path makes from the
+next fiber): each at
+most the product over the levels below ``L`` of (dimension + 1) tokens (data and stops, the
+dimension bounding the fiber), plus ``SLACK`` for the pipeline. Writers never stall,
+so paths end there. The depth is stored on the consumer as ``fuseflow.buffers`` (one entry per
+operand, 0 = the hardware default); the simulator sizes those FIFOs from it
+(``fuseflow.sim.HardwareConfig.fifo_depth`` stays the floor) and reports the words they take.
+
+Preconditions: every graph passes the loop-nest check. Guarantees after: the graphs are
+unchanged but for the ``fuseflow.buffers`` attributes (recomputed from scratch each run).
+Options: none.
+"""
+
+from __future__ import annotations
+
+import math
+
+from fuseflow.bindings import ir
+from fuseflow.dialects.sam_graph import SamGraph, loop_aliases, loop_nests
+from fuseflow.passes.einsum import level_dims
+from fuseflow.passes.pass_base import ModulePass
+from fuseflow.passes.registry import register
+from fuseflow.passes.sam_dedup_streams import check_graph, graph_functions
+
+BUFFERS_ATTR = "fuseflow.buffers"
+SLACK = 4  # tokens in flight between a producer and a stalled consumer
+_SINKS = ("sam.fiber_write", "sam.val_write", "sam.output", "func.return")
+
+
+@register
+class SamSizeBuffersPass(ModulePass):
+    """Record on every SAM graph the FIFO depth each fan-out edge needs to never deadlock.
+
+    For every node whose out-edges reconverge after one path collapsed a loop level (a
+    reduction whose result is repeated back), the faster edge must hold one fiber of its
+    stream; its depth, bounded by the dimensions, goes on the consumer as
+    `fuseflow.buffers = array<i64: ...>` (per operand, 0 = the hardware default FIFO). The
+    simulator sizes those FIFOs from it and reports the region's buffer words.
+    Preconditions: the graphs pass the loop-nest check. Guarantees after: only the
+    `fuseflow.buffers` attributes change. Options: none.
+    """
+
+    name = "sam-size-buffers"
+
+    def run(self, module: ir.Operation) -> None:
+        for fn in graph_functions(module):
+            check_graph(fn, "input")
+            size_buffers(fn)
+
+
+def size_buffers(fn: ir.Operation) -> dict[tuple[int, int], int]:
+    """Compute and attach the depths of graph function ``fn``; returns them keyed by (consumer
+    op index, operand number)."""
+    g = SamGraph(fn)
+    nests = loop_nests(g)
+    sizes = _var_sizes(g, loop_aliases(g.func))
+    n_args = len(g.args)
+    out_edges: dict[int, list] = {}
+    for e in g.edges:
+        if e.src >= n_args and e.kind != "tensor":
+            out_edges.setdefault(e.src, []).append(e)
+    order = g.topological_order()
+    rank = {n: k for k, n in enumerate(order)}
+    succ: dict[int, list] = {}
+    for e in g.edges:
+        succ.setdefault(e.src, []).append(e)
+    depths: dict[tuple[int, int], int] = {}
+    for edges in out_edges.values():
+        if len(edges) < 2:
+            continue
+        reach = [_dips(g, e, nests, succ, rank) for e in edges]
+        for a, ra in zip(edges, reach, strict=True):
+            nest = nests.get((a.src, a.src_result)) or ()
+            need = 0
+            for b, rb in zip(edges, reach, strict=True):
+                if b is a:
+                    continue
+                for x, (dip, repeats) in rb.items():
+                    if x in ra and dip < len(nest):
+                        # the fiber itself, and one more per repeat on the way: a repeat ends
+                        # its fiber only once it has seen the following input token (the stop
+                        # rule), which the slow path makes from the next fiber
+                        need = max(need, (1 + repeats) * _fiber_tokens(nest, dip, sizes))
+            if need:
+                key = (a.dst - n_args, a.dst_operand)
+                depths[key] = max(depths.get(key, 0), need + SLACK)
+    _attach(g, depths)
+    return depths
+
+
+def _dips(g: SamGraph, edge, nests, succ, rank) -> dict[int, tuple[int, int]]:
+    """Every node reachable through ``edge`` (writers excluded) with the shallowest loop depth
+    of the streams on the paths to it and the most ``repeat``s on one of them."""
+    n_args = len(g.args)
+    start = edge.dst
+    if start < n_args or g.ops[start - n_args].name in _SINKS:
+        return {}
+    first = len(nests.get((edge.src, edge.src_result)) or ())
+    dip = {start: first}
+    reps = {start: int(g.ops[start - n_args].name == "sam.repeat")}
+    for node in sorted(_reachable(start, succ, g), key=rank.__getitem__):
+        d, r = dip[node], reps[node]
+        for e in succ.get(node, []):
+            if e.dst < n_args or g.ops[e.dst - n_args].name in _SINKS:
+                continue
+            nest = nests.get((e.src, e.src_result))
+            dip[e.dst] = min(dip.get(e.dst, math.inf), len(nest) if nest is not None else d, d)
+            reps[e.dst] = max(reps.get(e.dst, 0), r + int(g.ops[e.dst - n_args].name == "sam.repeat"))
+    return {x: (dip[x], reps[x]) for x in dip}
+
+
+def _reachable(start: int, succ, g: SamGraph) -> set[int]:
+    n_args = len(g.args)
+    seen, stack = {start}, [start]
+    while stack:
+        n = stack.pop()
+        for e in succ.get(n, []):
+            if e.dst in seen or e.dst < n_args or g.ops[e.dst - n_args].name in _SINKS:
+                continue
+            seen.add(e.dst)
+            stack.append(e.dst)
+    return seen
+
+
+def _fiber_tokens(nest: tuple[str, ...], level: int, sizes: dict[str, int]) -> int:
+    """Tokens (data and stops) of one fiber of a stream in ``nest`` below loop depth ``level``."""
+    return math.prod(sizes.get(v, 1) + 1 for v in nest[level:])
+
+
+def _var_sizes(g: SamGraph, alias: dict[str, str]) -> dict[str, int]:
+    """The dimension each index variable iterates, from the fiber lookups and locates."""
+    sizes: dict[str, int] = {}
+    for op in g.ops:
+        if op.name not in ("sam.fiber_lookup", "sam.locate"):
+            continue
+        t = op.operands[0].type
+        dims = level_dims(t)
+        level = ir.IntegerAttr(op.attributes["level"]).value
+        shape = ir.RankedTensorType(t).shape
+        if dims is None or level >= len(dims):
+            continue
+        index = ir.StringAttr(op.attributes["index"]).value
+        n = int(shape[dims[level]])
+        for name in (index, alias.get(index, index)):
+            sizes[name] = max(sizes.get(name, 0), n)
+    for name, rep in alias.items():  # every alias of a loop iterates the same dimension
+        sizes[name] = sizes[rep] = max(sizes.get(name, 0), sizes.get(rep, 0))
+    return sizes
+
+
+def _attach(g: SamGraph, depths: dict[tuple[int, int], int]) -> None:
+    for k, op in enumerate(g.ops):
+        if BUFFERS_ATTR in op.attributes:
+            del op.attributes[BUFFERS_ATTR]
+        mine = [depths.get((k, n), 0) for n in range(len(op.operands))]
+        if any(mine):
+            op.attributes[BUFFERS_ATTR] = ir.DenseI64ArrayAttr.get(mine)
