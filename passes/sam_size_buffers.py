@@ -14,14 +14,20 @@ softmax's scores wait in front of the subtraction until the row maximum is known
     %d = "sam.alu"(%s, %r) {kind = "sub"}   // meets %s: the edge %s -> sub holds row i
 
 For each out-edge ``a`` of a fan-out node, and each other out-edge ``b`` whose paths reach a node
-that ``a``'s paths also reach, let ``L`` be the shallowest loop depth on ``b``'s paths (the
-*dip*). If ``L`` is shallower than ``a``'s stream, ``a`` must hold the fibers of its stream below
+that ``a``'s paths also reach (followed up to the first such node: past it the paths are one),
+let ``L`` be the shallowest loop depth on ``b``'s paths (the *dip*). If ``L`` is shallower than ``a``'s stream, ``a`` must hold the fibers of its stream below
 level ``L`` (the one the slow path collapses, and one more per ``repeat`` on that path: a repeat
 closes its fiber only after seeing the following input token, which the slow path makes from the
 next fiber): each at
 most the product over the levels below ``L`` of (dimension + 1) tokens (data and stops, the
 dimension bounding the fiber), plus ``SLACK`` for the pipeline. Writers never stall,
-so paths end there. The depth is stored on the consumer as ``fuseflow.buffers`` (one entry per
+so paths end there. A sparse accumulator flushes a whole output fiber while its inputs wait:
+each of its input edges holds one output fiber too, so producers keep running through the
+flush, and so does every edge from its outputs to where the fiber is consumed slowly (a
+``repeat`` or another reduction), so it can start its next fiber while the last one drains
+(with the hardware default alone these stall and accumulation and consumption no longer
+overlap). The depth
+is stored on the consumer as ``fuseflow.buffers`` (one entry per
 operand, 0 = the hardware default); the simulator sizes those FIFOs from it
 (``fuseflow.sim.HardwareConfig.fifo_depth`` stays the floor) and reports the words they take.
 
@@ -43,6 +49,7 @@ from fuseflow.passes.sam_dedup_streams import check_graph, graph_functions
 
 BUFFERS_ATTR = "fuseflow.buffers"
 SLACK = 4  # tokens in flight between a producer and a stalled consumer
+_SLOW = ("sam.repeat", "sam.reduce", "sam.spacc")  # consumers that take a fiber slowly
 _SINKS = ("sam.fiber_write", "sam.val_write", "sam.output", "func.return")
 
 
@@ -87,14 +94,14 @@ def size_buffers(fn: ir.Operation) -> dict[tuple[int, int], int]:
     for edges in out_edges.values():
         if len(edges) < 2:
             continue
-        reach = [_dips(g, e, nests, succ, rank) for e in edges]
+        reach = [_reachable(e, succ, g) for e in edges]
         for a, ra in zip(edges, reach, strict=True):
             nest = nests.get((a.src, a.src_result)) or ()
             need = 0
-            for b, rb in zip(edges, reach, strict=True):
+            for b in edges:
                 if b is a:
                     continue
-                for x, (dip, repeats) in rb.items():
+                for x, (dip, repeats) in _dips(g, b, nests, succ, rank, ra).items():
                     if x in ra and dip < len(nest):
                         # the fiber itself, and one more per repeat on the way: a repeat ends
                         # its fiber only once it has seen the following input token (the stop
@@ -103,24 +110,51 @@ def size_buffers(fn: ir.Operation) -> dict[tuple[int, int], int]:
             if need:
                 key = (a.dst - n_args, a.dst_operand)
                 depths[key] = max(depths.get(key, 0), need + SLACK)
+    for k, op in enumerate(g.ops):
+        if op.name != "sam.spacc":
+            continue
+        # a sparse accumulator flushes a whole output fiber (a cycle per entry) while its inputs
+        # wait: they hold what their producers make meanwhile, so the flush overlaps with them
+        order = ir.IntegerAttr(op.attributes["order"]).value
+        out_nest = nests.get((n_args + k, order)) or ()
+        burst = _fiber_tokens(out_nest, len(out_nest) - order, sizes) + SLACK
+        for n in range(len(op.operands)):
+            depths[(k, n)] = max(depths.get((k, n), 0), burst)
+        # ... and its flushed fiber flows on to where it is consumed slowly (a repeat, which
+        # takes one value per fiber it makes, or another reduction): the edges on the way hold
+        # it, so the accumulator can start on its next fiber while the last one drains
+        stack, seen = [n_args + k], set()
+        while stack:
+            node = stack.pop()
+            for e in succ.get(node, []):
+                if _is_sink(g, e.dst):
+                    continue
+                key = (e.dst - n_args, e.dst_operand)
+                depths[key] = max(depths.get(key, 0), burst)
+                if e.dst not in seen and g.ops[e.dst - n_args].name not in _SLOW:
+                    seen.add(e.dst)
+                    stack.append(e.dst)
     _attach(g, depths)
     return depths
 
 
-def _dips(g: SamGraph, edge, nests, succ, rank) -> dict[int, tuple[int, int]]:
-    """Every node reachable through ``edge`` (writers excluded) with the shallowest loop depth
-    of the streams on the paths to it and the most ``repeat``s on one of them."""
+def _dips(g: SamGraph, edge, nests, succ, rank, meet: set[int]) -> dict[int, tuple[int, int]]:
+    """The nodes reachable through ``edge`` up to where they meet the other paths (``meet``:
+    not looked past, beyond them the two paths are one), each with the shallowest loop depth of
+    the streams on the way and the most ``repeat``s on one such path."""
     n_args = len(g.args)
     start = edge.dst
-    if start < n_args or g.ops[start - n_args].name in _SINKS:
+    if _is_sink(g, start):
         return {}
     first = len(nests.get((edge.src, edge.src_result)) or ())
     dip = {start: first}
     reps = {start: int(g.ops[start - n_args].name == "sam.repeat")}
-    for node in sorted(_reachable(start, succ, g), key=rank.__getitem__):
+    for node in sorted(_reachable(edge, succ, g, meet), key=rank.__getitem__):
+        if node in meet:
+            continue
         d, r = dip[node], reps[node]
         for e in succ.get(node, []):
-            if e.dst < n_args or g.ops[e.dst - n_args].name in _SINKS:
+            if _is_sink(g, e.dst):
                 continue
             nest = nests.get((e.src, e.src_result))
             dip[e.dst] = min(dip.get(e.dst, math.inf), len(nest) if nest is not None else d, d)
@@ -128,17 +162,25 @@ def _dips(g: SamGraph, edge, nests, succ, rank) -> dict[int, tuple[int, int]]:
     return {x: (dip[x], reps[x]) for x in dip}
 
 
-def _reachable(start: int, succ, g: SamGraph) -> set[int]:
-    n_args = len(g.args)
-    seen, stack = {start}, [start]
+def _reachable(edge, succ, g: SamGraph, stop: set[int] = frozenset()) -> set[int]:
+    """The nodes reachable through ``edge`` (writers excluded), not looking past ``stop``."""
+    if _is_sink(g, edge.dst):
+        return set()
+    seen, stack = {edge.dst}, [edge.dst]
     while stack:
         n = stack.pop()
+        if n in stop:
+            continue
         for e in succ.get(n, []):
-            if e.dst in seen or e.dst < n_args or g.ops[e.dst - n_args].name in _SINKS:
+            if e.dst in seen or _is_sink(g, e.dst):
                 continue
             seen.add(e.dst)
             stack.append(e.dst)
     return seen
+
+
+def _is_sink(g: SamGraph, node: int) -> bool:
+    return node < len(g.args) or g.ops[node - len(g.args)].name in _SINKS
 
 
 def _fiber_tokens(nest: tuple[str, ...], level: int, sizes: dict[str, int]) -> int:

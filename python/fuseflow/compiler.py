@@ -109,7 +109,7 @@ def compile(model, example_args, sparse=None, fusion="unfused", order=None, *, o
 
     options = CompileOptions.make(fusion, order, optimize, intermediates)
     imported = import_model(model, example_args, sparse=sparse)
-    return compile_imported(imported, options, model=model)
+    return compile_imported(imported, options, model=model, example_args=example_args)
 
 
 def partition(imported, options: CompileOptions, stages: dict | None = None) -> list:
@@ -131,13 +131,18 @@ def partition(imported, options: CompileOptions, stages: dict | None = None) -> 
     return analyze_regions(_entry(module, imported.func_name), "region")
 
 
-def compile_imported(imported, options: CompileOptions, model=None) -> Program:
-    """The stages after import, on an ``ImportedModel``."""
+def compile_imported(imported, options: CompileOptions, model=None, example_args=None) -> Program:
+    """The stages after import, on an ``ImportedModel``. A region whose order is not chosen
+    gets the one the cost heuristic rates cheapest on ``example_args`` (``best_orders``), or
+    without them the cheapest on dense bounds (``Region.best_order``)."""
     module = imported.module
     stages: dict[str, str] = {}
-    n_regions = len(partition(imported, options, stages))
+    regions = partition(imported, options, stages)
+    orders = options.orders_for(len(regions))
+    if example_args is not None and "best" in orders:
+        orders = best_orders(imported, regions, orders, example_args)
     lower = Pipeline.parse("convert-linalg-to-sam")
-    lower.elements[0].orders = options.orders_for(n_regions)
+    lower.elements[0].orders = orders
     _run(module, lower)
     stages["lowered"] = print_module(module)
     if options.optimize:
@@ -145,6 +150,30 @@ def compile_imported(imported, options: CompileOptions, model=None) -> Program:
     _run(module, Pipeline.parse(BUFFERS))
     stages["optimized" if options.optimize else "lowered"] = print_module(module)
     return Program(module, imported, stages, options, model=model)
+
+
+def best_orders(imported, regions: list, orders: list[str], example_args) -> list[str]:
+    """``orders`` with every ``"best"`` entry replaced by the index of the region's legal order
+    with the least estimated work on ``example_args`` (``fuseflow.explore.heuristic``: data-driven
+    coordinate counts, so a mask that prunes a contraction counts); ties go to the dense-bound
+    estimate, then to the first order. Unchanged where the heuristic cannot estimate."""
+    from fuseflow.explore.heuristic import HeuristicError, RegionEstimator
+    from fuseflow.passes.sam_lowering import order_work
+    from fuseflow.program import to_numpy
+
+    try:
+        args = [to_numpy(a) for a in imported.bind(list(example_args))]
+        est = RegionEstimator.from_partitioned(imported.module, imported.func_name, args)
+    except (HeuristicError, FuseflowError):
+        return orders
+    chosen = list(orders)
+    for r, region in enumerate(regions):
+        legal = region.legal_orders()
+        if chosen[r] != "best" or not legal:
+            continue
+        costs = [(est.estimate(r, o).work, order_work(region, o), k) for k, o in enumerate(legal)]
+        chosen[r] = str(min(costs)[2])
+    return chosen
 
 
 def _run(module, pipeline: Pipeline) -> None:

@@ -27,7 +27,7 @@ above does not widen them); a loop the subtree does not index takes its ancestor
 numpy interpretation of the expression trees, exact up to float rounding) and measured in the
 format their type declares.
 
-    est = RegionEstimator.from_program(prog, inputs)     # or from a partitioned module
+    est = RegionEstimator.from_partitioned(module, func_name, args)   # after fuseflow-partition
     est.estimate(region_index, order)                    # -> Estimate(ops, bytes)
 """
 
@@ -177,11 +177,23 @@ def evaluate(e, tensors: list[np.ndarray]) -> tuple[np.ndarray, tuple[str, ...]]
         arr, vs = evaluate(inner, tensors)
         axis = vs.index(e.var)
         fn = {"add": np.sum, "max": np.max, "min": np.min}[e.kind]
+        if e.stored:  # over the stored (here: nonzero) entries only
+            arr = np.where(arr != 0, arr, REDUCE_IDENTITY[e.kind])
         if arr.shape[axis] == 0:
             shape = arr.shape[:axis] + arr.shape[axis + 1:]
             return np.full(shape, REDUCE_IDENTITY[e.kind]), vs[:axis] + vs[axis + 1:]
         return fn(arr, axis=axis), vs[:axis] + vs[axis + 1:]
     args = [evaluate(a, tensors) for a in e.args]
+    if e.kind == "sample":  # the left value where the right operand stores an entry
+        (a, av), (b, bv) = args
+        out = tuple(sorted(set(av) | set(bv)))
+        return np.where(_align(b, bv, out) != 0, _align(a, av, out), 0.0), out
+    if e.stored:  # evaluated at the stored entries of the carried operands only
+        value, vs = evaluate(Map(e.kind, e.args, e.scalar), tensors)
+        for n in e.stored:
+            x, xv = args[n]
+            value = np.where(_align(x, xv, vs) != 0, value, 0.0)
+        return value, vs
     if e.scalar is not None:
         (x, vs), = args
         kind = {"add": "ADDC", "mul": "MULC", "div": "DIVC", "max": "MAXC", "min": "MINC"}.get(e.kind)
@@ -326,6 +338,7 @@ class RegionEstimator:
         from fuseflow.bindings import ir, op_name
         from fuseflow.constants import ConstantReader
         from fuseflow.passes.convert_linalg_to_sam import analyze_regions
+        from fuseflow.program import DENSE_OPS
 
         entry = None
         for op in module.body.operations:
@@ -358,6 +371,8 @@ class RegionEstimator:
                     arr = constants.array(owner.attributes["value"]).astype(np.float64)
                 elif name == "sparse_tensor.convert":
                     arr = value_of(owner.operands[0])
+                elif name in DENSE_OPS:  # reshapes and slices between regions, casts
+                    arr = np.asarray(DENSE_OPS[name](owner, value_of(owner.operands[0])), np.float64)
                 else:
                     for r, region in enumerate(regions):
                         for out in region.outputs:
