@@ -6,11 +6,18 @@ from fuseflow.bindings import arith, func, ir, op_name, sparse_tensor, tensor
 from fuseflow.dialects.sam_builder import SamBuilder
 from fuseflow.dialects.sam_graph import LOOP_ALIASES_ATTR, SamGraph, check_loop_nests
 from fuseflow.errors import FuseflowError
-from fuseflow.passes.einsum import UNIT, Region, build_region, is_init_only, is_unit_reshape, show
+from fuseflow.passes.lowering import (
+    UNIT,
+    Region,
+    build_region,
+    is_init_only,
+    is_unit_reshape,
+    lower_region,
+    show,
+)
 from fuseflow.passes.partition import REGION_ATTR, computations
 from fuseflow.passes.pass_base import ModulePass, Option, PassFailure
 from fuseflow.passes.registry import register
-from fuseflow.passes.sam_lowering import lower_region
 
 PROGRAM_ATTR = "fuseflow.program"
 

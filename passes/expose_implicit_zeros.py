@@ -5,8 +5,8 @@ from __future__ import annotations
 from fuseflow.bindings import ir, op_name
 from fuseflow.dialects.sam import tensor_level_formats
 from fuseflow.passes.body_analysis import body_ops, iterators, yielded
-from fuseflow.passes.einsum import level_dims
 from fuseflow.passes.ir_utils import encoding, indexing_maps, num_inputs, splice_function
+from fuseflow.passes.lowering import level_dims
 from fuseflow.passes.pass_base import ModulePass
 from fuseflow.passes.registry import register
 

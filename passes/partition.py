@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from fuseflow.bindings import ir, op_name, sparse_tensor
-from fuseflow.passes.einsum import RUNNER_RESHAPES, is_init_only, is_unit_reshape
 from fuseflow.passes.ir_utils import num_inputs
+from fuseflow.passes.lowering import RUNNER_RESHAPES, is_init_only, is_unit_reshape
 from fuseflow.passes.pass_base import ModulePass, Option, PassFailure
 from fuseflow.passes.registry import register
 

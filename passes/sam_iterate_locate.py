@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from fuseflow.bindings import ir
 from fuseflow.dialects.sam_builder import SamBuilder
-from fuseflow.passes.einsum import level_dims
+from fuseflow.passes.lowering import level_dims
 from fuseflow.passes.pass_base import ModulePass
 from fuseflow.passes.registry import register
 from fuseflow.passes.sam_dedup_streams import (

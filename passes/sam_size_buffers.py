@@ -42,7 +42,7 @@ import math
 
 from fuseflow.bindings import ir
 from fuseflow.dialects.sam_graph import SamGraph, loop_aliases, loop_nests
-from fuseflow.passes.einsum import level_dims
+from fuseflow.passes.lowering import level_dims
 from fuseflow.passes.pass_base import ModulePass
 from fuseflow.passes.registry import register
 from fuseflow.passes.sam_dedup_streams import check_graph, graph_functions

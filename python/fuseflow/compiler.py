@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from fuseflow.bindings import print_module
 from fuseflow.errors import FuseflowError, PipelineError
-from fuseflow.passes.einsum import InfeasibleOrder
+from fuseflow.passes.lowering import InfeasibleOrder
 from fuseflow.passes.pipeline import Pipeline
 from fuseflow.program import Program
 
@@ -158,7 +158,7 @@ def best_orders(imported, regions: list, orders: list[str], example_args) -> lis
     coordinate counts, so a mask that prunes a contraction counts); ties go to the dense-bound
     estimate, then to the first order. Unchanged where the heuristic cannot estimate."""
     from fuseflow.explore.heuristic import HeuristicError, RegionEstimator
-    from fuseflow.passes.sam_lowering import order_work
+    from fuseflow.passes.lowering import order_work
     from fuseflow.program import to_numpy
 
     try:

@@ -40,3 +40,22 @@ class PipelineError(DiagnosticError):
         if self.repro:
             text += f"\nnote: reproduce with: {self.repro}"
         return text
+
+
+class UnsupportedOp(FuseflowError):
+    """The lowering cannot express this operation; the message names the op and its location."""
+
+    def __init__(self, op, why: str):
+        self.op = op
+        name = getattr(op, "operation", op).name
+        super().__init__(f"{op.location}: cannot lower '{name}' to SAM: {why}")
+
+
+class InfeasibleOrder(FuseflowError):
+    """No dataflow order satisfies the region's constraints (or the requested one does not).
+
+    The tuner treats this as an infeasible configuration."""
+
+
+class LoweringError(FuseflowError):
+    """A region's expression cannot be lowered in the chosen order (the message says why)."""

@@ -212,7 +212,7 @@ def _slice(op, value: np.ndarray) -> np.ndarray:
 
 
 # Ops between regions executed on dense values: the partition places region boundaries at them
-# (fuseflow.passes.einsum.RUNNER_RESHAPES) and the lowering reinserts unit dims and casts.
+# (fuseflow.passes.lowering.RUNNER_RESHAPES) and the lowering reinserts unit dims and casts.
 DENSE_OPS = {
     "tensor.expand_shape": _reshape,
     "tensor.collapse_shape": _reshape,

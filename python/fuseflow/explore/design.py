@@ -298,8 +298,7 @@ class Explorer:
 
 
 def _infeasible_errors() -> tuple[type[BaseException], ...]:
-    from fuseflow.passes.einsum import InfeasibleOrder, UnsupportedOp
-    from fuseflow.passes.sam_lowering import LoweringError
+    from fuseflow.passes.lowering import InfeasibleOrder, LoweringError, UnsupportedOp
     from fuseflow.sim.errors import DeadlockError, GuardError, SpaccOverflowError
 
     return (InfeasibleOrder, UnsupportedOp, LoweringError, GuardError, DeadlockError, SpaccOverflowError)

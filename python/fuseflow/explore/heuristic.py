@@ -39,19 +39,22 @@ from dataclasses import dataclass
 import numpy as np
 
 from fuseflow.errors import FuseflowError
-from fuseflow.passes.einsum import (
+from fuseflow.passes.lowering import (
     REDUCE_IDENTITY,
+    UNIT,
     ZERO_PRESERVING_SCALAR,
     ZERO_PRESERVING_UNARY,
     Leaf,
     Map,
     Reduce,
     Region,
+    driven,
     free_vars,
     level_dims,
+    plan_views,
     reduction_loops,
+    scope_key,
 )
-from fuseflow.passes.sam_lowering import driven, plan_views, scope_key
 
 VALUE_BYTES = 4
 COORD_BYTES = 4
@@ -162,8 +165,10 @@ def evaluate(e, tensors: list[np.ndarray]) -> tuple[np.ndarray, tuple[str, ...]]
 
     if isinstance(e, Leaf):
         arr = np.asarray(tensors[e.tensor], np.float64)
-        order = sorted(range(len(e.vars)), key=lambda d: e.vars[d])
-        return np.transpose(arr, order), tuple(e.vars[d] for d in order)
+        kept = [d for d, v in enumerate(e.vars) if v != UNIT]  # unit dimensions drop out
+        arr = arr.reshape([arr.shape[d] for d in kept])
+        order = sorted(range(len(kept)), key=lambda n: e.vars[kept[n]])
+        return np.transpose(arr, order), tuple(e.vars[kept[n]] for n in order)
     if isinstance(e, Reduce):
         inner = e.arg
         if e.kind == "add" and isinstance(inner, Map) and inner.kind == "mul" and len(inner.args) == 2 \
@@ -215,8 +220,9 @@ def evaluate(e, tensors: list[np.ndarray]) -> tuple[np.ndarray, tuple[str, ...]]
 
 def output_array(e, out_vars: tuple[str, ...], tensors: list[np.ndarray], sizes: dict[str, int]) -> np.ndarray:
     arr, vs = evaluate(e, tensors)
-    arr = _align(arr, vs, out_vars)
-    return np.broadcast_to(arr, tuple(sizes[v] for v in out_vars)).copy()
+    kept = tuple(v for v in out_vars if v != UNIT)
+    arr = np.broadcast_to(_align(arr, vs, kept), tuple(sizes[v] for v in kept))
+    return arr.reshape(tuple(1 if v == UNIT else sizes[v] for v in out_vars)).copy()
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,7 +258,7 @@ class _Counter:
         if isinstance(e, Leaf):
             st = self.stats[e.tensor]
             return {e.vars[d]: (st.fiber_length(lv) if st.compressed[lv] else float(st.shape[d]))
-                    for lv, d in enumerate(st.dims)}
+                    for lv, d in enumerate(st.dims) if e.vars[d] != UNIT}
         if isinstance(e, Reduce):
             return {v: n for v, n in self.counts(e.arg).items() if v != e.var}
         parts = [self.counts(a) for a in e.args]
@@ -296,7 +302,7 @@ class _Counter:
         ctx = {**ctx, **{v: min(n, ctx.get(v, n)) for v, n in mine.items()}}
         if isinstance(e, Leaf):
             st = self.stats[e.tensor]
-            n = self.product(self.loops(set(e.vars), enclosing), ctx)
+            n = self.product(self.loops(set(e.vars) - {UNIT}, enclosing), ctx)
             self.bytes += n * (VALUE_BYTES + COORD_BYTES * sum(st.compressed))
             return
         if isinstance(e, Reduce):
@@ -418,7 +424,7 @@ class RegionEstimator:
         pos = {v: n for n, v in enumerate(order)}
         c = _Counter(region, self.stats[r], self.sizes[r], pos)
         for out in region.outputs:
-            c.walk(out.expr, set(out.vars), {})
+            c.walk(out.expr, set(out.vars) - {UNIT}, {})
         written = sum(s.bytes for s in self.output_stats[r])
         return Estimate(c.ops, c.bytes + written)
 

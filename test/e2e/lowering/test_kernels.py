@@ -7,7 +7,7 @@ import torch
 from kernels import KERNELS, Fn, dense, sparse
 
 from fuseflow.compiler import compile
-from fuseflow.passes.einsum import InfeasibleOrder
+from fuseflow.passes.lowering import InfeasibleOrder
 
 RTOL, ATOL = 1e-4, 1e-5
 

@@ -4,7 +4,13 @@ import pytest
 
 from fuseflow.bindings import op_name
 from fuseflow.context import parse_module
-from fuseflow.passes.einsum import InfeasibleOrder, UnsupportedOp, build_region, is_init_only, show
+from fuseflow.passes.lowering import (
+    InfeasibleOrder,
+    UnsupportedOp,
+    build_region,
+    is_init_only,
+    show,
+)
 
 HEADER = """
 #csr = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed) }>

@@ -4,7 +4,7 @@ order the lowering chooses, on hand-written linalg IR."""
 from fuseflow.bindings import ir, op_name
 from fuseflow.context import parse_module
 from fuseflow.passes.convert_linalg_to_sam import analyze_regions
-from fuseflow.passes.einsum import UNIT, build_region, is_init_only, show
+from fuseflow.passes.lowering import UNIT, build_region, is_init_only, show
 from fuseflow.passes.partition import REGION_ATTR
 from fuseflow.passes.pipeline import run_pipeline
 

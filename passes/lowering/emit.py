@@ -1,4 +1,4 @@
-"""Building the SAM graph of one fusion region in one dataflow order (the lowering table).
+"""Emission: building the SAM graph of one fusion region in one dataflow order (the lowering table).
 
 SAM_SEMANTICS.md section 4, steps 4-11. Every node of the region's fused einsum (a read of an
 input, an ALU op, a reduction) iterates exactly its *scope*: its own index variables in
@@ -43,34 +43,26 @@ dimensions is written without them (``unit_free_type``) and reshaped by the prog
 from __future__ import annotations
 
 import itertools
-import math
-from collections import Counter
 from dataclasses import dataclass, field
 
 from fuseflow.bindings import ir
-from fuseflow.errors import FuseflowError
-from fuseflow.passes.einsum import (
+from fuseflow.errors import LoweringError
+from fuseflow.passes.lowering.expr import (
     UNIT,
     ZERO_PRESERVING_SCALAR,
     ZERO_PRESERVING_UNARY,
     Expr,
     Leaf,
     Map,
-    Output,
     Reduce,
-    Region,
     free_vars,
-    leaves,
-    level_dims,
-    reduction_loops,
 )
+from fuseflow.passes.lowering.orders import reduction_loops
+from fuseflow.passes.lowering.region import Output, Region, level_dims
+from fuseflow.passes.lowering.scopes import driven, plan_views, scope_key
 
 INTERSECT_KINDS = {"mul", "div", "sample"}
 UNION_KINDS = {"add", "sub", "max", "min"}
-
-
-class LoweringError(FuseflowError):
-    """The expression cannot be lowered in the chosen order (the message says why)."""
 
 
 class _ViewJoin(Exception):
@@ -80,40 +72,6 @@ class _ViewJoin(Exception):
     def __init__(self, keys, why: str):
         super().__init__(why)
         self.keys = set(keys)
-
-
-# --------------------------------------------------------------------------------------------
-# Scopes
-
-
-def driven(e: Expr, nest: list[str], pos: dict[str, int]) -> bool:
-    """A loop of ``nest`` that ``e`` does not index comes before one that it does: ``e``'s
-    fibers restart per iteration of that loop (it is rebuilt there, SAM_SEMANTICS.md 4.10)."""
-    free = free_vars(e)
-    if not free:
-        return False
-    last = max(pos[v] for v in free)
-    return any(u not in free and pos[u] < last for u in nest)
-
-
-def scope_key(e: Expr, pos: dict[str, int]):
-    """What ``e``'s streams depend on: its structure with every variable named by its place
-    among the variables in scope (so ``xc[i,j]`` and ``xc[i,k]`` are one node when ``j`` and ``k``
-    sit alike), hashable. Equal keys build identical streams."""
-    free = sorted(free_vars(e), key=pos.__getitem__)
-    return _key(e, {v: n for n, v in enumerate(free)}, pos)
-
-
-def _key(e: Expr, env: dict, pos: dict[str, int]):
-    if isinstance(e, Leaf):
-        return ("L", e.tensor, tuple(UNIT if v == UNIT else env[v] for v in e.vars))
-    if isinstance(e, Map):
-        return ("M", e.kind, e.scalar, e.stored, tuple(_key(a, env, pos) for a in e.args))
-    # the reduction variable's place: after how many of the variables in scope
-    place = sum(1 for v in env if pos[v] < pos[e.var])
-    inner = dict(env)
-    inner[e.var] = ("r", place)
-    return ("R", e.kind, e.stored, place, _key(e.arg, inner, pos))
 
 
 # --------------------------------------------------------------------------------------------
@@ -231,82 +189,6 @@ class RegionLowering:
 
     def build(self) -> list[ir.Value | None]:
         return [_Context(self, out.expr, self.nest(out.vars)).build_output(out) for out in self.region.outputs]
-
-
-def plan_views(region: Region, order: list[str]) -> set:
-    """The scope keys of nodes read at the same points by two or more consumers (not counting
-    consumers that drive them): candidates to build once and fan out."""
-    pos = {v: n for n, v in enumerate(order)}
-    counts: Counter = Counter()
-
-    def visit(e: Expr, nest: list[str]) -> None:
-        if isinstance(e, Leaf):
-            return
-        if not driven(e, nest, pos):
-            key = scope_key(e, pos)
-            counts[key] += 1
-            if counts[key] > 1:
-                return  # a view: its subtree is built once
-        if isinstance(e, Reduce):
-            visit(e.arg, reduction_loops(e.var, free_vars(e), nest, pos)[0])
-        else:
-            for a in e.args:
-                visit(a, nest)
-
-    for out in region.outputs:
-        visit(out.expr, sorted((v for v in out.vars if v != UNIT), key=pos.__getitem__))
-    return {k for k, c in counts.items() if c > 1}
-
-
-def order_work(region: Region, order: list[str]) -> float:
-    """The work of ``region`` lowered in ``order`` on dense bounds (every dimension full): ALU
-    operations, reduction combines and value loads, each counted once per point of the loops it
-    runs in (its context's loops up to its own innermost variable; a view once). Follows the
-    lowering's rule, so recomputation (SAM_SEMANTICS.md 4.10) is what makes orders differ."""
-    pos = {v: n for n, v in enumerate(order)}
-    sizes = _var_sizes(region)
-    shared = plan_views(region, order)
-    seen: set = set()
-    total = 0.0
-
-    def points(nest: list[str], own) -> float:
-        last = max((pos[u] for u in own if u != UNIT), default=-1)
-        return math.prod(sizes[u] for u in nest if pos[u] <= last)
-
-    def visit(e: Expr, nest: list[str]) -> None:
-        nonlocal total
-        if not isinstance(e, Leaf) and not driven(e, nest, pos):
-            key = scope_key(e, pos)
-            if key in shared:
-                if key in seen:
-                    return
-                seen.add(key)
-                nest = sorted(free_vars(e), key=pos.__getitem__)
-        if isinstance(e, Leaf):
-            total += points(nest, e.vars)
-        elif isinstance(e, Reduce):
-            loops = reduction_loops(e.var, free_vars(e), nest, pos)[0]
-            total += points(loops, loops)
-            visit(e.arg, loops)
-        else:
-            total += 0 if e.kind == "sample" else points(nest, free_vars(e))
-            for a in e.args:
-                visit(a, nest)
-
-    for out in region.outputs:
-        visit(out.expr, sorted((v for v in out.vars if v != UNIT), key=pos.__getitem__))
-    return total
-
-
-def _var_sizes(region: Region) -> dict[str, int]:
-    sizes: dict[str, int] = {}
-    for out in region.outputs:
-        for leaf in leaves(out.expr):
-            shape = ir.RankedTensorType(region.inputs[leaf.tensor].type).shape
-            for v, n in zip(leaf.vars, shape, strict=True):
-                if v != UNIT:
-                    sizes[v] = max(sizes.get(v, 1), n)
-    return sizes
 
 
 def lower_region(b, region: Region, order: list[str], args: list | None,
