@@ -9,7 +9,9 @@ size-1 dimension (it indexes nothing). ``show`` prints einsum-like text, e.g.
 
 from __future__ import annotations
 
+import functools
 import math
+import weakref
 from dataclasses import dataclass
 
 UNIT = "_"  # the "variable" of a unit (size-1) dimension: it indexes nothing and drops out
@@ -22,6 +24,13 @@ class Leaf:
 
     tensor: int
     vars: tuple[str, ...]
+
+    def __hash__(self) -> int:  # computed once: expressions are deep and hashed often
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash((self.tensor, self.vars))
+            object.__setattr__(self, "_hash", h)
+        return h
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,13 @@ class Map:
     # absent entries stay absent, so ops with f(0) != 0 (exp, subtracting a maximum) are legal.
     stored: tuple[int, ...] = ()
 
+    def __hash__(self) -> int:  # computed once: expressions are deep and hashed often
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash((self.kind, self.args, self.scalar, self.stored))
+            object.__setattr__(self, "_hash", h)
+        return h
+
 
 @dataclass(frozen=True)
 class Reduce:
@@ -47,8 +63,41 @@ class Reduce:
     arg: object
     stored: bool = False  # over stored entries only (``sparse_tensor.reduce``): zeros ignored
 
+    def __hash__(self) -> int:  # computed once: expressions are deep and hashed often
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash((self.kind, self.var, self.arg, self.stored))
+            object.__setattr__(self, "_hash", h)
+        return h
+
 
 Expr = Leaf | Map | Reduce
+
+
+def intern(e: Expr) -> Expr:
+    """``e`` with every subexpression replaced by the live equal one, if any: equal expressions
+    (within a region, and across analyses of one program) become one object, so comparing and
+    looking them up stops at identity instead of walking both trees."""
+    if isinstance(e, Map):
+        e = Map(e.kind, tuple(intern(a) for a in e.args), e.scalar, e.stored)
+    elif isinstance(e, Reduce):
+        e = Reduce(e.kind, e.var, intern(e.arg), e.stored)
+    got = _INTERNED.get(e)
+    if got is None:
+        _INTERNED[e] = got = e
+    return got
+
+
+_INTERNED: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def _state(self) -> dict:
+    """Pickled state without the cached hash (string hashes differ between processes)."""
+    return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
+
+for _cls in (Leaf, Map, Reduce):
+    _cls.__getstate__ = _state
 
 # ``sample``: the left value where both operands store an entry (``sparse_tensor.binary`` with
 # overlap={yield left}, left={}, right={}): an intersection whose value is the left operand's.
@@ -67,11 +116,17 @@ def leaves(e: Expr) -> list[Leaf]:
 
 
 def free_vars(e: Expr) -> set[str]:
+    """The index variables ``e``'s value depends on (unit dimensions excluded)."""
+    return set(_free(e))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _free(e: Expr) -> frozenset[str]:
     if isinstance(e, Leaf):
-        return set(e.vars) - {UNIT}
+        return frozenset(e.vars) - {UNIT}
     if isinstance(e, Reduce):
-        return free_vars(e.arg) - {e.var}
-    return set().union(*(free_vars(a) for a in e.args))
+        return _free(e.arg) - {e.var}
+    return frozenset().union(*(_free(a) for a in e.args))
 
 
 def reductions(e: Expr) -> list[Reduce]:
@@ -106,11 +161,16 @@ def show(e: Expr, names: list[str] | None = None) -> str:
 
 def all_vars(e: Expr) -> set[str]:
     """Every index variable of an expression, bound or free (unit dimensions excluded)."""
+    return set(_all(e))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _all(e: Expr) -> frozenset[str]:
     if isinstance(e, Leaf):
-        return set(e.vars) - {UNIT}
+        return frozenset(e.vars) - {UNIT}
     if isinstance(e, Reduce):
-        return {e.var} | all_vars(e.arg)
-    return set().union(*(all_vars(a) for a in e.args))
+        return _all(e.arg) | {e.var}
+    return frozenset().union(*(_all(a) for a in e.args))
 
 
 def _vars_in_order(e: Expr) -> list[str]:

@@ -27,6 +27,7 @@ from fuseflow.passes.lowering.expr import (
     Reduce,
     _vars_in_order,
     all_vars,
+    intern,
     leaves,
     rename,
 )
@@ -378,7 +379,8 @@ def build_region(name: str, ops: list[ir.Operation]) -> Region:
                 canon[v] = VAR_NAMES[k] if k < len(VAR_NAMES) else f"v{k}"
     region = Region(name, ops, inputs, [])
     for res, e, out_vars in exprs:
-        region.outputs.append(Output(res, rename(e, canon), tuple(canon[v] for v in out_vars)))
+        # one object per distinct subexpression: the lowering compares and hashes them often
+        region.outputs.append(Output(res, intern(rename(e, canon)), tuple(canon[v] for v in out_vars)))
     region.vars = [canon[v] for v in order_seen]
     return region
 

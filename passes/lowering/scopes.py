@@ -15,7 +15,7 @@ import math
 from collections import Counter
 
 from fuseflow.bindings import ir
-from fuseflow.passes.lowering.expr import UNIT, Expr, Leaf, Map, Reduce, free_vars, leaves
+from fuseflow.passes.lowering.expr import UNIT, Expr, Leaf, Map, Reduce, all_vars, free_vars, leaves
 from fuseflow.passes.lowering.orders import reduction_loops
 
 
@@ -33,8 +33,17 @@ def scope_key(e: Expr, pos: dict[str, int]):
     """What ``e``'s streams depend on: its structure with every variable named by its place
     among the variables in scope (so ``xc[i,j]`` and ``xc[i,k]`` are one node when ``j`` and ``k``
     sit alike), hashable. Equal keys build identical streams."""
-    free = sorted(free_vars(e), key=pos.__getitem__)
-    return _key(e, {v: n for n, v in enumerate(free)}, pos)
+    mine = tuple(sorted(all_vars(e), key=pos.__getitem__))  # the key depends on their order only
+    got = _KEYS.get((e, mine))
+    if got is None:
+        if len(_KEYS) > 1 << 18:
+            _KEYS.clear()
+        free = sorted(free_vars(e), key=pos.__getitem__)
+        got = _KEYS[(e, mine)] = _key(e, {v: n for n, v in enumerate(free)}, pos)
+    return got
+
+
+_KEYS: dict = {}  # (expression, its variables in order) -> scope key
 
 
 def _key(e: Expr, env: dict, pos: dict[str, int]):

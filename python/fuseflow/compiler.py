@@ -163,7 +163,8 @@ def best_orders(imported, regions: list, orders: list[str], example_args) -> lis
 
     try:
         args = [to_numpy(a) for a in imported.bind(list(example_args))]
-        est = RegionEstimator.from_partitioned(imported.module, imported.func_name, args)
+        # the inputs' real statistics; values between regions count as dense (not computed)
+        est = RegionEstimator.from_partitioned(imported.module, imported.func_name, args, evaluate=False)
     except (HeuristicError, FuseflowError):
         return orders
     chosen = list(orders)

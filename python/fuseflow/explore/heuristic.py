@@ -97,7 +97,7 @@ class TensorStats:
     @classmethod
     def measure(cls, array: np.ndarray, dims: list[int], compressed: list[bool]) -> TensorStats:
         a = np.transpose(np.asarray(array), dims) if array.ndim else np.asarray(array)
-        nz = np.argwhere(a != 0)
+        nz = np.argwhere(a != 0) if any(compressed) else None  # dense levels need no scan
         coords = []
         prev = 1
         for lv in range(a.ndim):
@@ -338,9 +338,12 @@ class RegionEstimator:
         self.sizes = [var_sizes(r, [s.shape for s in st]) for r, st in zip(regions, stats, strict=True)]
 
     @classmethod
-    def from_partitioned(cls, module, func_name: str, args: list[np.ndarray]) -> RegionEstimator:
+    def from_partitioned(cls, module, func_name: str, args: list[np.ndarray], *,
+                         evaluate: bool = True) -> RegionEstimator:
         """From a module after ``fuseflow-partition`` and the entry function's bound arguments
-        (``ImportedModel.bind``: forward() arguments then lifted weights, as numpy)."""
+        (``ImportedModel.bind``: forward() arguments then lifted weights, as numpy).
+        ``evaluate=False`` does not compute the values passed between regions (a dense
+        interpretation of every region, costly at paper scale): they count as fully dense."""
         from fuseflow.bindings import ir, op_name
         from fuseflow.constants import ConstantReader
         from fuseflow.passes.convert_linalg_to_sam import analyze_regions
@@ -398,7 +401,11 @@ class RegionEstimator:
             tensors = [value_of(v) for v in region.inputs]
             sizes = var_sizes(region, [t.shape for t in tensors])
             for out in region.outputs:
-                values.append((out.value, output_array(out.expr, out.vars, tensors, sizes)))
+                if evaluate:
+                    arr = output_array(out.expr, out.vars, tensors, sizes)
+                else:
+                    arr = np.ones(tuple(1 if v == UNIT else sizes[v] for v in out.vars))
+                values.append((out.value, arr))
             done.add(r)
 
         stats, out_stats = [], []
