@@ -42,6 +42,7 @@ from fuseflow.passes.lowering.orders import (
 )
 
 VAR_NAMES = "ijklmnopqrstuvwxyzabcdefgh"
+_ORDERS: dict = {}  # Region._shape() -> (legal orders, signatures, a rejection): one enumeration each
 # Ops between regions that the program runner executes on dense values (fuseflow-partition
 # places region boundaries at them).
 RUNNER_RESHAPES = {"tensor.expand_shape", "tensor.collapse_shape", "tensor.extract_slice"}
@@ -111,6 +112,7 @@ class Region:
     _reads: dict | None = field(default=None, repr=False, compare=False)
     _layouts: list | None = field(default=None, repr=False, compare=False)
     _rejection: str | None = field(default=None, repr=False, compare=False)  # why one order failed
+    _signatures: dict | None = field(default=None, repr=False, compare=False)  # graph -> its order
 
     # -- inputs whose storage order the lowering chooses -----------------------------------
     def free_inputs(self) -> set[int]:
@@ -257,22 +259,48 @@ class Region:
         return not self._layout_problems(pos) and not self._accumulator_problems(pos)
 
     def legal_orders(self) -> list[list[str]]:
-        """All lowerable dataflow orders, deterministic (lexicographic in variable naming; the
-        first ``MAX_ORDERS``). Computed once per region."""
+        """The lowerable dataflow orders, one per distinct graph (the first, lexicographic in
+        variable naming, of the orders with one ``scopes.order_signature``: the others only
+        reorder variables that never share a scope), at most ``MAX_ORDERS``. Computed once."""
+        from fuseflow.passes.lowering.scopes import order_signature
+
+        if self._orders is None and self._shape() in _ORDERS:  # the same region read again
+            self._orders, self._signatures, self._rejection = _ORDERS[self._shape()]
         if self._orders is None:
             pairs = self.precedences()
-            found = []
+            found, self._signatures = [], {}
             if not has_cycle(self.vars, pairs):
                 for order in topological_orders(self.vars, pairs, self._prefix_feasible):
                     problems = self.order_problems(order)
-                    if not problems:
-                        found.append(order)
-                        if len(found) >= MAX_ORDERS:
-                            break
-                    elif self._rejection is None:
-                        self._rejection = f"{','.join(order)}: {problems[0]}"
+                    if problems:
+                        if self._rejection is None:
+                            self._rejection = f"{','.join(order)}: {problems[0]}"
+                        continue
+                    sig = order_signature(self, order)
+                    if sig in self._signatures:
+                        continue
+                    self._signatures[sig] = order
+                    found.append(order)
+                    if len(found) >= MAX_ORDERS:
+                        break
             self._orders = found
+            if len(_ORDERS) > 256:
+                _ORDERS.clear()
+            _ORDERS[self._shape()] = (self._orders, self._signatures, self._rejection)
         return [list(o) for o in self._orders]
+
+    def _shape(self) -> tuple:
+        """Everything the legal orders depend on: the outputs' expressions and variables, the
+        inputs' types and which inputs are free."""
+        return (tuple((o.expr, o.vars) for o in self.outputs), tuple(str(v.type) for v in self.inputs),
+                tuple(sorted(self.free_inputs())), tuple(self.vars))
+
+    def canonical_order(self, order: list[str]) -> list[str]:
+        """The listed legal order that builds the same graph as legal ``order``."""
+        from fuseflow.passes.lowering.scopes import order_signature
+
+        self.legal_orders()
+        return list(self._signatures.get(order_signature(self, order), order))
 
     def best_order(self) -> list[str]:
         """The legal order with the least work on dense bounds (``scopes.order_work``;
@@ -285,8 +313,8 @@ class Region:
         return min(orders, key=lambda o: order_work(self, o))
 
     def choose_order(self, choice: str | int | None) -> list[str]:
-        """An order by index into ``legal_orders``, by explicit permutation ("ikj"/"i,k,j") or
-        ``"best"`` (``best_order``)."""
+        """An order by index into ``legal_orders``, by explicit permutation ("ikj"/"i,k,j": the
+        listed order that builds the same graph is returned) or ``"best"`` (``best_order``)."""
         if str(choice).strip() == "best":
             return self.best_order()
         if choice is None or isinstance(choice, int) or str(choice).strip().isdigit():
@@ -308,7 +336,7 @@ class Region:
         problems = self.order_problems(order)
         if problems:
             raise InfeasibleOrder(f"{self.name}: order {','.join(order)} is illegal: {'; '.join(problems)}")
-        return order
+        return self.canonical_order(order)  # the listed order that builds this graph
 
     def describe_constraints(self) -> str:
         pairs = ", ".join(f"{a}<{b}" for a, b in sorted(self.precedences()))

@@ -51,9 +51,13 @@ def _key(e: Expr, env: dict, pos: dict[str, int]):
         return ("L", e.tensor, tuple(UNIT if v == UNIT else env[v] for v in e.vars))
     if isinstance(e, Map):
         return ("M", e.kind, e.scalar, e.stored, tuple(_key(a, env, pos) for a in e.args))
-    # the reduction variable's place: after how many of the variables in scope
-    place = sum(1 for v in env if pos[v] < pos[e.var])
-    inner = dict(env)
+    # the reduction's operand iterates the variables in scope it depends on or is driven by
+    # (``reduction_loops``): only their order around its variable shapes its streams
+    free = free_vars(e)
+    last = max((pos[w] for w in free), default=-1)
+    loops = {v: label for v, label in env.items() if v in free or (pos[v] < pos[e.var] and pos[v] < last)}
+    place = sum(1 for v in loops if pos[v] < pos[e.var])
+    inner = dict(loops)
     inner[e.var] = ("r", place)
     return ("R", e.kind, e.stored, place, _key(e.arg, inner, pos))
 
@@ -132,3 +136,40 @@ def _var_sizes(region) -> dict[str, int]:
                 if v != UNIT:
                     sizes[v] = max(sizes.get(v, 1), n)
     return sizes
+
+
+def order_signature(region, order: list[str]) -> tuple:
+    """What the graph of ``region`` in ``order`` depends on: the loop nest of every context the
+    lowering builds (outputs, views, reduction operands), in a fixed traversal. Orders that only
+    reorder variables that never share a scope have equal signatures and build the same graph."""
+    pos = {v: n for n, v in enumerate(order)}
+    shared = plan_views(region, order)
+    seen: set = set()
+    nests: list = []
+
+    def visit(e: Expr, nest: list[str]) -> None:
+        if isinstance(e, Leaf):
+            return
+        if not driven(e, nest, pos):
+            key = scope_key(e, pos)
+            if key in shared:
+                if key in seen:
+                    return
+                seen.add(key)
+                nest = sorted(free_vars(e), key=pos.__getitem__)
+                nests.append(("view", tuple(nest)))
+        if isinstance(e, Reduce):
+            loops = reduction_loops(e.var, free_vars(e), nest, pos)[0]
+            nests.append(("reduce", tuple(loops)))
+            visit(e.arg, loops)
+        else:
+            for a in e.args:
+                visit(a, nest)
+
+    for out in region.outputs:
+        nest = sorted((v for v in out.vars if v != UNIT), key=pos.__getitem__)
+        nests.append(("output", tuple(nest)))
+        visit(out.expr, nest)
+    # free inputs are laid out in the order their reads need
+    layouts = tuple(sorted((n, tuple(sorted(d))) for n, d in region._free_layouts(order).items()))
+    return tuple(nests), layouts

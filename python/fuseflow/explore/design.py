@@ -299,9 +299,10 @@ class Explorer:
 
 def _infeasible_errors() -> tuple[type[BaseException], ...]:
     from fuseflow.passes.lowering import InfeasibleOrder, LoweringError, UnsupportedOp
-    from fuseflow.sim.errors import DeadlockError, GuardError, SpaccOverflowError
+    from fuseflow.sim.errors import BufferBudgetError, DeadlockError, GuardError, SpaccOverflowError
 
-    return (InfeasibleOrder, UnsupportedOp, LoweringError, GuardError, DeadlockError, SpaccOverflowError)
+    return (InfeasibleOrder, UnsupportedOp, LoweringError, GuardError, DeadlockError, SpaccOverflowError,
+            BufferBudgetError)
 
 
 __all__ = ["FUSIONS", "ExploreError", "Explorer", "FusionInfo", "Outcome", "fusion_name"]

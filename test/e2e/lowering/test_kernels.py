@@ -65,10 +65,11 @@ def test_chain_unfused_and_fused_in_every_legal_order():
     assert prog.stage("lowered").count("sam.spacc") == 2
     _check(prog, args)
     _check(prog, args, engine="cycle")
-    # fused, with the middle operand stored column-major: five legal orders
+    # fused, with the middle operand stored column-major: five legal orders, three distinct
+    # graphs (where j sits relative to k does not matter: j is not in the inner reduction's scope)
     fmts = {"arg1": "d1:dense,d0:dense"}
     progs = list(_all_orders(fn, args, fmts, "full"))
-    assert [p.regions[0].order for p in progs] == ["i,l,j,k", "i,l,k,j", "l,i,j,k", "l,i,k,j", "l,j,i,k"]
+    assert [p.regions[0].order for p in progs] == ["i,l,j,k", "l,i,j,k", "l,j,i,k"]
     for prog in progs:
         _check(prog, args)
 

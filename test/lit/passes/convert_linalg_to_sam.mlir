@@ -180,3 +180,65 @@ func.func @dcsr_mul(%a: tensor<4x4xf32, #dcsr>, %b: tensor<4x4xf32, #dcsr>) -> t
   } -> tensor<4x4xf32, #dcsr>
   return %0 : tensor<4x4xf32, #dcsr>
 }
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+// Layernorm (without scale and shift): mean[i] = sum_k x[i,k] / 8, xc = x - mean, var[i] =
+// sum_k xc^2, y = xc * rsqrt(var / 8 + eps). Scoped loops: the mean and the variance iterate
+// (i, k) once per row, never under the output's j loop, and reach y as values repeated over
+// the row. The centred row xc is read by the variance and by y: it is built once (one sub)
+// and fanned out; the variance's loop reads it under its own variable (a loop alias).
+// CHECK-LABEL: func.func @layernorm_region0(
+// CHECK-SAME: fuseflow.loop_aliases = [
+// CHECK: %[[S:[0-9]+]] = "sam.reduce"({{.*}}) {kind = "add"}
+// CHECK: %[[MEAN:[0-9]+]] = "sam.alu"(%[[S]]) {kind = "div", {{.*}}scalar = 8.0
+// CHECK: %[[REP:[0-9]+]] = "sam.repeat"(%[[MEAN]],
+// CHECK: %[[XC:[0-9]+]] = "sam.alu"(%{{[0-9]+}}, %[[REP]]) {kind = "sub"
+// CHECK-NOT: kind = "sub"
+// CHECK: %[[SQ:[0-9]+]] = "sam.alu"(%[[XC]], %[[XC]]) {kind = "mul"
+// CHECK: %[[V:[0-9]+]] = "sam.reduce"(%[[SQ]]) {kind = "add"}
+// CHECK: "sam.alu"({{.*}}) {kind = "rsqrt"
+// CHECK: %[[RS:[0-9]+]] = "sam.repeat"(
+// CHECK: "sam.alu"(%[[XC]], %[[RS]]) {kind = "mul"
+// CHECK-NOT: "sam.reduce"
+// CHECK: "sam.output"
+func.func @layernorm(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %eps = arith.constant 1.0e-05 : f32
+  %n = arith.constant 8.0 : f32
+  %e1 = tensor.empty() : tensor<4xf32>
+  %f1 = linalg.fill ins(%zero : f32) outs(%e1 : tensor<4xf32>) -> tensor<4xf32>
+  %s = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<4x8xf32>) outs(%f1 : tensor<4xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %r = arith.addf %acc, %a : f32
+    linalg.yield %r : f32
+  } -> tensor<4xf32>
+  %e2 = tensor.empty() : tensor<4x8xf32>
+  %xc = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %s : tensor<4x8xf32>, tensor<4xf32>) outs(%e2 : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %m: f32, %o: f32):
+    %mean = arith.divf %m, %n : f32
+    %d = arith.subf %a, %mean : f32
+    linalg.yield %d : f32
+  } -> tensor<4x8xf32>
+  %v = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%xc : tensor<4x8xf32>) outs(%f1 : tensor<4xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %sq = arith.mulf %a, %a : f32
+    %r = arith.addf %acc, %sq : f32
+    linalg.yield %r : f32
+  } -> tensor<4xf32>
+  %y = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%xc, %v : tensor<4x8xf32>, tensor<4xf32>) outs(%e2 : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %var: f32, %o: f32):
+    %vn = arith.divf %var, %n : f32
+    %ve = arith.addf %vn, %eps : f32
+    %rs = math.rsqrt %ve : f32
+    %r = arith.mulf %a, %rs : f32
+    linalg.yield %r : f32
+  } -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
