@@ -7,7 +7,7 @@ Per fused expression (SAM_SEMANTICS.md section 6):
   loops of its own variables plus every *enclosing* loop that comes before its innermost own
   variable in the order: such a loop re-runs the node (recomputation under broadcast, e.g.
   layer-1 rows per neighbour in a fully fused GCN, SAM_SEMANTICS.md 4.10). A node the lowering
-  builds once and fans out to several consumers (a view, ``sam_lowering.plan_views``) counts
+  builds once and fans out to several consumers (a view, ``lowering.scopes.plan_views``) counts
   once, in its own loops. The enclosing loops of a ``Reduce``'s
   operand are those of the lowering (``reduction_loops``): the loops around the reduction before
   its variable, the variable, and the later ones its value depends on (a sparse accumulator);
