@@ -165,6 +165,7 @@ class RegionLowering:
         self.shared = shared
         self.views: dict = {}  # scope key -> (View, the expression it was built for)
         self.aliases: set[tuple[str, str]] = set()  # (view variable, consumer variable) pairs
+        self.outputs: list = []  # the output tensor values, once built (``lower_region``)
 
     def nest(self, vars_) -> list[str]:
         return sorted((v for v in set(vars_) if v != UNIT), key=self.pos.__getitem__)
