@@ -154,9 +154,10 @@ def compile_imported(imported, options: CompileOptions, model=None, example_args
 
 def best_orders(imported, regions: list, orders: list[str], example_args) -> list[str]:
     """``orders`` with every ``"best"`` entry replaced by the index of the region's legal order
-    with the least estimated work on ``example_args`` (``fuseflow.explore.heuristic``: data-driven
-    coordinate counts, so a mask that prunes a contraction counts); ties go to the dense-bound
-    estimate, then to the first order. Unchanged where the heuristic cannot estimate."""
+    with the fewest estimated operations on ``example_args`` (``fuseflow.explore.heuristic``:
+    data-driven coordinate counts, so a mask that prunes a contraction counts), then the fewest
+    bytes, then the least work on dense bounds, then the first. Unchanged where the heuristic
+    cannot estimate."""
     from fuseflow.explore.heuristic import HeuristicError, RegionEstimator
     from fuseflow.passes.lowering import order_work
     from fuseflow.program import to_numpy
@@ -172,8 +173,11 @@ def best_orders(imported, regions: list, orders: list[str], example_args) -> lis
         legal = region.legal_orders()
         if chosen[r] != "best" or not legal:
             continue
-        costs = [(est.estimate(r, o).work, order_work(region, o), k) for k, o in enumerate(legal)]
-        chosen[r] = str(min(costs)[2])
+        costs = []
+        for k, o in enumerate(legal):
+            e = est.estimate(r, o)
+            costs.append((e.ops, e.bytes, order_work(region, o), k))
+        chosen[r] = str(min(costs)[-1])
     return chosen
 
 
