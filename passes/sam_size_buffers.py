@@ -15,21 +15,23 @@ softmax's scores wait in front of the subtraction until the row maximum is known
 
 For each out-edge ``a`` of a fan-out node, and each other out-edge ``b`` whose paths reach a node
 that ``a``'s paths also reach (followed up to the first such node: past it the paths are one),
-let ``L`` be the shallowest loop depth on ``b``'s paths (the *dip*). If ``L`` is shallower than ``a``'s stream, ``a`` must hold the fibers of its stream below
-level ``L`` (the one the slow path collapses, and one more per ``repeat`` on that path: a repeat
-closes its fiber only after seeing the following input token, which the slow path makes from the
-next fiber): each at
-most the product over the levels below ``L`` of (dimension + 1) tokens (data and stops, the
-dimension bounding the fiber), plus ``SLACK`` for the pipeline. Writers never stall,
-so paths end there. A sparse accumulator flushes a whole output fiber while its inputs wait:
-each of its input edges holds one output fiber too, so producers keep running through the
-flush, and so does every edge from its outputs to where the fiber is consumed slowly (a
-``repeat`` or another reduction), so it can start its next fiber while the last one drains
-(with the hardware default alone these stall and accumulation and consumption no longer
-overlap). The depth
-is stored on the consumer as ``fuseflow.buffers`` (one entry per
-operand, 0 = the hardware default); the simulator sizes those FIFOs from it
-(``fuseflow.sim.HardwareConfig.fifo_depth`` stays the floor) and reports the words they take.
+let ``L`` be the shallowest loop depth on ``b``'s paths (the *dip*). If ``L`` is shallower than
+``a``'s stream, ``a`` holds fibers of its stream below level ``L``: the one the slow path
+collapses, and one more per ``repeat`` on that path (a repeat closes its fiber only after seeing
+the following input token, which the slow path makes from the next fiber). A fiber is at most
+the product over the levels below ``L`` of (dimension + 1) tokens (data and stops, the
+dimension bounding it); ``SLACK`` tokens are added for the pipeline. Writers never stall, so
+paths end there.
+
+A sparse accumulator flushes a whole output fiber while its inputs wait: each of its input
+edges holds one output fiber, so producers keep running through the flush, and so does every
+edge from its outputs to where the fiber is consumed slowly (a ``repeat`` or another
+reduction), so it starts its next fiber while the last one drains (with the hardware default
+alone, accumulation and consumption no longer overlap).
+
+The depth is stored on the consumer as ``fuseflow.buffers`` (one entry per operand, 0 = the
+hardware default); the simulator sizes those FIFOs from it (``HardwareConfig.fifo_depth`` stays
+the floor) and reports the words they take.
 
 Preconditions: every graph passes the loop-nest check. Guarantees after: the graphs are
 unchanged but for the ``fuseflow.buffers`` attributes (recomputed from scratch each run).
