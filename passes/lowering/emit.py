@@ -194,23 +194,28 @@ class RegionLowering:
 
 def lower_region(b, region: Region, order: list[str], args: list | None,
                  layouts: list[Layout] | None = None) -> RegionLowering:
-    """Lower every output of ``region`` in ``order``: plan the views without building IR (a
-    node a consumer cannot read as a view is rebuilt in its consumers instead), then build.
+    """Lower every output of ``region`` in ``order``: where there are views, plan them without
+    building IR first (a node a consumer cannot read as a view is rebuilt in its consumers
+    instead), then build.
     The result's ``outputs`` are the output tensor values (None with a ``DryBuilder``)."""
     shared = plan_views(region, order)
-    while True:
+    while shared:  # with no view to give up, the build below decides alone
         dry = RegionLowering(DryBuilder(), region, order, args, layouts, shared)
         try:
             dry.outputs = dry.build()
-            break
         except _ViewJoin as e:
             if not e.keys & shared:
                 raise LoweringError(f"{region.name}: {e}; not lowered") from None
             shared = shared - e.keys
-    if isinstance(b, DryBuilder):
-        return dry
+            continue
+        if isinstance(b, DryBuilder):
+            return dry
+        break
     low = RegionLowering(b, region, order, args, layouts, shared)
-    low.outputs = low.build()
+    try:
+        low.outputs = low.build()
+    except _ViewJoin as e:  # an accumulator's outer level would be filtered
+        raise LoweringError(f"{region.name}: {e}; not lowered") from None
     return low
 
 

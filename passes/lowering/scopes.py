@@ -94,16 +94,32 @@ def order_work(region, order: list[str]) -> float:
     lowering's rule, so recomputation (SAM_SEMANTICS.md 4.10) is what makes orders differ."""
     pos = {v: n for n, v in enumerate(order)}
     sizes = _var_sizes(region)
-    shared = plan_views(region, order)
-    seen: set = set()
-    total = 0.0
 
     def points(nest: list[str], own) -> float:
         last = max((pos[u] for u in own if u != UNIT), default=-1)
         return math.prod(sizes[u] for u in nest if pos[u] <= last)
 
-    def visit(e: Expr, nest: list[str]) -> None:
-        nonlocal total
+    total = 0.0
+    for kind, e, nest in scoped_nodes(region, order):
+        if kind == "reduce":
+            total += points(nest, nest)
+        elif kind == "node" and isinstance(e, Leaf):
+            total += points(nest, e.vars)
+        elif kind == "node" and e.kind != "sample":
+            total += points(nest, free_vars(e))
+    return total
+
+
+def scoped_nodes(region, order: list[str]):
+    """Every node the lowering builds for ``region`` in ``order`` with the loops it runs in, in
+    a fixed traversal, as ``(kind, expression, nest)``: ``"output"`` (an output's nest),
+    ``"view"`` (a shared node, once, in its own loops), ``"reduce"`` (a reduction's operand loops,
+    ``reduction_loops``) and ``"node"`` (a leaf or ALU node in its context's loops)."""
+    pos = {v: n for n, v in enumerate(order)}
+    shared = plan_views(region, order)
+    seen: set = set()
+
+    def visit(e: Expr, nest: list[str]):
         if not isinstance(e, Leaf) and not driven(e, nest, pos):
             key = scope_key(e, pos)
             if key in shared:
@@ -111,20 +127,20 @@ def order_work(region, order: list[str]) -> float:
                     return
                 seen.add(key)
                 nest = sorted(free_vars(e), key=pos.__getitem__)
-        if isinstance(e, Leaf):
-            total += points(nest, e.vars)
-        elif isinstance(e, Reduce):
+                yield "view", e, nest
+        if isinstance(e, Reduce):
             loops = reduction_loops(e.var, free_vars(e), nest, pos)[0]
-            total += points(loops, loops)
-            visit(e.arg, loops)
-        else:
-            total += 0 if e.kind == "sample" else points(nest, free_vars(e))
-            for a in e.args:
-                visit(a, nest)
+            yield "reduce", e, loops
+            yield from visit(e.arg, loops)
+            return
+        yield "node", e, nest
+        for a in getattr(e, "args", ()):
+            yield from visit(a, nest)
 
     for out in region.outputs:
-        visit(out.expr, sorted((v for v in out.vars if v != UNIT), key=pos.__getitem__))
-    return total
+        nest = sorted((v for v in out.vars if v != UNIT), key=pos.__getitem__)
+        yield "output", out.expr, nest
+        yield from visit(out.expr, nest)
 
 
 def _var_sizes(region) -> dict[str, int]:
@@ -140,36 +156,9 @@ def _var_sizes(region) -> dict[str, int]:
 
 def order_signature(region, order: list[str]) -> tuple:
     """What the graph of ``region`` in ``order`` depends on: the loop nest of every context the
-    lowering builds (outputs, views, reduction operands), in a fixed traversal. Orders that only
+    lowering builds (outputs, views, reduction operands, ``scoped_nodes``). Orders that only
     reorder variables that never share a scope have equal signatures and build the same graph."""
-    pos = {v: n for n, v in enumerate(order)}
-    shared = plan_views(region, order)
-    seen: set = set()
-    nests: list = []
-
-    def visit(e: Expr, nest: list[str]) -> None:
-        if isinstance(e, Leaf):
-            return
-        if not driven(e, nest, pos):
-            key = scope_key(e, pos)
-            if key in shared:
-                if key in seen:
-                    return
-                seen.add(key)
-                nest = sorted(free_vars(e), key=pos.__getitem__)
-                nests.append(("view", tuple(nest)))
-        if isinstance(e, Reduce):
-            loops = reduction_loops(e.var, free_vars(e), nest, pos)[0]
-            nests.append(("reduce", tuple(loops)))
-            visit(e.arg, loops)
-        else:
-            for a in e.args:
-                visit(a, nest)
-
-    for out in region.outputs:
-        nest = sorted((v for v in out.vars if v != UNIT), key=pos.__getitem__)
-        nests.append(("output", tuple(nest)))
-        visit(out.expr, nest)
+    nests = tuple((kind, tuple(nest)) for kind, _, nest in scoped_nodes(region, order) if kind != "node")
     # free inputs are laid out in the order their reads need
     layouts = tuple(sorted((n, tuple(sorted(d))) for n, d in region._free_layouts(order).items()))
-    return tuple(nests), layouts
+    return nests, layouts

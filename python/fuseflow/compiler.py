@@ -165,7 +165,8 @@ def best_orders(imported, regions: list, orders: list[str], example_args) -> lis
     try:
         args = [to_numpy(a) for a in imported.bind(list(example_args))]
         # the inputs' real statistics; values between regions count as dense (not computed)
-        est = RegionEstimator.from_partitioned(imported.module, imported.func_name, args, evaluate=False)
+        est = RegionEstimator.from_partitioned(imported.module, imported.func_name, args, evaluate=False,
+                                               regions=regions)
     except (HeuristicError, FuseflowError):
         return orders
     chosen = list(orders)

@@ -339,11 +339,12 @@ class RegionEstimator:
 
     @classmethod
     def from_partitioned(cls, module, func_name: str, args: list[np.ndarray], *,
-                         evaluate: bool = True) -> RegionEstimator:
+                         evaluate: bool = True, regions: list[Region] | None = None) -> RegionEstimator:
         """From a module after ``fuseflow-partition`` and the entry function's bound arguments
         (``ImportedModel.bind``: forward() arguments then lifted weights, as numpy).
         ``evaluate=False`` does not compute the values passed between regions (a dense
-        interpretation of every region, costly at paper scale): they count as fully dense."""
+        interpretation of every region, costly at paper scale): they count as fully dense.
+        ``regions``: the module's regions when already read (``fuseflow.compiler.partition``)."""
         from fuseflow.bindings import ir, op_name
         from fuseflow.constants import ConstantReader
         from fuseflow.passes.convert_linalg_to_sam import analyze_regions
@@ -355,7 +356,8 @@ class RegionEstimator:
                 entry = op
         if entry is None:
             raise HeuristicError(f"the module has no function @{func_name}")
-        regions = analyze_regions(entry, "region")
+        if regions is None:
+            regions = analyze_regions(entry, "region")
         constants = ConstantReader(module)
         values: list[tuple[object, np.ndarray]] = []  # (ir.Value, array): values are compared, not hashed
 
