@@ -19,7 +19,10 @@ Per fused expression (SAM_SEMANTICS.md section 6):
 
 Coordinate counts come from the actual tensors, with no user input: a leaf stored in format F
 contributes, for the variable at storage level l, the mean fiber length at that level (stored
-coordinates at l / stored coordinates at l-1; the dimension size for a dense level). A product
+coordinates at l / stored coordinates at l-1; the dimension size for a dense level); a level-1
+fiber whose level-0 variable another leaf drives is weighted by how often that leaf visits each
+coordinate (degree skew: a fully fused GCN rebuilds row k of layer 1 once per stored A[i,k], at
+the cost of k's own degree, so the count is sum_k in(k) deg(k), not nnz x mean degree). A product
 intersects (minimum), a sum unions (maximum, capped at the dimension), a function with
 f(0) != 0 densifies. Inside a subtree, a variable's count is the smaller of the subtree's own and
 its ancestors' (an intersection made above a subtree bounds the iterations inside it; a union
@@ -34,7 +37,7 @@ format their type declares.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -87,33 +90,54 @@ ZERO = Estimate(0.0, 0.0)
 class TensorStats:
     """Storage statistics of one tensor in its format: ``dims[l]`` the tensor dimension of
     level l, ``compressed[l]`` whether level l stores coordinates, ``coords[l]`` the number of
-    stored coordinates at level l (prefixes of stored entries)."""
+    stored coordinates at level l (prefixes of stored entries).
+
+    For degree skew (a neighbour's row read per edge): ``visits[l]``, for a compressed level, how
+    many stored level-l coordinates hold each coordinate value (a CSR matrix's column counts at
+    level 1); ``row_lengths``, when level 1 is compressed, the level-1 fiber length under each
+    level-0 coordinate."""
 
     shape: tuple[int, ...]
     dims: tuple[int, ...]
     compressed: tuple[bool, ...]
     coords: tuple[int, ...]
+    visits: tuple = field(default=(), compare=False, repr=False)
+    row_lengths: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def measure(cls, array: np.ndarray, dims: list[int], compressed: list[bool]) -> TensorStats:
         a = np.transpose(np.asarray(array), dims) if array.ndim else np.asarray(array)
         nz = np.argwhere(a != 0) if any(compressed) else None  # dense levels need no scan
-        coords = []
+        coords, visits = [], []
+        row_lengths = None
         prev = 1
         for lv in range(a.ndim):
             if not compressed[lv]:
                 n = prev * a.shape[lv]
+                visits.append(None)
             else:
-                flat = np.ravel_multi_index(tuple(nz[:, : lv + 1].T), a.shape[: lv + 1]) if len(nz) else []
-                n = len(np.unique(flat))
+                flat = (np.unique(np.ravel_multi_index(tuple(nz[:, : lv + 1].T), a.shape[: lv + 1]))
+                        if len(nz) else np.zeros(0, np.int64))
+                n = len(flat)
+                visits.append(np.bincount(flat % a.shape[lv], minlength=a.shape[lv]).astype(np.float64))
+                if lv == 1:
+                    row_lengths = np.bincount(flat // a.shape[1], minlength=a.shape[0]).astype(np.float64)
             coords.append(int(n))
             prev = n
-        return cls(tuple(array.shape), tuple(dims), tuple(compressed), tuple(coords))
+        return cls(tuple(array.shape), tuple(dims), tuple(compressed), tuple(coords), tuple(visits), row_lengths)
 
     def fiber_length(self, level: int) -> float:
         """Mean number of stored coordinates per fiber at ``level``."""
         above = self.coords[level - 1] if level else 1
         return self.coords[level] / above if above else 0.0
+
+    def weighted_fiber_length(self, level: int, weights: np.ndarray | None) -> float:
+        """Mean fiber length at ``level`` when the level-0 coordinates are visited ``weights``
+        times each (by another tensor's loop): exact for level 1, the plain mean otherwise."""
+        if level != 1 or weights is None or self.row_lengths is None or len(weights) != len(self.row_lengths):
+            return self.fiber_length(level)
+        total = float(weights.sum())
+        return float(weights @ self.row_lengths) / total if total else 0.0
 
     @property
     def stored(self) -> int:
@@ -246,22 +270,27 @@ def var_sizes(region: Region, shapes: list[tuple[int, ...]]) -> dict[str, int]:
 
 
 class _Counter:
-    def __init__(self, region: Region, stats: list[TensorStats], sizes: dict[str, int], pos: dict[str, int]):
+    def __init__(self, region: Region, stats: list[TensorStats], sizes: dict[str, int], pos: dict[str, int],
+                 sources: dict):
         self.region, self.stats, self.sizes, self.pos = region, stats, sizes, pos
         self.ops = 0.0
         self.bytes = 0.0
         self.shared = plan_views(region, sorted(pos, key=pos.__getitem__))
         self.seen: set = set()
+        self.sources = sources  # visit_source results: they do not depend on the order
 
-    def counts(self, e) -> dict[str, float]:
-        """Coordinate count of each variable of ``e`` (bottom-up: intersect, union, densify)."""
+    def counts(self, e, weights: dict[str, np.ndarray]) -> dict[str, float]:
+        """Coordinate count of each variable of ``e`` (bottom-up: intersect, union, densify);
+        ``weights[v]``: how often each coordinate of v is visited by the loop that drives it."""
         if isinstance(e, Leaf):
             st = self.stats[e.tensor]
-            return {e.vars[d]: (st.fiber_length(lv) if st.compressed[lv] else float(st.shape[d]))
+            top = e.vars[st.dims[0]] if st.dims else None
+            return {e.vars[d]: (st.weighted_fiber_length(lv, weights.get(top)) if st.compressed[lv]
+                                else float(st.shape[d]))
                     for lv, d in enumerate(st.dims) if e.vars[d] != UNIT}
         if isinstance(e, Reduce):
-            return {v: n for v, n in self.counts(e.arg).items() if v != e.var}
-        parts = [self.counts(a) for a in e.args]
+            return {v: n for v, n in self.counts(e.arg, weights).items() if v != e.var}
+        parts = [self.counts(a, weights) for a in e.args]
         out: dict[str, float] = {}
         if len(parts) == 1:
             zero_preserving = (e.kind in ZERO_PRESERVING_UNARY if e.scalar is None
@@ -290,7 +319,30 @@ class _Counter:
     def product(self, loops: list[str], ctx: dict[str, float]) -> float:
         return math.prod(ctx.get(v, float(self.sizes[v])) for v in loops)
 
-    def walk(self, e, enclosing: set[str], ctx: dict[str, float]) -> None:
+    def visit_source(self, e, v: str) -> np.ndarray | None:
+        """Visit counts of v's coordinates from the leaf of ``e`` that drives v (the fewest
+        coordinates; None when that is a dense level: every coordinate equally)."""
+        key = (e, v)
+        if key not in self.sources:
+            best, stack = None, [e]
+            while stack:
+                x = stack.pop()
+                if isinstance(x, Leaf):
+                    st = self.stats[x.tensor]
+                    for lv, d in enumerate(st.dims):
+                        if x.vars[d] == v:
+                            n = st.fiber_length(lv) if st.compressed[lv] else float(st.shape[d])
+                            if best is None or n < best[0]:
+                                best = (n, st.visits[lv] if st.compressed[lv] else None)
+                elif isinstance(x, Reduce):
+                    if x.var != v:
+                        stack.append(x.arg)
+                else:
+                    stack.extend(x.args)
+            self.sources[key] = best[1] if best else None
+        return self.sources[key]
+
+    def walk(self, e, enclosing: set[str], ctx: dict[str, float], weights: dict | None = None) -> None:
         if not isinstance(e, Leaf) and not driven(e, list(enclosing), self.pos):
             key = scope_key(e, self.pos)
             if key in self.shared:  # built once and fanned out (a view): counted once
@@ -298,7 +350,14 @@ class _Counter:
                     return
                 self.seen.add(key)
                 enclosing = free_vars(e)
-        mine = self.counts(e.arg if isinstance(e, Reduce) else e)
+                weights = {}
+        weights = dict(weights or {})
+        for v in sorted(free_vars(e) | ({e.var} if isinstance(e, Reduce) else set())):
+            if v not in weights and v != UNIT:
+                src = self.visit_source(e, v)
+                if src is not None:
+                    weights[v] = src
+        mine = self.counts(e.arg if isinstance(e, Reduce) else e, weights)
         ctx = {**ctx, **{v: min(n, ctx.get(v, n)) for v, n in mine.items()}}
         if isinstance(e, Leaf):
             st = self.stats[e.tensor]
@@ -317,12 +376,12 @@ class _Counter:
             # do not bound them
             ctx = {v: n for v, n in ctx.items() if v not in after}
             self.ops += self.product(self.loops(own, inner), {**ctx, **{v: n for v, n in mine.items() if v in after}})
-            self.walk(e.arg, inner, ctx)
+            self.walk(e.arg, inner, ctx, weights)
             return
         own = free_vars(e)
         self.ops += self.product(self.loops(own, enclosing), ctx)
         for a in e.args:
-            self.walk(a, enclosing, ctx)
+            self.walk(a, enclosing, ctx, weights)
 
 
 class RegionEstimator:
@@ -336,6 +395,7 @@ class RegionEstimator:
         self.stats = stats
         self.output_stats = output_stats
         self.sizes = [var_sizes(r, [s.shape for s in st]) for r, st in zip(regions, stats, strict=True)]
+        self.sources: list[dict] = [{} for _ in regions]
 
     @classmethod
     def from_partitioned(cls, module, func_name: str, args: list[np.ndarray], *,
@@ -431,7 +491,7 @@ class RegionEstimator:
         region = self.regions[r]
         order = parse_order(order, region.vars)
         pos = {v: n for n, v in enumerate(order)}
-        c = _Counter(region, self.stats[r], self.sizes[r], pos)
+        c = _Counter(region, self.stats[r], self.sizes[r], pos, self.sources[r])
         for out in region.outputs:
             c.walk(out.expr, set(out.vars) - {UNIT}, {})
         written = sum(s.bytes for s in self.output_stats[r])

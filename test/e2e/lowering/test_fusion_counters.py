@@ -101,10 +101,14 @@ def test_sae_full_fusion_recomputes_only_what_the_decoder_format_forces():
     assert _run("sae", "full", sparse=csc)[1].cycles < _run("sae", "unfused", sparse=csc)[1].cycles
 
 
-def test_gcn_fusion_recomputes_the_driven_producer():
-    # A @ (X W): X W is read per stored A[i,k] (i drives it), per layer and more so fully fused
-    per_layer = _ops("gcn", "layers") / _ops("gcn", "unfused")
-    prog, _ = _run("gcn", "layers")
-    predicted = _estimated_ops("gcn", "layers", prog) / _estimated_ops("gcn", "unfused", _run("gcn", "unfused")[0])
-    assert per_layer > 2 and abs(per_layer - predicted) <= 0.1 * predicted
-    assert _ops("gcn", "full") > 3 * _ops("gcn", "layers")
+@pytest.mark.parametrize("fusion", ["layers", "full"])
+def test_gcn_fusion_recomputes_the_driven_producer_by_the_predicted_factor(fusion):
+    # A @ (X W): X W is read per stored A[i,k] (i drives it), per layer; fully fused, layer 1's
+    # row k is rebuilt per stored A[i,k] as well, at the cost of k's degree: on a power-law
+    # graph the heuristic must weight each row by how often it is visited
+    measured = _ops("gcn", fusion) / _ops("gcn", "unfused")
+    prog, _ = _run("gcn", fusion)
+    predicted = _estimated_ops("gcn", fusion, prog) / _estimated_ops("gcn", "unfused", _run("gcn", "unfused")[0])
+    assert measured > 2 and abs(measured - predicted) <= 0.1 * predicted, (measured, predicted)
+    if fusion == "full":
+        assert _ops("gcn", "full") > 3 * _ops("gcn", "layers")
