@@ -7,6 +7,7 @@ from fuseflow.dialects.sam_builder import SamBuilder
 from fuseflow.dialects.sam_graph import LOOP_ALIASES_ATTR, SamGraph, check_loop_nests
 from fuseflow.errors import FuseflowError
 from fuseflow.passes.lowering import (
+    LAYOUT_MODES,
     UNIT,
     Region,
     build_region,
@@ -32,8 +33,8 @@ def regions_of(fn) -> list[list[ir.Operation]]:
     return list(groups.values())
 
 
-def analyze_regions(fn, prefix: str) -> list[Region]:
-    return [build_region(f"{prefix}{r}", ops) for r, ops in enumerate(regions_of(fn))]
+def analyze_regions(fn, prefix: str, layouts: str = "declared") -> list[Region]:
+    return [build_region(f"{prefix}{r}", ops, layouts) for r, ops in enumerate(regions_of(fn))]
 
 
 def _str_array(items) -> ir.ArrayAttr:
@@ -56,7 +57,11 @@ class ConvertLinalgToSamPass(ModulePass):
     order), `fuseflow.orders` (all legal orders, the tuner's space) and `fuseflow.expr`.
 
     Options: `orders` - one entry per region in region order: an index into that region's legal
-    orders (default 0) or an explicit permutation of its variables such as `ikj`.
+    orders (default 0) or an explicit permutation of its variables such as `ikj`. `layouts` -
+    `declared` (default: a dense runtime input or intermediate is read in its declared level
+    order, which constrains the order) or `auto` (any dense input is read in the level order the
+    chosen order needs: a `sparse_tensor.convert` to that layout, which the program runner
+    charges as a relayout where it is not the order the value arrives in).
     Preconditions: computing ops are `linalg.generic` (generalize named ops, fold transposes
     and sparse casts first). Fails with a located error for an op the lowering does not support
     and for an illegal or infeasible order.
@@ -65,6 +70,9 @@ class ConvertLinalgToSamPass(ModulePass):
 
     name = "convert-linalg-to-sam"
     orders = Option(list[str], [], "per-region dataflow order: index or permutation (e.g. 0,ikj,1)")
+    layouts = Option(str, "declared", "declared: dense inputs are read as their types say; auto: every "
+                     "dense input in the level order the dataflow order needs (a relayout where it differs)",
+                     choices=list(LAYOUT_MODES))
 
     def run(self, module: ir.Operation) -> None:
         self.error: FuseflowError | None = None
@@ -86,7 +94,7 @@ class ConvertLinalgToSamPass(ModulePass):
         for r, ops in enumerate(groups):
             # read each region only now: its inputs may be results of calls just created for
             # earlier regions (whose original ops are erased)
-            region = build_region(f"{fname}_region{r}", ops)
+            region = build_region(f"{fname}_region{r}", ops, self.layouts)
             choice = self.orders[r] if r < len(self.orders) else None
             order = region.choose_order(choice)
             graph = self._emit_graph(fn, region, order)

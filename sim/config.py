@@ -85,6 +85,22 @@ class HardwareConfig:
                     raise FuseflowError(f"--hw {k}: expected an integer, got {v!r}") from None
         return dataclasses.replace(self, **kw)
 
+    def relayout_cycles(self, elements: int) -> int:
+        """Cycles to relay a dense tensor of ``elements`` out in another level order, through
+        the memory model at its bandwidth: the tensor is read and written in requests of
+        ``mem_batch`` elements (a ``mem_batch`` x ``mem_batch`` tile is transposed on chip
+        between them), spread over ``mem_channels`` channels that take one request per
+        ``mem_issue_interval``; plus the start-up, the latency of the first read and of the last
+        write, and one primitive latency. Memory off: one batch per ``ii``."""
+        if elements <= 0:
+            return 0
+        batches = -(-elements // self.mem_batch)
+        if not self.memory:
+            return batches * self.ii + self.latency
+        requests = 2 * batches
+        issue = -(-requests * self.mem_issue_interval // self.mem_channels)
+        return issue + self.latency + self.mem_startup + 2 * self.mem_latency
+
     def memory_params(self) -> dict | None:
         if not self.memory:
             return None

@@ -39,6 +39,7 @@ from fuseflow.passes.lowering.linalg_reader import (
 from fuseflow.passes.lowering.orders import MAX_ORDERS, reduction_loops, trailing_vars
 from fuseflow.passes.lowering.region import (
     FREE_LAYOUT_SOURCES,
+    LAYOUT_MODES,
     RUNNER_RESHAPES,
     Output,
     Region,
@@ -48,7 +49,7 @@ from fuseflow.passes.lowering.region import (
 from fuseflow.passes.lowering.scopes import driven, order_work, plan_views, scope_key
 
 __all__ = [
-    "FREE_LAYOUT_SOURCES", "MAX_ORDERS", "REDUCE_IDENTITY", "RUNNER_RESHAPES", "UNIT", "ZERO_PRESERVING_SCALAR",
+    "FREE_LAYOUT_SOURCES", "LAYOUT_MODES", "MAX_ORDERS", "REDUCE_IDENTITY", "RUNNER_RESHAPES", "UNIT", "ZERO_PRESERVING_SCALAR",
     "ZERO_PRESERVING_UNARY", "DryBuilder", "Expr", "InfeasibleOrder", "Leaf", "LoweringError", "Map", "Output",
     "Reduce", "Region", "RegionLowering", "UnsupportedOp", "View", "all_vars", "build_region", "driven",
     "free_vars", "is_init_only", "is_unit_reshape", "layout_of", "leaves", "level_dims", "lower_region",

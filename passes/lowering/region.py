@@ -49,6 +49,11 @@ RUNNER_RESHAPES = {"tensor.expand_shape", "tensor.collapse_shape", "tensor.extra
 # Dense region inputs whose level order the lowering chooses: values the program runner makes
 # between regions (reshapes, slices) and constants (weights, laid out offline).
 FREE_LAYOUT_SOURCES = RUNNER_RESHAPES | {"arith.constant"}
+# How region inputs are laid out: "declared" (a runtime input or an intermediate is read in the
+# level order its type declares; only FREE_LAYOUT_SOURCES are free) or "auto" (every dense input
+# is free: the lowering reads it in the level order the dataflow order needs, and the program
+# pays a relayout where that is not the order it arrives in, SAM_SEMANTICS.md 4.12).
+LAYOUT_MODES = ("declared", "auto")
 
 
 
@@ -104,6 +109,7 @@ class Region:
     inputs: list[ir.Value]  # external tensors read by the region, in first-use order
     outputs: list[Output]
     vars: list[str] = field(default_factory=list)
+    layouts: str = "declared"  # LAYOUT_MODES
     # computed once: the legal orders, the storage precedences, the reductions (``_Acc``)
     _orders: list[list[str]] | None = field(default=None, repr=False, compare=False)
     _precedences: set[tuple[str, str]] | None = field(default=None, repr=False, compare=False)
@@ -117,13 +123,17 @@ class Region:
     # -- inputs whose storage order the lowering chooses -----------------------------------
     def free_inputs(self) -> set[int]:
         """Dense inputs produced by a reshape or slice (which the program runner executes) or
-        constants (weights, laid out offline for free, SAM_SEMANTICS.md 4.12): the lowering
-        materializes them in the level order the dataflow order needs (``input_type``),
-        so their storage order constrains nothing, as long as every read of one agrees on it
-        (``order_problems``)."""
+        constants (weights, laid out offline for free, SAM_SEMANTICS.md 4.12), and with
+        ``layouts="auto"`` every dense input: the lowering reads them in the level order the
+        dataflow order needs (``input_type``), so their storage order constrains nothing, as
+        long as every read of one agrees on it (``order_problems``)."""
         if self._free is None:
-            self._free = {n for n, v in enumerate(self.inputs) if encoding(v.type) is None
-                          and isinstance(v, ir.OpResult) and op_name(v.owner) in FREE_LAYOUT_SOURCES}
+            if self.layouts == "auto":
+                self._free = {n for n, v in enumerate(self.inputs) if not _has_sparse_level(v.type)
+                              and ir.RankedTensorType(v.type).rank > 0}
+            else:
+                self._free = {n for n, v in enumerate(self.inputs) if encoding(v.type) is None
+                              and isinstance(v, ir.OpResult) and op_name(v.owner) in FREE_LAYOUT_SOURCES}
         return set(self._free)
 
     def _free_reads(self) -> dict[int, list[tuple[str, ...]]]:
@@ -171,9 +181,11 @@ class Region:
             return t
         (dims,) = layouts
         dims = list(dims)
-        if dims == list(range(len(dims))):
+        if dims == level_dims(t):
             return t
         rt = ir.RankedTensorType(t)
+        if dims == list(range(len(dims))):
+            return ir.RankedTensorType.get(rt.shape, rt.element_type, loc=ir.Location.unknown(t.context))
         names = ", ".join(f"d{d}" for d in range(rt.rank))
         lvls = ", ".join(f"d{d} : dense" for d in dims)
         enc = ir.Attribute.parse(f"#sparse_tensor.encoding<{{ map = ({names}) -> ({lvls}) }}>", t.context)
@@ -343,8 +355,10 @@ class Region:
         return f"variables {','.join(self.vars)}; storage orders {pairs or 'none'}"
 
 
-def build_region(name: str, ops: list[ir.Operation]) -> Region:
-    """Read ``ops`` (in program order) as one fused region."""
+def build_region(name: str, ops: list[ir.Operation], layouts: str = "declared") -> Region:
+    """Read ``ops`` (in program order) as one fused region; ``layouts``: one of LAYOUT_MODES."""
+    if layouts not in LAYOUT_MODES:
+        raise FuseflowError(f"layouts must be one of {', '.join(LAYOUT_MODES)}, got '{layouts}'")
     op_index = {}
     for n, op in enumerate(ops):
         op_index[_key(op)] = n
@@ -405,7 +419,7 @@ def build_region(name: str, ops: list[ir.Operation]) -> Region:
                 order_seen.append(v)
                 k = len(order_seen) - 1
                 canon[v] = VAR_NAMES[k] if k < len(VAR_NAMES) else f"v{k}"
-    region = Region(name, ops, inputs, [])
+    region = Region(name, ops, inputs, [], layouts=layouts)
     for res, e, out_vars in exprs:
         # one object per distinct subexpression: the lowering compares and hashes them often
         region.outputs.append(Output(res, intern(rename(e, canon)), tuple(canon[v] for v in out_vars)))

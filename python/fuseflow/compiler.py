@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from fuseflow.bindings import print_module
 from fuseflow.errors import FuseflowError, PipelineError
-from fuseflow.passes.lowering import InfeasibleOrder
+from fuseflow.passes.lowering import LAYOUT_MODES, InfeasibleOrder
 from fuseflow.passes.pipeline import Pipeline
 from fuseflow.program import Program
 
@@ -39,9 +39,10 @@ class CompileOptions:
     order: int | tuple[tuple[str, str], ...] | tuple[str, ...] | None = None
     optimize: bool = True  # sam-iterate-locate + sam-dedup-streams on the graphs (exact)
     intermediates: str = ""  # format of values passed between regions ("" = as declared)
+    layouts: str = "declared"  # LAYOUT_MODES: whether dense inputs' level orders are chosen
 
     @classmethod
-    def make(cls, fusion="unfused", order=None, optimize=True, intermediates="") -> CompileOptions:
+    def make(cls, fusion="unfused", order=None, optimize=True, intermediates="", layouts=None) -> CompileOptions:
         if isinstance(fusion, str):
             if fusion not in FUSION_MODES:
                 raise FuseflowError(f"fusion must be one of {', '.join(FUSION_MODES)} or a list of op-index groups, got '{fusion}'")
@@ -56,10 +57,13 @@ class CompileOptions:
             order = tuple(_order_text(v) for v in order)
         elif order is not None and not isinstance(order, int):
             raise FuseflowError(f"order must be None, an index, a list or a dict, got {order!r}")
-        return cls(fusion, order, bool(optimize), str(intermediates or ""))
+        layouts = "declared" if layouts is None else layouts
+        if layouts not in LAYOUT_MODES:
+            raise FuseflowError(f"layouts must be one of {', '.join(LAYOUT_MODES)}, got {layouts!r}")
+        return cls(fusion, order, bool(optimize), str(intermediates or ""), layouts)
 
     def key(self) -> str:
-        return repr((self.fusion, self.order, self.optimize, self.intermediates))
+        return repr((self.fusion, self.order, self.optimize, self.intermediates, self.layouts))
 
     def partition_pass(self) -> str:
         extra = f' intermediates="{self.intermediates}"' if self.intermediates else ""
@@ -95,7 +99,7 @@ def _order_text(v) -> str:
 
 
 def compile(model, example_args, sparse=None, fusion="unfused", order=None, *, optimize=True,  # noqa: A001
-            intermediates="") -> Program:
+            intermediates="", layouts=None) -> Program:
     """Import ``model`` (see ``fuseflow.frontend.import_model``), normalize, partition into
     fusion regions and lower each region to a SAM graph in the chosen dataflow order.
 
@@ -104,10 +108,14 @@ def compile(model, example_args, sparse=None, fusion="unfused", order=None, *, o
     ``FuseflowError``s for bad arguments. ``optimize`` runs the exact graph optimizations
     (``OPTIMIZE``) after the lowering; ``intermediates`` is the format values crossing regions
     are materialized in (e.g. ``"d1:dense,d0:dense"``; default: as their producer declares).
+    ``layouts``: ``"declared"`` (default) reads every runtime dense input and intermediate in the
+    level order its type declares (weights and reshapes are laid out freely anyway);
+    ``"auto"`` lets each region read any dense input in the level order its best dataflow order
+    needs, paying a relayout (``ProgramResult.relayouts``) where the value arrives in another one.
     """
     from fuseflow.frontend import import_model
 
-    options = CompileOptions.make(fusion, order, optimize, intermediates)
+    options = CompileOptions.make(fusion, order, optimize, intermediates, layouts)
     imported = import_model(model, example_args, sparse=sparse)
     return compile_imported(imported, options, model=model, example_args=example_args)
 
@@ -128,7 +136,7 @@ def partition(imported, options: CompileOptions, stages: dict | None = None) -> 
     _run(module, Pipeline.parse(options.partition_pass()))
     if stages is not None:
         stages["partitioned"] = print_module(module)
-    return analyze_regions(_entry(module, imported.func_name), "region")
+    return analyze_regions(_entry(module, imported.func_name), "region", options.layouts)
 
 
 def compile_imported(imported, options: CompileOptions, model=None, example_args=None) -> Program:
@@ -143,6 +151,7 @@ def compile_imported(imported, options: CompileOptions, model=None, example_args
         orders = best_orders(imported, regions, orders, example_args)
     lower = Pipeline.parse("convert-linalg-to-sam")
     lower.elements[0].orders = orders
+    lower.elements[0].layouts = options.layouts
     _run(module, lower)
     stages["lowered"] = print_module(module)
     if options.optimize:
@@ -156,11 +165,12 @@ def best_orders(imported, regions: list, orders: list[str], example_args) -> lis
     """``orders`` with every ``"best"`` entry replaced by the index of the region's legal order
     with the fewest estimated operations on ``example_args`` (``fuseflow.explore.heuristic``:
     data-driven coordinate counts, so a mask that prunes a contraction counts), then the fewest
-    bytes, then the least work on dense bounds, then the first. Unchanged where the heuristic
-    cannot estimate."""
-    from fuseflow.explore.heuristic import HeuristicError, RegionEstimator
+    bytes (relayouts included: ``fuseflow.relayout``), then the least work on dense bounds, then
+    the first. Unchanged where the heuristic cannot estimate."""
+    from fuseflow.explore.heuristic import VALUE_BYTES, HeuristicError, RegionEstimator
     from fuseflow.passes.lowering import order_work
     from fuseflow.program import to_numpy
+    from fuseflow.relayout import region_relayouts, written_order
 
     try:
         args = [to_numpy(a) for a in imported.bind(list(example_args))]
@@ -170,15 +180,22 @@ def best_orders(imported, regions: list, orders: list[str], example_args) -> lis
     except (HeuristicError, FuseflowError):
         return orders
     chosen = list(orders)
+    written: dict = {}  # results of the regions so far -> the order their graphs write them in
     for r, region in enumerate(regions):
         legal = region.legal_orders()
-        if chosen[r] != "best" or not legal:
-            continue
-        costs = []
-        for k, o in enumerate(legal):
-            e = est.estimate(r, o)
-            costs.append((e.ops, e.bytes, order_work(region, o), k))
-        chosen[r] = str(min(costs)[-1])
+        if chosen[r] == "best" and legal:
+            costs = []
+            for k, o in enumerate(legal):
+                e = est.estimate(r, o)
+                relaid = region_relayouts(region, o, written)  # read and written once each
+                costs.append((e.ops, e.bytes + 2 * VALUE_BYTES * relaid, order_work(region, o), k))
+            chosen[r] = str(min(costs)[-1])
+        try:
+            order = region.choose_order(chosen[r])
+        except FuseflowError:
+            continue  # the lowering reports it
+        for out in region.outputs:
+            written[out.value] = written_order(out, order)
     return chosen
 
 

@@ -36,8 +36,9 @@ class RegionInfo:
 
 @dataclass
 class ProgramResult:
-    """Outputs (dense numpy, in result order), total cycles (the sum over regions), cycles per
-    region (by graph name) and per-region, per-node simulator statistics."""
+    """Outputs (dense numpy, in result order), total cycles (the sum over regions and
+    relayouts), cycles per region (by graph name) and per-region, per-node simulator
+    statistics."""
 
     outputs: list[np.ndarray]
     cycles: int
@@ -46,6 +47,8 @@ class ProgramResult:
     trace_events: list[dict] = field(default_factory=list)
     # per region (graph name): (words of the compiler-sized fan-out buffers, the most they held)
     region_buffers: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # cycles of each relayout (``fuseflow.relayout``), by name; included in ``cycles``
+    relayouts: dict[str, int] = field(default_factory=dict)
 
     @property
     def buffer_words(self) -> int:
@@ -92,6 +95,7 @@ class Program:
         self.stages = stages
         self.options = options
         self.model = model
+        self._relayouts = None
 
     # -- inspection ------------------------------------------------------------------------
     def stage(self, name: str) -> str:
@@ -128,6 +132,16 @@ class Program:
             ))
         return out
 
+    @property
+    def relayouts(self) -> list:
+        """Where the program reads a dense value in another level order than it is stored in
+        (``fuseflow.relayout.Relayout``: name, elements)."""
+        if self._relayouts is None:
+            from fuseflow.relayout import program_relayouts
+
+            self._relayouts = program_relayouts(self.entry)
+        return list(self._relayouts)
+
     def input_names(self) -> list[str]:
         return self.imported.input_names() if self.imported is not None else []
 
@@ -155,6 +169,9 @@ class Program:
         stats: dict[str, Any] = {}
         outputs: list[np.ndarray] = []
         events: list[dict] = []
+        from fuseflow.sim import HardwareConfig
+
+        relayouts = {r.name: (hw or HardwareConfig()).relayout_cycles(r.elements) for r in self.relayouts}
         for op in block.operations:
             name = op_name(op)
             if name == "arith.constant":
@@ -164,7 +181,7 @@ class Program:
                 callee = ir.FlatSymbolRefAttr(op.attributes["callee"]).value
                 graph_args = [env[v] for v in op.operands]
                 res = run_function(self.graph(callee), graph_args, hw=hw, engine=engine, trace=trace)
-                events += _shift_trace(res.result.trace_events, sum(region_cycles.values()),
+                events += _shift_trace(res.result.trace_events, sum(region_cycles.values()) + sum(relayouts.values()),
                                        len(region_cycles), callee)
                 region_cycles[callee] = res.cycles
                 region_buffers[callee] = res.result.region_buffers[0]
@@ -179,7 +196,8 @@ class Program:
                 outputs = [env[v] for v in op.operands]
             elif any(True for r in op.results for _ in r.uses):
                 raise FuseflowError(f"{op.location}: the program runner does not execute '{name}'")
-        return ProgramResult(outputs, sum(region_cycles.values()), region_cycles, stats, events, region_buffers)
+        return ProgramResult(outputs, sum(region_cycles.values()) + sum(relayouts.values()), region_cycles, stats,
+                             events, region_buffers, relayouts)
 
     def reference(self, inputs) -> list[np.ndarray]:
         """PyTorch eager outputs of the compiled model on ``inputs``."""

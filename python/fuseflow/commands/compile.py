@@ -6,6 +6,7 @@ Examples:
     fuseflow compile gcn --fusion layers --stage normalized -o gcn.mlir
     fuseflow compile spmm --fusion full --order region0=ikj
     fuseflow compile gcn --fusion full --orders            # the legal dataflow orders per region
+    fuseflow compile spmm --layouts auto --order ijk       # B read column-major (a relayout)
     fuseflow compile my_model.py --simulate               # a file defining workload()
 
 WORKLOAD is a built-in name (see --help) or a Python file defining ``workload()`` returning a
@@ -34,6 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="unfused | layers | full | explicit op groups such as '0,1;2,3'")
     parser.add_argument("--order", action="append", default=[], metavar="[regionN=]ORDER",
                         help="dataflow order: an index into the legal orders or a permutation (repeatable)")
+    parser.add_argument("--layouts", default="declared", choices=["declared", "auto"],
+                        help="auto: read dense inputs in the level order each region's order needs (relayouts charged)")
     parser.add_argument("--stage", default="lowered", choices=STAGES, help="which stage's IR to print")
     parser.add_argument("-o", dest="output", help="write the IR here instead of stdout")
     parser.add_argument("--orders", action="store_true", help="print each region's legal dataflow orders instead of IR")
@@ -70,7 +73,7 @@ def run(args) -> int:
     w = load(args.workload)
     t0 = time.perf_counter()
     prog = fuseflow.compile(w.model, w.args, sparse=w.sparse, fusion=parse_fusion(args.fusion),
-                            order=parse_orders(args.order))
+                            order=parse_orders(args.order), layouts=args.layouts)
     elapsed = time.perf_counter() - t0
     if args.orders:
         for r in prog.regions:
@@ -90,6 +93,7 @@ def run(args) -> int:
     if args.simulate:
         res = fuseflow.simulate(prog, w.args, check=True)
         print(f"// simulated: {res.cycles} cycles "
-              f"({', '.join(f'{k}={v}' for k, v in res.region_cycles.items())}); outputs match PyTorch",
+              f"({', '.join(f'{k}={v}' for k, v in {**res.region_cycles, **res.relayouts}.items())}); "
+              "outputs match PyTorch",
               file=sys.stderr)
     return 0

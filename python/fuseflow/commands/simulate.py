@@ -119,7 +119,7 @@ def run_program(module, inputs, hw, args) -> int:
         compare_outputs(res, prog.run(inputs, hw=hw, engine="reference").outputs, rtol=1e-5, atol=1e-7)
     if args.save:
         np.savez(args.save, **{f"out{k}": v for k, v in enumerate(res.outputs)})
-    doc = {"cycles": res.cycles, "region_cycles": res.region_cycles, "totals": res.totals(),
+    doc = {"cycles": res.cycles, "region_cycles": res.region_cycles, "relayouts": res.relayouts, "totals": res.totals(),
            "hw": hw.key(), "checked": bool(args.check),
            "outputs": [{"shape": list(v.shape)} for v in res.outputs]}
     if args.json:
@@ -136,6 +136,8 @@ def run_program(module, inputs, hw, args) -> int:
         table.add_column("cycles", justify="right")
         for name, c in res.region_cycles.items():
             table.add_row(name, f"{c:,}")
+        for name, c in res.relayouts.items():
+            table.add_row(f"relayout {name}", f"{c:,}")
         console.print(table)
     return 0
 

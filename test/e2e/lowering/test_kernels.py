@@ -20,27 +20,30 @@ def _check(prog, args, engine="reference"):
         np.testing.assert_allclose(g, w, rtol=RTOL, atol=ATOL)
 
 
-def _all_orders(fn, args, fmts, fusion):
+def _all_orders(fn, args, fmts, fusion, layouts=None):
     """The program in every legal order of its largest region, by index (the default order is
     the best one on dense bounds; index 0 is the first legal order)."""
-    prog = compile(Fn(fn), args, sparse=fmts, fusion=fusion, order=0)
+    prog = compile(Fn(fn), args, sparse=fmts, fusion=fusion, order=0, layouts=layouts)
     yield prog
     region_orders = [r.orders for r in prog.regions]
     for k in range(1, max(len(o) for o in region_orders)):
         order = [str(min(k, len(o) - 1)) for o in region_orders]
-        yield compile(Fn(fn), args, sparse=fmts, fusion=fusion, order=order)
+        yield compile(Fn(fn), args, sparse=fmts, fusion=fusion, order=order, layouts=layouts)
 
 
 @pytest.mark.parametrize("name", [k for k in KERNELS if k != "chain"])
-@pytest.mark.parametrize("fusion", ["unfused", "full"])
-def test_kernel_in_every_order(name, fusion):
+@pytest.mark.parametrize(("fusion", "layouts"), [("unfused", None), ("full", None), ("full", "auto")])
+def test_kernel_in_every_order(name, fusion, layouts):
     fn, make, fmts = KERNELS[name]
     args = make()
     n = 0
-    for prog in _all_orders(fn, args, fmts, fusion):
+    for prog in _all_orders(fn, args, fmts, fusion, layouts):
         _check(prog, args)
         n += 1
     assert n >= 1
+    if layouts == "auto":  # a dense input's level order constrains nothing: at least as many orders
+        declared = compile(Fn(fn), args, sparse=fmts, fusion=fusion, order=0)
+        assert len(prog.regions[0].orders) >= len(declared.regions[0].orders)
 
 
 def test_kernel_orders_are_distinct_graphs():

@@ -26,18 +26,19 @@ def _check(prog, args, engine):
         np.testing.assert_allclose(g, w, rtol=RTOL, atol=ATOL)
 
 
+@pytest.mark.parametrize("layouts", [None, "auto"])
 @pytest.mark.parametrize("fusion", ["unfused", "layers", "full"])
 @pytest.mark.parametrize("name", list(WORKLOADS))
-def test_model_every_fusion_two_orders(name, fusion):
+def test_model_every_fusion_two_orders(name, fusion, layouts):
     w = WORKLOADS[name]()
-    prog = fuseflow.compile(w.model, w.args, sparse=w.sparse, fusion=fusion)
+    prog = fuseflow.compile(w.model, w.args, sparse=w.sparse, fusion=fusion, layouts=layouts)
     # the functional model for small programs; the (cross-checked) compiled engine for fully
     # fused ones, whose recomputation makes the Python model slow
     engine = "cycle" if fusion == "full" else "reference"
     _check(prog, w.args, engine)
     # another order per region: the first legal one, or the second where the default is it
     other = [str(int(r.order_index == 0 and len(r.orders) > 1)) for r in prog.regions]
-    prog2 = fuseflow.compile(w.model, w.args, sparse=w.sparse, fusion=fusion, order=other)
+    prog2 = fuseflow.compile(w.model, w.args, sparse=w.sparse, fusion=fusion, order=other, layouts=layouts)
     if any(len(r.orders) > 1 for r in prog.regions):
         assert [r.order for r in prog2.regions] != [r.order for r in prog.regions]
     _check(prog2, w.args, engine)

@@ -1,0 +1,170 @@
+"""Relayouts: where a program reads a dense value in another level order than it is stored in.
+
+A dense level is random access, so a graph may read a dense tensor in any level order (a
+layout, SAM_SEMANTICS.md 4.12). What it costs depends on where the value comes from:
+
+- a constant (a weight), or a reshape or slice of one, is laid out offline: free;
+- a runtime input arrives in the level order its type declares, and an intermediate in the
+  order its producer's graph wrote it (its result type: levels in the producer's dataflow
+  order); reading either in another order is a relayout: the tensor is read and written once
+  through the memory model (``HardwareConfig.relayout_cycles``), a line of its own in the
+  program's cycle report (``ProgramResult.relayouts``);
+- the runner's reshapes and slices keep a value's layout where they only add or drop unit
+  dimensions (or slice); a real reshape of a value not stored row-major relays it out first;
+- the program's results are handed back in their declared order (a relayout if written in
+  another).
+
+Only the order of the dimensions larger than 1 matters (a unit dimension has one position), and
+only all-dense values are relaid: converting between sparse formats is not charged.
+
+``program_relayouts`` lists the relayouts of a lowered program; ``arrival`` traces one value
+back to where its layout is decided (the compiler's order choice uses it before lowering, with
+the producers' written orders from their chosen dataflow orders).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fuseflow.bindings import ir, op_name
+from fuseflow.passes.lowering import RUNNER_RESHAPES, level_dims
+
+FREE = "free"  # laid out offline in whatever order a graph reads it
+Layout = tuple[int, ...] | str | None  # storage order of the non-unit dims, FREE, or None (untracked)
+_PASS_THROUGH = {"arith.extf", "arith.truncf", "sparse_tensor.convert"}
+
+
+@dataclass(frozen=True)
+class Relayout:
+    """One relayout: ``name`` (``"<graph> arg<n>"``, ``"before <op>"`` or ``"result <n>"``)
+    and the tensor's element count."""
+
+    name: str
+    elements: int
+
+
+def stored_order(t: ir.Type) -> Layout:
+    """The storage order of ``t``'s non-unit dimensions; None when a level is not dense."""
+    from fuseflow.passes.lowering.region import _has_sparse_level
+
+    rt = ir.RankedTensorType(t)
+    dims = level_dims(t)
+    if dims is None or _has_sparse_level(t):
+        return None
+    return tuple(d for d in dims if rt.shape[d] != 1)
+
+
+def elements(t: ir.Type) -> int:
+    return math.prod(ir.RankedTensorType(t).shape)
+
+
+def _row_major(order: Layout) -> bool:
+    return isinstance(order, tuple) and list(order) == sorted(order)
+
+
+def arrival(v: ir.Value, produced: Callable[[ir.Value], Layout], charges: dict) -> Layout:
+    """The layout ``v`` arrives in: traced through casts, conversions, reshapes and slices to a
+    function argument, a constant or a value ``produced`` knows (a region's result: the order
+    its graph wrote; ``produced`` returns None for any other value). A reshape that must relay
+    its operand out adds to ``charges`` (key -> ``Relayout``)."""
+    if isinstance(v, ir.BlockArgument):
+        return stored_order(v.type)
+    got = produced(v)
+    if got is not None:
+        return got
+    owner = v.owner
+    name = op_name(owner)
+    if name == "arith.constant":
+        return FREE
+    if name in _PASS_THROUGH:
+        src = arrival(owner.operands[0], produced, charges)
+        return src if stored_order(v.type) is not None else None
+    if name in RUNNER_RESHAPES:
+        source = owner.operands[0]
+        src = arrival(source, produced, charges)
+        if src is None or src == FREE:
+            return src
+        out_shape = ir.RankedTensorType(v.type).shape
+        in_dims = sorted(src)
+        out_dims = [d for d, n in enumerate(out_shape) if n != 1]
+        in_sizes = [ir.RankedTensorType(source.type).shape[d] for d in in_dims]
+        if name == "tensor.extract_slice" and len(out_shape) == ir.RankedTensorType(source.type).rank:
+            return tuple(d for d in src if out_shape[d] != 1)
+        if in_sizes == [out_shape[d] for d in out_dims]:  # only unit dimensions added or dropped
+            return tuple(out_dims[in_dims.index(d)] for d in src)
+        if not _row_major(src):
+            key = (source, "row-major")
+            charges.setdefault(key, Relayout(f"before {name} at {owner.location}", elements(source.type)))
+        return tuple(out_dims)
+    return None
+
+
+def program_relayouts(entry) -> list[Relayout]:
+    """The relayouts of a lowered program (``convert-linalg-to-sam``'s program function)."""
+    block = entry.regions[0].blocks[0]
+    written: dict = {}  # call result -> the order its graph wrote it in
+
+    def produced(v: ir.Value) -> Layout:
+        return written.get(v)
+
+    charges: dict = {}
+    for op in block.operations:
+        name = op_name(op)
+        if name == "func.call":
+            # a call's operand and result types are its graph's: the orders it reads and writes
+            callee = ir.FlatSymbolRefAttr(op.attributes["callee"]).value
+            for n, v in enumerate(op.operands):
+                _charge(v, stored_order(v.type), f"{callee} arg{n}", produced, charges)
+            for r in op.results:
+                written[r] = stored_order(r.type)
+        elif name == "func.return":
+            for n, v in enumerate(op.operands):
+                _charge(v, stored_order(v.type), f"result {n}", produced, charges)
+    return list(charges.values())
+
+
+def _charge(v, need: Layout, name: str, produced, charges: dict) -> None:
+    """Charge a relayout of ``v`` when it arrives in another order than ``need``."""
+    if not isinstance(need, tuple):
+        return
+    have = arrival(v, produced, charges)
+    if isinstance(have, tuple) and have != need:
+        charges.setdefault((_source(v), need), Relayout(name, elements(v.type)))
+
+
+def _source(v: ir.Value) -> ir.Value:
+    """``v`` without the conversions in front of it (one relayout serves every reader wanting
+    the same order)."""
+    while isinstance(v, ir.OpResult) and op_name(v.owner) in _PASS_THROUGH:
+        v = v.owner.operands[0]
+    return v
+
+
+def written_order(out, order: list[str]) -> Layout:
+    """The order a region's graph writes output ``out`` in, in dataflow ``order``: its levels
+    follow the order (None for a format with a sparse level)."""
+    t = out.value.type
+    if stored_order(t) is None:
+        return None
+    shape = ir.RankedTensorType(t).shape
+    pos = {v: n for n, v in enumerate(order)}
+    dims = [d for d, v in enumerate(out.vars) if v in pos and shape[d] != 1]
+    return tuple(sorted(dims, key=lambda d: pos[out.vars[d]]))
+
+
+def region_relayouts(region, order: list[str], written: dict) -> int:
+    """Elements a region relays out in ``order`` (before lowering: the compiler's order
+    choice): its inputs read in another order than they arrive in (``written``: earlier
+    regions' results -> the order their chosen orders write them in), and its results the
+    function returns written in another order than declared."""
+    charges: dict = {}
+    for n, v in enumerate(region.inputs):
+        _charge(v, stored_order(region.input_type(n, order)), f"input {n}", written.get, charges)
+    for out in region.outputs:
+        have = written_order(out, order)
+        if isinstance(have, tuple) and any(op_name(u.owner) == "func.return" for u in out.value.uses) \
+                and have != stored_order(out.value.type):
+            charges[(out.value, "result")] = Relayout("result", elements(out.value.type))
+    return sum(c.elements for c in charges.values())

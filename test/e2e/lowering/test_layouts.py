@@ -1,0 +1,114 @@
+"""Dense layouts as schedule choices (SAM_SEMANTICS.md 4.12): with ``layouts="auto"`` a region
+reads a dense input in the level order its dataflow order needs, and the program pays a
+relayout, through the memory model, where the value arrives in another order."""
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from kernels import KERNELS, Fn
+
+import fuseflow
+from fuseflow import data
+from fuseflow.errors import FuseflowError
+from fuseflow.passes.lowering import InfeasibleOrder
+from fuseflow.relayout import Relayout
+from fuseflow.sim import HardwareConfig
+
+warnings.simplefilter("ignore", UserWarning)
+
+DATA_ROOT = os.environ.get(data.loaders.DATA_DIR_ENV) or str(Path(__file__).resolve().parents[3] / ".." / "shared" / "data")
+LP_SCSD1 = data.find_dataset("matrices/lp_scsd1.mtx", DATA_ROOT)
+
+
+def test_relayout_cost_is_the_memory_model_at_bandwidth():
+    hw = HardwareConfig()
+    # 32 elements: 4 read + 4 write requests of 8 elements over 8 channels, one request per 2
+    # cycles each: 8 * 2 / 8 = 2 cycles of issue; + latency 1 + start-up 14 + 2 x latency 2
+    assert hw.relayout_cycles(32) == 2 + 1 + 14 + 4
+    # 60 elements: 8 batches each way, 16 requests: 4 cycles
+    assert hw.relayout_cycles(60) == 4 + 19
+    assert HardwareConfig(memory=False).relayout_cycles(60) == 8 + 1  # one batch per ii
+    assert hw.relayout_cycles(0) == 0
+
+
+def test_auto_reads_a_runtime_operand_column_major_and_pays_its_relayout():
+    fn, make, fmts = KERNELS["spmm"]  # A (12 x 10, CSR) @ B (10 x 6, row-major)
+    args = make()
+    with pytest.raises(InfeasibleOrder, match="k must come before j"):
+        fuseflow.compile(Fn(fn), args, sparse=fmts, order=["ijk"])
+    prog = fuseflow.compile(Fn(fn), args, sparse=fmts, order=["ijk"], layouts="auto")
+    assert prog.relayouts == [Relayout("main_region0 arg1", 60)]
+    res = fuseflow.simulate(prog, args, check=True)
+    assert res.relayouts == {"main_region0 arg1": 23}
+    assert res.cycles == sum(res.region_cycles.values()) + 23
+    # in the order the operand arrives in, nothing is relaid
+    assert fuseflow.compile(Fn(fn), args, sparse=fmts, order=["ikj"], layouts="auto").relayouts == []
+
+
+def test_results_written_in_another_order_are_relaid_for_the_caller():
+    fn, make, fmts = KERNELS["exp"]  # exp of a 6 x 5 row-major input
+    args = make()
+    prog = fuseflow.compile(Fn(fn), args, sparse=fmts, order=["ji"], layouts="auto")
+    # read by column (a relayout of the input), written by column (a relayout of the result)
+    assert prog.relayouts == [Relayout("main_region0 arg0", 30), Relayout("result 0", 30)]
+    res = fuseflow.simulate(prog, args, check=True)
+    assert res.cycles == res.region_cycles["main_region0"] + 2 * HardwareConfig().relayout_cycles(30)
+    assert fuseflow.compile(Fn(fn), args, sparse=fmts, layouts="auto").regions[0].order == "i,j"
+
+
+def test_weights_are_laid_out_offline_for_free():
+    class Linear(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.randn(6, 10, generator=torch.Generator().manual_seed(0)))
+
+        def forward(self, a):
+            return a @ self.w.t()
+
+    args = (KERNELS["spmm"][1]()[0],)
+    for order in (["ijk"], ["ikj"]):
+        prog = fuseflow.compile(Linear(), args, order=order, layouts="auto")
+        assert prog.relayouts == []
+        fuseflow.simulate(prog, args, check=True)
+
+
+@pytest.mark.skipif(LP_SCSD1 is None, reason=f"lp_scsd1 not found under {DATA_ROOT}/matrices (set FUSEFLOW_DATA_DIR)")
+def test_sddmm_on_lp_scsd1_runs_in_the_order_that_samples_before_it_multiplies():
+    m = data.load_mtx(LP_SCSD1)
+    b = data.to_torch(m, "csr")
+    g = torch.Generator().manual_seed(0)
+    c, d = torch.randn(m.shape[0], 256, generator=g), torch.randn(256, m.shape[1], generator=g)
+
+    class SDDMM(torch.nn.Module):
+        def forward(self, b, c, d):
+            return b * (c @ d)
+
+    declared = fuseflow.compile(SDDMM(), (b, c, d), fusion="full")
+    assert [r.order for r in declared.regions] == ["i,k,j"]  # D row-major: the dense product
+    prog = fuseflow.compile(SDDMM(), (b, c, d), fusion="full", layouts="auto")
+    assert [r.order for r in prog.regions] == ["i,j,k"]
+    assert prog.relayouts == [Relayout("main_region0 arg1", 256 * m.shape[1])]  # D column-major
+    res = fuseflow.simulate(prog, (b, c, d), check=True)
+    # work proportional to nnz(B) x K: per stored B[i,j], K products, K sums and the sampling
+    # product; within 1.5x of the SAM project's simulator (613,807 cycles), relayout included
+    assert res.totals()["ops"] == m.nnz * (2 * 256 + 1)
+    assert res.cycles < 1.5 * 613_807
+
+
+@pytest.mark.parametrize("bad", ["sideways", {"arg1": "csr"}, 3])
+def test_bad_layouts_are_clear_errors(bad):
+    fn, make, fmts = KERNELS["spmm"]
+    with pytest.raises(FuseflowError, match="layouts must be one of declared, auto"):
+        fuseflow.compile(Fn(fn), make(), sparse=fmts, layouts=bad)
+
+
+def test_auto_layouts_change_cycles_not_results():
+    fn, make, fmts = KERNELS["sddmm"]
+    args = make()
+    outs = [fuseflow.simulate(fuseflow.compile(Fn(fn), args, sparse=fmts, fusion="full", layouts=lay), args,
+                              check=True).outputs[0] for lay in (None, "auto")]
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-5, atol=1e-6)
