@@ -33,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="granularities: unfused, layers, full, or op-index groups like '0,1;2,3'")
     parser.add_argument("--optimize", choices=["both", "on", "off"], default="on",
                         help="the optimize parameter: explored (both) or fixed (default on)")
+    parser.add_argument("--layouts", choices=["both", "declared", "auto"], default="declared",
+                        help="the layouts parameter: dense inputs read as declared, in any level order "
+                             "(auto: relayouts charged), or both explored (default declared)")
     parser.add_argument("--prune", type=float, default=None, metavar="FACTOR",
                         help="skip points whose estimated work exceeds FACTOR x the least estimate")
     parser.add_argument("--max-points", type=int, default=1000, metavar="N",
@@ -86,16 +89,18 @@ def run(args) -> int:
     out = Console()
     w = _workload(args)
     optimize = {"both": (True, False), "on": (True,), "off": (False,)}[args.optimize]
+    layouts = {"both": ("declared", "auto"), "declared": ("declared",), "auto": ("auto",)}[args.layouts]
     with console.status(f"analysing {w.name}"):
         ex = Explorer(w, fusions=[_fusion(f) for f in args.fusions], optimize=optimize,
-                      hw=HardwareConfig(max_wall_seconds=args.max_wall), prune=args.prune)
+                      hw=HardwareConfig(max_wall_seconds=args.max_wall), prune=args.prune, layouts=layouts)
     n_points = len(ex.points())
     console.print(f"[bold]{w.name}[/bold]: {w.description}; {n_points} configuration(s)")
     for info in ex.fusions:
+        label = info.name if len(layouts) == 1 else f"{info.name} ({info.layouts} layouts)"
         if info.infeasible:
-            console.print(f"  {info.name}: infeasible ({info.infeasible})")
+            console.print(f"  {label}: infeasible ({info.infeasible})")
         else:
-            console.print(f"  {info.name}: {len(info.orders)} region(s), legal orders per region "
+            console.print(f"  {label}: {len(info.orders)} region(s), legal orders per region "
                           f"{[len(o) for o in info.orders]}")
     if args.mode == "exhaustive" and n_points > args.max_points:
         raise FuseflowError(f"an exhaustive run would simulate {n_points:,} configurations (more than "
@@ -125,14 +130,15 @@ def run(args) -> int:
     plot_path = None if args.no_plot or not result.outcomes else plot(result, output / "explore.png")
     table = Table(title=f"fuseflow explore {w.name} ({args.mode}): best configuration per fusion "
                         "(simulated, checked against PyTorch)")
-    for col in ("fusion", "evaluated", "feasible", "best cycles", "orders", "optimize", "vs unfused"):
+    for col in ("fusion", "evaluated", "feasible", "best cycles", "layouts", "orders", "optimize", "vs unfused"):
         table.add_column(col, justify="left" if col in ("fusion", "orders") else "right")
     base = result.best_of("unfused")
-    for info in ex.fusions:
-        mine = [o for o in result.outcomes if o.point["fusion"] == info.name]
-        b = result.best_of(info.name)
-        table.add_row(info.name, str(len(mine)), str(sum(o.feasible for o in mine)),
+    for name in dict.fromkeys(info.name for info in ex.fusions):
+        mine = [o for o in result.outcomes if o.point["fusion"] == name]
+        b = result.best_of(name)
+        table.add_row(name, str(len(mine)), str(sum(o.feasible for o in mine)),
                       "-" if b is None else f"{b.cycles:,}",
+                      "-" if b is None else b.point.get("layouts", layouts[0]),
                       "-" if b is None else " ".join(ex.orders_text(b.point)),
                       "-" if b is None else str(b.point.get("optimize", optimize[0])),
                       "-" if b is None or base is None else f"{base.cycles / b.cycles:.2f}x")

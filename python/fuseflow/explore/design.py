@@ -1,4 +1,5 @@
-"""The design space of one workload: fusion granularity x per-region dataflow order x optimize.
+"""The design space of one workload: fusion granularity x layouts x per-region dataflow order x
+optimize.
 
     ex = Explorer(workloads.gcn(nodes=24, features=8, hidden=8, classes=4))
     space = ex.space()                 # a tune.Space
@@ -8,8 +9,11 @@
 Parameters: ``fusion`` (categorical: unfused, layers, full and any explicit op-index groups);
 ``order_<fusion>_<r>`` (an integer index into region r's legal orders, 0..n-1, *conditional* on
 ``fusion``: it exists only for that granularity, and only when the region has more than one
-legal order); ``optimize`` (categorical True/False). Orders depend on the fusion choice (the
-regions themselves do), so conditional parameters list exactly the legal orders of every
+legal order); ``layouts`` (categorical "declared"/"auto" when both are explored: whether dense
+inputs may be read in any level order, paying relayouts; with "auto" the order parameters are
+``order_<fusion>_auto_<r>``, conditional on both); ``optimize`` (categorical True/False). Orders
+depend on the fusion and layouts choices (the regions and their constraints do), so conditional
+parameters list exactly the legal orders of every
 granularity: no point of the space is out of range, and the tuner never spends an evaluation on
 a configuration that is illegal by construction. A granularity whose regions have no legal order
 (or that the lowering rejects) stays in the space and evaluates as ``tune.Infeasible``, so the
@@ -53,9 +57,11 @@ class FusionInfo:
     orders: tuple[tuple[tuple[str, ...], ...], ...] = ()
     infeasible: str = ""
     key: str = ""  # identifier used in parameter names (the name, or groups<k>)
+    layouts: str = "declared"  # fuseflow.passes.lowering.LAYOUT_MODES
 
     def param(self, r: int) -> str:
-        return f"order_{self.key or self.name}_{r}"
+        tag = "" if self.layouts == "declared" else f"{self.layouts}_"
+        return f"order_{self.key or self.name}_{tag}{r}"
 
 
 @dataclass
@@ -66,7 +72,7 @@ class Outcome:
     options_key: str
     feasible: bool
     cycles: int | None = None
-    region_cycles: dict[str, int] = field(default_factory=dict)
+    region_cycles: dict[str, int] = field(default_factory=dict)  # and "relayout <name>" lines: they sum to cycles
     estimate: Estimate | None = None
     wall_time: float = 0.0
     error: str = ""
@@ -83,15 +89,17 @@ class Explorer:
     """The design space and objective of one workload (``fuseflow.workloads.Workload``).
 
     ``fusions``: granularities (names or op-index group lists; default unfused, layers, full);
-    ``optimize``: the values of the ``optimize`` parameter; ``hw``: a ``HardwareConfig``;
+    ``optimize``: the values of the ``optimize`` parameter; ``layouts``: the values of the
+    ``layouts`` parameter ("declared", "auto"); ``hw``: a ``HardwareConfig``;
     ``prune``: a factor: configurations whose estimated work exceeds ``prune`` x the least
     estimated work in the space are infeasible without compiling or simulating (None: off).
     """
 
     def __init__(self, workload, fusions: Sequence = FUSIONS, optimize: Sequence[bool] = (True, False),
-                 hw=None, prune: float | None = None):
+                 hw=None, prune: float | None = None, layouts: Sequence[str] = ("declared",)):
         from fuseflow.bindings import print_module
         from fuseflow.frontend import import_model
+        from fuseflow.passes.lowering import LAYOUT_MODES
 
         if not fusions:
             raise ExploreError("at least one fusion granularity is needed")
@@ -103,15 +111,20 @@ class Explorer:
         self.optimize_values = tuple(dict.fromkeys(bool(o) for o in optimize))
         if not self.optimize_values:
             raise ExploreError("optimize needs at least one value")
+        self.layout_values = tuple(dict.fromkeys(layouts))
+        bad = [v for v in self.layout_values if v not in LAYOUT_MODES]
+        if bad or not self.layout_values:
+            raise ExploreError(f"layouts must be values of {', '.join(LAYOUT_MODES)}, got {list(layouts)}")
         self._imported = import_model(workload.model, workload.args, sparse=workload.sparse)
         self._text = print_module(self._imported.module)
         self._args = [np.asarray(a, np.float64) for a in self._bound_args()]
         self.fusions: list[FusionInfo] = []
         self._estimators: dict[str, RegionEstimator | None] = {}
         for k, f in enumerate(fusions):
-            info = self._analyze(f)
-            self.fusions.append(dataclasses.replace(info, key=info.name if info.name.isidentifier() else f"groups{k}"))
-        names = [f.name for f in self.fusions]
+            for lay in self.layout_values:
+                info = self._analyze(f, lay)
+                self.fusions.append(dataclasses.replace(info, key=info.name if info.name.isidentifier() else f"groups{k}"))
+        names = [f.name for f in self.fusions if f.layouts == self.layout_values[0]]
         if len(set(names)) != len(names):
             raise ExploreError(f"duplicate fusion granularities: {names}")
         self._programs: dict[str, object] = {}
@@ -128,58 +141,67 @@ class Explorer:
 
         return dataclasses.replace(self._imported, module=parse_module(self._text, make_context()))
 
-    def _partitioned(self, fusion):
+    def _partitioned(self, fusion, layouts: str = "declared"):
         from fuseflow.compiler import CompileOptions, partition
 
         imported = self._fresh()
-        partition(imported, CompileOptions.make(fusion))
+        partition(imported, CompileOptions.make(fusion, layouts=layouts))
         return imported
 
-    def _analyze(self, fusion) -> FusionInfo:
+    def _analyze(self, fusion, layouts: str = "declared") -> FusionInfo:
         from fuseflow.compiler import CompileOptions, partition
 
         fusion = CompileOptions.make(fusion).fusion
         name = fusion_name(fusion)
         try:
             imported = self._fresh()  # keeps the module (which the regions point into) alive
-            regions = partition(imported, CompileOptions.make(fusion))
+            regions = partition(imported, CompileOptions.make(fusion, layouts=layouts))
             orders = []
             for region in regions:
                 legal = region.legal_orders()
                 if not legal:
                     return FusionInfo(name, fusion, infeasible=f"{region.name}: no legal dataflow order "
-                                                                f"({region.describe_constraints()})")
+                                                                f"({region.describe_constraints()})", layouts=layouts)
                 orders.append(tuple(tuple(o) for o in legal))
         except _infeasible_errors() as e:
-            return FusionInfo(name, fusion, infeasible=str(e))
-        return FusionInfo(name, fusion, tuple(orders))
+            return FusionInfo(name, fusion, infeasible=str(e), layouts=layouts)
+        return FusionInfo(name, fusion, tuple(orders), layouts=layouts)
 
     def estimator(self, info: FusionInfo) -> RegionEstimator | None:
         """The heuristic for a granularity (None when it cannot be estimated)."""
-        if info.name not in self._estimators:
+        key = (info.name, info.layouts)
+        if key not in self._estimators:
             try:
-                imported = self._partitioned(info.fusion)
-                self._estimators[info.name] = RegionEstimator.from_partitioned(
-                    imported.module, imported.func_name, self._args)
+                imported = self._partitioned(info.fusion, info.layouts)
+                self._estimators[key] = RegionEstimator.from_partitioned(
+                    imported.module, imported.func_name, self._args, layouts=info.layouts)
             except HeuristicError:
-                self._estimators[info.name] = None
-        return self._estimators[info.name]
+                self._estimators[key] = None
+        return self._estimators[key]
 
-    def info(self, name: str) -> FusionInfo:
+    def info(self, name: str, layouts: str | None = None) -> FusionInfo:
+        layouts = self.layout_values[0] if layouts is None else layouts
         for f in self.fusions:
-            if f.name == name:
+            if f.name == name and f.layouts == layouts:
                 return f
-        raise ExploreError(f"unknown fusion '{name}'; the space has {', '.join(f.name for f in self.fusions)}")
+        names = ", ".join(dict.fromkeys(f.name for f in self.fusions))
+        raise ExploreError(f"unknown fusion '{name}' with layouts '{layouts}'; the space has {names} "
+                           f"with layouts {', '.join(self.layout_values)}")
 
     # -- the space -----------------------------------------------------------------------------
     def space(self) -> tune.Space:
-        names = [f.name for f in self.fusions]
+        names = list(dict.fromkeys(f.name for f in self.fusions))
         params: list[tune.Param] = [tune.Categorical("fusion", names, default=names[0])]
+        several = len(self.layout_values) > 1
+        if several:
+            params.append(tune.Categorical("layouts", list(self.layout_values), default=self.layout_values[0]))
         for info in self.fusions:
             for r, orders in enumerate(info.orders):
                 if len(orders) > 1:
-                    params.append(tune.Integer(info.param(r), 0, len(orders) - 1, default=0,
-                                               condition=lambda p, n=info.name: p["fusion"] == n))
+                    params.append(tune.Integer(
+                        info.param(r), 0, len(orders) - 1, default=0,
+                        condition=lambda p, n=info.name, lay=info.layouts:
+                            p["fusion"] == n and (not several or p["layouts"] == lay)))
         if len(self.optimize_values) > 1:
             params.append(tune.Categorical("optimize", list(self.optimize_values),
                                            default=self.optimize_values[0]))
@@ -193,6 +215,8 @@ class Explorer:
             for idx in itertools.product(*choices):
                 for opt in self.optimize_values:
                     p = {"fusion": info.name}
+                    if len(self.layout_values) > 1:
+                        p["layouts"] = info.layouts
                     for r, i in enumerate(idx):
                         if i is not None:
                             p[info.param(r)] = i
@@ -202,7 +226,7 @@ class Explorer:
         return out
 
     def order_indices(self, point: dict) -> tuple[FusionInfo, list[int]]:
-        info = self.info(point["fusion"])
+        info = self.info(point["fusion"], point.get("layouts"))
         idx = []
         for r, orders in enumerate(info.orders):
             i = point.get(info.param(r))
@@ -222,7 +246,7 @@ class Explorer:
 
         info, idx = self.order_indices(point)
         opt = point.get("optimize", self.optimize_values[0])
-        return CompileOptions.make(info.fusion, idx if info.orders else None, bool(opt))
+        return CompileOptions.make(info.fusion, idx if info.orders else None, bool(opt), layouts=info.layouts)
 
     # -- heuristic -----------------------------------------------------------------------------
     def estimate(self, point: dict) -> Estimate | None:
@@ -286,6 +310,7 @@ class Explorer:
             out.feasible = True
             out.cycles = int(res.cycles)
             out.region_cycles = {k: int(v) for k, v in res.region_cycles.items()}
+            out.region_cycles.update({f"relayout {k}": int(v) for k, v in res.relayouts.items()})
         out.wall_time = time.perf_counter() - t0
         return out
 

@@ -398,13 +398,14 @@ class RegionEstimator:
         self.sources: list[dict] = [{} for _ in regions]
 
     @classmethod
-    def from_partitioned(cls, module, func_name: str, args: list[np.ndarray], *,
-                         evaluate: bool = True, regions: list[Region] | None = None) -> RegionEstimator:
+    def from_partitioned(cls, module, func_name: str, args: list[np.ndarray], *, evaluate: bool = True,
+                         regions: list[Region] | None = None, layouts: str = "declared") -> RegionEstimator:
         """From a module after ``fuseflow-partition`` and the entry function's bound arguments
         (``ImportedModel.bind``: forward() arguments then lifted weights, as numpy).
         ``evaluate=False`` does not compute the values passed between regions (a dense
         interpretation of every region, costly at paper scale): they count as fully dense.
-        ``regions``: the module's regions when already read (``fuseflow.compiler.partition``)."""
+        ``regions``: the module's regions when already read (``fuseflow.compiler.partition``);
+        ``layouts``: how they read dense inputs (``fuseflow.passes.lowering.LAYOUT_MODES``)."""
         from fuseflow.bindings import ir, op_name
         from fuseflow.constants import ConstantReader
         from fuseflow.passes.convert_linalg_to_sam import analyze_regions
@@ -417,7 +418,7 @@ class RegionEstimator:
         if entry is None:
             raise HeuristicError(f"the module has no function @{func_name}")
         if regions is None:
-            regions = analyze_regions(entry, "region")
+            regions = analyze_regions(entry, "region", layouts)
         constants = ConstantReader(module)
         values: list[tuple[object, np.ndarray]] = []  # (ir.Value, array): values are compared, not hashed
 

@@ -13,7 +13,7 @@ import torch
 import fuseflow
 from fuseflow import tune, workloads
 from fuseflow.errors import FuseflowError
-from fuseflow.explore.design import Explorer
+from fuseflow.explore.design import ExploreError, Explorer
 from fuseflow.explore.run import explore
 
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
@@ -66,7 +66,8 @@ def test_objective_equals_direct_compile_and_simulate(sae, sae_explorer):
     out = ex.evaluate(point)
     assert out.feasible and out.cycles == cycles
     assert out.options_key == ex.options(point).key()
-    assert out.region_cycles == fuseflow.simulate(prog, sae.args).region_cycles
+    res = fuseflow.simulate(prog, sae.args)
+    assert out.region_cycles == {**res.region_cycles, **{f"relayout {k}": v for k, v in res.relayouts.items()}}
     assert ex.orders_text(point) == [r.order.replace(",", "") for r in prog.regions]
     # the program is compiled once per CompileOptions.key()
     assert ex.program(ex.options(point)) is ex.program(ex.options(dict(point)))
@@ -83,6 +84,50 @@ def test_optimize_is_a_parameter(sae):
 class _ColumnMaxOfRelu(torch.nn.Module):
     def forward(self, a):
         return torch.relu(a).amax(0)
+
+
+def test_layouts_are_a_parameter_with_their_own_orders(sae):
+    ex = Explorer(sae, fusions=("unfused", "layers"), optimize=(True,), layouts=("declared", "auto"))
+    space = ex.space()
+    by_name = {p.name: p for p in space.params}
+    assert by_name["layouts"].values() == ["declared", "auto"]
+    for lay in ("declared", "auto"):
+        for name in ("unfused", "layers"):
+            info = ex.info(name, lay)
+            assert info.layouts == lay and not info.infeasible
+            for r, orders in enumerate(info.orders):
+                assert (info.param(r) in by_name) == (len(orders) > 1)
+                if lay == "auto":
+                    assert info.param(r).startswith(f"order_{name}_auto_")
+                    # every dense input's order is free: at least the declared orders
+                    assert len(orders) >= len(ex.info(name, "declared").orders[r])
+    assert len(ex.points()) == len(space.enumerate())
+    point = next(p for p in ex.points() if p["layouts"] == "auto" and p["fusion"] == "unfused")
+    assert ex.options(point).layouts == "auto"
+    out = ex.evaluate(point)
+    assert out.feasible and sum(out.region_cycles.values()) == out.cycles
+    # every declared configuration is in the layouts space at the same cost (a superset) ...
+    declared = {tuple(ex.orders_text(p)): ex.objective(p) for p in ex.points()
+                if p["fusion"] == "unfused" and p["layouts"] == "declared"}
+    auto_info = ex.info("unfused", "auto")
+
+    def auto_point(orders):
+        p = {"fusion": "unfused", "layouts": "auto"}
+        for r, o in enumerate(orders):
+            choices = ["".join(x) for x in auto_info.orders[r]]
+            if len(choices) > 1:
+                p[auto_info.param(r)] = choices.index(o)
+        return p
+
+    best_orders = min(declared, key=declared.get)
+    assert ex.objective(auto_point(best_orders)) == declared[best_orders]
+    # ... and it holds a faster one: the encoder read with the batch innermost and the chain
+    # kept in the layouts its producers write, one relayout (of the input) in all
+    column_major = ("jki", "ji", "ji", "jki", "ij", "ij")
+    assert ex.objective(auto_point(column_major)) < min(declared.values())
+    assert [r.name for r in ex.program(ex.options(auto_point(column_major))).relayouts] == ["main_region0 arg0"]
+    with pytest.raises(ExploreError, match="layouts must be values of declared, auto"):
+        Explorer(sae, layouts=("sideways",))
 
 
 def test_infeasible_fusion_is_reported_infeasible():
