@@ -43,15 +43,24 @@ class NormalizePass(ModulePass):
     layernorm occurrences carry `fuseflow.pattern`/`fuseflow.group`/`fuseflow.role`; no
     `tensor.cast` to a sparse type, no transpose read by a generic, no dead fill/empty remain;
     the function computes what it computed before (checked by tests through the reference).
-    Options: `keep-named` keeps linalg named ops (matmul, batch_matmul, transpose) as they are.
+    Options: `keep-named` keeps linalg named ops (matmul, batch_matmul, transpose) as they are;
+    `associate=left|right` re-associates chains of two contractions after transposes are folded
+    (`fuseflow-reassociate`; default `keep`).
     """
 
     name = "fuseflow-normalize"
     keep_named = Option(bool, False, "keep named linalg ops (do not generalize)")
+    associate = Option(str, "keep", "re-associate contraction chains: keep, left ((A @ X) @ W) or right "
+                       "(A @ (X @ W)); see fuseflow-reassociate", choices=["keep", "left", "right"])
 
     def pipeline(self) -> str:
         steps = [s for s in NORMALIZE_PIPELINE
                  if not (self.keep_named and ("generalize" in s or "fold-transposes" in s))]
+        if self.associate != "keep" and not self.keep_named:
+            # after transposes are folded (contractions read operands in any order) and before
+            # sparsity is propagated again (the new intermediate's format follows its operands)
+            at = steps.index("fuseflow-fold-transposes") + 1
+            steps.insert(at, f"fuseflow-reassociate{{to={self.associate}}}")
         return "builtin.module(" + ",".join(steps) + ")"
 
     def run(self, module: ir.Operation) -> None:

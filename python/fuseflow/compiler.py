@@ -22,6 +22,7 @@ from fuseflow.bindings import print_module
 from fuseflow.errors import FuseflowError, PipelineError
 from fuseflow.passes.lowering import LAYOUT_MODES, InfeasibleOrder
 from fuseflow.passes.pipeline import Pipeline
+from fuseflow.passes.reassociate import ASSOCIATIONS
 from fuseflow.program import Program
 
 NORMALIZE = "fuseflow-normalize"
@@ -40,9 +41,11 @@ class CompileOptions:
     optimize: bool = True  # sam-iterate-locate + sam-dedup-streams on the graphs (exact)
     intermediates: str = ""  # format of values passed between regions ("" = as declared)
     layouts: str = "declared"  # LAYOUT_MODES: whether dense inputs' level orders are chosen
+    associate: str = "keep"  # ASSOCIATIONS: re-associate contraction chains (fuseflow-reassociate)
 
     @classmethod
-    def make(cls, fusion="unfused", order=None, optimize=True, intermediates="", layouts=None) -> CompileOptions:
+    def make(cls, fusion="unfused", order=None, optimize=True, intermediates="", layouts=None,
+             associate=None) -> CompileOptions:
         if isinstance(fusion, str):
             if fusion not in FUSION_MODES:
                 raise FuseflowError(f"fusion must be one of {', '.join(FUSION_MODES)} or a list of op-index groups, got '{fusion}'")
@@ -60,10 +63,16 @@ class CompileOptions:
         layouts = "declared" if layouts is None else layouts
         if layouts not in LAYOUT_MODES:
             raise FuseflowError(f"layouts must be one of {', '.join(LAYOUT_MODES)}, got {layouts!r}")
-        return cls(fusion, order, bool(optimize), str(intermediates or ""), layouts)
+        associate = "keep" if associate is None else associate
+        if associate not in ASSOCIATIONS:
+            raise FuseflowError(f"associate must be one of {', '.join(ASSOCIATIONS)}, got {associate!r}")
+        return cls(fusion, order, bool(optimize), str(intermediates or ""), layouts, associate)
 
     def key(self) -> str:
-        return repr((self.fusion, self.order, self.optimize, self.intermediates, self.layouts))
+        return repr((self.fusion, self.order, self.optimize, self.intermediates, self.layouts, self.associate))
+
+    def normalize_pass(self) -> str:
+        return NORMALIZE if self.associate == "keep" else f"{NORMALIZE}{{associate={self.associate}}}"
 
     def partition_pass(self) -> str:
         extra = f' intermediates="{self.intermediates}"' if self.intermediates else ""
@@ -99,7 +108,7 @@ def _order_text(v) -> str:
 
 
 def compile(model, example_args, sparse=None, fusion="unfused", order=None, *, optimize=True,  # noqa: A001
-            intermediates="", layouts=None) -> Program:
+            intermediates="", layouts=None, associate=None) -> Program:
     """Import ``model`` (see ``fuseflow.frontend.import_model``), normalize, partition into
     fusion regions and lower each region to a SAM graph in the chosen dataflow order.
 
@@ -112,10 +121,13 @@ def compile(model, example_args, sparse=None, fusion="unfused", order=None, *, o
     level order its type declares (weights and reshapes are laid out freely anyway);
     ``"auto"`` lets each region read any dense input in the level order its best dataflow order
     needs, paying a relayout (``ProgramResult.relayouts``) where the value arrives in another one.
+    ``associate``: ``"keep"`` (default) computes contraction chains as written; ``"left"``
+    rewrites ``A @ (X @ W)`` into ``(A @ X) @ W``, ``"right"`` the reverse
+    (``fuseflow-reassociate``; equal up to float rounding).
     """
     from fuseflow.frontend import import_model
 
-    options = CompileOptions.make(fusion, order, optimize, intermediates, layouts)
+    options = CompileOptions.make(fusion, order, optimize, intermediates, layouts, associate)
     imported = import_model(model, example_args, sparse=sparse)
     return compile_imported(imported, options, model=model, example_args=example_args)
 
@@ -130,7 +142,7 @@ def partition(imported, options: CompileOptions, stages: dict | None = None) -> 
     module = imported.module
     if stages is not None:
         stages["imported"] = print_module(module)
-    _run(module, Pipeline.parse(NORMALIZE))
+    _run(module, Pipeline.parse(options.normalize_pass()))
     if stages is not None:
         stages["normalized"] = print_module(module)
     _run(module, Pipeline.parse(options.partition_pass()))

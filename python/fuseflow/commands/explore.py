@@ -36,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layouts", choices=["both", "declared", "auto"], default="declared",
                         help="the layouts parameter: dense inputs read as declared, in any level order "
                              "(auto: relayouts charged), or both explored (default declared)")
+    parser.add_argument("--associate", choices=["all", "keep", "left", "right"], default="keep",
+                        help="the associate parameter: contraction chains as written (keep), (A @ X) @ W "
+                             "(left), A @ (X @ W) (right), or all three explored (default keep)")
     parser.add_argument("--prune", type=float, default=None, metavar="FACTOR",
                         help="skip points whose estimated work exceeds FACTOR x the least estimate")
     parser.add_argument("--max-points", type=int, default=1000, metavar="N",
@@ -90,13 +93,15 @@ def run(args) -> int:
     w = _workload(args)
     optimize = {"both": (True, False), "on": (True,), "off": (False,)}[args.optimize]
     layouts = {"both": ("declared", "auto"), "declared": ("declared",), "auto": ("auto",)}[args.layouts]
+    associate = ("keep", "left", "right") if args.associate == "all" else (args.associate,)
     with console.status(f"analysing {w.name}"):
         ex = Explorer(w, fusions=[_fusion(f) for f in args.fusions], optimize=optimize,
-                      hw=HardwareConfig(max_wall_seconds=args.max_wall), prune=args.prune, layouts=layouts)
+                      hw=HardwareConfig(max_wall_seconds=args.max_wall), prune=args.prune, layouts=layouts,
+                      associate=associate)
     n_points = len(ex.points())
     console.print(f"[bold]{w.name}[/bold]: {w.description}; {n_points} configuration(s)")
     for info in ex.fusions:
-        label = info.name if len(layouts) == 1 else f"{info.name} ({info.layouts} layouts)"
+        label = info.name + "".join(f" ({k} {v})" for k, v in info.variant.items() if len(ex.variants[k]) > 1)
         if info.infeasible:
             console.print(f"  {label}: infeasible ({info.infeasible})")
         else:
@@ -130,7 +135,8 @@ def run(args) -> int:
     plot_path = None if args.no_plot or not result.outcomes else plot(result, output / "explore.png")
     table = Table(title=f"fuseflow explore {w.name} ({args.mode}): best configuration per fusion "
                         "(simulated, checked against PyTorch)")
-    for col in ("fusion", "evaluated", "feasible", "best cycles", "layouts", "orders", "optimize", "vs unfused"):
+    for col in ("fusion", "evaluated", "feasible", "best cycles", "layouts", "associate", "orders", "optimize",
+                "vs unfused"):
         table.add_column(col, justify="left" if col in ("fusion", "orders") else "right")
     base = result.best_of("unfused")
     for name in dict.fromkeys(info.name for info in ex.fusions):
@@ -139,6 +145,7 @@ def run(args) -> int:
         table.add_row(name, str(len(mine)), str(sum(o.feasible for o in mine)),
                       "-" if b is None else f"{b.cycles:,}",
                       "-" if b is None else b.point.get("layouts", layouts[0]),
+                      "-" if b is None else b.point.get("associate", associate[0]),
                       "-" if b is None else " ".join(ex.orders_text(b.point)),
                       "-" if b is None else str(b.point.get("optimize", optimize[0])),
                       "-" if b is None or base is None else f"{base.cycles / b.cycles:.2f}x")

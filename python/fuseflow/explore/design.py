@@ -1,5 +1,5 @@
-"""The design space of one workload: fusion granularity x layouts x per-region dataflow order x
-optimize.
+"""The design space of one workload: fusion granularity x layouts x association x per-region
+dataflow order x optimize.
 
     ex = Explorer(workloads.gcn(nodes=24, features=8, hidden=8, classes=4))
     space = ex.space()                 # a tune.Space
@@ -11,8 +11,11 @@ Parameters: ``fusion`` (categorical: unfused, layers, full and any explicit op-i
 ``fusion``: it exists only for that granularity, and only when the region has more than one
 legal order); ``layouts`` (categorical "declared"/"auto" when both are explored: whether dense
 inputs may be read in any level order, paying relayouts; with "auto" the order parameters are
-``order_<fusion>_auto_<r>``, conditional on both); ``optimize`` (categorical True/False). Orders
-depend on the fusion and layouts choices (the regions and their constraints do), so conditional
+``order_<fusion>_auto_<r>``, conditional on both); ``associate`` (categorical "keep"/"left"/
+"right" when several are explored: how chains of contractions are associated,
+``fuseflow-reassociate``; order parameters ``order_<fusion>[_auto]_left_<r>`` and so on);
+``optimize`` (categorical True/False). Orders depend on the fusion, layouts and association
+choices (the regions and their constraints do), so conditional
 parameters list exactly the legal orders of every
 granularity: no point of the space is out of range, and the tuner never spends an evaluation on
 a configuration that is illegal by construction. A granularity whose regions have no legal order
@@ -41,6 +44,7 @@ from fuseflow.errors import FuseflowError
 from fuseflow.explore.heuristic import Estimate, HeuristicError, RegionEstimator
 
 FUSIONS = ("unfused", "layers", "full")
+VARIANT_DEFAULTS = {"layouts": "declared", "associate": "keep"}
 
 
 class ExploreError(FuseflowError):
@@ -58,9 +62,15 @@ class FusionInfo:
     infeasible: str = ""
     key: str = ""  # identifier used in parameter names (the name, or groups<k>)
     layouts: str = "declared"  # fuseflow.passes.lowering.LAYOUT_MODES
+    associate: str = "keep"  # fuseflow.passes.reassociate.ASSOCIATIONS
+
+    @property
+    def variant(self) -> dict[str, str]:
+        """The schedule choices besides fusion this granularity's regions were read with."""
+        return {"layouts": self.layouts, "associate": self.associate}
 
     def param(self, r: int) -> str:
-        tag = "" if self.layouts == "declared" else f"{self.layouts}_"
+        tag = "".join(f"{v}_" for k, v in self.variant.items() if v != VARIANT_DEFAULTS[k])
         return f"order_{self.key or self.name}_{tag}{r}"
 
 
@@ -90,16 +100,19 @@ class Explorer:
 
     ``fusions``: granularities (names or op-index group lists; default unfused, layers, full);
     ``optimize``: the values of the ``optimize`` parameter; ``layouts``: the values of the
-    ``layouts`` parameter ("declared", "auto"); ``hw``: a ``HardwareConfig``;
+    ``layouts`` parameter ("declared", "auto"); ``associate``: the values of the ``associate``
+    parameter ("keep", "left", "right"); ``hw``: a ``HardwareConfig``;
     ``prune``: a factor: configurations whose estimated work exceeds ``prune`` x the least
     estimated work in the space are infeasible without compiling or simulating (None: off).
     """
 
     def __init__(self, workload, fusions: Sequence = FUSIONS, optimize: Sequence[bool] = (True, False),
-                 hw=None, prune: float | None = None, layouts: Sequence[str] = ("declared",)):
+                 hw=None, prune: float | None = None, layouts: Sequence[str] = ("declared",),
+                 associate: Sequence[str] = ("keep",)):
         from fuseflow.bindings import print_module
         from fuseflow.frontend import import_model
         from fuseflow.passes.lowering import LAYOUT_MODES
+        from fuseflow.passes.reassociate import ASSOCIATIONS
 
         if not fusions:
             raise ExploreError("at least one fusion granularity is needed")
@@ -115,16 +128,23 @@ class Explorer:
         bad = [v for v in self.layout_values if v not in LAYOUT_MODES]
         if bad or not self.layout_values:
             raise ExploreError(f"layouts must be values of {', '.join(LAYOUT_MODES)}, got {list(layouts)}")
+        self.associate_values = tuple(dict.fromkeys(associate))
+        bad = [v for v in self.associate_values if v not in ASSOCIATIONS]
+        if bad or not self.associate_values:
+            raise ExploreError(f"associate must be values of {', '.join(ASSOCIATIONS)}, got {list(associate)}")
+        # the values explored per choice; a choice with one value is fixed (not a parameter)
+        self.variants = {"layouts": self.layout_values, "associate": self.associate_values}
         self._imported = import_model(workload.model, workload.args, sparse=workload.sparse)
         self._text = print_module(self._imported.module)
         self._args = [np.asarray(a, np.float64) for a in self._bound_args()]
         self.fusions: list[FusionInfo] = []
         self._estimators: dict[str, RegionEstimator | None] = {}
         for k, f in enumerate(fusions):
-            for lay in self.layout_values:
-                info = self._analyze(f, lay)
+            for lay, assoc in itertools.product(self.layout_values, self.associate_values):
+                info = self._analyze(f, lay, assoc)
                 self.fusions.append(dataclasses.replace(info, key=info.name if info.name.isidentifier() else f"groups{k}"))
-        names = [f.name for f in self.fusions if f.layouts == self.layout_values[0]]
+        first = {k: v[0] for k, v in self.variants.items()}
+        names = [f.name for f in self.fusions if f.variant == first]
         if len(set(names)) != len(names):
             raise ExploreError(f"duplicate fusion granularities: {names}")
         self._programs: dict[str, object] = {}
@@ -141,67 +161,69 @@ class Explorer:
 
         return dataclasses.replace(self._imported, module=parse_module(self._text, make_context()))
 
-    def _partitioned(self, fusion, layouts: str = "declared"):
+    def _partitioned(self, fusion, layouts: str = "declared", associate: str = "keep"):
         from fuseflow.compiler import CompileOptions, partition
 
         imported = self._fresh()
-        partition(imported, CompileOptions.make(fusion, layouts=layouts))
+        partition(imported, CompileOptions.make(fusion, layouts=layouts, associate=associate))
         return imported
 
-    def _analyze(self, fusion, layouts: str = "declared") -> FusionInfo:
+    def _analyze(self, fusion, layouts: str = "declared", associate: str = "keep") -> FusionInfo:
         from fuseflow.compiler import CompileOptions, partition
 
         fusion = CompileOptions.make(fusion).fusion
         name = fusion_name(fusion)
         try:
             imported = self._fresh()  # keeps the module (which the regions point into) alive
-            regions = partition(imported, CompileOptions.make(fusion, layouts=layouts))
+            regions = partition(imported, CompileOptions.make(fusion, layouts=layouts, associate=associate))
             orders = []
             for region in regions:
                 legal = region.legal_orders()
                 if not legal:
                     return FusionInfo(name, fusion, infeasible=f"{region.name}: no legal dataflow order "
-                                                                f"({region.describe_constraints()})", layouts=layouts)
+                                                                f"({region.describe_constraints()})",
+                                      layouts=layouts, associate=associate)
                 orders.append(tuple(tuple(o) for o in legal))
         except _infeasible_errors() as e:
-            return FusionInfo(name, fusion, infeasible=str(e), layouts=layouts)
-        return FusionInfo(name, fusion, tuple(orders), layouts=layouts)
+            return FusionInfo(name, fusion, infeasible=str(e), layouts=layouts, associate=associate)
+        return FusionInfo(name, fusion, tuple(orders), layouts=layouts, associate=associate)
 
     def estimator(self, info: FusionInfo) -> RegionEstimator | None:
         """The heuristic for a granularity (None when it cannot be estimated)."""
-        key = (info.name, info.layouts)
+        key = (info.name, info.layouts, info.associate)
         if key not in self._estimators:
             try:
-                imported = self._partitioned(info.fusion, info.layouts)
+                imported = self._partitioned(info.fusion, info.layouts, info.associate)
                 self._estimators[key] = RegionEstimator.from_partitioned(
                     imported.module, imported.func_name, self._args, layouts=info.layouts)
             except HeuristicError:
                 self._estimators[key] = None
         return self._estimators[key]
 
-    def info(self, name: str, layouts: str | None = None) -> FusionInfo:
-        layouts = self.layout_values[0] if layouts is None else layouts
+    def info(self, name: str, layouts: str | None = None, associate: str | None = None) -> FusionInfo:
+        want = {"layouts": self.layout_values[0] if layouts is None else layouts,
+                "associate": self.associate_values[0] if associate is None else associate}
         for f in self.fusions:
-            if f.name == name and f.layouts == layouts:
+            if f.name == name and f.variant == want:
                 return f
         names = ", ".join(dict.fromkeys(f.name for f in self.fusions))
-        raise ExploreError(f"unknown fusion '{name}' with layouts '{layouts}'; the space has {names} "
-                           f"with layouts {', '.join(self.layout_values)}")
+        raise ExploreError(f"unknown fusion '{name}' with {want}; the space has {names} with "
+                           + ", ".join(f"{k} {'/'.join(v)}" for k, v in self.variants.items()))
 
     # -- the space -----------------------------------------------------------------------------
     def space(self) -> tune.Space:
         names = list(dict.fromkeys(f.name for f in self.fusions))
         params: list[tune.Param] = [tune.Categorical("fusion", names, default=names[0])]
-        several = len(self.layout_values) > 1
-        if several:
-            params.append(tune.Categorical("layouts", list(self.layout_values), default=self.layout_values[0]))
+        explored = [k for k, values in self.variants.items() if len(values) > 1]
+        for k in explored:
+            params.append(tune.Categorical(k, list(self.variants[k]), default=self.variants[k][0]))
         for info in self.fusions:
             for r, orders in enumerate(info.orders):
                 if len(orders) > 1:
                     params.append(tune.Integer(
                         info.param(r), 0, len(orders) - 1, default=0,
-                        condition=lambda p, n=info.name, lay=info.layouts:
-                            p["fusion"] == n and (not several or p["layouts"] == lay)))
+                        condition=lambda p, n=info.name, v=info.variant:
+                            p["fusion"] == n and all(p[k] == v[k] for k in explored)))
         if len(self.optimize_values) > 1:
             params.append(tune.Categorical("optimize", list(self.optimize_values),
                                            default=self.optimize_values[0]))
@@ -215,8 +237,9 @@ class Explorer:
             for idx in itertools.product(*choices):
                 for opt in self.optimize_values:
                     p = {"fusion": info.name}
-                    if len(self.layout_values) > 1:
-                        p["layouts"] = info.layouts
+                    for k, values in self.variants.items():
+                        if len(values) > 1:
+                            p[k] = info.variant[k]
                     for r, i in enumerate(idx):
                         if i is not None:
                             p[info.param(r)] = i
@@ -226,7 +249,7 @@ class Explorer:
         return out
 
     def order_indices(self, point: dict) -> tuple[FusionInfo, list[int]]:
-        info = self.info(point["fusion"], point.get("layouts"))
+        info = self.info(point["fusion"], point.get("layouts"), point.get("associate"))
         idx = []
         for r, orders in enumerate(info.orders):
             i = point.get(info.param(r))
@@ -246,7 +269,8 @@ class Explorer:
 
         info, idx = self.order_indices(point)
         opt = point.get("optimize", self.optimize_values[0])
-        return CompileOptions.make(info.fusion, idx if info.orders else None, bool(opt), layouts=info.layouts)
+        return CompileOptions.make(info.fusion, idx if info.orders else None, bool(opt), layouts=info.layouts,
+                                   associate=info.associate)
 
     # -- heuristic -----------------------------------------------------------------------------
     def estimate(self, point: dict) -> Estimate | None:

@@ -143,7 +143,7 @@ def _point_key(point: dict) -> str:
 # Reports
 
 
-CSV_FIELDS = ("index", "fusion", "layouts", "orders", "optimize", "options", "feasible", "pruned", "cycles",
+CSV_FIELDS = ("index", "fusion", "layouts", "associate", "orders", "optimize", "options", "feasible", "pruned", "cycles",
               "region_cycles", "est_ops", "est_bytes", "est_work", "wall_time", "error")
 
 
@@ -155,6 +155,7 @@ def rows(result: ExploreResult) -> list[dict]:
             "index": n,
             "fusion": o.point["fusion"],
             "layouts": o.point.get("layouts", ex.layout_values[0] if ex is not None else ""),
+            "associate": o.point.get("associate", ex.associate_values[0] if ex is not None else ""),
             "orders": " ".join(ex.orders_text(o.point)) if ex is not None else "",
             "optimize": o.point.get("optimize", ex.optimize_values[0] if ex is not None else ""),
             "options": o.options_key,
