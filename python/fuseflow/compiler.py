@@ -42,6 +42,7 @@ class CompileOptions:
     intermediates: str = ""  # format of values passed between regions ("" = as declared)
     layouts: str = "declared"  # LAYOUT_MODES: whether dense inputs' level orders are chosen
     associate: str = "keep"  # ASSOCIATIONS: re-associate contraction chains (fuseflow-reassociate)
+    pins: tuple[tuple[str, str], ...] = ()  # (input name, dense level order) read in that layout
 
     @classmethod
     def make(cls, fusion="unfused", order=None, optimize=True, intermediates="", layouts=None,
@@ -61,15 +62,22 @@ class CompileOptions:
         elif order is not None and not isinstance(order, int):
             raise FuseflowError(f"order must be None, an index, a list or a dict, got {order!r}")
         layouts = "declared" if layouts is None else layouts
+        pins: tuple[tuple[str, str], ...] = ()
+        if isinstance(layouts, Mapping):
+            if not all(isinstance(k, str) and isinstance(v, str) for k, v in layouts.items()):
+                raise FuseflowError(f"layouts={{...}} maps input names to format strings, got {dict(layouts)!r}")
+            pins, layouts = tuple(sorted(layouts.items())), "declared"
         if layouts not in LAYOUT_MODES:
-            raise FuseflowError(f"layouts must be one of {', '.join(LAYOUT_MODES)}, got {layouts!r}")
+            raise FuseflowError(f"layouts must be one of {', '.join(LAYOUT_MODES)} or a dict "
+                                f"{{input name: dense level order}}, got {layouts!r}")
         associate = "keep" if associate is None else associate
         if associate not in ASSOCIATIONS:
             raise FuseflowError(f"associate must be one of {', '.join(ASSOCIATIONS)}, got {associate!r}")
-        return cls(fusion, order, bool(optimize), str(intermediates or ""), layouts, associate)
+        return cls(fusion, order, bool(optimize), str(intermediates or ""), layouts, associate, pins)
 
     def key(self) -> str:
-        return repr((self.fusion, self.order, self.optimize, self.intermediates, self.layouts, self.associate))
+        return repr((self.fusion, self.order, self.optimize, self.intermediates, self.layouts, self.associate,
+                     self.pins))
 
     def normalize_pass(self) -> str:
         return NORMALIZE if self.associate == "keep" else f"{NORMALIZE}{{associate={self.associate}}}"
@@ -120,7 +128,9 @@ def compile(model, example_args, sparse=None, fusion="unfused", order=None, *, o
     ``layouts``: ``"declared"`` (default) reads every runtime dense input and intermediate in the
     level order its type declares (weights and reshapes are laid out freely anyway);
     ``"auto"`` lets each region read any dense input in the level order its best dataflow order
-    needs, paying a relayout (``ProgramResult.relayouts``) where the value arrives in another one.
+    needs, paying a relayout (``ProgramResult.relayouts``) where the value arrives in another one;
+    a dict ``{input name: dense level order}`` (e.g. ``{"d": "d1:dense,d0:dense"}``) pins the
+    layout every region reads that input in (a relayout where it arrives in another).
     ``associate``: ``"keep"`` (default) computes contraction chains as written; ``"left"``
     rewrites ``A @ (X @ W)`` into ``(A @ X) @ W``, ``"right"`` the reverse
     (``fuseflow-reassociate``; equal up to float rounding).
@@ -140,6 +150,8 @@ def partition(imported, options: CompileOptions, stages: dict | None = None) -> 
     from fuseflow.passes.convert_linalg_to_sam import analyze_regions
 
     module = imported.module
+    if options.pins:
+        pin_layouts(imported, options.pins)
     if stages is not None:
         stages["imported"] = print_module(module)
     _run(module, Pipeline.parse(options.normalize_pass()))
@@ -209,6 +221,43 @@ def best_orders(imported, regions: list, orders: list[str], example_args) -> lis
         for out in region.outputs:
             written[out.value] = written_order(out, order)
     return chosen
+
+
+def pin_layouts(imported, pins) -> None:
+    """Make every use of the named dense inputs read them in the pinned level order: a
+    ``sparse_tensor.convert`` at function entry (a relayout for the program runner)."""
+    from fuseflow.bindings import ir
+    from fuseflow.frontend.formats import DENSE, parse_format
+    from fuseflow.passes.lowering.region import _has_sparse_level
+
+    names = imported.input_names()
+    fn = _entry(imported.module, imported.func_name)
+    block = fn.regions[0].blocks[0]
+    for name, spec in pins:
+        if name not in names:
+            raise FuseflowError(f"layouts names '{name}', which is not an input of the program "
+                                f"(inputs: {', '.join(names)}); values between regions take their format "
+                                "from intermediates=")
+        arg = block.arguments[names.index(name)]
+        shape = list(ir.RankedTensorType(arg.type).shape)
+        fmt = parse_format(spec)  # FormatError: an unknown format name
+        fmt.validate(tuple(shape), f"input '{name}'")  # FormatError: the wrong rank
+        levels = fmt.levels_for(len(shape))
+        if any(lv.kind != DENSE for lv in levels) or _has_sparse_level(arg.type):
+            raise FuseflowError(f"layouts['{name}'] = '{spec}': layouts pin dense level orders (such as "
+                                "'d1:dense,d0:dense'); declare sparse formats with sparse=")
+        enc = fmt.encoding_text(len(shape))
+        with imported.module.context, ir.Location.unknown():
+            pinned = ir.RankedTensorType.get(shape, ir.RankedTensorType(arg.type).element_type,
+                                             ir.Attribute.parse(enc) if enc else None)
+            if pinned == arg.type:
+                continue
+            with ir.InsertionPoint.at_block_begin(block):
+                conv = ir.Operation.create("sparse_tensor.convert", results=[pinned], operands=[arg])
+        for use in list(arg.uses):
+            owner = use.owner.operation if hasattr(use.owner, "operation") else use.owner
+            if owner != conv:
+                owner.operands[use.operand_number] = conv.results[0]
 
 
 def _run(module, pipeline: Pipeline) -> None:
