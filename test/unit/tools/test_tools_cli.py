@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 
@@ -77,9 +78,10 @@ def test_compile_unknown_workload_and_illegal_order(capsys):
 
 
 def test_demo_runs_checks_and_reports_every_granularity(capsys):
-    assert fuseflow_main(["demo", "--workloads", "sae", "graphsage", "--nodes", "16"]) == 0
+    assert fuseflow_main(["demo", "--workloads", "sae", "graphsage", "gcn", "--nodes", "16"]) == 0
     out = capsys.readouterr().out
     for fusion in ("unfused", "layers", "full"):
-        assert out.count(f" {fusion} ") >= 2, out
+        assert out.count(f" {fusion} ") >= 3, out
+    assert re.search(r"gcn\W+layers, left\W+2\W", out), out  # the GCN re-associated as (A X) W
     assert "1.00x" in out and "infeasible" not in out
     assert "matched PyTorch eager" in out
