@@ -282,6 +282,27 @@ class Explorer:
             return None
         return est.total([info.orders[r][i] for r, i in enumerate(idx)])
 
+    def heuristic_point(self, info: FusionInfo) -> dict | None:
+        """The point of ``info``'s granularity with each region in the order the cost heuristic
+        rates cheapest (fewest operations, then bytes, then the first), as the compiler's default
+        picks; None when it cannot be estimated or is infeasible."""
+        if info.infeasible:
+            return None
+        est = self.estimator(info)
+        if est is None:
+            return None
+        p: dict = {"fusion": info.name}
+        for k, values in self.variants.items():
+            if len(values) > 1:
+                p[k] = info.variant[k]
+        for r, orders in enumerate(info.orders):
+            if len(orders) > 1:
+                costs = [(e.ops, e.bytes, i) for i, e in enumerate(est.estimate(r, o) for o in orders)]
+                p[info.param(r)] = min(costs)[-1]
+        if len(self.optimize_values) > 1:
+            p["optimize"] = self.optimize_values[0]
+        return p
+
     def reference_work(self) -> float | None:
         """The least estimated work over the space (the pruning reference)."""
         if self._reference_work is None:

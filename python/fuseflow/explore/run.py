@@ -131,7 +131,10 @@ def explore(explorer: Explorer, mode: str = "exhaustive", *, budget: int = 20, s
             on_outcome(out, len(result.outcomes), budget)
 
     space = explorer.space()
-    tune.minimize(objective, space, budget=budget, seed=seed, log=log, on_evaluation=on_eval)
+    # start from the cost heuristic's pick in every granularity (and layouts/association
+    # choice): the search then spends its budget improving on what the compiler would choose
+    seeds = tuple(p for p in (explorer.heuristic_point(info) for info in explorer.fusions) if p is not None)
+    tune.minimize(objective, space, budget=budget, seed=seed, log=log, on_evaluation=on_eval, seeds=seeds)
     return result
 
 

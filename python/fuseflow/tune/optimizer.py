@@ -34,7 +34,7 @@ from fuseflow.tune.evaluation import Evaluation, Outcome, evaluate
 from fuseflow.tune.executors import Executor, make_executor
 from fuseflow.tune.log import EvaluationLog
 from fuseflow.tune.pareto import pareto_front
-from fuseflow.tune.space import Space
+from fuseflow.tune.space import Space, SpaceError
 
 
 class TuneError(FuseflowError):
@@ -52,7 +52,9 @@ class Settings:
     objective (``None``: when every value is positive); ``n_candidates`` random candidates
     scored per proposal, ``n_starts`` local searches; ``min_feasibility``: candidates below this
     predicted feasibility are excluded; ``gp_restarts``: hyperparameter fitting starts;
-    ``gp_trend``: a linear GP mean (extrapolates monotone effects, misleads on others).
+    ``gp_trend``: a linear GP mean (extrapolates monotone effects, misleads on others);
+    ``seeds``: points known to be good (e.g. a cost model's picks), evaluated right after the
+    default point and before the design (infeasible or out-of-space ones are skipped).
     """
 
     doe: int | None = None
@@ -65,6 +67,7 @@ class Settings:
     gp_restarts: int = 2
     gp_trend: bool = False
     torch_threads: int = 1
+    seeds: tuple = ()
 
     def doe_size(self, space: Space, budget: int) -> int:
         if self.doe is not None:
@@ -179,6 +182,11 @@ class Tuner:
             default = self.space.default_point()
             if self.space.is_feasible(default):
                 plan.append(default)
+            for p in self.settings.seeds:
+                try:
+                    plan.append(self.space.validate_point(p))
+                except SpaceError:
+                    continue  # not a point of this space, or one its constraints exclude
             sampler = self.space.latin_hypercube if self.settings.doe_method == "lhs" else self.space.sample
             plan += sampler(rng, n)
             self._doe_plan = plan

@@ -130,6 +130,16 @@ def test_layouts_are_a_parameter_with_their_own_orders(sae):
         Explorer(sae, layouts=("sideways",))
 
 
+def test_tuned_exploration_starts_from_the_heuristic_pick_of_every_granularity(sae):
+    ex = Explorer(sae, fusions=("unfused", "layers", "full"), optimize=(True,))
+    picks = [ex.heuristic_point(info) for info in ex.fusions]
+    assert all(p is not None and p["fusion"] == info.name for p, info in zip(picks, ex.fusions, strict=True))
+    result = explore(ex, "tune", budget=5, seed=0)
+    evaluated = [o.point for o in result.outcomes]
+    # the default point first, then each granularity's pick (the default may be one of them)
+    assert all(ex.space().normalize(p) in evaluated[:4] for p in picks)
+
+
 def test_infeasible_fusion_is_reported_infeasible():
     # a max over the rows of a CSR matrix: the reduction must be innermost (no max accumulator)
     # but the storage order puts rows first

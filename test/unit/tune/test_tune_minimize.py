@@ -37,6 +37,17 @@ def test_minimize_finds_a_good_point_and_reports_history():
     assert np.all(np.diff(bsf) <= 0) and bsf[-1] == res.best_value
 
 
+def test_seeds_are_evaluated_after_the_default_point_and_bad_ones_skipped():
+    space = schedule_space()
+    good = {"order": ("j", "k", "i"), "b": 32, "par": 8, "fmt": "dcsr"}
+    broken = {"order": ("i", "j", "k"), "b": 4, "par": 8, "fmt": "csr"}  # par * 4 > b
+    alien = {"order": ("i", "j", "k"), "b": 4, "par": 1, "fmt": "csr", "tile": 3}
+    res = tune.minimize(schedule_cost, space, budget=6, seed=0, seeds=(good, broken, alien))
+    assert [e.phase for e in res.history[:2]] == ["default", "doe"]
+    assert res.history[1].point == space.normalize(good)
+    assert all(e.point != space.normalize(broken) for e in res.history)
+
+
 @pytest.mark.parametrize("batch_size", [1, 3])
 def test_proposals_never_break_known_constraints_nor_repeat(batch_size):
     space = schedule_space()
