@@ -87,7 +87,9 @@ class ReassociatePass(ModulePass):
             first = [p, other]
             s_names = ("J", "n")
             second = [q, ("%s", s_names)]
-        to_dims = lambda ops, loops: [(v, tuple(loops.index(x) for x in names)) for v, names in ops]  # noqa: E731
+        def to_dims(ops, loops):  # loop names -> positions in the new op's loops
+            return [(v, tuple(loops.index(x) for x in names)) for v, names in ops]
+
         elem = str(ir.RankedTensorType(outer.results[0].type).element_type)
         init = outer.operands[2]
         text, args = _chain_text(to_dims(first, s_loops), to_dims(second, out_loops),
