@@ -98,7 +98,7 @@ def run(args) -> int:
         ex = Explorer(w, fusions=[_fusion(f) for f in args.fusions], optimize=optimize,
                       hw=HardwareConfig(max_wall_seconds=args.max_wall), prune=args.prune, layouts=layouts,
                       associate=associate)
-    n_points = len(ex.points())
+    n_points = ex.n_points()
     console.print(f"[bold]{w.name}[/bold]: {w.description}; {n_points} configuration(s)")
     for info in ex.fusions:
         label = info.name + "".join(f" ({k} {v})" for k, v in info.variant.items() if len(ex.variants[k]) > 1)

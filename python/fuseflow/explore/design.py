@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -303,10 +304,23 @@ class Explorer:
             p["optimize"] = self.optimize_values[0]
         return p
 
+    def n_points(self) -> int:
+        """The number of points of the space (counted, not enumerated: spaces with layouts and
+        association as parameters reach millions of points)."""
+        per_info = [math.prod(len(o) for o in info.orders) for info in self.fusions]
+        return sum(per_info) * len(self.optimize_values)
+
     def reference_work(self) -> float | None:
-        """The least estimated work over the space (the pruning reference)."""
+        """The least estimated work over the space (the pruning reference): estimates add up
+        over regions, so it is the least, over granularities, of the sum of each region's
+        least estimate (no enumeration)."""
         if self._reference_work is None:
-            works = [e.work for e in (self.estimate(p) for p in self.points()) if e is not None]
+            works = []
+            for info in self.fusions:
+                est = None if info.infeasible else self.estimator(info)
+                if est is not None:
+                    works.append(sum(min(est.estimate(r, o).work for o in orders)
+                                     for r, orders in enumerate(info.orders)))
             self._reference_work = min(works) if works else None
         return self._reference_work
 

@@ -140,6 +140,13 @@ def test_tuned_exploration_starts_from_the_heuristic_pick_of_every_granularity(s
     assert all(ex.space().normalize(p) in evaluated[:4] for p in picks)
 
 
+def test_the_space_is_counted_and_its_least_estimate_found_without_enumerating(sae):
+    ex = Explorer(sae, fusions=("unfused", "layers", "full"), optimize=(True, False), layouts=("declared", "auto"))
+    points = ex.points()
+    assert ex.n_points() == len(points) == len(ex.space().enumerate())
+    assert ex.reference_work() == pytest.approx(min(ex.estimate(p).work for p in points))
+
+
 def test_infeasible_fusion_is_reported_infeasible():
     # a max over the rows of a CSR matrix: the reduction must be innermost (no max accumulator)
     # but the storage order puts rows first
