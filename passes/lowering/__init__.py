@@ -44,6 +44,7 @@ from fuseflow.passes.lowering.region import (
     Output,
     Region,
     build_region,
+    has_sparse_level,
     level_dims,
 )
 from fuseflow.passes.lowering.scopes import driven, order_work, plan_views, scope_key
@@ -52,7 +53,7 @@ __all__ = [
     "FREE_LAYOUT_SOURCES", "LAYOUT_MODES", "MAX_ORDERS", "REDUCE_IDENTITY", "RUNNER_RESHAPES", "UNIT", "ZERO_PRESERVING_SCALAR",
     "ZERO_PRESERVING_UNARY", "DryBuilder", "Expr", "InfeasibleOrder", "Leaf", "LoweringError", "Map", "Output",
     "Reduce", "Region", "RegionLowering", "UnsupportedOp", "View", "all_vars", "build_region", "driven",
-    "free_vars", "is_init_only", "is_unit_reshape", "layout_of", "leaves", "level_dims", "lower_region",
+    "free_vars", "has_sparse_level", "is_init_only", "is_unit_reshape", "layout_of", "leaves", "level_dims", "lower_region",
     "order_work", "plan_views", "read_generic", "reduction_loops", "rename", "scalar_fill_value", "scope_key",
     "show", "trailing_vars",
 ]

@@ -129,7 +129,7 @@ class Region:
         long as every read of one agrees on it (``order_problems``)."""
         if self._free is None:
             if self.layouts == "auto":
-                self._free = {n for n, v in enumerate(self.inputs) if not _has_sparse_level(v.type)
+                self._free = {n for n, v in enumerate(self.inputs) if not has_sparse_level(v.type)
                               and ir.RankedTensorType(v.type).rank > 0}
             else:
                 self._free = {n for n, v in enumerate(self.inputs) if encoding(v.type) is None
@@ -379,7 +379,7 @@ def build_region(name: str, ops: list[ir.Operation], layouts: str = "declared") 
             producer = v.owner if isinstance(v, ir.OpResult) else None
             p = op_index.get(_key(producer)) if producer is not None else None
             if p is None:
-                if None in dims and _has_sparse_level(v.type):
+                if None in dims and has_sparse_level(v.type):
                     raise UnsupportedOp(op, "a sparse tensor with a unit dimension")
                 return Leaf(input_index(v), tuple(UNIT if d is None else f"#{d}" for d in dims))
             ptree = trees[p]
@@ -427,7 +427,8 @@ def build_region(name: str, ops: list[ir.Operation], layouts: str = "declared") 
     return region
 
 
-def _has_sparse_level(t: ir.Type) -> bool:
+def has_sparse_level(t: ir.Type) -> bool:
+    """Whether ``t`` stores some level sparsely (an all-dense encoding is a layout, not sparse)."""
     from fuseflow.dialects.sam import tensor_level_formats
 
     return encoding(t) is not None and any(str(f) != "dense" for f in tensor_level_formats(t) or ["?"])

@@ -228,7 +228,7 @@ def pin_layouts(imported, pins) -> None:
     ``sparse_tensor.convert`` at function entry (a relayout for the program runner)."""
     from fuseflow.bindings import ir
     from fuseflow.frontend.formats import DENSE, parse_format
-    from fuseflow.passes.lowering.region import _has_sparse_level
+    from fuseflow.passes.lowering import has_sparse_level
 
     names = imported.input_names()
     fn = _entry(imported.module, imported.func_name)
@@ -243,7 +243,7 @@ def pin_layouts(imported, pins) -> None:
         fmt = parse_format(spec)  # FormatError: an unknown format name
         fmt.validate(tuple(shape), f"input '{name}'")  # FormatError: the wrong rank
         levels = fmt.levels_for(len(shape))
-        if any(lv.kind != DENSE for lv in levels) or _has_sparse_level(arg.type):
+        if any(lv.kind != DENSE for lv in levels) or has_sparse_level(arg.type):
             raise FuseflowError(f"layouts['{name}'] = '{spec}': layouts pin dense level orders (such as "
                                 "'d1:dense,d0:dense'); declare sparse formats with sparse=")
         enc = fmt.encoding_text(len(shape))

@@ -47,11 +47,11 @@ class Relayout:
 
 def stored_order(t: ir.Type) -> Layout:
     """The storage order of ``t``'s non-unit dimensions; None when a level is not dense."""
-    from fuseflow.passes.lowering.region import _has_sparse_level
+    from fuseflow.passes.lowering import has_sparse_level
 
     rt = ir.RankedTensorType(t)
     dims = level_dims(t)
-    if dims is None or _has_sparse_level(t):
+    if dims is None or has_sparse_level(t):
         return None
     return tuple(d for d in dims if rt.shape[d] != 1)
 
