@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from fuseflow.bindings import ir, op_name
-from fuseflow.passes.ir_utils import erase_if_unused, splice_function
+from fuseflow.passes.body_analysis import float_constant, is_fill, iterators
+from fuseflow.passes.ir_utils import erase_if_unused, indexing_maps, splice_function
 from fuseflow.passes.pass_base import ModulePass, Option
 from fuseflow.passes.registry import register
 
@@ -121,12 +122,10 @@ def contraction(op: ir.Operation) -> Contraction | None:
     and red, the rhs col and red, the init a zero fill), or None."""
     if op_name(op) != "linalg.generic" or len(op.operands) != 3 or len(op.results) != 1:
         return None
-    iters = [str(a) for a in ir.ArrayAttr(op.attributes["iterator_types"])]
-    if [("reduction" in t) for t in iters] != [False, False, True]:
+    if iterators(op) != ["parallel", "parallel", "reduction"]:
         return None
-    maps = [ir.AffineMapAttr(m).value for m in ir.ArrayAttr(op.attributes["indexing_maps"])]
     try:
-        dims = [tuple(ir.AffineDimExpr(e).position for e in m.results) for m in maps]
+        dims = [tuple(ir.AffineDimExpr(e).position for e in m.results) for m in indexing_maps(op)]
     except (ValueError, TypeError):
         return None
     if dims[2] != (_ROW, _COL) or sorted(dims[0]) != [_ROW, _RED] or sorted(dims[1]) != [_COL, _RED]:
@@ -148,22 +147,8 @@ def _is_multiply_add(op: ir.Operation) -> bool:
 
 
 def _is_zero_fill(v: ir.Value) -> bool:
-    if not isinstance(v, ir.OpResult):
-        return False
-    fill = v.owner.operation
-    if op_name(fill) != "linalg.generic" or len(fill.operands) != 2:
-        return False
-    block = fill.regions[0].blocks[0]
-    body = list(block.operations)
-    if len(body) != 1 or op_name(body[0]) != "linalg.yield" or body[0].operands[0] != block.arguments[0]:
-        return False
-    scalar = fill.operands[0]
-    if not isinstance(scalar, ir.OpResult) or op_name(scalar.owner) != "arith.constant":
-        return False
-    try:
-        return ir.FloatAttr(scalar.owner.attributes["value"]).value == 0.0
-    except (ValueError, TypeError):
-        return False
+    return (isinstance(v, ir.OpResult) and is_fill(v.owner.operation)
+            and float_constant(v.owner.operation.operands[0]) == 0.0)
 
 
 def loop_sizes(op: ir.Operation, c: Contraction) -> dict[int, int]:
@@ -173,10 +158,6 @@ def loop_sizes(op: ir.Operation, c: Contraction) -> dict[int, int]:
         for d, loop in enumerate(c.dims[n]):
             sizes[loop] = shape[d]
     return sizes
-
-
-def _move(dims: tuple[int, ...], role: dict[int, int]) -> tuple[int, ...]:
-    return tuple(role[d] for d in dims)
 
 
 def _map(dims: tuple[int, ...]) -> str:
@@ -191,10 +172,12 @@ def _chain_text(first, second, s_shape: list[int], elem: str, init: ir.Value) ->
     names: dict = {}  # SSA name -> type text
 
     def arg(v: ir.Value) -> str:
+        """The SSA name of a function argument standing for ``v`` (its type recorded)."""
         for k, x in enumerate(args):
             if x == v:
                 return f"%a{k}"
         args.append(v)
+        names[f"%a{len(args) - 1}"] = str(v.type)
         return f"%a{len(args) - 1}"
 
     def generic(ins, out_name, out_type, result) -> str:
@@ -208,21 +191,10 @@ def _chain_text(first, second, s_shape: list[int], elem: str, init: ir.Value) ->
                 f"    %p = arith.mulf %x, %y : {elem}\n    %q = arith.addf %acc, %p : {elem}\n"
                 f"    linalg.yield %q : {elem}\n  }} -> {out_type}\n")
 
-    first_ins = []
-    for v, d in first:
-        n = arg(v)
-        names[n] = str(v.type)
-        first_ins.append((n, d))
+    first_ins = [(arg(v), d) for v, d in first]
     init_name = arg(init)
     names["%s"] = s_type
-    second_ins = []
-    for v, d in second:
-        if isinstance(v, str):  # the intermediate S
-            second_ins.append(("%s", d))
-        else:
-            n = arg(v)
-            names[n] = str(v.type)
-            second_ins.append((n, d))
+    second_ins = [(v if isinstance(v, str) else arg(v), d) for v, d in second]  # "%s": the intermediate
     out_type = str(init.type)
     params = ", ".join(f"%a{k}: {x.type}" for k, x in enumerate(args))
     text = (f"func.func @chain({params}) -> {out_type} {{\n"
