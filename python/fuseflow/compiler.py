@@ -191,10 +191,8 @@ def best_orders(imported, regions: list, orders: list[str], example_args) -> lis
     data-driven coordinate counts, so a mask that prunes a contraction counts), then the fewest
     bytes (relayouts included: ``fuseflow.relayout``), then the least work on dense bounds, then
     the first. Unchanged where the heuristic cannot estimate."""
-    from fuseflow.explore.heuristic import VALUE_BYTES, HeuristicError, RegionEstimator
-    from fuseflow.passes.lowering import order_work
+    from fuseflow.explore.heuristic import HeuristicError, RegionEstimator
     from fuseflow.program import to_numpy
-    from fuseflow.relayout import region_relayouts, written_order
 
     try:
         args = [to_numpy(a) for a in imported.bind(list(example_args))]
@@ -203,6 +201,19 @@ def best_orders(imported, regions: list, orders: list[str], example_args) -> lis
                                                regions=regions)
     except (HeuristicError, FuseflowError):
         return orders
+    return cheapest_orders(est, regions, orders)
+
+
+def cheapest_orders(est, regions: list, orders: list[str]) -> list[str]:
+    """``orders`` with every ``"best"`` entry replaced by the index of the region's legal order
+    that ``est`` (a ``RegionEstimator`` of ``regions``) rates cheapest: fewest operations, then
+    fewest bytes with relayouts (read and written once each), then the least work on dense
+    bounds, then the first. Regions are taken in program order, each knowing the order the
+    earlier ones write their results in."""
+    from fuseflow.explore.heuristic import VALUE_BYTES
+    from fuseflow.passes.lowering import order_work
+    from fuseflow.relayout import region_relayouts, written_order
+
     chosen = list(orders)
     written: dict = {}  # results of the regions so far -> the order their graphs write them in
     for r, region in enumerate(regions):
@@ -211,7 +222,7 @@ def best_orders(imported, regions: list, orders: list[str], example_args) -> lis
             costs = []
             for k, o in enumerate(legal):
                 e = est.estimate(r, o)
-                relaid = region_relayouts(region, o, written)  # read and written once each
+                relaid = region_relayouts(region, o, written)
                 costs.append((e.ops, e.bytes + 2 * VALUE_BYTES * relaid, order_work(region, o), k))
             chosen[r] = str(min(costs)[-1])
         try:

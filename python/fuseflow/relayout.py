@@ -162,9 +162,8 @@ def region_relayouts(region, order: list[str], written: dict) -> int:
     charges: dict = {}
     for n, v in enumerate(region.inputs):
         _charge(v, stored_order(region.input_type(n, order)), f"input {n}", written.get, charges)
+    mine = {out.value: written_order(out, order) for out in region.outputs}
     for out in region.outputs:
-        have = written_order(out, order)
-        if isinstance(have, tuple) and any(op_name(u.owner) == "func.return" for u in out.value.uses) \
-                and have != stored_order(out.value.type):
-            charges[(out.value, "result")] = Relayout("result", elements(out.value.type))
+        if any(op_name(u.owner) == "func.return" for u in out.value.uses):
+            _charge(out.value, stored_order(out.value.type), "result", mine.get, charges)
     return sum(c.elements for c in charges.values())

@@ -139,7 +139,8 @@ class Explorer:
         self._text = print_module(self._imported.module)
         self._args = [np.asarray(a, np.float64) for a in self._bound_args()]
         self.fusions: list[FusionInfo] = []
-        self._estimators: dict[str, RegionEstimator | None] = {}
+        self._estimators: dict[tuple, RegionEstimator | None] = {}
+        self._estimated: dict[tuple, object] = {}  # the modules the estimators' regions point into
         for k, f in enumerate(fusions):
             for lay, assoc in itertools.product(self.layout_values, self.associate_values):
                 info = self._analyze(f, lay, assoc)
@@ -195,6 +196,7 @@ class Explorer:
         if key not in self._estimators:
             try:
                 imported = self._partitioned(info.fusion, info.layouts, info.associate)
+                self._estimated[key] = imported  # kept alive: est.regions read its IR
                 self._estimators[key] = RegionEstimator.from_partitioned(
                     imported.module, imported.func_name, self._args, layouts=info.layouts)
             except HeuristicError:
@@ -285,21 +287,23 @@ class Explorer:
 
     def heuristic_point(self, info: FusionInfo) -> dict | None:
         """The point of ``info``'s granularity with each region in the order the cost heuristic
-        rates cheapest (fewest operations, then bytes, then the first), as the compiler's default
-        picks; None when it cannot be estimated or is infeasible."""
+        rates cheapest, by the compiler's own rule (``fuseflow.compiler.cheapest_orders``); None
+        when it cannot be estimated or is infeasible."""
+        from fuseflow.compiler import cheapest_orders
+
         if info.infeasible:
             return None
         est = self.estimator(info)
         if est is None:
             return None
+        picks = cheapest_orders(est, est.regions, ["best"] * len(est.regions))
         p: dict = {"fusion": info.name}
         for k, values in self.variants.items():
             if len(values) > 1:
                 p[k] = info.variant[k]
         for r, orders in enumerate(info.orders):
             if len(orders) > 1:
-                costs = [(e.ops, e.bytes, i) for i, e in enumerate(est.estimate(r, o) for o in orders)]
-                p[info.param(r)] = min(costs)[-1]
+                p[info.param(r)] = int(picks[r])
         if len(self.optimize_values) > 1:
             p["optimize"] = self.optimize_values[0]
         return p
