@@ -153,6 +153,7 @@ class Program:
     def run(self, inputs, *, hw=None, engine: str = "cycle", trace: bool = False) -> ProgramResult:
         """Simulate every region in program order on ``inputs`` (forward() arguments);
         ``engine`` is "cycle" (the compiled engine) or "reference" (the functional model)."""
+        from fuseflow.sim import HardwareConfig
         from fuseflow.sim.api import run_function
 
         entry = self.entry
@@ -169,8 +170,7 @@ class Program:
         stats: dict[str, Any] = {}
         outputs: list[np.ndarray] = []
         events: list[dict] = []
-        from fuseflow.sim import HardwareConfig
-
+        # relayouts happen between the regions; each is a line of its own in the cycle count
         relayouts = {r.name: (hw or HardwareConfig()).relayout_cycles(r.elements) for r in self.relayouts}
         for op in block.operations:
             name = op_name(op)

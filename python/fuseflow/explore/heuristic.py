@@ -351,12 +351,12 @@ class _Counter:
                 self.seen.add(key)
                 enclosing = free_vars(e)
                 weights = {}
-        weights = dict(weights or {})
-        for v in sorted(free_vars(e) | ({e.var} if isinstance(e, Reduce) else set())):
-            if v not in weights and v != UNIT:
-                src = self.visit_source(e, v)
-                if src is not None:
-                    weights[v] = src
+        weights = weights or {}
+        # the loops this node drives first: their visit counts weight the fibers below them
+        new = {v: src for v in free_vars(e) | ({e.var} if isinstance(e, Reduce) else set())
+               if v not in weights and v != UNIT and (src := self.visit_source(e, v)) is not None}
+        if new:
+            weights = {**weights, **new}
         mine = self.counts(e.arg if isinstance(e, Reduce) else e, weights)
         ctx = {**ctx, **{v: min(n, ctx.get(v, n)) for v, n in mine.items()}}
         if isinstance(e, Leaf):
