@@ -125,16 +125,14 @@ class Explorer:
         self.optimize_values = tuple(dict.fromkeys(bool(o) for o in optimize))
         if not self.optimize_values:
             raise ExploreError("optimize needs at least one value")
-        self.layout_values = tuple(dict.fromkeys(layouts))
-        bad = [v for v in self.layout_values if v not in LAYOUT_MODES]
-        if bad or not self.layout_values:
-            raise ExploreError(f"layouts must be values of {', '.join(LAYOUT_MODES)}, got {list(layouts)}")
-        self.associate_values = tuple(dict.fromkeys(associate))
-        bad = [v for v in self.associate_values if v not in ASSOCIATIONS]
-        if bad or not self.associate_values:
-            raise ExploreError(f"associate must be values of {', '.join(ASSOCIATIONS)}, got {list(associate)}")
         # the values explored per choice; a choice with one value is fixed (not a parameter)
-        self.variants = {"layouts": self.layout_values, "associate": self.associate_values}
+        self.variants: dict[str, tuple[str, ...]] = {}
+        for key, values, allowed in (("layouts", layouts, LAYOUT_MODES), ("associate", associate, ASSOCIATIONS)):
+            chosen = tuple(dict.fromkeys(values))
+            if not chosen or any(v not in allowed for v in chosen):
+                raise ExploreError(f"{key} must be values of {', '.join(allowed)}, got {list(values)}")
+            self.variants[key] = chosen
+        self.layout_values, self.associate_values = self.variants["layouts"], self.variants["associate"]
         self._imported = import_model(workload.model, workload.args, sparse=workload.sparse)
         self._text = print_module(self._imported.module)
         self._args = [np.asarray(a, np.float64) for a in self._bound_args()]
