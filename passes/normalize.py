@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fuseflow.bindings import ir
 from fuseflow.passes.pass_base import ModulePass, Option
+from fuseflow.passes.reassociate import ASSOCIATIONS
 from fuseflow.passes.registry import register
 
 NORMALIZE_PIPELINE = (
@@ -51,7 +52,7 @@ class NormalizePass(ModulePass):
     name = "fuseflow-normalize"
     keep_named = Option(bool, False, "keep named linalg ops (do not generalize)")
     associate = Option(str, "keep", "re-associate contraction chains: keep, left ((A @ X) @ W) or right "
-                       "(A @ (X @ W)); see fuseflow-reassociate", choices=["keep", "left", "right"])
+                       "(A @ (X @ W)); see fuseflow-reassociate", choices=list(ASSOCIATIONS))
 
     def pipeline(self) -> str:
         steps = [s for s in NORMALIZE_PIPELINE

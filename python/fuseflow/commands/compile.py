@@ -28,6 +28,7 @@ HELP = "compile a model to SAM graphs and print a stage's IR"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from fuseflow.compiler import STAGES
+    from fuseflow.passes.lowering import LAYOUT_MODES
     from fuseflow.workloads import BUILTIN
 
     parser.add_argument("workload", metavar="WORKLOAD", help=f"built-in ({', '.join(BUILTIN)}) or a .py file defining workload()")
@@ -35,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="unfused | layers | full | explicit op groups such as '0,1;2,3'")
     parser.add_argument("--order", action="append", default=[], metavar="[regionN=]ORDER",
                         help="dataflow order: an index into the legal orders or a permutation (repeatable)")
-    parser.add_argument("--layouts", default="declared", choices=["declared", "auto"],
+    parser.add_argument("--layouts", default="declared", choices=list(LAYOUT_MODES),
                         help="auto: read dense inputs in the level order each region's order needs (relayouts charged)")
     parser.add_argument("--stage", default="lowered", choices=STAGES, help="which stage's IR to print")
     parser.add_argument("-o", dest="output", help="write the IR here instead of stdout")

@@ -82,6 +82,8 @@ def run(args) -> int:
     from fuseflow.errors import FuseflowError
     from fuseflow.explore.design import Explorer
     from fuseflow.explore.run import explore, plot, write_csv
+    from fuseflow.passes.lowering import LAYOUT_MODES
+    from fuseflow.passes.reassociate import ASSOCIATIONS
     from fuseflow.sim import HardwareConfig
 
     if args.mode == "tune" and args.budget < 1:
@@ -92,8 +94,8 @@ def run(args) -> int:
     out = Console()
     w = _workload(args)
     optimize = {"both": (True, False), "on": (True,), "off": (False,)}[args.optimize]
-    layouts = {"both": ("declared", "auto"), "declared": ("declared",), "auto": ("auto",)}[args.layouts]
-    associate = ("keep", "left", "right") if args.associate == "all" else (args.associate,)
+    layouts = LAYOUT_MODES if args.layouts == "both" else (args.layouts,)
+    associate = ASSOCIATIONS if args.associate == "all" else (args.associate,)
     with console.status(f"analysing {w.name}"):
         ex = Explorer(w, fusions=[_fusion(f) for f in args.fusions], optimize=optimize,
                       hw=HardwareConfig(max_wall_seconds=args.max_wall), prune=args.prune, layouts=layouts,
