@@ -100,7 +100,7 @@ def load_program(source, ctx=None) -> Program:
 
 def graph_from_func(sg, region: int = 0) -> Graph:
     """One ``SamGraph`` (``fuseflow.dialects.sam_graph``) -> ``Graph``."""
-    ir, _, sam_graph = _bindings()
+    ir, _, _ = _bindings()
     b = GraphBuilder(sg.name)
     values: dict = {}
     tensor_ids: dict = {}
@@ -109,7 +109,6 @@ def graph_from_func(sg, region: int = 0) -> Graph:
         spec = tensor_spec(f"arg{k}", arg.type, what=f"@{sg.name} argument {k}")
         tensor_ids[(k, 0)] = b.input(spec.name, spec.format, spec.order, spec.block)
         b.inputs[-1].shape = spec.shape
-    nests = None
     sized: dict = {}  # (consumer node, producer node, port) -> compiler depth
     writers: dict = {}
     n_results = len(sg.ops[-1].operands) if sg.ops and sg.ops[-1].name == "func.return" else 0
@@ -188,10 +187,7 @@ def graph_from_func(sg, region: int = 0) -> Graph:
         elif name == "sam.fork":
             out = b.fork(s(ops[0]), a_int("lanes"), name=nm)
         elif name == "sam.join":
-            if nests is None:
-                nests = sam_graph.loop_nests(sg)
-            depth = _join_depth(sg, nests, idx, where)
-            out = [b.join([s(v) for v in ops], depth=depth, name=nm)]
+            out = [b.join([s(v) for v in ops], depth=a_int("depth"), name=nm)]
         elif name == "sam.fiber_write":
             writers[res[0]] = ("level", s(ops[0]), a_int("level"), a_str("format"), nm)
             continue
@@ -249,27 +245,3 @@ def _emit_output(b: GraphBuilder, name: str, op, handles, where: str) -> None:
             b.fiber_write(crd, oid, level, name=nm)
         else:
             b.val_write(h[1], oid, name=h[2])
-
-
-def _join_depth(sg, nests, idx: int, where: str) -> int:
-    """Levels the lanes add below the forked stream: the join's loop nest minus the fork's."""
-    node = len(sg.args) + idx
-    by_dst = {}
-    for e in sg.edges:
-        by_dst.setdefault(e.dst, []).append(e)
-    join_nest = nests.get((by_dst[node][0].src, by_dst[node][0].src_result)) if node in by_dst else None
-    stack = [by_dst[node][0].src] if node in by_dst else []
-    seen = set()
-    while stack:
-        n = stack.pop()
-        if n in seen or n < len(sg.args):
-            continue
-        seen.add(n)
-        if sg.node_name(n) == "sam.fork":
-            e = by_dst[n][0]
-            fork_nest = nests.get((e.src, e.src_result))
-            if join_nest is None or fork_nest is None:
-                break
-            return len(join_nest) - len(fork_nest)
-        stack.extend(e.src for e in by_dst.get(n, []))
-    raise FuseflowError(f"{where}: cannot find the sam.fork this join merges")

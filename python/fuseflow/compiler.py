@@ -43,10 +43,11 @@ class CompileOptions:
     layouts: str = "declared"  # LAYOUT_MODES: whether dense inputs' level orders are chosen
     associate: str = "keep"  # ASSOCIATIONS: re-associate contraction chains (fuseflow-reassociate)
     pins: tuple[tuple[str, str], ...] = ()  # (input name, dense level order) read in that layout
+    par: str = ""  # sam-parallelize's option: lanes per loop, for every region or per region
 
     @classmethod
     def make(cls, fusion="unfused", order=None, optimize=True, intermediates="", layouts=None,
-             associate=None) -> CompileOptions:
+             associate=None, par=None) -> CompileOptions:
         if isinstance(fusion, str):
             if fusion not in FUSION_MODES:
                 raise FuseflowError(f"fusion must be one of {', '.join(FUSION_MODES)} or a list of op-index groups, got '{fusion}'")
@@ -73,11 +74,11 @@ class CompileOptions:
         associate = "keep" if associate is None else associate
         if associate not in ASSOCIATIONS:
             raise FuseflowError(f"associate must be one of {', '.join(ASSOCIATIONS)}, got {associate!r}")
-        return cls(fusion, order, bool(optimize), str(intermediates or ""), layouts, associate, pins)
+        return cls(fusion, order, bool(optimize), str(intermediates or ""), layouts, associate, pins, par_text(par))
 
     def key(self) -> str:
         return repr((self.fusion, self.order, self.optimize, self.intermediates, self.layouts, self.associate,
-                     self.pins))
+                     self.pins, self.par))
 
     def normalize_pass(self) -> str:
         return NORMALIZE if self.associate == "keep" else f"{NORMALIZE}{{associate={self.associate}}}"
@@ -107,6 +108,40 @@ class CompileOptions:
         return list(self.order)
 
 
+def par_text(par) -> str:
+    """``par`` as ``sam-parallelize``'s option text, checked: None -> ``""`` (serial); an int ->
+    every region's outermost loop; ``"i:4,j:2"`` -> those loops in every region; a dict
+    ``{"region0": "i:4", "region2": 2}`` -> per region."""
+    from fuseflow.passes.sam_parallelize import ParallelizeError, parse_par
+
+    if par is None or par == "":
+        return ""
+    if isinstance(par, bool):
+        raise FuseflowError(f"par must be a lane count, 'VAR:FACTOR[,VAR:FACTOR]' or a dict per region, got {par!r}")
+    if isinstance(par, int):
+        text = str(par)
+    elif isinstance(par, str):
+        text = par.strip()
+        if "=" in text or ";" in text:
+            raise FuseflowError(f"par={par!r}: give per-region lanes as a dict, e.g. {{'region0': 'i:4'}}")
+    elif isinstance(par, Mapping):
+        parts = []
+        for region, spec in sorted(par.items(), key=lambda kv: str(kv[0])):
+            name = f"region{region}" if isinstance(region, int) else str(region)
+            if not isinstance(spec, (int, str)) or isinstance(spec, bool) or not name.startswith("region"):
+                raise FuseflowError(f"par={{...}} maps region names ('region0') to 'VAR:FACTOR' or a lane count, "
+                                    f"got {region!r}: {spec!r}")
+            parts.append(f"{name}={spec}")
+        text = ";".join(parts)
+    else:
+        raise FuseflowError(f"par must be a lane count, 'VAR:FACTOR[,VAR:FACTOR]' or a dict per region, got {par!r}")
+    try:
+        parse_par(text)
+    except ParallelizeError as e:
+        raise FuseflowError(f"par: {e}") from None
+    return text
+
+
 def _order_text(v) -> str:
     if isinstance(v, int):
         return str(v)
@@ -116,7 +151,7 @@ def _order_text(v) -> str:
 
 
 def compile(model, example_args, sparse=None, fusion="unfused", order=None, *, optimize=True,  # noqa: A001
-            intermediates="", layouts=None, associate=None) -> Program:
+            intermediates="", layouts=None, associate=None, par=None) -> Program:
     """Import ``model`` (see ``fuseflow.frontend.import_model``), normalize, partition into
     fusion regions and lower each region to a SAM graph in the chosen dataflow order.
 
@@ -134,10 +169,13 @@ def compile(model, example_args, sparse=None, fusion="unfused", order=None, *, o
     ``associate``: ``"keep"`` (default) computes contraction chains as written; ``"left"``
     rewrites ``A @ (X @ W)`` into ``(A @ X) @ W``, ``"right"`` the reverse
     (``fuseflow-reassociate``; equal up to float rounding).
+    ``par``: parallel lanes (``sam-parallelize``): ``4`` forks every region's outermost loop into 4
+    lanes, ``"i:4,j:2"`` loops i and j of every region (4 x 2 lanes), ``{"region1": "i:4"}``
+    per region; None (default) is serial.
     """
     from fuseflow.frontend import import_model
 
-    options = CompileOptions.make(fusion, order, optimize, intermediates, layouts, associate)
+    options = CompileOptions.make(fusion, order, optimize, intermediates, layouts, associate, par)
     imported = import_model(model, example_args, sparse=sparse)
     return compile_imported(imported, options, model=model, example_args=example_args)
 
@@ -180,6 +218,10 @@ def compile_imported(imported, options: CompileOptions, model=None, example_args
     stages["lowered"] = print_module(module)
     if options.optimize:
         _run(module, Pipeline.parse(OPTIMIZE))
+    if options.par:
+        parallelize = Pipeline.parse("sam-parallelize")
+        parallelize.elements[0].par = options.par
+        _run(module, parallelize)
     _run(module, Pipeline.parse(BUFFERS))
     stages["optimized" if options.optimize else "lowered"] = print_module(module)
     return Program(module, imported, stages, options, model=model)
