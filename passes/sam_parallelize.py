@@ -34,7 +34,8 @@ computed inside the loop is needed to make its coordinates, or a reduction over 
 an additive/max/min ``reduce`` or an order-1 additive ``spacc`` leaves it.
 
 Options: ``par``: ``"i:4"`` or ``"i:4,j:2"`` for every graph, ``"4"`` for each graph's
-outermost loop, or per graph ``"region0=i:4;region2=j:2"`` (a graph is ``regionN`` by its
+outermost loop (``"4,2"``: its outermost two loop levels, aliases of one level counted once), or
+per graph ``"region0=i:4;region2=j:2"`` (a graph is ``regionN`` by its
 ``fuseflow.region`` attribute, else its function name).
 """
 
@@ -69,11 +70,12 @@ class Level:
     lanes: int
 
     def text(self) -> str:
-        return f"{self.var}:{self.lanes}"
+        return str(self.lanes) if self.var.startswith("#") else f"{self.var}:{self.lanes}"
 
 
 def parse_levels(text: str) -> tuple[Level, ...]:
-    """``"i:4,j:2"`` -> (Level("i", 4), Level("j", 2)); ``"4"`` -> the outermost loop (var ``""``)."""
+    """``"i:4,j:2"`` -> (Level("i", 4), Level("j", 2)); bare factors name loops by position:
+    ``"4"`` -> the outermost loop, ``"4,2"`` -> the outermost two (var ``"#0"``, ``"#1"``)."""
     text = text.strip()
     if not text:
         return ()
@@ -82,7 +84,7 @@ def parse_levels(text: str) -> tuple[Level, ...]:
         part = part.strip()
         var, sep, factor = part.rpartition(":")
         if not sep:
-            var, factor = "", part
+            var, factor = f"#{len(levels)}", part
         var = var.strip()
         try:
             lanes = int(factor)
@@ -96,8 +98,9 @@ def parse_levels(text: str) -> tuple[Level, ...]:
     names = [lv.var for lv in levels]
     if len(set(names)) != len(names):
         raise ParallelizeError(f"'{text}' names a loop twice")
-    if "" in names and len(levels) > 1:
-        raise ParallelizeError(f"'{text}': a bare factor means the outermost loop; name the loops (i:4,j:2)")
+    positional = [n.startswith("#") for n in names]
+    if any(positional) and not all(positional):
+        raise ParallelizeError(f"'{text}': either name every loop (i:4,j:2) or none (4,2: the outermost loops)")
     lanes = 1
     for lv in levels:
         lanes *= lv.lanes
@@ -131,6 +134,18 @@ def graph_key(fn: ir.Operation) -> str:
     return ir.StringAttr(fn.attributes["sym_name"]).value
 
 
+def parallel_loops(fn: ir.Operation) -> list[str]:
+    """The loop levels of a graph that ``par`` can name, outermost first: its loops with the
+    aliases of one level (``fuseflow.loop_aliases``) given once, by their first name."""
+    alias = loop_aliases(fn)
+    out, seen = [], set()
+    for v in graph_loops(fn):
+        if alias.get(v, v) not in seen:
+            seen.add(alias.get(v, v))
+            out.append(v)
+    return out
+
+
 def graph_loops(fn: ir.Operation) -> list[str]:
     """The loops of a graph, outermost first: its ``fuseflow.order`` (a lowered region), else the
     index variables of its scanners in first-use order."""
@@ -153,7 +168,7 @@ class SamParallelizePass(ModulePass):
     """
 
     name = "sam-parallelize"
-    par = Option(str, "", "lanes per loop: 'i:4', 'i:4,j:2', '4' (outermost loop), or per graph "
+    par = Option(str, "", "lanes per loop: 'i:4', 'i:4,j:2', '4' (outermost loop), '4,2' (outermost two), or per graph "
                            "'region0=i:4;region1=j:2'")
 
     def run(self, module: ir.Operation) -> None:
@@ -184,9 +199,16 @@ def parallelize_graph(fn: ir.Operation, levels: tuple[Level, ...]) -> None:
     loops = graph_loops(fn)
     alias = loop_aliases(fn)
     rep = {v: alias.get(v, v) for v in loops}
+    levels_ = parallel_loops(fn)
     resolved = []
     for lv in levels:
-        var = lv.var or (loops[0] if loops else "")
+        var = lv.var
+        if var.startswith("#"):
+            position = int(var[1:])
+            if position >= len(levels_):
+                raise ParallelizeError(f"'{lv.lanes}' at position {position + 1}: the graph has {len(levels_)} loop "
+                                       f"level(s) ({', '.join(levels_) or 'none'})")
+            var = levels_[position]
         if var not in rep:
             raise ParallelizeError(f"'{lv.text()}': the graph has no loop '{var}' (its loops: {', '.join(loops) or 'none'})")
         resolved.append(Level(var, lv.lanes))
@@ -414,6 +436,7 @@ class _Splitter:
                 if k not in forks:
                     with ir.Location.unknown():
                         forks[k] = b.fork(outer(v), lanes)
+                    _tag_like(forks[k], [outer(v)])  # inside an outer lane, the fork is that lane's
                 return forks[k][lane]
             return outer(v)
 
@@ -422,15 +445,18 @@ class _Splitter:
             if k in exits:
                 return exits[k]
             op = g.ops[k[0] - self.n_args]
+            made: list[ir.Value] = []
             with ir.Location.unknown():
                 if self.inside(v):
                     depth = len(self.nest(v)) - len(self.level_nest)
                     exits[k] = b.join([lane_vals[lane][k] for lane in range(lanes)], depth)
+                    made.append(exits[k])
                 elif op.name == "sam.reduce":
                     kind = self.combine_kind(op)
                     acc = lane_vals[0][k]
                     for lane in range(1, lanes):
                         acc = b.alu(kind, acc, lane_vals[lane][k])
+                        made.append(acc)
                     exits[k] = acc
                 else:  # an order-1 spacc over var: union of the lanes' fibers, values added
                     crd_k, val_k = (k[0], 0), (k[0], 1)
@@ -438,9 +464,14 @@ class _Splitter:
                                         [lane_vals[lane][val_k] for lane in range(lanes)],
                                         self.nest(ir.Value(op.results[0]))[-1])
                     acc = vals[0]
+                    made.append(crd)
                     for val in vals[1:]:
                         acc = b.alu("add", acc, val)
+                        made.append(acc)
                     exits[crd_k], exits[val_k] = crd, acc
+            if LANE_ATTR in op.attributes:  # merging lanes forked inside an outer lane: its work
+                for value in made:
+                    value.owner.operation.attributes[LANE_ATTR] = op.attributes[LANE_ATTR]
             return exits[k]
 
         for node_i, op in enumerate(old_ops):
@@ -460,6 +491,14 @@ class _Splitter:
                     mapped[(node, r)] = res
         for op in reversed(old_ops):
             op.erase()
+
+
+def _tag_like(made: list[ir.Value], sources: list[ir.Value]) -> None:
+    """Give the op making ``made`` the lane tag of the op making ``sources[0]``, if it has one."""
+    src = sources[0].owner
+    if isinstance(src, ir.Block) or LANE_ATTR not in src.operation.attributes:
+        return
+    made[0].owner.operation.attributes[LANE_ATTR] = src.operation.attributes[LANE_ATTR]
 
 
 def _clone(op: ir.Operation, operands: list[ir.Value], ip: ir.InsertionPoint) -> ir.Operation:

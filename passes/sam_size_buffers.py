@@ -23,6 +23,11 @@ the product over the levels below ``L`` of (dimension + 1) tokens (data and stop
 dimension bounding it); ``SLACK`` tokens are added for the pipeline. Writers never stall, so
 paths end there.
 
+A parallel ``join`` (``sam-parallelize``) takes its lanes' units in fork order: each lane's edge
+holds two units (the fiber below the forked level, or one token at depth 0), so every lane works
+on its next item while its last one waits for the join to reach it (with the hardware default
+alone the lanes run in near lockstep with the join, far below their parallel speed).
+
 A sparse accumulator flushes a whole output fiber while its inputs wait: each of its input
 edges holds one output fiber, so producers keep running through the flush, and so does every
 edge from its outputs to where the fiber is consumed slowly (a ``repeat`` or another
@@ -136,6 +141,18 @@ def size_buffers(fn: ir.Operation) -> dict[tuple[int, int], int]:
                 if e.dst not in seen and g.ops[e.dst - n_args].name not in _SLOW:
                     seen.add(e.dst)
                     stack.append(e.dst)
+    for k, op in enumerate(g.ops):
+        if op.name != "sam.join":
+            continue
+        # a join takes its lanes' units (one per forked token) in fork order: while it drains
+        # one lane, the others run ahead only as far as their edges hold; two units each keep
+        # every lane computing its next item while its last one waits for its turn
+        depth = ir.IntegerAttr(op.attributes["depth"]).value
+        lane0 = next(e for e in g.edges if e.dst == n_args + k and e.dst_operand == 0)
+        nest = nests.get((lane0.src, lane0.src_result)) or ()
+        unit = 2 * _fiber_tokens(nest, len(nest) - depth, sizes) + SLACK
+        for n in range(len(op.operands)):
+            depths[(k, n)] = max(depths.get((k, n), 0), unit)
     _attach(g, depths)
     return depths
 

@@ -27,6 +27,7 @@ from fuseflow.sim.binding import bind_inputs, make_output_builders
 from fuseflow.sim.config import HardwareConfig
 from fuseflow.sim.engine import NodeStats, run_region
 from fuseflow.sim.graph import Graph, Program
+from fuseflow.sim.resources import lane_busy
 from fuseflow.sim.tensors import TensorData, to_python_value
 
 
@@ -70,6 +71,7 @@ class SimResult:
             "overlapped_cycles": self.overlapped_cycles,
             "totals": self.totals(),
             "region_buffers": [{"words": w, "peak": p} for w, p in self.region_buffers],
+            "lane_busy": [lane_busy(region) for region in self.stats],
             "hw": {"key": self.hw.key(), **asdict(self.hw)},
             "regions": [[asdict(s) for s in region] for region in self.stats],
         }

@@ -29,6 +29,9 @@ class HardwareConfig:
     #: on-chip words a region may spend on the buffers the compiler sizes for fan-out edges
     #: (``sam-size-buffers``); 0 = unlimited. A region over it is infeasible (``BufferBudgetError``)
     buffer_budget: int = 0
+    #: primitives (PEs: every sam op but ``sam.output``) a region may use; 0 = unlimited. A
+    #: region over it is infeasible (``PeBudgetError``)
+    pe_budget: int = 0
     #: off-chip memory model on/off (scanners, array loads and writers)
     memory: bool = True
     mem_channels: int = 8

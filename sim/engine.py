@@ -18,6 +18,7 @@ from fuseflow.sim.config import HardwareConfig
 from fuseflow.sim.errors import BufferBudgetError
 from fuseflow.sim.graph import BINARY_OPS, AluOp, Graph, Kind, StreamKind
 from fuseflow.sim.reference import alu_apply
+from fuseflow.sim.resources import check_pe_budget, graph_primitives, lane_count
 from fuseflow.sim.tensors import TensorData
 from fuseflow.sim.tokens import DONE, EMPTY, REP, Stop, is_stop
 
@@ -48,6 +49,7 @@ class NodeStats:
     ops: int
     bytes_read: int
     bytes_written: int
+    lane: str = ""  # the node's parallel lane (``Node.lane``); "" outside every lane
 
 
 @dataclass
@@ -179,6 +181,7 @@ class _Tiles:
 
 
 def run_region(g: Graph, tensors: list[TensorData], hw: HardwareConfig, *, trace: bool = False) -> RegionResult:
+    check_pe_budget(g.name, graph_primitives(g), lane_count(n.lane for n in g.nodes), hw.pe_budget)
     depths = []
     for f in range(len(g.fifo_kinds)):
         p, _, c, _ = g.fifo_ends[f]
@@ -282,7 +285,8 @@ def run_region(g: Graph, tensors: list[TensorData], hw: HardwareConfig, *, trace
         elif n.kind == Kind.VAL_WRITE:
             outputs[n.iparams[0]].set_vals(node.values())
     stats = [
-        NodeStats(n.name, _KIND_NAMES[n.kind], nd.tin, nd.tout, nd.steps, nd.stall, nd.first, nd.finish, nd.ops, nd.bytes_read, nd.bytes_written)
+        NodeStats(n.name, _KIND_NAMES[n.kind], nd.tin, nd.tout, nd.steps, nd.stall, nd.first, nd.finish, nd.ops, nd.bytes_read,
+                  nd.bytes_written, n.lane)
         for n, nd in zip(g.nodes, nodes, strict=True)
     ]
     cycles = max([s.finish for s in stats] + [0])

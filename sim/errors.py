@@ -30,5 +30,10 @@ class BufferBudgetError(FuseflowError):
     constraint: the configuration is infeasible); the message names the largest edge."""
 
 
+class PeBudgetError(FuseflowError):
+    """A region's primitives exceed ``HardwareConfig.pe_budget`` (an unknown constraint: the
+    configuration is infeasible); the message names the most numerous kinds."""
+
+
 class SpaccOverflowError(FuseflowError):
     """A sparse accumulator exceeded its configured capacity (an unknown constraint)."""

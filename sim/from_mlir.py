@@ -99,8 +99,10 @@ def load_program(source, ctx=None) -> Program:
 
 
 def graph_from_func(sg, region: int = 0) -> Graph:
-    """One ``SamGraph`` (``fuseflow.dialects.sam_graph``) -> ``Graph``."""
+    """One ``SamGraph`` (``fuseflow.dialects.sam_graph``) -> ``Graph``; an op's
+    ``fuseflow.lane`` (set by ``sam-parallelize``) becomes its node's ``lane``."""
     ir, _, _ = _bindings()
+    from fuseflow.passes.sam_parallelize import LANE_ATTR
     b = GraphBuilder(sg.name)
     values: dict = {}
     tensor_ids: dict = {}
@@ -113,6 +115,7 @@ def graph_from_func(sg, region: int = 0) -> Graph:
     writers: dict = {}
     n_results = len(sg.ops[-1].operands) if sg.ops and sg.ops[-1].name == "func.return" else 0
     outputs: dict = {}
+    lanes: dict[str, str] = {}  # node name -> lane tag
     for idx, op in enumerate(sg.ops):
         name = op.name
         where = f"@{sg.name} op #{idx} ({name})"
@@ -138,6 +141,8 @@ def graph_from_func(sg, region: int = 0) -> Graph:
         ops = [src_of[(node, k)] for k in range(len(op.operands))]
         res = [(node, r) for r in range(len(op.results))]
         nm = f"{name.split('.')[-1]}{idx}"
+        if LANE_ATTR in attrs:
+            lanes[nm] = ir.StringAttr(attrs[LANE_ATTR]).value
         if name == "sam.root":
             out = [b.root(name=nm)]
         elif name == "sam.fiber_lookup":
@@ -221,6 +226,7 @@ def graph_from_func(sg, region: int = 0) -> Graph:
             g.buffers[f] = max(g.buffers.get(f, 0), d)
     for n in g.nodes:
         n.region = region
+        n.lane = lanes.get(n.name, "")
     return g
 
 

@@ -111,6 +111,9 @@ class Node:
     iparams: tuple[int, ...] = ()
     fparams: tuple[float, ...] = ()
     region: int = 0
+    # the parallel lane the node belongs to (``fuseflow.lane`` of its op: "2", or "2.1" for
+    # lane 1 of a loop forked inside lane 2); "" for a node outside every forked loop body
+    lane: str = ""
 
 
 @dataclass
@@ -199,7 +202,8 @@ class GraphBuilder:
 
     def __init__(self, name: str = "graph"):
         self.name = name
-        self._nodes: list[tuple[Kind, str, list[Stream], int, tuple, tuple]] = []
+        self._nodes: list[tuple[Kind, str, list[Stream], int, tuple, tuple, str]] = []
+        self.lane = ""  # the lane tag given to the nodes added from now on (see ``Node.lane``)
         self._kinds: list[list[StreamKind]] = []
         self.inputs: list[TensorSpec] = []
         self.outputs: list[TensorSpec] = []
@@ -221,7 +225,7 @@ class GraphBuilder:
         for s in ins:
             if not isinstance(s, Stream):
                 raise FuseflowError(f"{kind.name.lower()}: input {s!r} is not a stream")
-        self._nodes.append((kind, name or f"{kind.name.lower()}{nid}", list(ins), nid, tuple(iparams), tuple(fparams)))
+        self._nodes.append((kind, name or f"{kind.name.lower()}{nid}", list(ins), nid, tuple(iparams), tuple(fparams), self.lane))
         self._kinds.append(list(out_kinds))
         outs = tuple(Stream(nid, p, k) for p, k in enumerate(out_kinds))
         return outs[0] if len(outs) == 1 else outs
@@ -310,7 +314,7 @@ class GraphBuilder:
         fifo_kinds: list[StreamKind] = []
         fifo_ends: list[tuple[int, int, int, int]] = []
         outs = [[[] for _ in kinds] for kinds in self._kinds]
-        for kind, name, ins, nid, ip, fp in self._nodes:
+        for kind, name, ins, nid, ip, fp, lane in self._nodes:
             fids = []
             for port, s in enumerate(ins):
                 f = len(fifo_kinds)
@@ -318,7 +322,7 @@ class GraphBuilder:
                 fifo_ends.append((s.node, s.port, nid, port))
                 outs[s.node][s.port].append(f)
                 fids.append(f)
-            nodes.append(Node(nid, kind, name, fids, None, ip, fp))
+            nodes.append(Node(nid, kind, name, fids, None, ip, fp, lane=lane))
         for n, o in zip(nodes, outs, strict=True):
             n.outs = o
         g = Graph(nodes, fifo_kinds, fifo_ends, list(self.inputs), list(self.outputs), list(self.sources), list(self.sink_names), self.name)

@@ -120,6 +120,8 @@ def par_text(par) -> str:
         raise FuseflowError(f"par must be a lane count, 'VAR:FACTOR[,VAR:FACTOR]' or a dict per region, got {par!r}")
     if isinstance(par, int):
         text = str(par)
+    elif isinstance(par, (list, tuple)) and par and all(isinstance(x, int) and not isinstance(x, bool) for x in par):
+        text = ",".join(map(str, par))
     elif isinstance(par, str):
         text = par.strip()
         if "=" in text or ";" in text:
@@ -170,8 +172,8 @@ def compile(model, example_args, sparse=None, fusion="unfused", order=None, *, o
     rewrites ``A @ (X @ W)`` into ``(A @ X) @ W``, ``"right"`` the reverse
     (``fuseflow-reassociate``; equal up to float rounding).
     ``par``: parallel lanes (``sam-parallelize``): ``4`` forks every region's outermost loop into 4
-    lanes, ``"i:4,j:2"`` loops i and j of every region (4 x 2 lanes), ``{"region1": "i:4"}``
-    per region; None (default) is serial.
+    lanes, ``(4, 2)`` its outermost two loop levels (4 x 2 lanes), ``"i:4,j:2"`` loops i and j of
+    every region, ``{"region1": "i:4", "region2": 2}`` per region; None (default) is serial.
     """
     from fuseflow.frontend import import_model
 

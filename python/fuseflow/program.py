@@ -9,6 +9,7 @@ each graph; the cycle count of the program is the sum over regions (FuseFlow's c
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,29 @@ class ProgramResult:
     def buffer_words(self) -> int:
         """On-chip buffer words of the largest region (regions run one after another)."""
         return max((w for w, _ in self.region_buffers.values()), default=0)
+
+    @property
+    def lane_busy(self) -> dict[str, dict[str, int]]:
+        """Per region: busy cycles per parallel lane, by full lane tag (``"2"``, ``"2.1"``; see
+        ``fuseflow.sim.resources``); empty for a serial region."""
+        from fuseflow.sim.resources import lane_busy
+
+        return {name: lane_busy(nodes) for name, nodes in self.stats.items()}
+
+    @property
+    def lane_imbalance(self) -> dict[str, float]:
+        """Per parallel region: busy cycles of its busiest outermost lane over their mean (1.0 =
+        balanced; nested tags count toward their outermost lane). Serial regions are left out."""
+        from fuseflow.sim.resources import lane_imbalance
+
+        return {name: lane_imbalance(busy) for name, busy in self.lane_busy.items() if busy}
+
+    def lane_summary(self) -> list[str]:
+        """One line per parallel region: its lanes, the imbalance and the busy cycles per
+        outermost lane (``fuseflow.sim.resources.lane_line``)."""
+        from fuseflow.sim.resources import lane_line
+
+        return [lane_line(name, busy) for name, busy in self.lane_busy.items() if busy]
 
     def totals(self) -> dict[str, int]:
         nodes = [n for region in self.stats.values() for n in region]
@@ -145,6 +169,28 @@ class Program:
     def input_names(self) -> list[str]:
         return self.imported.input_names() if self.imported is not None else []
 
+    @property
+    def primitives(self) -> dict[str, Counter]:
+        """Per region (graph name): its primitives by sam op name without ``sam.`` (every sam op
+        but ``sam.output``, writers included); what ``HardwareConfig.pe_budget`` limits."""
+        from fuseflow.dialects.sam_graph import sam_functions
+        from fuseflow.sim.resources import sam_primitives
+
+        return {g.name: sam_primitives(g) for g in sam_functions(self.module)}
+
+    @property
+    def primitive_totals(self) -> dict[str, int]:
+        """Per region: its primitive count (the sum of ``primitives``)."""
+        return {name: sum(counts.values()) for name, counts in self.primitives.items()}
+
+    @property
+    def lanes(self) -> dict[str, int]:
+        """Per region: its parallel lanes (the product of its forked factors; 1 when serial)."""
+        from fuseflow.dialects.sam_graph import sam_functions
+        from fuseflow.sim.resources import lane_count, sam_lane_tags
+
+        return {g.name: lane_count(sam_lane_tags(g)) for g in sam_functions(self.module)}
+
     # -- execution -------------------------------------------------------------------------
     def bind(self, inputs) -> list[np.ndarray]:
         args = self.imported.bind(inputs) if self.imported is not None else list(inputs)
@@ -155,6 +201,7 @@ class Program:
         ``engine`` is "cycle" (the compiled engine) or "reference" (the functional model)."""
         from fuseflow.sim import HardwareConfig
         from fuseflow.sim.api import run_function
+        from fuseflow.sim.resources import check_pe_budget
 
         entry = self.entry
         block = entry.regions[0].blocks[0]
@@ -172,6 +219,11 @@ class Program:
         events: list[dict] = []
         # relayouts happen between the regions; each is a line of its own in the cycle count
         relayouts = {r.name: (hw or HardwareConfig()).relayout_cycles(r.elements) for r in self.relayouts}
+        if engine != "reference" and hw is not None and hw.pe_budget:
+            # every region before the first is simulated (the engine checks each one again)
+            lanes = self.lanes
+            for region, counts in self.primitives.items():
+                check_pe_budget(region, counts, lanes[region], hw.pe_budget)
         for op in block.operations:
             name = op_name(op)
             if name == "arith.constant":

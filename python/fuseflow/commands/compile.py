@@ -8,6 +8,7 @@ Examples:
     fuseflow compile gcn --fusion full --orders            # the legal dataflow orders per region
     fuseflow compile spmm --layouts auto --order ijk       # B read column-major (a relayout)
     fuseflow compile my_model.py --simulate               # a file defining workload()
+    fuseflow compile gpt3_bigbird --fusion full --par region1=i:4 --stage optimized --simulate
 
 WORKLOAD is a built-in name (see --help) or a Python file defining ``workload()`` returning a
 ``fuseflow.workloads.Workload``. ``--order`` takes ``regionN=ORDER`` (an index or a permutation
@@ -38,6 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="dataflow order: an index into the legal orders or a permutation (repeatable)")
     parser.add_argument("--layouts", default="declared", choices=list(LAYOUT_MODES),
                         help="auto: read dense inputs in the level order each region's order needs (relayouts charged)")
+    parser.add_argument("--par", action="append", default=[], metavar="[regionN=]LANES",
+                        help="parallel lanes (sam-parallelize): 4 (outermost loop), 4,2 (outermost two), "
+                             "i:4,j:2 (named loops), or regionN=... per region (repeatable); shown in the "
+                             "optimized stage")
     parser.add_argument("--stage", default="lowered", choices=STAGES, help="which stage's IR to print")
     parser.add_argument("-o", dest="output", help="write the IR here instead of stdout")
     parser.add_argument("--orders", action="store_true", help="print each region's legal dataflow orders instead of IR")
@@ -67,6 +72,21 @@ def parse_orders(items: list[str]):
     return out
 
 
+def parse_par(items: list[str]):
+    """``--par`` values -> ``compile(par=...)``: one spec for every region, or a dict per region."""
+    if not items:
+        return None
+    if len(items) == 1 and "=" not in items[0]:
+        return items[0]
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise FuseflowError(f"--par '{item}': use regionN=LANES when giving several")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
 def run(args) -> int:
     import fuseflow
     from fuseflow.workloads import load
@@ -74,7 +94,7 @@ def run(args) -> int:
     w = load(args.workload)
     t0 = time.perf_counter()
     prog = fuseflow.compile(w.model, w.args, sparse=w.sparse, fusion=parse_fusion(args.fusion),
-                            order=parse_orders(args.order), layouts=args.layouts)
+                            order=parse_orders(args.order), layouts=args.layouts, par=parse_par(args.par))
     elapsed = time.perf_counter() - t0
     if args.orders:
         for r in prog.regions:
@@ -97,4 +117,6 @@ def run(args) -> int:
               f"({', '.join(f'{k}={v}' for k, v in {**res.region_cycles, **res.relayouts}.items())}); "
               "outputs match PyTorch",
               file=sys.stderr)
+        for line in res.lane_summary():
+            print(f"// {line}", file=sys.stderr)
     return 0

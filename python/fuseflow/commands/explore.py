@@ -10,6 +10,7 @@ and prints the best configuration and its speedup over the best unfused one::
 
     fuseflow explore gcn --nodes 24 --output out/gcn
     fuseflow explore sae --mode tune --budget 12 --seed 0 --prune 8
+    fuseflow explore gpt3_bigbird --fusions full --mode tune --budget 16 --lanes 1 2 4 8 --pe-budget 2000
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--associate", choices=["all", "keep", "left", "right"], default="keep",
                         help="the associate parameter: contraction chains as written (keep), (A @ X) @ W "
                              "(left), A @ (X @ W) (right), or all three explored (default keep)")
+    parser.add_argument("--lanes", type=int, nargs="+", default=[1], metavar="N",
+                        help="lane counts explored per region (its outermost loop forked, sam-parallelize); "
+                             "default 1 (serial)")
+    parser.add_argument("--pe-budget", type=int, default=0, metavar="N",
+                        help="primitives a region may use (HardwareConfig.pe_budget; 0 = unlimited)")
     parser.add_argument("--prune", type=float, default=None, metavar="FACTOR",
                         help="skip points whose estimated work exceeds FACTOR x the least estimate")
     parser.add_argument("--max-points", type=int, default=1000, metavar="N",
@@ -60,6 +66,11 @@ def _fusion(text: str):
         return tuple(tuple(int(x) for x in g.split(",")) for g in text.split(";") if g.strip())
     except ValueError:
         raise FuseflowError(f"fusion '{text}' is neither unfused/layers/full nor groups like '0,1;2'") from None
+
+
+def lanes_text(lanes: dict[str, int]) -> str:
+    """``region1=4 region2=2`` (``serial`` when no region is parallel)."""
+    return " ".join(f"{k}={v}" for k, v in lanes.items()) or "serial"
 
 
 def _workload(args):
@@ -90,6 +101,8 @@ def run(args) -> int:
         raise FuseflowError(f"--budget must be positive, got {args.budget}")
     if args.max_wall <= 0:
         raise FuseflowError(f"--max-wall must be positive, got {args.max_wall}")
+    if args.pe_budget < 0:
+        raise FuseflowError(f"--pe-budget must be >= 0, got {args.pe_budget}")
     console = Console(stderr=True)
     out = Console()
     w = _workload(args)
@@ -98,8 +111,8 @@ def run(args) -> int:
     associate = ASSOCIATIONS if args.associate == "all" else (args.associate,)
     with console.status(f"analysing {w.name}"):
         ex = Explorer(w, fusions=[_fusion(f) for f in args.fusions], optimize=optimize,
-                      hw=HardwareConfig(max_wall_seconds=args.max_wall), prune=args.prune, layouts=layouts,
-                      associate=associate)
+                      hw=HardwareConfig(max_wall_seconds=args.max_wall, pe_budget=args.pe_budget),
+                      prune=args.prune, layouts=layouts, associate=associate, lanes=args.lanes)
     n_points = ex.n_points()
     console.print(f"[bold]{w.name}[/bold]: {w.description}; {n_points} configuration(s)")
     for info in ex.fusions:
@@ -137,8 +150,8 @@ def run(args) -> int:
     plot_path = None if args.no_plot or not result.outcomes else plot(result, output / "explore.png")
     table = Table(title=f"fuseflow explore {w.name} ({args.mode}): best configuration per fusion "
                         "(simulated, checked against PyTorch)")
-    for col in ("fusion", "evaluated", "feasible", "best cycles", "layouts", "associate", "orders", "optimize",
-                "vs unfused"):
+    for col in ("fusion", "evaluated", "feasible", "best cycles", "layouts", "associate", "orders", "lanes",
+                "primitives", "optimize", "vs unfused"):
         table.add_column(col, justify="left" if col in ("fusion", "orders") else "right")
     base = result.best_of("unfused")
     for name in dict.fromkeys(info.name for info in ex.fusions):
@@ -149,6 +162,8 @@ def run(args) -> int:
                       "-" if b is None else b.point.get("layouts", layouts[0]),
                       "-" if b is None else b.point.get("associate", associate[0]),
                       "-" if b is None else " ".join(ex.orders_text(b.point)),
+                      "-" if b is None else lanes_text(b.lanes),
+                      "-" if b is None or b.primitives is None else f"{b.primitives:,}",
                       "-" if b is None else str(b.point.get("optimize", optimize[0])),
                       "-" if b is None or base is None else f"{base.cycles / b.cycles:.2f}x")
     out.print(table)
@@ -161,7 +176,7 @@ def run(args) -> int:
         "feasible": len(result.feasible), "pruned": sum(o.pruned for o in result.outcomes),
         "best": None if bestp is None else {
             "point": bestp.point, "orders": ex.orders_text(bestp.point), "cycles": bestp.cycles,
-            "options": bestp.options_key},
+            "lanes": bestp.lanes, "primitives": bestp.primitives, "options": bestp.options_key},
         "speedup_over_unfused": result.speedup_over("unfused"),
         "heuristic_spearman": None if math.isnan(rho) else rho,
         "heuristic_spearman_ops": None if math.isnan(rho_ops) else rho_ops,
@@ -174,6 +189,7 @@ def run(args) -> int:
     else:
         sp = result.speedup_over("unfused")
         out.print(f"best: fusion={bestp.point['fusion']} orders={' '.join(ex.orders_text(bestp.point))} "
+                  f"lanes={lanes_text(bestp.lanes)} primitives={bestp.primitives or 0:,} "
                   f"cycles={bestp.cycles:,}" + ("" if sp is None else f" ({sp:.2f}x over unfused)"))
     if not math.isnan(rho):
         ops_text = "n/a" if math.isnan(rho_ops) else f"{rho_ops:.2f}"

@@ -120,7 +120,7 @@ def run_program(module, inputs, hw, args) -> int:
     if args.save:
         np.savez(args.save, **{f"out{k}": v for k, v in enumerate(res.outputs)})
     doc = {"cycles": res.cycles, "region_cycles": res.region_cycles, "relayouts": res.relayouts, "totals": res.totals(),
-           "hw": hw.key(), "checked": bool(args.check),
+           "lane_busy": res.lane_busy, "lane_imbalance": res.lane_imbalance, "hw": hw.key(), "checked": bool(args.check),
            "outputs": [{"shape": list(v.shape)} for v in res.outputs]}
     if args.json:
         print(json.dumps(doc, indent=2))
@@ -139,6 +139,8 @@ def run_program(module, inputs, hw, args) -> int:
         for name, c in res.relayouts.items():
             table.add_row(f"relayout {name}", f"{c:,}")
         console.print(table)
+        for line in res.lane_summary():
+            console.print(line, highlight=False, soft_wrap=True)
     return 0
 
 
@@ -169,6 +171,8 @@ def _print_summary(res, args) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from fuseflow.sim.resources import lane_busy, lane_line
+
     console = Console()
     tot = res.totals()
     console.print(f"[bold]{args.ir_file}[/bold]: {res.cycles:,} cycles"
@@ -177,6 +181,10 @@ def _print_summary(res, args) -> None:
     console.print(f"tokens {tot['tokens']:,}  ops {tot['ops']:,}  read {tot['bytes_read']:,} B  written {tot['bytes_written']:,} B")
     for name, t in res.tensors.items():
         console.print(f"output {name}: shape {t.shape} format {t.format!r} nnz {len(t.vals)}")
+    for r, region in enumerate(res.stats):
+        busy = lane_busy(region)
+        if busy:
+            console.print(lane_line(f"region {r}", busy), highlight=False, soft_wrap=True)
     table = Table(title=f"busiest {args.top} nodes")
     for col in ("node", "kind", "in", "out", "busy", "stalled", "finish", "ops", "read B", "written B"):
         table.add_column(col, justify="left" if col in ("node", "kind") else "right")

@@ -14,7 +14,11 @@ inputs may be read in any level order, paying relayouts; with "auto" the order p
 ``order_<fusion>_auto_<r>``, conditional on both); ``associate`` (categorical "keep"/"left"/
 "right" when several are explored: how chains of contractions are associated,
 ``fuseflow-reassociate``; order parameters ``order_<fusion>[_auto]_left_<r>`` and so on);
-``optimize`` (categorical True/False). Orders depend on the fusion, layouts and association
+``optimize`` (categorical True/False); ``par_<fusion>[_auto][_left]_<r>`` (ordinal, when several
+lane counts are explored: the lanes region r's outermost loop is forked into, ``sam-parallelize``;
+which loop that is follows the region's order parameter, so order x lanes chooses both the
+variable and the factor; conditional like the orders; a configuration over
+``HardwareConfig.pe_budget`` primitives is infeasible). Orders depend on the fusion, layouts and association
 choices (the regions and their constraints do), so conditional
 parameters list exactly the legal orders of every
 granularity: no point of the space is out of range, and the tuner never spends an evaluation on
@@ -70,9 +74,9 @@ class FusionInfo:
         """The schedule choices besides fusion this granularity's regions were read with."""
         return {"layouts": self.layouts, "associate": self.associate}
 
-    def param(self, r: int) -> str:
+    def param(self, r: int, kind: str = "order") -> str:
         tag = "".join(f"{v}_" for k, v in self.variant.items() if v != VARIANT_DEFAULTS[k])
-        return f"order_{self.key or self.name}_{tag}{r}"
+        return f"{kind}_{self.key or self.name}_{tag}{r}"
 
 
 @dataclass
@@ -88,6 +92,8 @@ class Outcome:
     wall_time: float = 0.0
     error: str = ""
     pruned: bool = False
+    primitives: int | None = None  # SAM primitives of the largest region (the PE budget's measure)
+    lanes: dict[str, int] = field(default_factory=dict)  # region -> lanes, where parallel
 
 
 def fusion_name(fusion) -> str:
@@ -102,14 +108,16 @@ class Explorer:
     ``fusions``: granularities (names or op-index group lists; default unfused, layers, full);
     ``optimize``: the values of the ``optimize`` parameter; ``layouts``: the values of the
     ``layouts`` parameter ("declared", "auto"); ``associate``: the values of the ``associate``
-    parameter ("keep", "left", "right"); ``hw``: a ``HardwareConfig``;
+    parameter ("keep", "left", "right"); ``lanes``: the lane counts of each region's outermost
+    loop (``(1,)``: serial, no parameter); ``hw``: a ``HardwareConfig`` (its ``pe_budget`` bounds
+    the primitives of a region);
     ``prune``: a factor: configurations whose estimated work exceeds ``prune`` x the least
     estimated work in the space are infeasible without compiling or simulating (None: off).
     """
 
     def __init__(self, workload, fusions: Sequence = FUSIONS, optimize: Sequence[bool] = (True, False),
                  hw=None, prune: float | None = None, layouts: Sequence[str] = ("declared",),
-                 associate: Sequence[str] = ("keep",)):
+                 associate: Sequence[str] = ("keep",), lanes: Sequence[int] = (1,)):
         from fuseflow.bindings import print_module
         from fuseflow.frontend import import_model
         from fuseflow.passes.lowering import LAYOUT_MODES
@@ -133,6 +141,9 @@ class Explorer:
                 raise ExploreError(f"{key} must be values of {', '.join(allowed)}, got {list(values)}")
             self.variants[key] = chosen
         self.layout_values, self.associate_values = self.variants["layouts"], self.variants["associate"]
+        self.lane_values = tuple(dict.fromkeys(lanes))
+        if not self.lane_values or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in self.lane_values):
+            raise ExploreError(f"lanes must be integers >= 1, got {list(lanes)}")
         self._imported = import_model(workload.model, workload.args, sparse=workload.sparse)
         self._text = print_module(self._imported.module)
         self._args = [np.asarray(a, np.float64) for a in self._bound_args()]
@@ -225,6 +236,12 @@ class Explorer:
                         info.param(r), 0, len(orders) - 1, default=0,
                         condition=lambda p, n=info.name, v=info.variant:
                             p["fusion"] == n and all(p[k] == v[k] for k in explored)))
+            if len(self.lane_values) > 1:
+                for r in range(len(info.orders)):
+                    params.append(tune.Ordinal(
+                        info.param(r, "par"), list(self.lane_values), default=self.lane_values[0],
+                        condition=lambda p, n=info.name, v=info.variant:
+                            p["fusion"] == n and all(p[k] == v[k] for k in explored)))
         if len(self.optimize_values) > 1:
             params.append(tune.Categorical("optimize", list(self.optimize_values),
                                            default=self.optimize_values[0]))
@@ -233,9 +250,11 @@ class Explorer:
     def points(self) -> list[dict]:
         """Every point of the space (fusion-major, then orders, then optimize)."""
         out = []
+        lane_choices = self.lane_values if len(self.lane_values) > 1 else (None,)
         for info in self.fusions:
             choices = [range(len(o)) if len(o) > 1 else [None] for o in info.orders]
-            for idx in itertools.product(*choices):
+            for idx, lanes in itertools.product(itertools.product(*choices),
+                                                itertools.product(lane_choices, repeat=len(info.orders))):
                 for opt in self.optimize_values:
                     p = {"fusion": info.name}
                     for k, values in self.variants.items():
@@ -244,6 +263,9 @@ class Explorer:
                     for r, i in enumerate(idx):
                         if i is not None:
                             p[info.param(r)] = i
+                    for r, n in enumerate(lanes):
+                        if n is not None:
+                            p[info.param(r, "par")] = n
                     if len(self.optimize_values) > 1:
                         p["optimize"] = opt
                     out.append(p)
@@ -271,7 +293,19 @@ class Explorer:
         info, idx = self.order_indices(point)
         opt = point.get("optimize", self.optimize_values[0])
         return CompileOptions.make(info.fusion, idx if info.orders else None, bool(opt), layouts=info.layouts,
-                                   associate=info.associate)
+                                   associate=info.associate, par=self.lanes(point) or None)
+
+    def lanes(self, point: dict) -> dict[str, int]:
+        """Lanes of each parallel region's outermost loop at ``point`` (serial regions left out)."""
+        info = self.info(point["fusion"], point.get("layouts"), point.get("associate"))
+        out = {}
+        for r in range(len(info.orders)):
+            n = int(point.get(info.param(r, "par"), self.lane_values[0]))
+            if n not in self.lane_values:
+                raise ExploreError(f"{info.param(r, 'par')} = {n} is not one of {list(self.lane_values)}")
+            if n > 1:
+                out[f"region{r}"] = n
+        return out
 
     # -- heuristic -----------------------------------------------------------------------------
     def estimate(self, point: dict) -> Estimate | None:
@@ -302,6 +336,8 @@ class Explorer:
         for r, orders in enumerate(info.orders):
             if len(orders) > 1:
                 p[info.param(r)] = int(picks[r])
+            if len(self.lane_values) > 1:
+                p[info.param(r, "par")] = self.lane_values[0]
         if len(self.optimize_values) > 1:
             p["optimize"] = self.optimize_values[0]
         return p
@@ -309,7 +345,8 @@ class Explorer:
     def n_points(self) -> int:
         """The number of points of the space (counted, not enumerated: spaces with layouts and
         association as parameters reach millions of points)."""
-        per_info = [math.prod(len(o) for o in info.orders) for info in self.fusions]
+        per_info = [math.prod(len(o) for o in info.orders) * len(self.lane_values) ** len(info.orders)
+                    for info in self.fusions]
         return sum(per_info) * len(self.optimize_values)
 
     def reference_work(self) -> float | None:
@@ -372,6 +409,8 @@ class Explorer:
             out.cycles = int(res.cycles)
             out.region_cycles = {k: int(v) for k, v in res.region_cycles.items()}
             out.region_cycles.update({f"relayout {k}": int(v) for k, v in res.relayouts.items()})
+            out.primitives = max((sum(c.values()) for c in prog.primitives.values()), default=0)
+            out.lanes = {k: v for k, v in prog.lanes.items() if v > 1}
         out.wall_time = time.perf_counter() - t0
         return out
 
@@ -385,10 +424,16 @@ class Explorer:
 
 def _infeasible_errors() -> tuple[type[BaseException], ...]:
     from fuseflow.passes.lowering import InfeasibleOrder, LoweringError, UnsupportedOp
-    from fuseflow.sim.errors import BufferBudgetError, DeadlockError, GuardError, SpaccOverflowError
+    from fuseflow.sim.errors import (
+        BufferBudgetError,
+        DeadlockError,
+        GuardError,
+        PeBudgetError,
+        SpaccOverflowError,
+    )
 
     return (InfeasibleOrder, UnsupportedOp, LoweringError, GuardError, DeadlockError, SpaccOverflowError,
-            BufferBudgetError)
+            BufferBudgetError, PeBudgetError)
 
 
 __all__ = ["FUSIONS", "ExploreError", "Explorer", "FusionInfo", "Outcome", "fusion_name"]

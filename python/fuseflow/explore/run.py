@@ -146,8 +146,8 @@ def _point_key(point: dict) -> str:
 # Reports
 
 
-CSV_FIELDS = ("index", "fusion", "layouts", "associate", "orders", "optimize", "options", "feasible", "pruned", "cycles",
-              "region_cycles", "est_ops", "est_bytes", "est_work", "wall_time", "error")
+CSV_FIELDS = ("index", "fusion", "layouts", "associate", "orders", "lanes", "optimize", "options", "feasible", "pruned",
+              "cycles", "primitives", "region_cycles", "est_ops", "est_bytes", "est_work", "wall_time", "error")
 
 
 def rows(result: ExploreResult) -> list[dict]:
@@ -160,11 +160,13 @@ def rows(result: ExploreResult) -> list[dict]:
             "layouts": o.point.get("layouts", ex.layout_values[0] if ex is not None else ""),
             "associate": o.point.get("associate", ex.associate_values[0] if ex is not None else ""),
             "orders": " ".join(ex.orders_text(o.point)) if ex is not None else "",
+            "lanes": json.dumps(ex.lanes(o.point)) if ex is not None else "",
             "optimize": o.point.get("optimize", ex.optimize_values[0] if ex is not None else ""),
             "options": o.options_key,
             "feasible": o.feasible,
             "pruned": o.pruned,
             "cycles": "" if o.cycles is None else o.cycles,
+            "primitives": "" if o.primitives is None else o.primitives,
             "region_cycles": json.dumps(o.region_cycles),
             "est_ops": "" if o.estimate is None else f"{o.estimate.ops:.6g}",
             "est_bytes": "" if o.estimate is None else f"{o.estimate.bytes:.6g}",

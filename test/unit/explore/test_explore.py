@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import math
 import warnings
 
 import pytest
@@ -244,3 +245,45 @@ def test_cli_user_errors(tmp_path, capsys):
     assert main(["explore", "spmm", "--max-points", "2", "--output", str(tmp_path)]) == 1
     assert "would simulate 3 configurations" in capsys.readouterr().err
     assert main(["explore", "spmm", "--nodes", "4", "--output", str(tmp_path)]) == 1
+
+
+def test_lanes_are_a_parameter_per_region(sae):
+    ex = Explorer(sae, fusions=["layers"], optimize=(True,), lanes=(1, 2, 4))
+    params = {p.name: p for p in ex.space().params}
+    lane_params = sorted(n for n in params if n.startswith("par_"))
+    assert lane_params == [f"par_layers_{r}" for r in range(len(ex.info("layers").orders))]
+    assert list(params[lane_params[0]].values()) == [1, 2, 4]
+    assert ex.n_points() == len(ex.points()) == math.prod(len(o) for o in ex.info("layers").orders) * 3 ** len(lane_params)
+    point = {"fusion": "layers", **{n: 1 for n in lane_params}}
+    point[lane_params[0]] = 4
+    assert ex.lanes(point) == {"region0": 4}
+    out = ex.evaluate(point)
+    assert out.feasible and out.lanes == {"main_region0": 4}
+    assert out.primitives == max(ex.program(ex.options(point)).primitive_totals.values())
+    serial = ex.evaluate({"fusion": "layers", **{n: 1 for n in lane_params}})
+    assert out.cycles < serial.cycles and out.primitives > serial.primitives
+    with pytest.raises(ExploreError, match="lanes must be integers"):
+        Explorer(sae, lanes=(0,))
+
+
+def test_explorer_trades_lanes_against_a_primitive_budget():
+    """The GPT block, fully fused, with lanes as parameters under a PE budget: the search finds a
+    parallel configuration faster than the best serial one, within the budget; configurations
+    over it are infeasible, with the reason."""
+    from fuseflow.sim import HardwareConfig
+
+    w = workloads.gpt3_bigbird(8, 2, 16, seq=8, block=4)
+    serial = Explorer(w, fusions=["full"], optimize=(True,))
+    base = serial.evaluate(serial.heuristic_point(serial.info("full")))
+    budget = base.primitives * 5
+    ex = Explorer(w, fusions=["full"], optimize=(True,), lanes=(1, 2, 4, 8), hw=HardwareConfig(pe_budget=budget))
+    result = explore(ex, "tune", budget=10, seed=0)
+    best = result.best
+    assert best.cycles < base.cycles and best.lanes
+    assert best.primitives <= budget
+    over = [o for o in result.outcomes if not o.feasible]
+    assert all("PeBudgetError" in o.error and "primitives" in o.error for o in over)
+    # every region at 8 lanes is over the budget
+    eight = {"fusion": "full", **{p.name: 8 for p in ex.space().params if p.name.startswith("par_")}}
+    out = ex.evaluate(eight)
+    assert not out.feasible and "budget" in out.error
