@@ -431,6 +431,8 @@ class _Splitter:
         def in_lane(v: ir.Value, lane: int) -> ir.Value:
             k = self.key(v)
             if not isinstance(v.owner, ir.Block) and k[0] in body:
+                if _is_stream(v) and not self.inside(v):
+                    return exit_value(v)  # a reduction over the split loop: every lane reads the combined value
                 return lane_vals[lane][k]
             if _is_stream(v) and self.inside(v):
                 if k not in forks:

@@ -107,3 +107,28 @@ def test_factor_one_is_the_serial_program():
     args = make()
     serial = fuseflow.compile(Fn(fn), args, sparse=fmts)
     assert fuseflow.compile(Fn(fn), args, sparse=fmts, par="i:1").stage("optimized") == serial.stage("optimized")
+
+
+def _transformer_kernels():
+    import torch
+    from kernels import dense
+    from test_transformer_kernels import _mask, heads, masked_softmax
+
+    ln = torch.nn.LayerNorm(6).eval()
+    return {
+        "layernorm": (ln, (dense((5, 6), 0),), {}),
+        "masked_softmax": (Fn(masked_softmax), (dense((8, 8), 0), _mask(8, 0.3, 1)), {"arg1": "csr"}),
+        "heads": (Fn(heads), (dense((6, 8), 0), dense((8, 4), 1)), {}),
+    }
+
+
+@pytest.mark.parametrize("fusion", ["unfused", "full"])
+@pytest.mark.parametrize("name", ["layernorm", "masked_softmax", "heads"])
+def test_transformer_kernel_lanes(name, fusion):
+    model, args, fmts = _transformer_kernels()[name]
+    serial = fuseflow.compile(model, args, sparse=fmts, fusion=fusion)
+    levels = _levels(serial)
+    for lanes in FACTORS:
+        fuseflow.simulate(fuseflow.compile(model, args, sparse=fmts, fusion=fusion, par=lanes), args, check=True)
+        second = {f"region{r}": f"1,{lanes}" for r, n in enumerate(levels) if n >= 2}
+        fuseflow.simulate(fuseflow.compile(model, args, sparse=fmts, fusion=fusion, par=second), args, check=True)
