@@ -59,9 +59,10 @@ class ConvertLinalgToSamPass(ModulePass):
     Options: `orders` - one entry per region in region order: an index into that region's legal
     orders (default 0) or an explicit permutation of its variables such as `ikj`. `layouts` -
     `declared` (default: a dense runtime input or intermediate is read in its declared level
-    order, which constrains the order) or `auto` (any dense input is read in the level order the
-    chosen order needs: a `sparse_tensor.convert` to that layout, which the program runner
-    charges as a relayout where it is not the order the value arrives in).
+    order, which constrains the order) or `auto` (any input but a block-sparse one is read in the
+    level order the chosen order needs, a sparse one keeping its level kinds: a
+    `sparse_tensor.convert` to that layout, which the program runner charges as a relayout where
+    it is not the order the value arrives in).
     Preconditions: computing ops are `linalg.generic` (generalize named ops, fold transposes
     and sparse casts first). Fails with a located error for an op the lowering does not support
     and for an illegal or infeasible order.
@@ -70,8 +71,9 @@ class ConvertLinalgToSamPass(ModulePass):
 
     name = "convert-linalg-to-sam"
     orders = Option(list[str], [], "per-region dataflow order: index or permutation (e.g. 0,ikj,1)")
-    layouts = Option(str, "declared", "declared: dense inputs are read as their types say; auto: every "
-                     "dense input in the level order the dataflow order needs (a relayout where it differs)",
+    layouts = Option(str, "declared", "declared: inputs are read as their types say; auto: every input "
+                     "(dense, or sparse keeping its level kinds) in the level order the dataflow order needs "
+                     "(a relayout where it differs)",
                      choices=list(LAYOUT_MODES))
 
     def run(self, module: ir.Operation) -> None:

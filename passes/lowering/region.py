@@ -50,9 +50,10 @@ RUNNER_RESHAPES = {"tensor.expand_shape", "tensor.collapse_shape", "tensor.extra
 # between regions (reshapes, slices) and constants (weights, laid out offline).
 FREE_LAYOUT_SOURCES = RUNNER_RESHAPES | {"arith.constant"}
 # How region inputs are laid out: "declared" (a runtime input or an intermediate is read in the
-# level order its type declares; only FREE_LAYOUT_SOURCES are free) or "auto" (every dense input
-# is free: the lowering reads it in the level order the dataflow order needs, and the program
-# pays a relayout where that is not the order it arrives in, SAM_SEMANTICS.md 4.12).
+# level order its type declares; only FREE_LAYOUT_SOURCES are free) or "auto" (every input but a
+# block-sparse one is free: the lowering reads it in the level order the dataflow order needs, a
+# sparse one keeping its level kinds, and the program pays a relayout where that is not the order
+# it arrives in, SAM_SEMANTICS.md 4.12).
 LAYOUT_MODES = ("declared", "auto")
 
 
@@ -124,12 +125,13 @@ class Region:
     def free_inputs(self) -> set[int]:
         """Dense inputs produced by a reshape or slice (which the program runner executes) or
         constants (weights, laid out offline for free, SAM_SEMANTICS.md 4.12), and with
-        ``layouts="auto"`` every dense input: the lowering reads them in the level order the
+        ``layouts="auto"`` every input but a block-sparse one (a sparse input's levels keep their
+        kinds in the chosen order: CSR read as CSC): the lowering reads them in the level order the
         dataflow order needs (``input_type``), so their storage order constrains nothing, as
         long as every read of one agrees on it (``order_problems``)."""
         if self._free is None:
-            if self.layouts == "auto":
-                self._free = {n for n, v in enumerate(self.inputs) if not has_sparse_level(v.type)
+            if self.layouts == "auto":  # sparse ones too: their levels keep their kinds, in any order
+                self._free = {n for n, v in enumerate(self.inputs) if level_dims(v.type) is not None
                               and ir.RankedTensorType(v.type).rank > 0}
             else:
                 self._free = {n for n, v in enumerate(self.inputs) if encoding(v.type) is None
@@ -184,6 +186,8 @@ class Region:
         if dims == level_dims(t):
             return t
         rt = ir.RankedTensorType(t)
+        if has_sparse_level(t):
+            return relevel(t, dims)
         if dims == list(range(len(dims))):
             return ir.RankedTensorType.get(rt.shape, rt.element_type, loc=ir.Location.unknown(t.context))
         names = ", ".join(f"d{d}" for d in range(rt.rank))
@@ -223,9 +227,11 @@ class Region:
                     for a, b in sorted(self.precedences()) if pos[a] > pos[b]]
         accumulators: list = []
         problems += self._layout_problems(pos) + self._accumulator_problems(pos, accumulators)
-        # whether a sparse accumulator's output (which never covers a whole dimension) can be
-        # joined where it is used is the lowering's decision: ask it
-        return problems or (self._lowering_problems(order) if accumulators else [])
+        # whether a sparse accumulator's output (which never covers a whole dimension), or a
+        # sparse input read in a chosen level order, can be joined where it is used is the
+        # lowering's decision: ask it
+        relevelled = any(has_sparse_level(self.inputs[n].type) for n in self._free_reads())
+        return problems or (self._lowering_problems(order) if accumulators or relevelled else [])
 
     def _lowering_problems(self, order: list[str]) -> list[str]:
         """What the lowering itself refuses in ``order`` (run without building IR): e.g. a
@@ -237,7 +243,7 @@ class Region:
         layouts = list(self._layouts)
         for n, needs in self._free_layouts(order).items():
             (dims,) = needs if len(needs) == 1 else (sorted(needs)[0],)
-            layouts[n] = (list(dims), ["dense"] * len(dims))
+            layouts[n] = (list(dims), list(self._layouts[n][1]) or ["dense"] * len(dims))  # kinds stay per level
         try:
             lower_region(DryBuilder(), self, order, None, layouts)
         except LoweringError as e:
@@ -425,6 +431,32 @@ def build_region(name: str, ops: list[ir.Operation], layouts: str = "declared") 
         region.outputs.append(Output(res, intern(rename(e, canon)), tuple(canon[v] for v in out_vars)))
     region.vars = [canon[v] for v in order_seen]
     return region
+
+
+def relevel(t: ir.Type, dims: list[int]) -> ir.Type:
+    """Sparse type ``t`` with its levels over ``dims`` (outermost first), each level keeping its
+    kind and the encoding its widths: CSR releveled over (1, 0) is CSC, DCSR is DCSC."""
+    rt = ir.RankedTensorType(t)
+    text = str(rt.encoding)
+    start = text.index("->") + text[text.index("->"):].index("(")
+    depth, end = 0, start
+    for end in range(start, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[end], 0)
+        if depth == 0:
+            break
+    levels, depth, item = [], 0, ""
+    for ch in text[start + 1:end]:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            levels.append(item)
+            item = ""
+        else:
+            item += ch
+    levels.append(item)
+    kinds = [lv.split(":", 1)[1].strip() for lv in levels]
+    spec = ", ".join(f"d{d} : {k}" for d, k in zip(dims, kinds, strict=True))
+    enc = ir.Attribute.parse(text[: start + 1] + spec + text[end:], t.context)
+    return ir.RankedTensorType.get(rt.shape, rt.element_type, enc, loc=ir.Location.unknown(t.context))
 
 
 def has_sparse_level(t: ir.Type) -> bool:

@@ -40,9 +40,9 @@ class CompileOptions:
     order: int | tuple[tuple[str, str], ...] | tuple[str, ...] | None = None
     optimize: bool = True  # sam-iterate-locate + sam-dedup-streams on the graphs (exact)
     intermediates: str = ""  # format of values passed between regions ("" = as declared)
-    layouts: str = "declared"  # LAYOUT_MODES: whether dense inputs' level orders are chosen
+    layouts: str = "declared"  # LAYOUT_MODES: whether inputs' level orders (dense or sparse) are chosen
     associate: str = "keep"  # ASSOCIATIONS: re-associate contraction chains (fuseflow-reassociate)
-    pins: tuple[tuple[str, str], ...] = ()  # (input name, dense level order) read in that layout
+    pins: tuple[tuple[str, str], ...] = ()  # (input name, dense level order or sparse format) read so
     par: str = ""  # sam-parallelize's option: lanes per loop, for every region or per region
 
     @classmethod
@@ -70,7 +70,7 @@ class CompileOptions:
             pins, layouts = tuple(sorted(layouts.items())), "declared"
         if layouts not in LAYOUT_MODES:
             raise FuseflowError(f"layouts must be one of {', '.join(LAYOUT_MODES)} or a dict "
-                                f"{{input name: dense level order}}, got {layouts!r}")
+                                f"{{input name: dense level order or sparse format}}, got {layouts!r}")
         associate = "keep" if associate is None else associate
         if associate not in ASSOCIATIONS:
             raise FuseflowError(f"associate must be one of {', '.join(ASSOCIATIONS)}, got {associate!r}")
@@ -164,10 +164,12 @@ def compile(model, example_args, sparse=None, fusion="unfused", order=None, *, o
     are materialized in (e.g. ``"d1:dense,d0:dense"``; default: as their producer declares).
     ``layouts``: ``"declared"`` (default) reads every runtime dense input and intermediate in the
     level order its type declares (weights and reshapes are laid out freely anyway);
-    ``"auto"`` lets each region read any dense input in the level order its best dataflow order
-    needs, paying a relayout (``ProgramResult.relayouts``) where the value arrives in another one;
-    a dict ``{input name: dense level order}`` (e.g. ``{"d": "d1:dense,d0:dense"}``) pins the
-    layout every region reads that input in (a relayout where it arrives in another).
+    ``"auto"`` lets each region read any input in the level order its best dataflow order
+    needs (a sparse one keeping its level kinds: CSR read as CSC), paying a relayout
+    (``ProgramResult.relayouts``) where the value arrives in another one (lifted weights are
+    laid out offline, free); a dict ``{input name: format}`` pins the level order every region
+    reads a dense input in (``{"d": "d1:dense,d0:dense"}``) or the format of a sparse one
+    (``{"a": "csc"}``), a relayout where it arrives in another order.
     ``associate``: ``"keep"`` (default) computes contraction chains as written; ``"left"``
     rewrites ``A @ (X @ W)`` into ``(A @ X) @ W``, ``"right"`` the reverse
     (``fuseflow-reassociate``; equal up to float rounding).
@@ -245,28 +247,41 @@ def best_orders(imported, regions: list, orders: list[str], example_args) -> lis
                                                regions=regions)
     except (HeuristicError, FuseflowError):
         return orders
-    return cheapest_orders(est, regions, orders)
+    return cheapest_orders(est, regions, orders, weight_arguments(imported))
 
 
-def cheapest_orders(est, regions: list, orders: list[str]) -> list[str]:
+def weight_arguments(imported) -> list:
+    """The entry function's arguments that are lifted weights (``sparse=`` names them)."""
+    fn = _entry(imported.module, imported.func_name)
+    block = fn.regions[0].blocks[0]
+    return [a for a, spec in zip(block.arguments, imported.inputs, strict=True) if spec.kind == "weight"]
+
+
+def cheapest_orders(est, regions: list, orders: list[str], weights=()) -> list[str]:
     """``orders`` with every ``"best"`` entry replaced by the index of the region's legal order
     that ``est`` (a ``RegionEstimator`` of ``regions``) rates cheapest: fewest operations, then
     fewest bytes with relayouts (read and written once each), then the least work on dense
     bounds, then the first. Regions are taken in program order, each knowing the order the
-    earlier ones write their results in."""
+    earlier ones write their results in; ``weights``: the program arguments that are lifted
+    weights (free to lay out)."""
     from fuseflow.explore.heuristic import VALUE_BYTES
     from fuseflow.passes.lowering import order_work
-    from fuseflow.relayout import region_relayouts, written_order
+    from fuseflow.relayout import FREE, region_relayouts, written_order
 
     chosen = list(orders)
-    written: dict = {}  # results of the regions so far -> the order their graphs write them in
+    # results of the regions so far -> the order their graphs write them in; lifted weights are
+    # laid out offline
+    written: dict = dict.fromkeys(weights, FREE)
     for r, region in enumerate(regions):
         legal = region.legal_orders()
         if chosen[r] == "best" and legal:
             costs = []
+            def stored(n: int, st=est.stats[r]) -> int:  # a sparse relayout's words (relayout.sparse_words)
+                return st[n].coords[-1] * (1 + sum(st[n].compressed)) + st[n].shape[0] + 1
+
             for k, o in enumerate(legal):
                 e = est.estimate(r, o)
-                relaid = region_relayouts(region, o, written)
+                relaid = region_relayouts(region, o, written, stored)
                 costs.append((e.ops, e.bytes + 2 * VALUE_BYTES * relaid, order_work(region, o), k))
             chosen[r] = str(min(costs)[-1])
         try:
@@ -279,7 +294,7 @@ def cheapest_orders(est, regions: list, orders: list[str]) -> list[str]:
 
 
 def pin_layouts(imported, pins) -> None:
-    """Make every use of the named dense inputs read them in the pinned level order: a
+    """Make every use of the named inputs read them in the pinned level order or format: a
     ``sparse_tensor.convert`` at function entry (a relayout for the program runner)."""
     from fuseflow.bindings import ir
     from fuseflow.frontend.formats import DENSE, parse_format
@@ -298,9 +313,10 @@ def pin_layouts(imported, pins) -> None:
         fmt = parse_format(spec)  # FormatError: an unknown format name
         fmt.validate(tuple(shape), f"input '{name}'")  # FormatError: the wrong rank
         levels = fmt.levels_for(len(shape))
-        if any(lv.kind != DENSE for lv in levels) or has_sparse_level(arg.type):
-            raise FuseflowError(f"layouts['{name}'] = '{spec}': layouts pin dense level orders (such as "
-                                "'d1:dense,d0:dense'); declare sparse formats with sparse=")
+        if any(lv.kind != DENSE for lv in levels) != has_sparse_level(arg.type) or fmt.block is not None:
+            raise FuseflowError(f"layouts['{name}'] = '{spec}': layouts pin a dense input's level order (such as "
+                                "'d1:dense,d0:dense') or a sparse input's format (such as 'csc'); whether an "
+                                "input is sparse is declared with sparse=")
         enc = fmt.encoding_text(len(shape))
         with imported.module.context, ir.Location.unknown():
             pinned = ir.RankedTensorType.get(shape, ir.RankedTensorType(arg.type).element_type,

@@ -163,11 +163,35 @@ class Program:
         if self._relayouts is None:
             from fuseflow.relayout import program_relayouts
 
-            self._relayouts = program_relayouts(self.entry)
+            self._relayouts = program_relayouts(self.entry, self.weight_arguments())
         return list(self._relayouts)
 
     def input_names(self) -> list[str]:
         return self.imported.input_names() if self.imported is not None else []
+
+    def read_formats(self) -> dict[str, str]:
+        """The inputs the regions read in another level order than the value arrives in
+        (``layouts="auto"`` or pinned), by ``"<graph> arg<n>"``: the format read (``"csc"``,
+        ``"d1:dense,d0:dense"``)."""
+        from fuseflow.frontend.formats import format_from_encoding
+        from fuseflow.relayout import source, stored_order
+
+        out = {}
+        for op in self.entry.regions[0].blocks[0].operations:
+            if op_name(op) != "func.call":
+                continue
+            callee = ir.FlatSymbolRefAttr(op.attributes["callee"]).value
+            for n, v in enumerate(op.operands):
+                read, have = stored_order(v.type), stored_order(source(v).type)
+                if isinstance(read, tuple) and isinstance(have, tuple) and read != have:
+                    out[f"{callee} arg{n}"] = format_from_encoding(str(ir.RankedTensorType(v.type).encoding)).name
+        return out
+
+    def weight_arguments(self) -> list:
+        """The program function's arguments that are lifted weights (``sparse=`` names them)."""
+        from fuseflow.compiler import weight_arguments
+
+        return [] if self.imported is None else weight_arguments(self.imported)
 
     @property
     def primitives(self) -> dict[str, Counter]:
@@ -199,6 +223,7 @@ class Program:
     def run(self, inputs, *, hw=None, engine: str = "cycle", trace: bool = False) -> ProgramResult:
         """Simulate every region in program order on ``inputs`` (forward() arguments);
         ``engine`` is "cycle" (the compiled engine) or "reference" (the functional model)."""
+        from fuseflow.relayout import sparse_words
         from fuseflow.sim import HardwareConfig
         from fuseflow.sim.api import run_function
         from fuseflow.sim.resources import check_pe_budget
@@ -217,8 +242,17 @@ class Program:
         stats: dict[str, Any] = {}
         outputs: list[np.ndarray] = []
         events: list[dict] = []
-        # relayouts happen between the regions; each is a line of its own in the cycle count
-        relayouts = {r.name: (hw or HardwareConfig()).relayout_cycles(r.elements) for r in self.relayouts}
+        # relayouts happen between the regions; each is a line of its own in the cycle count (a
+        # sparse one is costed on its stored entries once the program holds the value)
+        config = hw or HardwareConfig()
+        relayouts = {r.name: config.relayout_cycles(r.elements) for r in self.relayouts if not r.sparse_levels}
+        pending = [r for r in self.relayouts if r.sparse_levels]
+
+        def cost_sparse_relayouts() -> None:
+            for r in [r for r in pending if r.value in env]:
+                relayouts[r.name] = config.relayout_cycles(sparse_words(env[r.value], r.sparse_levels))
+                pending.remove(r)
+
         if engine != "reference" and hw is not None and hw.pe_budget:
             # every region before the first is simulated (the engine checks each one again)
             lanes = self.lanes
@@ -230,6 +264,7 @@ class Program:
                 if isinstance(op.results[0].type, ir.RankedTensorType):
                     env[op.results[0]] = constants.array(op.attributes["value"]).astype(np.float32)
             elif name == "func.call":
+                cost_sparse_relayouts()
                 callee = ir.FlatSymbolRefAttr(op.attributes["callee"]).value
                 graph_args = [env[v] for v in op.operands]
                 res = run_function(self.graph(callee), graph_args, hw=hw, engine=engine, trace=trace)
@@ -248,6 +283,7 @@ class Program:
                 outputs = [env[v] for v in op.operands]
             elif any(True for r in op.results for _ in r.uses):
                 raise FuseflowError(f"{op.location}: the program runner does not execute '{name}'")
+        cost_sparse_relayouts()
         return ProgramResult(outputs, sum(region_cycles.values()) + sum(relayouts.values()), region_cycles, stats,
                              events, region_buffers, relayouts)
 

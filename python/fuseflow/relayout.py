@@ -3,7 +3,8 @@
 A dense level is random access, so a graph may read a dense tensor in any level order (a
 layout, SAM_SEMANTICS.md 4.12). What it costs depends on where the value comes from:
 
-- a constant (a weight), or a reshape or slice of one, is laid out offline: free;
+- a constant (a weight), a lifted sparse weight (an argument ``sparse=`` names), or a reshape or
+  slice of one, is laid out offline: free;
 - a runtime input arrives in the level order its type declares, and an intermediate in the
   order its producer's graph wrote it (its result type: levels in the producer's dataflow
   order); reading either in another order is a relayout: the tensor is read and written once
@@ -14,8 +15,13 @@ layout, SAM_SEMANTICS.md 4.12). What it costs depends on where the value comes f
 - the program's results are handed back in their declared order (a relayout if written in
   another).
 
-Only the order of the dimensions larger than 1 matters (a unit dimension has one position), and
-only all-dense values are relaid: converting between sparse formats is not charged.
+Only the order of the dimensions larger than 1 matters (a unit dimension has one position).
+A sparse value's layout is its level order with each level's kind: reading a runtime CSR input
+or a sparse intermediate as CSC (``layouts="auto"`` frees sparse inputs too) is a sparse
+relayout, a transpose of its stored entries: ``sparse_words`` words read and written (each stored
+entry's value and coordinates, and the positions of its outer level), counted on the value the
+program holds when it runs. Converting between dense and sparse, or between sparse formats in one
+level order (CSR to DCSR), is not charged.
 
 ``program_relayouts`` lists the relayouts of a lowered program; ``arrival`` traces one value
 back to where its layout is decided (the compiler's order choice uses it before lowering, with
@@ -26,34 +32,63 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fuseflow.bindings import ir, op_name
 from fuseflow.passes.lowering import RUNNER_RESHAPES, level_dims
 
 FREE = "free"  # laid out offline in whatever order a graph reads it
-Layout = tuple[int, ...] | str | None  # storage order of the non-unit dims, FREE, or None (untracked)
+# storage order of the non-unit dims (dense: dims; sparse: (dim, level kind) pairs), FREE, or None
+# (untracked)
+Layout = tuple | str | None
 _PASS_THROUGH = {"arith.extf", "arith.truncf", "sparse_tensor.convert"}
 
 
 @dataclass(frozen=True)
 class Relayout:
     """One relayout: ``name`` (``"<graph> arg<n>"``, ``"before <op>"`` or ``"result <n>"``)
-    and the tensor's element count."""
+    and the tensor's element count; a sparse one (``sparse_levels`` > 0: its stored levels) is
+    costed on ``value``'s stored entries when the program runs (``sparse_words``)."""
 
     name: str
     elements: int
+    sparse_levels: int = 0
+    value: object = field(default=None, compare=False, repr=False)
 
 
 def stored_order(t: ir.Type) -> Layout:
-    """The storage order of ``t``'s non-unit dimensions; None when a level is not dense."""
+    """The storage order of ``t``'s non-unit dimensions (with each level's kind for a sparse
+    type); None for a block-sparse one."""
+    from fuseflow.dialects.sam import tensor_level_formats
     from fuseflow.passes.lowering import has_sparse_level
 
     rt = ir.RankedTensorType(t)
     dims = level_dims(t)
-    if dims is None or has_sparse_level(t):
+    if dims is None:
         return None
+    if has_sparse_level(t):
+        kinds = [str(f) for f in tensor_level_formats(t)]
+        return tuple((d, k) for d, k in zip(dims, kinds, strict=True) if rt.shape[d] != 1)
     return tuple(d for d in dims if rt.shape[d] != 1)
+
+
+def is_sparse(layout: Layout) -> bool:
+    return isinstance(layout, tuple) and bool(layout) and isinstance(layout[0], tuple)
+
+
+def stored_levels(layout: Layout) -> int:
+    """Levels of a sparse layout that store coordinates (0 for a dense one)."""
+    return sum(k != "dense" for _, k in layout) if is_sparse(layout) else 0
+
+
+def sparse_words(array, stored: int) -> int:
+    """Words a sparse relayout of ``array`` (the dense values the program holds; its non-zeros
+    are the stored entries) reads and writes: per stored entry its value and ``stored``
+    coordinates, and the positions of the outer level (its dimension + 1)."""
+    import numpy as np
+
+    a = np.asarray(array)
+    return int(np.count_nonzero(a)) * (1 + stored) + (a.shape[0] + 1 if a.ndim else 0)
 
 
 def elements(t: ir.Type) -> int:
@@ -67,13 +102,13 @@ def _row_major(order: Layout) -> bool:
 def arrival(v: ir.Value, produced: Callable[[ir.Value], Layout], charges: dict) -> Layout:
     """The layout ``v`` arrives in: traced through casts, conversions, reshapes and slices to a
     function argument, a constant or a value ``produced`` knows (a region's result: the order
-    its graph wrote; ``produced`` returns None for any other value). A reshape that must relay
+    its graph wrote; a lifted weight argument: FREE; None for any other value). A reshape that must relay
     its operand out adds to ``charges`` (key -> ``Relayout``)."""
-    if isinstance(v, ir.BlockArgument):
-        return stored_order(v.type)
     got = produced(v)
     if got is not None:
         return got
+    if isinstance(v, ir.BlockArgument):
+        return stored_order(v.type)
     owner = v.owner
     name = op_name(owner)
     if name == "arith.constant":
@@ -84,8 +119,8 @@ def arrival(v: ir.Value, produced: Callable[[ir.Value], Layout], charges: dict) 
     if name in RUNNER_RESHAPES:
         source = owner.operands[0]
         src = arrival(source, produced, charges)
-        if src is None or src == FREE:
-            return src
+        if src is None or src == FREE or is_sparse(src):
+            return None if is_sparse(src) else src
         out_shape = ir.RankedTensorType(v.type).shape
         in_dims = sorted(src)
         out_dims = [d for d, n in enumerate(out_shape) if n != 1]
@@ -101,10 +136,11 @@ def arrival(v: ir.Value, produced: Callable[[ir.Value], Layout], charges: dict) 
     return None
 
 
-def program_relayouts(entry) -> list[Relayout]:
-    """The relayouts of a lowered program (``convert-linalg-to-sam``'s program function)."""
+def program_relayouts(entry, weights=()) -> list[Relayout]:
+    """The relayouts of a lowered program (``convert-linalg-to-sam``'s program function);
+    ``weights``: its arguments that are lifted weights (laid out offline, like constants)."""
     block = entry.regions[0].blocks[0]
-    written: dict = {}  # call result -> the order its graph wrote it in
+    written: dict = dict.fromkeys(weights, FREE)  # call result -> the order its graph wrote it in
 
     def produced(v: ir.Value) -> Layout:
         return written.get(v)
@@ -126,15 +162,20 @@ def program_relayouts(entry) -> list[Relayout]:
 
 
 def _charge(v, need: Layout, name: str, produced, charges: dict) -> None:
-    """Charge a relayout of ``v`` when it arrives in another order than ``need``."""
+    """Charge a relayout of ``v`` when it arrives in another order than ``need`` (dense to dense,
+    or sparse to sparse with other level orders)."""
     if not isinstance(need, tuple):
         return
     have = arrival(v, produced, charges)
-    if isinstance(have, tuple) and have != need:
-        charges.setdefault((_source(v), need), Relayout(name, elements(v.type)))
+    if not isinstance(have, tuple) or is_sparse(have) != is_sparse(need):
+        return
+    if is_sparse(need) and [d for d, _ in have] == [d for d, _ in need]:
+        return  # same level order, other level kinds: a format conversion
+    if have != need:
+        charges.setdefault((source(v), need), Relayout(name, elements(v.type), stored_levels(need), source(v)))
 
 
-def _source(v: ir.Value) -> ir.Value:
+def source(v: ir.Value) -> ir.Value:
     """``v`` without the conversions in front of it (one relayout serves every reader wanting
     the same order)."""
     while isinstance(v, ir.OpResult) and op_name(v.owner) in _PASS_THROUGH:
@@ -146,22 +187,28 @@ def written_order(out, order: list[str]) -> Layout:
     """The order a region's graph writes output ``out`` in, in dataflow ``order``: its levels
     follow the order (None for a format with a sparse level)."""
     t = out.value.type
-    if stored_order(t) is None:
-        return None
+    if stored_order(t) is None or is_sparse(stored_order(t)):
+        return stored_order(t)  # a sparse result is written in its type's level order
     shape = ir.RankedTensorType(t).shape
     pos = {v: n for n, v in enumerate(order)}
     dims = [d for d, v in enumerate(out.vars) if v in pos and shape[d] != 1]
     return tuple(sorted(dims, key=lambda d: pos[out.vars[d]]))
 
 
-def region_relayouts(region, order: list[str], written: dict) -> int:
-    """Elements a region relays out in ``order`` (before lowering: the compiler's order
-    choice): its inputs read in another order than they arrive in (``written``: earlier
-    regions' results -> the order their chosen orders write them in), and its results the
-    function returns written in another order than declared."""
+def region_relayouts(region, order: list[str], written: dict, stored: Callable[[int], int] | None = None) -> int:
+    """Words a region relays out in ``order`` (before lowering: the compiler's order choice):
+    its inputs read in another order than they arrive in (``written``: earlier regions' results
+    -> the order their chosen orders write them in), and its results the function returns
+    written in another order than declared. A dense relayout counts its elements; a sparse one
+    ``stored(n)`` for input ``n`` (its ``sparse_words``, from the data), else its elements."""
     charges: dict = {}
     for n, v in enumerate(region.inputs):
+        before = len(charges)
         _charge(v, stored_order(region.input_type(n, order)), f"input {n}", written.get, charges)
+        if len(charges) > before and stored is not None:
+            key = list(charges)[-1]
+            if charges[key].sparse_levels:
+                charges[key] = Relayout(charges[key].name, stored(n), charges[key].sparse_levels)
     mine = {out.value: written_order(out, order) for out in region.outputs}
     for out in region.outputs:
         if any(op_name(u.owner) == "func.return" for u in out.value.uses):

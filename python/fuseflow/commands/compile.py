@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--order", action="append", default=[], metavar="[regionN=]ORDER",
                         help="dataflow order: an index into the legal orders or a permutation (repeatable)")
     parser.add_argument("--layouts", default="declared", choices=list(LAYOUT_MODES),
-                        help="auto: read dense inputs in the level order each region's order needs (relayouts charged)")
+                        help="auto: read inputs (dense, or sparse as CSR/CSC) in the level order each region's order needs (relayouts charged)")
     parser.add_argument("--par", action="append", default=[], metavar="[regionN=]LANES",
                         help="parallel lanes (sam-parallelize): 4 (outermost loop), 4,2 (outermost two), "
                              "i:4,j:2 (named loops), or regionN=... per region (repeatable); shown in the "

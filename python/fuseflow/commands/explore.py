@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--optimize", choices=["both", "on", "off"], default="on",
                         help="the optimize parameter: explored (both) or fixed (default on)")
     parser.add_argument("--layouts", choices=["both", "declared", "auto"], default="declared",
-                        help="the layouts parameter: dense inputs read as declared, in any level order "
+                        help="the layouts parameter: inputs read as declared, in any level order (dense, or sparse as CSR/CSC) "
                              "(auto: relayouts charged), or both explored (default declared)")
     parser.add_argument("--associate", choices=["all", "keep", "left", "right"], default="keep",
                         help="the associate parameter: contraction chains as written (keep), (A @ X) @ W "
@@ -176,7 +176,8 @@ def run(args) -> int:
         "feasible": len(result.feasible), "pruned": sum(o.pruned for o in result.outcomes),
         "best": None if bestp is None else {
             "point": bestp.point, "orders": ex.orders_text(bestp.point), "cycles": bestp.cycles,
-            "lanes": bestp.lanes, "primitives": bestp.primitives, "options": bestp.options_key},
+            "lanes": bestp.lanes, "primitives": bestp.primitives, "formats": bestp.formats,
+            "options": bestp.options_key},
         "speedup_over_unfused": result.speedup_over("unfused"),
         "heuristic_spearman": None if math.isnan(rho) else rho,
         "heuristic_spearman_ops": None if math.isnan(rho_ops) else rho_ops,
@@ -191,6 +192,8 @@ def run(args) -> int:
         out.print(f"best: fusion={bestp.point['fusion']} orders={' '.join(ex.orders_text(bestp.point))} "
                   f"lanes={lanes_text(bestp.lanes)} primitives={bestp.primitives or 0:,} "
                   f"cycles={bestp.cycles:,}" + ("" if sp is None else f" ({sp:.2f}x over unfused)"))
+        if bestp.formats:
+            out.print("  inputs read in a chosen layout: " + ", ".join(f"{k} as {v}" for k, v in bestp.formats.items()))
     if not math.isnan(rho):
         ops_text = "n/a" if math.isnan(rho_ops) else f"{rho_ops:.2f}"
         out.print(f"heuristic vs simulated cycles: Spearman {rho:.2f} (estimated work), "

@@ -94,6 +94,7 @@ class Outcome:
     pruned: bool = False
     primitives: int | None = None  # SAM primitives of the largest region (the PE budget's measure)
     lanes: dict[str, int] = field(default_factory=dict)  # region -> lanes, where parallel
+    formats: dict[str, str] = field(default_factory=dict)  # "<graph> arg<n>" -> format read, where chosen
 
 
 def fusion_name(fusion) -> str:
@@ -321,14 +322,15 @@ class Explorer:
         """The point of ``info``'s granularity with each region in the order the cost heuristic
         rates cheapest, by the compiler's own rule (``fuseflow.compiler.cheapest_orders``); None
         when it cannot be estimated or is infeasible."""
-        from fuseflow.compiler import cheapest_orders
+        from fuseflow.compiler import cheapest_orders, weight_arguments
 
         if info.infeasible:
             return None
         est = self.estimator(info)
         if est is None:
             return None
-        picks = cheapest_orders(est, est.regions, ["best"] * len(est.regions))
+        imported = self._estimated[(info.name, info.layouts, info.associate)]
+        picks = cheapest_orders(est, est.regions, ["best"] * len(est.regions), weight_arguments(imported))
         p: dict = {"fusion": info.name}
         for k, values in self.variants.items():
             if len(values) > 1:
@@ -411,6 +413,7 @@ class Explorer:
             out.region_cycles.update({f"relayout {k}": int(v) for k, v in res.relayouts.items()})
             out.primitives = max((sum(c.values()) for c in prog.primitives.values()), default=0)
             out.lanes = {k: v for k, v in prog.lanes.items() if v > 1}
+            out.formats = prog.read_formats()
         out.wall_time = time.perf_counter() - t0
         return out
 

@@ -390,12 +390,38 @@ class RegionEstimator:
     ``regions``: the ``Region``s (in program order); ``stats[r]``: statistics of region r's
     input tensors; ``output_stats[r]``: of its outputs (in the format of their types)."""
 
-    def __init__(self, regions: list[Region], stats: list[list[TensorStats]], output_stats: list[list[TensorStats]]):
+    def __init__(self, regions: list[Region], stats: list[list[TensorStats]], output_stats: list[list[TensorStats]],
+                 arrays: list[list[np.ndarray]] | None = None):
         self.regions = regions
         self.stats = stats
         self.output_stats = output_stats
         self.sizes = [var_sizes(r, [s.shape for s in st]) for r, st in zip(regions, stats, strict=True)]
-        self.sources: list[dict] = [{} for _ in regions]
+        # visit_source results per region and per choice of sparse input level orders
+        self.sources: dict[tuple, dict] = {}
+        self.arrays = arrays  # per region, per input: its values (a sparse input's stats in another level order)
+        self._relevelled: dict[tuple, TensorStats] = {}
+
+    def stats_in(self, r: int, order: list[str]) -> tuple[list[TensorStats], tuple]:
+        """Region ``r``'s input statistics in ``order``: a sparse input the region reads in
+        another level order (``layouts="auto"``, ``Region.input_type``) is measured in that one.
+        Also returns which inputs were (the key of the statistics)."""
+        from fuseflow.passes.lowering import has_sparse_level
+
+        region, stats = self.regions[r], list(self.stats[r])
+        variant = []
+        if self.arrays is None:
+            return stats, ()
+        for n in sorted(region.free_inputs()):
+            t = region.input_type(n, order)
+            if t == region.inputs[n].type or not has_sparse_level(t):
+                continue
+            dims, comp = storage_of(t)
+            key = (r, n, tuple(dims))
+            if key not in self._relevelled:
+                self._relevelled[key] = TensorStats.measure(self.arrays[r][n], dims, comp)
+            stats[n] = self._relevelled[key]
+            variant.append((n, tuple(dims)))
+        return stats, tuple(variant)
 
     @classmethod
     def from_partitioned(cls, module, func_name: str, args: list[np.ndarray], *, evaluate: bool = True,
@@ -471,7 +497,7 @@ class RegionEstimator:
                 values.append((out.value, arr))
             done.add(r)
 
-        stats, out_stats = [], []
+        stats, out_stats, arrays = [], [], []
         for r, region in enumerate(regions):
             run_region(r)
             st = []
@@ -479,12 +505,13 @@ class RegionEstimator:
                 dims, comp = storage_of(v.type)
                 st.append(TensorStats.measure(value_of(v), dims, comp))
             stats.append(st)
+            arrays.append([value_of(v) for v in region.inputs])
             ost = []
             for out in region.outputs:
                 dims, comp = storage_of(out.value.type)
                 ost.append(TensorStats.measure(lookup(out.value), dims, comp))
             out_stats.append(ost)
-        return cls(regions, stats, out_stats)
+        return cls(regions, stats, out_stats, arrays)
 
     def estimate(self, r: int, order) -> Estimate:
         """Estimate of region ``r`` in ``order`` (a sequence of variables, e.g. "ikj" or
@@ -492,7 +519,8 @@ class RegionEstimator:
         region = self.regions[r]
         order = parse_order(order, region.vars)
         pos = {v: n for n, v in enumerate(order)}
-        c = _Counter(region, self.stats[r], self.sizes[r], pos, self.sources[r])
+        stats, variant = self.stats_in(r, order)
+        c = _Counter(region, stats, self.sizes[r], pos, self.sources.setdefault((r, variant), {}))
         for out in region.outputs:
             c.walk(out.expr, set(out.vars) - {UNIT}, {})
         written = sum(s.bytes for s in self.output_stats[r])

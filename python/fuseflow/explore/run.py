@@ -147,7 +147,7 @@ def _point_key(point: dict) -> str:
 
 
 CSV_FIELDS = ("index", "fusion", "layouts", "associate", "orders", "lanes", "optimize", "options", "feasible", "pruned",
-              "cycles", "primitives", "region_cycles", "est_ops", "est_bytes", "est_work", "wall_time", "error")
+              "cycles", "primitives", "formats", "region_cycles", "est_ops", "est_bytes", "est_work", "wall_time", "error")
 
 
 def rows(result: ExploreResult) -> list[dict]:
@@ -167,6 +167,7 @@ def rows(result: ExploreResult) -> list[dict]:
             "pruned": o.pruned,
             "cycles": "" if o.cycles is None else o.cycles,
             "primitives": "" if o.primitives is None else o.primitives,
+            "formats": json.dumps(o.formats),
             "region_cycles": json.dumps(o.region_cycles),
             "est_ops": "" if o.estimate is None else f"{o.estimate.ops:.6g}",
             "est_bytes": "" if o.estimate is None else f"{o.estimate.bytes:.6g}",

@@ -131,10 +131,72 @@ def test_a_pinned_input_layout_is_read_in_that_order_and_relaid():
     ({"nope": "dense"}, "layouts names 'nope', which is not an input of the program"),
     ({"arg1": "zigzag"}, "unknown format 'zigzag'"),
     ({"arg1": "d2:dense,d0:dense,d1:dense"}, "rank-3 tensors but input 'arg1' has shape"),
-    ({"arg1": "csr"}, "layouts pin dense level orders"),
-    ({"arg0": "d1:dense,d0:dense"}, "layouts pin dense level orders"),  # arg0 is sparse (CSR)
+    ({"arg1": "csr"}, "layouts pin a dense input's level order"),
+    ({"arg0": "d1:dense,d0:dense"}, "layouts pin a dense input's level order"),  # arg0 is sparse (CSR)
+    ({"arg0": "bsr(2,2)"}, "layouts pin a dense input's level order"),
 ])
 def test_bad_pins_are_clear_errors(pins, message):
     fn, make, fmts = KERNELS["spmm"]
     with pytest.raises(FuseflowError, match=message):
         fuseflow.compile(Fn(fn), make(), sparse=fmts, layouts=pins)
+
+
+def test_relevel_keeps_each_level_kind():
+    from fuseflow.bindings import ir
+    from fuseflow.context import make_context
+    from fuseflow.frontend.formats import parse_format
+    from fuseflow.passes.lowering.region import relevel
+
+    with make_context(), ir.Location.unknown():
+        for name, want in (("csr", "(d1 : dense, d0 : compressed)"), ("dcsr", "(d1 : compressed, d0 : compressed)"),
+                           ("coo", "(d1 : compressed(nonunique), d0 : singleton)")):
+            t = ir.RankedTensorType.get([4, 6], ir.F32Type.get(),
+                                        ir.Attribute.parse(parse_format(name).encoding_text(2)))
+            text = str(relevel(t, [1, 0]))
+            assert want in text.replace("singleton(soa)", "singleton"), text
+            assert "posWidth = 64" in text
+
+
+def test_auto_reads_sparse_weights_in_any_level_order_for_free():
+    """The autoencoder's CSR decoder weight fixes its output loop before the hidden one, so full
+    fusion rebuilds the hidden layer per output feature; with layouts="auto" the lifted weights
+    are read in the level order the best order needs (laid out offline: no relayout) and fully
+    fused does exactly the unfused operations."""
+    from fuseflow import workloads
+
+    w = workloads.sae()
+    unfused = fuseflow.simulate(fuseflow.compile(w.model, w.args, sparse=w.sparse), w.args, check=True)
+    declared = fuseflow.simulate(fuseflow.compile(w.model, w.args, sparse=w.sparse, fusion="full"), w.args, check=True)
+    prog = fuseflow.compile(w.model, w.args, sparse=w.sparse, fusion="full", layouts="auto")
+    auto = fuseflow.simulate(prog, w.args, check=True)
+    assert prog.relayouts == []
+    assert "d1 : dense, d0 : compressed" in prog.stage("optimized")  # a weight read as CSC
+    assert prog.read_formats() == {"main_region0 arg1": "csc", "main_region0 arg3": "csc"}
+    assert auto.totals()["ops"] == unfused.totals()["ops"] < declared.totals()["ops"]
+    assert auto.cycles < unfused.cycles < declared.cycles
+
+
+def test_a_runtime_sparse_input_read_in_another_level_order_pays_a_sparse_relayout():
+    fn, make, fmts = KERNELS["spmm"]  # A (12 x 10, CSR) @ B (10 x 6)
+    args = make()
+    with pytest.raises(InfeasibleOrder):
+        fuseflow.compile(Fn(fn), args, sparse=fmts, order=["kij"])
+    prog = fuseflow.compile(Fn(fn), args, sparse=fmts, order=["kij"], layouts="auto")
+    assert prog.relayouts == [Relayout("main_region0 arg0", 120, 1)]
+    res = fuseflow.simulate(prog, args, check=True)
+    # A read as CSC: each stored entry's value and row coordinate read and written, and the 13
+    # positions of its outer level
+    nnz = int((args[0].to_dense() != 0).sum())
+    assert res.relayouts == {"main_region0 arg0": HardwareConfig().relayout_cycles(2 * nnz + 13)}
+    assert res.cycles == res.region_cycles["main_region0"] + res.relayouts["main_region0 arg0"]
+
+
+def test_a_pinned_sparse_format_in_another_level_order_is_relaid():
+    fn, make, fmts = KERNELS["spmm"]
+    args = make()
+    prog = fuseflow.compile(Fn(fn), args, sparse=fmts, layouts={"arg0": "csc"})
+    assert prog.regions[0].order.startswith("k")  # A's columns outermost
+    assert [r.name for r in prog.relayouts] == ["main_region0 arg0"]
+    fuseflow.simulate(prog, args, check=True)
+    # the same level order with other kinds is a format conversion, not charged
+    assert fuseflow.compile(Fn(fn), args, sparse=fmts, layouts={"arg0": "dcsr"}).relayouts == []
