@@ -320,13 +320,12 @@ class _Splitter:
                 sid[(node, r)] = x
         return {k: find(x) for k, x in sid.items()}
 
-    def body(self) -> set[int]:
+    def body(self, sid: dict) -> set[int]:
         """Node ids of the ops cloned per lane: those reading a stream of the split loop (or a
         lane's result), except writers and joins, the ops making the loop's coordinates, filters
         of whole fibers at or above it, ops reading deeper streams built outside the body, and
         reductions leaving the loop whose lanes cannot be combined: those run serially on the
-        joined lanes."""
-        sid = self.structures()
+        joined lanes. ``sid``: the streams' ``structures``."""
         g = self.graph
         body: set[int] = set()
         for node in g.topological_order():
@@ -374,10 +373,10 @@ class _Splitter:
 
     # --- rewrite --------------------------------------------------------------------------
     def run(self) -> None:
-        body = self.body()
+        sid = self.structures()
+        body = self.body(sid)
         if not body:
             raise ParallelizeError(f"'{self.level.text()}': no op of the graph runs inside the loop over '{self.level.var}'")
-        sid = self.structures()
         self._check(body, sid)
         self._rebuild(body)
 

@@ -184,7 +184,8 @@ class Program:
             for n, v in enumerate(op.operands):
                 read, have = stored_order(v.type), stored_order(source(v).type)
                 if isinstance(read, tuple) and isinstance(have, tuple) and read != have:
-                    out[f"{callee} arg{n}"] = format_from_encoding(str(ir.RankedTensorType(v.type).encoding)).name
+                    enc = ir.RankedTensorType(v.type).encoding
+                    out[f"{callee} arg{n}"] = "dense" if enc is None else format_from_encoding(str(enc)).name
         return out
 
     def weight_arguments(self) -> list:

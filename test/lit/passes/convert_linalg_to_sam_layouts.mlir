@@ -9,11 +9,12 @@
 // SpMM with a row-major dense right operand. Declared layouts: k must come before j. With
 // layouts=auto the dense operand is read column-major, so i,j,k is legal: the reduction is
 // innermost (a reduce, no accumulator) and the program converts B to the graph's layout (a
-// relayout the program runner charges).
+// relayout the program runner charges). The CSR operand is free too (read as CSC where k
+// comes before i), so every order is legal.
 // CHECK-LABEL: func.func @spmm_region0(
 // CHECK-SAME: %arg1: tensor<5x3xf32, #sparse{{[0-9]*}}>
 // CHECK-SAME: fuseflow.order = "i,j,k"
-// CHECK-SAME: fuseflow.orders = ["ijk", "ikj", "jik"]
+// CHECK-SAME: fuseflow.orders = ["ijk", "ikj", "jik", "jki", "kij", "kji"]
 // CHECK: "sam.fiber_lookup"(%arg1, %{{.*}}) {format = "dense", index = "j", level = 0 : i64}
 // CHECK: "sam.fiber_lookup"(%arg1, %{{.*}}) {format = "dense", index = "k", level = 1 : i64}
 // CHECK: "sam.reduce"
