@@ -105,6 +105,8 @@ def run(args) -> int:
         raise FuseflowError(f"--pe-budget must be >= 0, got {args.pe_budget}")
     console = Console(stderr=True)
     out = Console()
+    if not out.is_terminal:  # a log or a pipe: the full table on one line per row
+        out = Console(width=140)
     w = _workload(args)
     optimize = {"both": (True, False), "on": (True,), "off": (False,)}[args.optimize]
     layouts = LAYOUT_MODES if args.layouts == "both" else (args.layouts,)

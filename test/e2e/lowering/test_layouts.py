@@ -42,6 +42,7 @@ def test_auto_reads_a_runtime_operand_column_major_and_pays_its_relayout():
         fuseflow.compile(Fn(fn), args, sparse=fmts, order=["ijk"])
     prog = fuseflow.compile(Fn(fn), args, sparse=fmts, order=["ijk"], layouts="auto")
     assert prog.relayouts == [Relayout("main_region0 arg1", 60)]
+    assert prog.read_formats() == {"main_region0 arg1": "d1:dense,d0:dense"}
     res = fuseflow.simulate(prog, args, check=True)
     assert res.relayouts == {"main_region0 arg1": 23}
     assert res.cycles == sum(res.region_cycles.values()) + 23
@@ -200,3 +201,15 @@ def test_a_pinned_sparse_format_in_another_level_order_is_relaid():
     fuseflow.simulate(prog, args, check=True)
     # the same level order with other kinds is a format conversion, not charged
     assert fuseflow.compile(Fn(fn), args, sparse=fmts, layouts={"arg0": "dcsr"}).relayouts == []
+
+
+def test_read_formats_names_every_input_read_in_a_chosen_layout():
+    from fuseflow import workloads
+
+    w = workloads.sae()
+    prog = fuseflow.compile(w.model, w.args, sparse=w.sparse, layouts="auto", order=1)
+    formats = prog.read_formats()
+    # weights as CSC, intermediates written column-major read row-major ("dense") and back
+    assert formats["main_region0 arg1"] == "csc" and formats["main_region3 arg0"] == "dense"
+    assert formats["main_region1 arg0"] == "d1:dense,d0:dense"
+    fuseflow.simulate(prog, w.args, check=True)

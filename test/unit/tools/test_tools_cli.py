@@ -82,6 +82,7 @@ def test_demo_runs_checks_and_reports_every_granularity(capsys):
     out = capsys.readouterr().out
     for fusion in ("unfused", "layers", "full"):
         assert out.count(f" {fusion} ") >= 3, out
-    assert re.search(r"gcn\W+layers, left\W+2\W", out), out  # the GCN re-associated as (A X) W
+    assert re.search(r"gcn\W+layers\+left\W+2\W", out), out  # the GCN re-associated as (A X) W
+    assert re.search(r"sae\W+full\+auto\W+1\W", out), out  # sparse weights read as CSC
     assert "1.00x" in out and "infeasible" not in out
     assert "matched PyTorch eager" in out
