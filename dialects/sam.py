@@ -213,6 +213,8 @@ def _expect(value: ir.Value, what: str, *kinds: str) -> None:
     if got not in kinds:
         want = " or ".join(f"!sam.{k}" for k in kinds)
         raise VerifyError(f"{what} must be a {want} stream, got {value.type}")
+    if got in ("crd", "ref") and str(value.type) != f"!sam.{got}<index>":
+        raise VerifyError(f"{what}: a {got} stream's element type is index, got {value.type}")
 
 
 def _attr_str(op, name: str) -> str:

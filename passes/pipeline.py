@@ -14,6 +14,7 @@ import re
 import shlex
 import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from fuseflow import env
 from fuseflow.bindings import MLIRError, PassManager, captured_native_stderr, ir, print_module
@@ -22,6 +23,8 @@ from fuseflow.diagnostics import Diagnostic
 from fuseflow.errors import PipelineError
 from fuseflow.passes.pass_base import ModulePass, OptionError, split_top_level
 from fuseflow.passes.registry import close_matches, get_pass
+
+MAX_NESTING = 64  # op-pipeline nesting a pipeline may have (deeper is refused, not a recursion crash)
 
 _ELEMENT = re.compile(r"^\s*(?P<name>[A-Za-z_][\w.\-]*)\s*(?P<rest>[({].*)?\s*$", re.S)
 
@@ -116,6 +119,12 @@ class Pipeline:
             body = m["inner"]
         if body.count("(") != body.count(")") or body.count("{") != body.count("}"):
             raise PipelineError(f"unbalanced brackets in pipeline '{text}'")
+        depth = deepest = 0
+        for ch in body:
+            depth += {"(": 1, ")": -1}.get(ch, 0)
+            deepest = max(deepest, depth)
+        if deepest > MAX_NESTING:
+            raise PipelineError(f"the pipeline nests {deepest} levels deep (at most {MAX_NESTING})")
         return cls(_parse_elements(body, "builtin.module"))
 
     def __str__(self) -> str:
@@ -174,11 +183,12 @@ class Pipeline:
     def _dump_repro(self, text: str | None) -> str | None:
         if text is None:
             return None
-        with tempfile.NamedTemporaryFile(
-            "w", prefix="fuseflow-repro-", suffix=".mlir", dir=env.repro_dir(), delete=False
-        ) as f:
+        folder, note = env.repro_dir(), ""
+        if not folder.is_dir():  # the pipeline's own error matters more: dump to the temp folder
+            folder, note = Path(tempfile.gettempdir()), f" (FUSEFLOW_REPRO_DIR '{folder}' is not a folder)"
+        with tempfile.NamedTemporaryFile("w", prefix="fuseflow-repro-", suffix=".mlir", dir=folder, delete=False) as f:
             f.write(text)
-        return f"fuseflow-opt {shlex.quote(f.name)} -p {shlex.quote(str(self))}"
+        return f"fuseflow-opt {shlex.quote(f.name)} -p {shlex.quote(str(self))}{note}"
 
 
 def _explain_add_error(message: str, native: str) -> str:

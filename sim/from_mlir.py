@@ -20,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fuseflow.errors import FuseflowError
+from fuseflow.files import read_text
 from fuseflow.sim.graph import AluOp, Graph, GraphBuilder, Program, TensorSpec
 
 # sparse_tensor level-type bits: the format in the high half, properties in the low one
@@ -75,10 +76,7 @@ def load_program(source, ctx=None) -> Program:
     """``source``: an ``ir.Module``, MLIR text, or a path to a ``.mlir`` file."""
     ir, _, sam_graph = _bindings()
     if isinstance(source, (str, Path)) and (isinstance(source, Path) or "\n" not in source and Path(source).suffix == ".mlir"):
-        path = Path(source)
-        if not path.exists():
-            raise FuseflowError(f"no such file: {path}")
-        source = path.read_text()
+        source = read_text(Path(source), "input IR")
     if isinstance(source, str):
         from fuseflow.context import make_context, parse_module
 

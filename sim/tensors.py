@@ -73,6 +73,19 @@ class TensorData:
         return levels_to_dense(self.levels, self.vals, self.shape, self.order, self.block)
 
 
+def _check_real(name: str, value) -> None:
+    """``FuseflowError`` naming the tensor and its dtype unless it holds real numbers (bool,
+    integer or float: complex values and strings are refused, never silently cast)."""
+    if type(value).__module__.startswith("torch"):
+        bad = value.is_complex()
+        dtype = value.dtype
+    else:
+        dtype = value.dtype if sp.issparse(value) else np.asarray(value).dtype
+        bad = dtype.kind not in "biuf"
+    if bad:
+        raise FuseflowError(f"tensor {name!r}: dtype {dtype} is not supported (real numbers: bool, integer or float)")
+
+
 def _as_coo(value) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
     """(coords [rank, nnz], vals [nnz], shape) of a numpy/scipy/torch tensor."""
     if type(value).__module__.startswith("torch"):  # import torch (slow) only for torch values
@@ -178,6 +191,7 @@ def from_value(name: str, value, fmt: str | None = None, order=None, block: int 
     """Bind a numpy array, scipy sparse matrix or torch tensor in format ``fmt``."""
     if isinstance(value, TensorData):
         return value
+    _check_real(name, value)
     direct = _from_compressed_matrix(name, value, fmt, order, block)
     if direct is not None:
         return direct

@@ -93,8 +93,17 @@ class ProgramResult:
         Path(path).write_text(json.dumps({"traceEvents": self.trace_events, "displayTimeUnit": "ns"}))
 
 
-def to_numpy(value) -> np.ndarray:
-    """A dense float numpy array from a torch tensor (dense or sparse), scipy sparse or array."""
+def dtype_tolerance(dtype) -> tuple[float, float]:
+    """(rtol, atol) a check allows for outputs of torch ``dtype`` (float32 and wider: 1e-4, 1e-5)."""
+    import torch
+
+    return {torch.float16: (1e-2, 1e-3), torch.bfloat16: (2e-2, 1e-2)}.get(dtype, (1e-4, 1e-5))
+
+
+def to_numpy(value, what: str = "input") -> np.ndarray:
+    """A dense numpy array from a torch tensor (dense or sparse), scipy sparse or array of real
+    numbers (bool, integer or float; bfloat16 is widened to float32, exactly). Raises
+    ``FuseflowError`` naming ``what`` and the dtype for anything else (complex, strings, objects)."""
     try:
         import torch
 
@@ -102,12 +111,17 @@ def to_numpy(value) -> np.ndarray:
             value = value.detach()
             if value.layout != torch.strided:
                 value = value.to_dense()
+            if value.dtype == torch.bfloat16:  # numpy has no bfloat16
+                value = value.float()
+            if value.is_complex():
+                raise FuseflowError(f"{what}: dtype {value.dtype} is not supported (real numbers only)")
             return value.cpu().numpy()
     except ImportError:  # torch is a dependency; keep this module importable without it
         pass
-    if hasattr(value, "toarray"):
-        return np.asarray(value.toarray())
-    return np.asarray(value)
+    array = np.asarray(value.toarray()) if hasattr(value, "toarray") else np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise FuseflowError(f"{what}: dtype {array.dtype} is not supported (real numbers: bool, integer or float)")
+    return array
 
 
 class Program:
@@ -219,7 +233,9 @@ class Program:
     # -- execution -------------------------------------------------------------------------
     def bind(self, inputs) -> list[np.ndarray]:
         args = self.imported.bind(inputs) if self.imported is not None else list(inputs)
-        return [to_numpy(a).astype(np.float32, copy=False) for a in args]
+        names = self.input_names() or [f"arg{k}" for k in range(len(args))]
+        return [to_numpy(a, f"input '{names[k]}'" if k < len(names) else f"input {k}").astype(np.float32, copy=False)
+                for k, a in enumerate(args)]
 
     def run(self, inputs, *, hw=None, engine: str = "cycle", trace: bool = False) -> ProgramResult:
         """Simulate every region in program order on ``inputs`` (forward() arguments);
@@ -290,17 +306,40 @@ class Program:
 
     def reference(self, inputs) -> list[np.ndarray]:
         """PyTorch eager outputs of the compiled model on ``inputs``."""
+        return self.reference_outputs(inputs)[0]
+
+    def reference_outputs(self, inputs) -> tuple[list[np.ndarray], tuple[float, float]]:
+        """PyTorch eager outputs of the compiled model on ``inputs``, and the (rtol, atol) their
+        dtype allows (float32: 1e-4, 1e-5; float16: 1e-2, 1e-3; bfloat16: 2e-2, 1e-2).
+
+        Sparse inputs are densified (torch lacks many sparse kernels, e.g. CSR row sums): the
+        same values as stored-entry semantics while every value is finite. With a NaN or Inf in
+        some input, 0 x inf would be NaN densely where a sparse kernel skips the absent zero, so
+        the model runs on the sparse inputs as given (PyTorch's own semantics), and a model
+        PyTorch cannot run sparsely is refused rather than checked wrongly."""
         if self.model is None:
             raise FuseflowError("this program was not compiled from a PyTorch model; pass expected outputs")
         import torch
 
-        args = inputs if isinstance(inputs, (list, tuple)) else [inputs]
-        # dense semantics are the reference (torch lacks many sparse kernels, e.g. CSR row sums)
-        args = [a.to_dense() if isinstance(a, torch.Tensor) and a.layout != torch.strided else a for a in args]
+        args = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        sparse = [isinstance(a, torch.Tensor) and a.layout != torch.strided for a in args]
+        dense = [a.to_dense() if s else a for a, s in zip(args, sparse, strict=True)]
+        non_finite = any(isinstance(a, torch.Tensor) and a.is_floating_point() and not torch.isfinite(a).all()
+                         for a in dense)
+        stored_only = non_finite and any(sparse)
         with torch.no_grad():
-            out = self.model(*args)
+            try:
+                out = self.model(*(args if stored_only else dense))
+            except Exception as e:  # the user's inputs do not fit their own model
+                if stored_only:
+                    raise FuseflowError("the inputs hold NaN or Inf and PyTorch has no sparse kernel for this model "
+                                        f"({type(e).__name__}), so check=True cannot compute its stored-entry "
+                                        "result; compare with expected= instead") from None
+                raise FuseflowError(f"the model fails in PyTorch eager on these inputs (the reference for "
+                                    f"check=True): {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
         outs = out if isinstance(out, (list, tuple)) else [out]
-        return [to_numpy(o) for o in outs]
+        tolerances = [dtype_tolerance(o.dtype if isinstance(o, torch.Tensor) else None) for o in outs]
+        return [to_numpy(o) for o in outs], max(tolerances)
 
 
 def _reshape(op, value: np.ndarray) -> np.ndarray:

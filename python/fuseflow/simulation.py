@@ -8,7 +8,7 @@ from fuseflow.program import Program, ProgramResult, to_numpy
 
 
 def simulate(program, inputs, hw=None, *, check: bool = False, expected=None, engine: str = "cycle",
-             trace=None, rtol: float = 1e-4, atol: float = 1e-5):
+             trace=None, rtol: float | None = None, atol: float | None = None):
     """Simulate ``program`` on ``inputs``.
 
     ``program``: a ``fuseflow.compile`` result (inputs are the model's forward() arguments;
@@ -17,18 +17,24 @@ def simulate(program, inputs, hw=None, *, check: bool = False, expected=None, en
     ``hw``: a ``fuseflow.sim.HardwareConfig``; ``engine``: "cycle" or "reference";
     ``trace``: a path for a Chrome/Perfetto trace. The result has ``outputs``, ``cycles``,
     ``region_cycles`` and ``stats``; a mismatch raises ``fuseflow.sim.SimulationMismatch``.
+    ``rtol``/``atol``: the check's tolerances (default: 1e-4/1e-5, or what the model's output
+    dtype allows: float16 1e-2/1e-3, bfloat16 2e-2/1e-2).
     """
     if not isinstance(program, Program):
         from fuseflow import sim
 
         return sim.simulate(program, inputs, hw=hw, check=check, expected=expected, trace=trace or False,
-                            rtol=rtol, atol=atol, engine={"cycle": "compiled"}.get(engine, engine))
+                            rtol=1e-4 if rtol is None else rtol, atol=1e-5 if atol is None else atol,
+                            engine={"cycle": "compiled"}.get(engine, engine))
     result = program.run(inputs, hw=hw, engine=engine, trace=bool(trace))
     if trace:
         result.write_trace(trace)
     if check:
-        want = [to_numpy(e) for e in expected] if expected is not None else program.reference(inputs)
-        compare_outputs(result, want, rtol, atol)
+        if expected is not None:
+            want, (r, a) = [to_numpy(e, "expected output") for e in expected], (1e-4, 1e-5)
+        else:
+            want, (r, a) = program.reference_outputs(inputs)
+        compare_outputs(result, want, r if rtol is None else rtol, a if atol is None else atol)
     return result
 
 

@@ -89,8 +89,11 @@ def parse_par(items: list[str]):
 
 def run(args) -> int:
     import fuseflow
+    from fuseflow.files import output_path, write_text
     from fuseflow.workloads import load
 
+    if args.output:
+        output_path(args.output, "-o")  # before compiling
     w = load(args.workload)
     t0 = time.perf_counter()
     prog = fuseflow.compile(w.model, w.args, sparse=w.sparse, fusion=parse_fusion(args.fusion),
@@ -105,8 +108,7 @@ def run(args) -> int:
     else:
         text = prog.stage(args.stage)
         if args.output:
-            with open(args.output, "w") as f:
-                f.write(text)
+            write_text(args.output, text, "-o")
         else:
             sys.stdout.write(text)
     print(f"// compiled {w.name} ({args.fusion}) into {len(prog.regions)} region(s) in {elapsed:.2f} s",

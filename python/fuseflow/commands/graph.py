@@ -27,13 +27,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _read(path: str) -> str:
+    from fuseflow.files import read_text
+
     if path == "-":
         return sys.stdin.read()
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except OSError as e:
-        raise FuseflowError(f"cannot read {path}: {e.strerror}") from None
+    return read_text(path, "input IR")
 
 
 def run(args) -> int:
@@ -51,11 +49,9 @@ def run(args) -> int:
         if args.dot == "-":
             sys.stdout.write(text)
         else:
-            try:
-                with open(args.dot, "w", encoding="utf-8") as f:
-                    f.write(text)
-            except OSError as e:
-                raise FuseflowError(f"cannot write {args.dot}: {e.strerror}") from None
+            from fuseflow.files import write_text
+
+            write_text(args.dot, text, "--dot")
     if args.stats:
         for g in graphs:
             counts = g.op_counts()

@@ -46,6 +46,8 @@ def load_tensor(path: Path):
     try:
         if suffix == ".mtx":
             m = scipy.io.mmread(str(path))
+            if np.iscomplexobj(m.data if sp.issparse(m) else m):
+                raise FuseflowError(f"{path}: complex values are not supported (real numbers only)")
             return sp.csr_matrix(m) if sp.issparse(m) else np.asarray(m)
         if suffix == ".npy":
             return np.load(path, allow_pickle=False)
@@ -90,10 +92,9 @@ def parse_hw(items: list[str]):
 def _program_module(path: Path):
     """The module at ``path`` when it is a compiled program (``fuseflow compile`` output)."""
     from fuseflow.context import make_context, parse_module
+    from fuseflow.files import read_text
 
-    if not path.exists():
-        raise FuseflowError(f"no such file: {path}")
-    module = parse_module(path.read_text(), make_context(), filename=str(path))
+    module = parse_module(read_text(path, "input IR"), make_context(), filename=str(path))
     for op in module.body.operations:
         if op.operation.name == "func.func" and "fuseflow.program" in op.attributes:
             return module
@@ -145,9 +146,13 @@ def run_program(module, inputs, hw, args) -> int:
 
 
 def run(args) -> int:
+    from fuseflow.files import output_path
     from fuseflow.sim import simulate
 
     hw = parse_hw(args.hw)
+    for flag in ("trace", "save"):  # before simulating
+        if getattr(args, flag):
+            output_path(getattr(args, flag), f"--{flag}")
     inputs = parse_inputs(args.inputs)
     program = _program_module(Path(args.ir_file))
     if program is not None:

@@ -52,6 +52,7 @@ def run(args) -> int:
     from rich.table import Table
 
     from fuseflow.errors import FuseflowError
+    from fuseflow.tune.log import has_evaluations
     from fuseflow.tune.optimizer import Tuner
     from fuseflow.tune.scenario import load_scenario
 
@@ -64,7 +65,7 @@ def run(args) -> int:
     console = Console(stderr=True)
     out = Console()
     sc.output.mkdir(parents=True, exist_ok=True)
-    if sc.log_path.exists() and sc.log_path.stat().st_size > 0 and not args.resume:
+    if has_evaluations(sc.log_path) and not args.resume:
         raise FuseflowError(f"{sc.log_path} exists: pass --resume to continue it, "
                             "or choose another --output")
     tuner = Tuner(sc.objective, sc.space, budget=sc.budget, seed=sc.seed,

@@ -81,6 +81,8 @@ def load_mtx(path: str | os.PathLike) -> sp.csr_matrix:
         m = scipy.io.mmread(str(path))
     except (ValueError, OSError) as e:
         raise DataError(f"{path}: not a readable Matrix Market file: {e}") from None
+    if np.iscomplexobj(m.data if sp.issparse(m) else m):
+        raise DataError(f"{path}: complex values are not supported (real numbers only)")
     return sp.csr_matrix(m, dtype=np.float32)
 
 

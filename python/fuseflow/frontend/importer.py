@@ -24,6 +24,7 @@ from __future__ import annotations
 import inspect
 import re
 import warnings
+from collections.abc import Mapping
 
 from fuseflow.bindings import (
     MLIRError,
@@ -66,6 +67,9 @@ def import_model(model, example_args, sparse: dict[str, str | Format] | None = N
     import torch
 
     args = tuple(example_args) if isinstance(example_args, (tuple, list)) else (example_args,)
+    if sparse is not None and not isinstance(sparse, Mapping):
+        raise FrontendError(f"sparse= maps input or parameter names to formats, e.g. {{'adj': 'csr'}}; "
+                            f"got a {type(sparse).__name__}")
     requested = {str(k): v for k, v in (sparse or {}).items()}
     names = _forward_arg_names(model, len(args))
 

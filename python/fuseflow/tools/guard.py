@@ -12,13 +12,20 @@ from fuseflow import env
 from fuseflow.errors import FuseflowError
 
 
+def user_message(e: FuseflowError) -> str:
+    """``error: <message>``, unless the message already says ``error:`` (a located diagnostic)."""
+    text = str(e)
+    first = text.split("\n", 1)[0]
+    return text if "error:" in first else f"error: {text}"
+
+
 def cli_entry(fn: Callable[..., int]) -> Callable[..., int]:
     @functools.wraps(fn)
     def wrapper(*args, **kw) -> int:
         try:
             return fn(*args, **kw)
         except FuseflowError as e:
-            print(str(e), file=sys.stderr)
+            print(user_message(e), file=sys.stderr)
             return 1
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from fuseflow.bindings import print_module
 from fuseflow.context import make_context, parse_module
 from fuseflow.diagnostics import Diagnostic
-from fuseflow.errors import DiagnosticError, FuseflowError, PipelineError
+from fuseflow.errors import DiagnosticError, PipelineError
+from fuseflow.files import output_path, read_text, write_text
 from fuseflow.passes.pipeline import Pipeline
 from fuseflow.passes.registry import fuseflow_passes, upstream_passes
 from fuseflow.tools.guard import cli_entry
@@ -156,15 +157,12 @@ def run(argv: list[str] | None = None) -> int:
         list_passes(sys.stdout)
         return 0
     pipeline = Pipeline.parse(args.pipeline) if args.pipeline.strip() else None
+    if args.output != "-":
+        output_path(args.output, "-o")  # before running the pipeline
     if args.input == "-":
         text, filename = sys.stdin.read(), "<stdin>"
     else:
-        try:
-            with open(args.input) as f:
-                text = f.read()
-        except OSError as e:
-            raise FuseflowError(f"error: cannot read '{args.input}': {e.strerror}") from None
-        filename = args.input
+        text, filename = read_text(args.input, "input"), args.input
 
     outputs, failed = [], False
     for chunk in split_chunks(text, args.split_input_file):
@@ -185,8 +183,7 @@ def run(argv: list[str] | None = None) -> int:
     if args.output == "-":
         sys.stdout.write(result)
     else:
-        with open(args.output, "w") as f:
-            f.write(result)
+        write_text(args.output, result, "-o")
     return 1 if failed else 0
 
 

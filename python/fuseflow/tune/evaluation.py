@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from fuseflow.errors import FuseflowError
+
 
 class Infeasible(Exception):  # noqa: N818 -- the name reads as the objective's answer
     """The objective cannot be evaluated at this point (a hidden constraint)."""
@@ -38,6 +40,11 @@ class Evaluation:
     error: str | None = None
     phase: str = "search"
     extra: dict = field(default_factory=dict)
+
+
+class ObjectiveError(FuseflowError):
+    """The objective answered something that is not a result (a bug in the objective: the run
+    stops with this message rather than recording a point as infeasible)."""
 
 
 @dataclass(frozen=True)
@@ -63,9 +70,10 @@ def _as_values(result: Any, n_objectives: int) -> tuple[tuple[float, ...] | None
     elif hasattr(result, "__float__"):
         vals = (float(result),)
     else:
-        raise TypeError(f"objective returned {type(result).__name__}, expected a number")
+        raise ObjectiveError(f"the objective returned {type(result).__name__}, expected a number, a sequence "
+                             "of numbers or tune.Infeasible")
     if len(vals) != n_objectives:
-        raise TypeError(f"objective returned {len(vals)} value(s), expected {n_objectives}")
+        raise ObjectiveError(f"the objective returned {len(vals)} value(s), expected {n_objectives}")
     if not all(math.isfinite(v) for v in vals):
         return None, f"non-finite objective value {vals}"
     return vals, None

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from fuseflow.errors import FuseflowError
+from fuseflow.files import read_text
 from fuseflow.tune.evaluation import Evaluation
 from fuseflow.tune.space import Space
 
@@ -39,7 +40,7 @@ def read_log(path: str | Path, space: Space) -> tuple[dict | None, list[Evaluati
     if not path.exists():
         return None, []
     header, evals = None, []
-    lines = path.read_text().split("\n")
+    lines = read_text(path, "tuning log").split("\n")
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -65,6 +66,21 @@ def read_log(path: str | Path, space: Space) -> tuple[dict | None, list[Evaluati
     return header, evals
 
 
+def has_evaluations(path: str | Path) -> bool:
+    """Whether the log at ``path`` records at least one evaluation (a log holding only its
+    header, left by a run that failed before its first evaluation, is not worth resuming)."""
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        return False
+    for line in read_text(path, "tuning log").split("\n"):
+        try:
+            if json.loads(line).get("type") == "evaluation":
+                return True
+        except (json.JSONDecodeError, AttributeError):
+            continue
+    return False
+
+
 class EvaluationLog:
     """Appends evaluation records to a JSONL file."""
 
@@ -73,7 +89,7 @@ class EvaluationLog:
         self.path = Path(path)
         self.space = space
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        existing = self.path.exists() and self.path.stat().st_size > 0
+        existing = has_evaluations(self.path)
         if existing and not resume:
             raise LogError(f"{self.path} already exists; resume from it or choose another path")
         self.previous: list[Evaluation] = []
@@ -82,8 +98,12 @@ class EvaluationLog:
             if header is not None and header.get("objectives", 1) != n_objectives:
                 raise LogError(f"{self.path}: logged {header.get('objectives')} objective(s), "
                                f"asked for {n_objectives}")
+            if header is not None and header.get("seed", seed) != seed:
+                raise LogError(f"{self.path}: the log was written with seed {header.get('seed')}, not {seed}; "
+                               f"resume it with seed {header.get('seed')} (or start a new run elsewhere)")
             self._cut_torn_tail()
-        self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 -- closed in close()
+        # a log without evaluations (a run that failed before its first) starts over
+        self._fh = open(self.path, "a" if existing else "w", encoding="utf-8")  # noqa: SIM115 -- closed in close()
         if not existing:
             self._write(_header(space, seed, n_objectives))
 

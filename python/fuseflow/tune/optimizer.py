@@ -69,6 +69,32 @@ class Settings:
     torch_threads: int = 1
     seeds: tuple = ()
 
+    def __post_init__(self):
+        def bad(name: str, want: str):
+            raise TuneError(f"settings.{name} must be {want}, got {getattr(self, name)!r}")
+
+        def integer(v) -> bool:
+            return isinstance(v, int) and not isinstance(v, bool)
+
+        if self.doe is not None and not (integer(self.doe) and self.doe >= 0):
+            bad("doe", "an integer >= 0 (or unset)")
+        choices = {"doe_method": ("lhs", "random"), "surrogate": ("gp", "rf")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                bad(name, " or ".join(f"'{a}'" for a in allowed))
+        for name, low in (("n_candidates", 1), ("n_starts", 0), ("gp_restarts", 0), ("torch_threads", 1)):
+            if not (integer(getattr(self, name)) and getattr(self, name) >= low):
+                bad(name, f"an integer >= {low}")
+        if self.log_objective is not None and not isinstance(self.log_objective, bool):
+            bad("log_objective", "true, false (or unset)")
+        if not isinstance(self.gp_trend, bool):
+            bad("gp_trend", "true or false")
+        feas = self.min_feasibility
+        if isinstance(feas, bool) or not isinstance(feas, (int, float)) or not 0.0 <= feas <= 1.0:
+            bad("min_feasibility", "a number in [0, 1]")
+        if not isinstance(self.seeds, (tuple, list)):
+            bad("seeds", "a list of points")
+
     def doe_size(self, space: Space, budget: int) -> int:
         if self.doe is not None:
             return max(0, self.doe)

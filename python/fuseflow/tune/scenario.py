@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from fuseflow.errors import FuseflowError
+from fuseflow.files import read_text
 from fuseflow.tune import params as P
 from fuseflow.tune.expr import Expression
 from fuseflow.tune.optimizer import Settings
@@ -165,7 +166,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     if not path.is_file():
         raise ScenarioError(f"no such scenario file: {path}")
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(read_text(path, "scenario"))
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(f"{path}: invalid TOML: {e}") from None
     data.update({k: v for k, v in (overrides or {}).items() if v is not None})
@@ -196,9 +197,13 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         if not isinstance(val, int) or isinstance(val, bool):
             raise ScenarioError(f"{path}: {key} must be an integer")
     output = Path(data.get("output", f"tune-{path.stem}"))
+    try:
+        settings = Settings(**settings_kw)
+    except FuseflowError as e:
+        raise ScenarioError(f"{path}: [settings] {e}") from None
     return Scenario(
         name=str(data.get("name", path.stem)), space=space,
         objective=ImportedCallable(data["objective"], base), budget=budget, seed=seed,
         output=output if output.is_absolute() else base / output,
         executor=str(data.get("executor", "serial")), workers=data.get("workers"),
-        n_objectives=int(data.get("objectives", 1)), settings=Settings(**settings_kw))
+        n_objectives=int(data.get("objectives", 1)), settings=settings)

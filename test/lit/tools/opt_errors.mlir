@@ -27,7 +27,7 @@
 // PARSE-NOT: Traceback
 
 // RUN: %not %fuseflow-opt %S/Inputs/does_not_exist.mlir 2>&1 | %FileCheck %s --check-prefix=NOFILE
-// NOFILE: error: cannot read '{{.*}}does_not_exist.mlir'
+// NOFILE: error: cannot read input '{{.*}}does_not_exist.mlir': no such file
 
 func.func @f(%arg0: f32) -> f32 {
   return %arg0 : f32

@@ -138,3 +138,34 @@ def test_scenario_errors(tmp_path):
     p.write_text(SCENARIO.replace("low = 0.0\n", ""))
     with pytest.raises(ScenarioError, match="missing"):
         load_scenario(p)
+
+
+def test_settings_of_the_wrong_type_are_scenario_errors(scenario, capsys):
+    scenario.write_text(scenario.read_text().replace("doe = 3", 'doe = "many"'))
+    assert fuseflow_main(["tune", str(scenario), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "[settings] settings.doe must be an integer >= 0" in err and "internal error" not in err
+    # nothing was started: no log to block the next run
+    assert not (scenario.parent / "out" / "log.jsonl").exists()
+
+
+def test_a_log_without_evaluations_does_not_block_a_rerun(scenario, capsys):
+    (scenario.parent / "model.py").write_text(OBJECTIVE + "\n\ndef nothing(p):\n    return None\n")
+    broken = scenario.parent / "broken.toml"
+    broken.write_text(scenario.read_text().replace("model.py:cost", "model.py:nothing"))
+    assert fuseflow_main(["tune", str(broken), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "the objective returned NoneType, expected a number" in err and "internal error" not in err
+    # the failed run left at most a header; the fixed scenario starts over without --resume
+    assert fuseflow_main(["tune", str(scenario), "-q"]) == 0
+    records = [json.loads(x) for x in (scenario.parent / "out" / "log.jsonl").read_text().splitlines()]
+    assert [r["type"] for r in records].count("header") == 1 and len(records) == 1 + 7
+
+
+def test_resume_with_another_seed_is_refused(scenario, capsys):
+    assert fuseflow_main(["tune", str(scenario), "-q", "--budget", "4"]) == 0
+    capsys.readouterr()
+    assert fuseflow_main(["tune", str(scenario), "-q", "--resume", "--seed", "9"]) == 1
+    err = capsys.readouterr().err
+    assert "written with seed 1, not 9" in err
+    assert fuseflow_main(["tune", str(scenario), "-q", "--resume"]) == 0

@@ -474,3 +474,19 @@ func.func @single_group_size(%c: !sam.crd<index>, %v: !sam.val<f32, array<i64>>)
   %0:2 = "sam.spacc"(%c, %v) {operandSegmentSizes = array<i32: 0, 2>, order = 1 : i64, resultSegmentSizes = array<i32: 1, 1>} : (!sam.crd<index>, !sam.val<f32, array<i64>>) -> (!sam.crd<index>, !sam.val<f32, array<i64>>)
   return
 }
+
+// -----
+
+func.func @crd_of_floats(%t: tensor<4xf32>, %r: !sam.ref<index>) {
+  // expected-error @+1 {{first result: a crd stream's element type is index, got !sam.crd<f32>}}
+  %0:2 = "sam.fiber_lookup"(%t, %r) {format = "dense", index = "i", level = 0 : i64} : (tensor<4xf32>, !sam.ref<index>) -> (!sam.crd<f32>, !sam.ref<index>)
+  return
+}
+
+// -----
+
+func.func @ref_of_i32(%c: !sam.crd<index>, %r: !sam.ref<i32>) {
+  // expected-error @+1 {{a ref stream's element type is index, got !sam.ref<i32>}}
+  %0 = "sam.repeat_sig_gen"(%r) : (!sam.ref<i32>) -> !sam.repsig
+  return
+}
