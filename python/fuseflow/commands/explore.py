@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from pathlib import Path
 
 NAME = "explore"
 HELP = "explore fusion granularity and dataflow orders of a workload (exhaustive or tuner)"
@@ -93,6 +92,7 @@ def run(args) -> int:
     from fuseflow.errors import FuseflowError
     from fuseflow.explore.design import Explorer
     from fuseflow.explore.run import explore, plot, write_csv
+    from fuseflow.files import output_folder
     from fuseflow.passes.lowering import LAYOUT_MODES
     from fuseflow.passes.reassociate import ASSOCIATIONS
     from fuseflow.sim import HardwareConfig
@@ -128,8 +128,7 @@ def run(args) -> int:
         raise FuseflowError(f"an exhaustive run would simulate {n_points:,} configurations (more than "
                             f"--max-points {args.max_points}); use --mode tune --budget N, fewer "
                             "--fusions, or raise --max-points")
-    output = Path(args.output)
-    output.mkdir(parents=True, exist_ok=True)
+    output = output_folder(args.output, "--output")
     total = n_points if args.mode == "exhaustive" else args.budget
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("best {task.fields[best]}"), TimeElapsedColumn(), console=console,

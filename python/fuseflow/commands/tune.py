@@ -52,6 +52,7 @@ def run(args) -> int:
     from rich.table import Table
 
     from fuseflow.errors import FuseflowError
+    from fuseflow.files import output_folder
     from fuseflow.tune.log import has_evaluations
     from fuseflow.tune.optimizer import Tuner
     from fuseflow.tune.scenario import load_scenario
@@ -64,7 +65,7 @@ def run(args) -> int:
         raise FuseflowError(f"budget must be positive, got {sc.budget}")
     console = Console(stderr=True)
     out = Console()
-    sc.output.mkdir(parents=True, exist_ok=True)
+    output_folder(sc.output, "output folder")
     if has_evaluations(sc.log_path) and not args.resume:
         raise FuseflowError(f"{sc.log_path} exists: pass --resume to continue it, "
                             "or choose another --output")

@@ -91,3 +91,10 @@ def test_a_missing_repro_folder_does_not_hide_the_pipeline_error(files, tmp_path
     monkeypatch.setenv("FUSEFLOW_REPRO_DIR", str(tmp_path / "nowhere"))
     code = opt_main([files["good"], "-p", 'builtin.module(sam-parallelize{par="q:2"})'])
     _fails(capsys, code, "the graph has no loop 'q'", "is not a folder")
+
+
+def test_output_folders_that_are_files_are_errors(tmp_path, capsys):
+    taken = tmp_path / "taken"
+    taken.write_text("a file")
+    _fails(capsys, fuseflow_main(["explore", "spmm", "--output", str(taken), "-q", "--no-plot"]),
+           "cannot use --output", "it is a file")
