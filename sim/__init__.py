@@ -10,12 +10,12 @@ classic kernels.
 from fuseflow.sim._tokens import DATA, DONE, EMPTY, KIND_NAMES, STOP, Fifo
 from fuseflow.sim.api import FunctionResult, SimResult, SimulationMismatch, run_function, simulate
 from fuseflow.sim.config import COMAL, HardwareConfig
-from fuseflow.sim.errors import DeadlockError, GuardError, SpaccOverflowError, StreamError
+from fuseflow.sim.errors import DeadlockError, GuardError, MemoryBudgetError, SpaccOverflowError, StreamError
 from fuseflow.sim.graph import AluOp, Graph, GraphBuilder, Kind, Program, ReduceOp, StreamKind
 
 __all__ = [
     "COMAL", "DATA", "DONE", "EMPTY", "KIND_NAMES", "STOP", "AluOp", "DeadlockError", "Fifo",
-    "Graph", "GraphBuilder", "GuardError", "HardwareConfig", "Kind", "Program", "ReduceOp",
+    "Graph", "GraphBuilder", "GuardError", "HardwareConfig", "Kind", "MemoryBudgetError", "Program", "ReduceOp",
     "FunctionResult", "SimResult", "SimulationMismatch", "SpaccOverflowError", "StreamError",
     "StreamKind", "run_function", "simulate",
 ]

@@ -14,7 +14,16 @@ ALUs) are batched per ``run()`` call with counters in locals, step for step the 
 generic paths.
 
 Bounded FIFOs record when each slot was freed, so a producer refilling a slot waits for the
-consumer's pop (exact backpressure). A full scheduler pass without any token moving while nodes
+consumer's pop (exact backpressure).
+
+Memory guard: every structure that grows while a graph runs (unbounded FIFOs, sparse
+accumulators and their flush buffers, writers' output arrays, sink logs, tiles, the memory
+model's busy intervals) charges the bytes it takes to one count (``mem_add``); past the
+engine's budget the growing structure raises, and ``Engine.run`` turns that into a
+``MemoryBudgetError`` naming the node and the FIFO or buffer that grew. An allocation the
+machine refuses (``malloc`` NULL, ``std::bad_alloc``) becomes the same error, never an abort.
+One engine runs at a time in a process (regions run one after another): a new engine starts
+the count afresh. A full scheduler pass without any token moving while nodes
 remain unfinished is a deadlock: ``DeadlockError`` lists every unfinished node and the FIFO it
 waits on.
 """
@@ -32,7 +41,7 @@ import time as _time
 
 import numpy as np
 
-from fuseflow.sim.errors import DeadlockError, GuardError, SpaccOverflowError, StreamError
+from fuseflow.sim.errors import DeadlockError, GuardError, MemoryBudgetError, SpaccOverflowError, StreamError
 
 
 # ---------------------------------------------------------------------------------------------
@@ -59,11 +68,57 @@ cdef int64_t g_moves = 0
 # no slot times) and is switched off if a pass would otherwise stall.
 cdef int64_t g_soft = 0
 
+# Memory guard (see the module docstring): bytes held now, their peak, the budget (0: none).
+cdef int64_t g_mem = 0
+cdef int64_t g_mem_peak = 0
+cdef int64_t g_mem_limit = 0
+# Approximate bytes of one std::map node (header + key + value, with the allocator's rounding)
+# and of one Python (kind, i, v, vac) tuple in a sink's log.
+cdef enum:
+    MAP_NODE = 64
+    MAP2_NODE = 80
+    SINK_TOKEN = 120
+
+
+class _OverBudget(Exception):
+    """Internal: the engine's memory count passed its budget. ``what`` names the structure
+    that grew, ``fifo`` its FIFO id (-1: not a FIFO); ``Engine.run`` adds the node."""
+
+    def __init__(self, what, fifo):
+        super().__init__(what)
+        self.what = what
+        self.fifo = fifo
+
+
+def _size(int64_t nbytes):
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if nbytes >= 1 << shift:
+            return f"{nbytes / (1 << shift):,.1f} {unit}"
+    return f"{nbytes} bytes"
+
+
+cdef int mem_add(int64_t nbytes, int fifo, what) except -1:
+    global g_mem, g_mem_peak
+    g_mem += nbytes
+    if g_mem > g_mem_peak:
+        g_mem_peak = g_mem
+    if nbytes > 0 and g_mem_limit and g_mem > g_mem_limit:
+        raise _OverBudget(what, fifo)
+    return 0
+
+
+cdef inline int mem_grew(size_t cap0, size_t cap1, size_t elem, what) except -1:
+    # a std::vector that reallocated on push_back: charge its new capacity
+    if cap1 != cap0:
+        mem_add(<int64_t> ((cap1 - cap0) * elem), -1, what)
+    return 0
+
 
 cdef int q_init(Q* q, int64_t depth, int fid) except -1:
     q.cap = 16
     while depth and q.cap < depth:
         q.cap <<= 1
+    mem_add(q.cap * sizeof(Entry) + (q.cap if depth else 1) * sizeof(int64_t), fid, "FIFO")
     q.buf = <Entry*> malloc(q.cap * sizeof(Entry))
     # pop times ring: indexed by pop number & (cap - 1); cap >= depth and a bounded FIFO never
     # grows, so the time of pop number (pushed - depth) is still held when the next push needs it
@@ -82,9 +137,10 @@ cdef int q_init(Q* q, int64_t depth, int fid) except -1:
 
 cdef int q_grow(Q* q) except -1:
     cdef int64_t k
+    mem_add(q.cap * sizeof(Entry), q.id, "FIFO")
     cdef Entry* nb = <Entry*> malloc(2 * q.cap * sizeof(Entry))
     if nb == NULL:
-        raise MemoryError()
+        raise _OverBudget("FIFO (the machine refused the allocation)", q.id)
     for k in range(q.count):
         nb[k] = q.buf[(q.head + k) & (q.cap - 1)]
     free(q.buf)
@@ -187,6 +243,11 @@ cdef class Node:
 
     def error(self, msg):
         return StreamError(f"node {self.name!r}: {msg}")
+
+    def release(self):
+        """Free what this node's run grew (subclasses holding more extend it)."""
+        self.spans.clear()
+        self.spans.shrink_to_fit()
 
     @property
     def local_clock(self):
@@ -383,8 +444,13 @@ cdef class Engine:
                 free(self.qs[k].pops)
             free(self.qs)
 
-    def __init__(self, int nfifos, depths, memory: dict | None):
+    def __init__(self, int nfifos, depths, memory: dict | None, int64_t memory_limit=0):
+        """``memory_limit``: the bytes the growing structures may hold (0: no limit)."""
+        global g_mem, g_mem_peak, g_mem_limit
         cdef int k
+        g_mem = 0
+        g_mem_peak = 0
+        g_mem_limit = memory_limit
         self.nodes = []
         self.tiles = []
         self.qs = <Q*> malloc((nfifos if nfifos else 1) * sizeof(Q))
@@ -394,8 +460,12 @@ cdef class Engine:
             self.qs[k].buf = NULL
             self.qs[k].pops = NULL
         self.nq = nfifos
-        for k in range(nfifos):
-            q_init(&self.qs[k], depths[k], k)
+        try:
+            for k in range(nfifos):
+                q_init(&self.qs[k], depths[k], k)
+        except _OverBudget:
+            raise MemoryBudgetError(f"the graph's {nfifos:,} FIFOs alone need {g_mem / 2**20:.1f} MiB, over "
+                                    f"the simulator's memory budget of {g_mem_limit / 2**20:.1f} MiB") from None
         self.mem_on = memory is not None
         if memory is not None:
             self.m_ch = memory["channels"]
@@ -414,6 +484,8 @@ cdef class Engine:
         # First free issue slot at or after t on the batch's channel. Busy slots are kept as
         # merged [start, end) intervals, so a request costs O(log intervals) however far apart
         # in time the requesting nodes' local clocks are (no per-cycle state, no polling).
+        # (Maps grow through insert(), which turns std::bad_alloc into MemoryError; operator[]
+        # would let it escape as an abort.)
         cdef int64_t ch = batch % self.m_ch
         cdef int64_t s = (t + self.m_ii - 1) // self.m_ii
         cdef cmap[int64_t, int64_t]* busy = &self.occ[ch]
@@ -428,6 +500,7 @@ cdef class Engine:
                     s = deref(prv).second
                     deref(prv).second = s + 1
                 else:
+                    mem_add(MAP_NODE, -1, "the memory model's busy intervals")
                     busy.insert(busy.cend(), pair[int64_t, int64_t](s, s + 1))
                 return s * self.m_ii
         nxt = busy.upper_bound(s)
@@ -442,11 +515,13 @@ cdef class Engine:
             if nxt != busy.end() and deref(nxt).first == s + 1:
                 deref(prv).second = deref(nxt).second
                 busy.erase(nxt)
+                mem_add(-MAP_NODE, -1, "")
         elif nxt != busy.end() and deref(nxt).first == s + 1:
-            deref(busy)[s] = deref(nxt).second
+            busy.insert(pair[int64_t, int64_t](s, deref(nxt).second))
             busy.erase(nxt)
         else:
-            deref(busy)[s] = s + 1
+            mem_add(MAP_NODE, -1, "the memory model's busy intervals")
+            busy.insert(pair[int64_t, int64_t](s, s + 1))
         return s * self.m_ii
 
     def alloc(self, int64_t n):
@@ -461,6 +536,7 @@ cdef class Engine:
         return self.tiles[tid]
 
     def add_tile(self, value):
+        mem_add(value.nbytes + 112, -1, "tiles")
         self.tiles.append(value)
         return len(self.tiles) - 1
 
@@ -485,6 +561,47 @@ cdef class Engine:
                 n.outs[p].qs[j] = &self.qs[outs[p][j]]
         self.nodes.append(n)
         return n
+
+    cdef object _over_budget(self, Node n, what, int fifo, describe_fifo):
+        cdef Q* q
+        held = f"the engine held {_size(g_mem)}"
+        if fifo >= 0:
+            q = &self.qs[fifo]
+            grew = f"{describe_fifo(fifo)} to {q.count:,} tokens ({_size(q.cap * sizeof(Entry))})"
+        else:
+            grew = what
+        if g_mem_limit and g_mem > g_mem_limit:
+            head = f"simulation memory over its budget of {_size(g_mem_limit)} ({held})"
+        else:
+            head = f"the machine ran out of memory for the simulation ({held})"
+        return MemoryBudgetError(
+            f"{head}: node {n.name!r} grew {grew}\nnote: raise HardwareConfig.max_memory_mb (CLI --hw "
+            "max_memory_mb=N, 0 = no limit), or bound the FIFOs (fifo_depth) and sparse accumulators "
+            "(spacc_capacity)", n.name, fifo)
+
+    @property
+    def memory_peak(self):
+        """The most bytes the engine's growing structures held at once during ``run``."""
+        return g_mem_peak
+
+    def release(self):
+        """Free the FIFOs and every node's growing structures now (after a failed run: the
+        memory comes back even while the error that ended it is still referenced)."""
+        global g_mem
+        cdef int k
+        if self.qs != NULL:
+            for k in range(self.nq):
+                free(self.qs[k].buf)
+                free(self.qs[k].pops)
+                self.qs[k].buf = NULL
+                self.qs[k].pops = NULL
+                self.qs[k].count = 0
+                self.qs[k].cap = 0
+        for nd in self.nodes:
+            (<Node> nd).release()
+        self.tiles = []
+        self.occ.clear()
+        g_mem = 0
 
     def fifo_state(self, int k):
         cdef Q* q = &self.qs[k]
@@ -514,8 +631,15 @@ cdef class Engine:
                     if n.t > horizon:
                         horizon = n.t
                     continue
-                if n.run():
-                    finished = True
+                try:
+                    if n.run():
+                        finished = True
+                except _OverBudget as e:
+                    self.moves = g_moves
+                    raise self._over_budget(n, e.what, e.fifo, describe_fifo) from None
+                except MemoryError:
+                    self.moves = g_moves
+                    raise self._over_budget(n, "a structure (the machine refused the allocation)", -1, describe_fifo) from None
                 n.seen = pushed_in(n)
                 if n.t > horizon:
                     horizon = n.t

@@ -302,9 +302,17 @@ cdef class FiberWrite(Node):
     cdef vector[int64_t] seg
     cdef int64_t crd_base, seg_base
 
+    def release(self):
+        Node.release(self)
+        self.crd.clear()
+        self.crd.shrink_to_fit()
+        self.seg.clear()
+        self.seg.shrink_to_fit()
+
     cdef int run(self) except -1:
         cdef Entry* h
         cdef int64_t c
+        cdef size_t cap
         cdef Token tok
         if self.seg.size() == 0:
             self.seg.push_back(0)
@@ -315,10 +323,14 @@ cdef class FiberWrite(Node):
             take(self, 0, c)
             if tok.kind == TK_DATA:
                 mwrite(self, 0, self.crd_base + <int64_t> self.crd.size(), c)
+                cap = self.crd.capacity()
                 self.crd.push_back(tok.i)
+                mem_grew(cap, self.crd.capacity(), 8, "its output coordinates")
             elif tok.kind == TK_STOP and tok.vac == 0:
                 mwrite(self, 1, self.seg_base + <int64_t> self.seg.size(), c)
+                cap = self.seg.capacity()
                 self.seg.push_back(self.crd.size())
+                mem_grew(cap, self.seg.capacity(), 8, "its output segments")
             step(self, c)
             if tok.kind == TK_DONE:
                 finish_sink(self, c)
@@ -334,9 +346,17 @@ cdef class ValWrite(Node):
     cdef vector[int64_t] tids
     cdef int64_t val_base
 
+    def release(self):
+        Node.release(self)
+        self.vals.clear()
+        self.vals.shrink_to_fit()
+        self.tids.clear()
+        self.tids.shrink_to_fit()
+
     cdef int run(self) except -1:
         cdef Entry* h
         cdef int64_t c
+        cdef size_t cap
         cdef Token tok
         while has(self, 0, 0):
             h = hd(self, 0, 0)
@@ -345,8 +365,10 @@ cdef class ValWrite(Node):
             take(self, 0, c)
             if tok.kind == TK_DATA or tok.kind == TK_EMPTY:
                 mwrite(self, 0, self.val_base + <int64_t> self.vals.size(), c)
+                cap = self.vals.capacity()
                 self.vals.push_back(tok.v if tok.kind == TK_DATA else 0.0)
                 self.tids.push_back(tok.i if tok.kind == TK_DATA else -1)
+                mem_grew(cap, self.vals.capacity(), 16, "its output values")
             step(self, c)
             if tok.kind == TK_DONE:
                 finish_sink(self, c)

@@ -45,6 +45,10 @@ cdef class Source(Node):
 cdef class Sink(Node):
     cdef public list got
 
+    def release(self):
+        Node.release(self)
+        self.got = []
+
     cdef int run(self) except -1:
         cdef Entry* h
         cdef int64_t c
@@ -52,6 +56,7 @@ cdef class Sink(Node):
         while has(self, 0, 0):
             h = hd(self, 0, 0)
             c = start(self, imax(self.t, h.time))
+            mem_add(SINK_TOKEN, -1, "its token log")
             self.got.append((h.tok.kind, h.tok.i, h.tok.v, h.tok.vac))
             kind = h.tok.kind
             take(self, 0, c)

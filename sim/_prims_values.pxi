@@ -343,11 +343,21 @@ cdef class Spacc1(Node):
     cdef Token fstop
     cdef bint flushing
 
+    def release(self):
+        Node.release(self)
+        self.acc.clear()
+        self.fk.clear()
+        self.fk.shrink_to_fit()
+        self.fv.clear()
+        self.fv.shrink_to_fit()
+
     cdef int run(self) except -1:
         cdef Entry* h
         cdef Entry* v
         cdef Entry* o
         cdef int64_t c, need, kk
+        cdef size_t held
+        cdef pair[cmap[int64_t, double].iterator, bint] slot
         cdef Token tok
         cdef cmap[int64_t, double].iterator it
         while True:
@@ -378,10 +388,14 @@ cdef class Spacc1(Node):
             if tok.kind == TK_DATA or tok.kind == TK_EMPTY:
                 c = start(self, c)
                 if tok.kind == TK_DATA:
-                    self.acc[tok.i] += v.tok.v if v.tok.kind == TK_DATA else 0.0
+                    # insert() (not operator[]): an allocation failure is a MemoryError, not an abort
+                    slot = self.acc.insert(pair[int64_t, double](tok.i, 0.0))
+                    deref(slot.first).second = deref(slot.first).second + (v.tok.v if v.tok.kind == TK_DATA else 0.0)
                     self.ops += 1
-                    if self.capacity and <int64_t> self.acc.size() > self.capacity:
-                        raise SpaccOverflowError(f"node {self.name!r}: sparse accumulator exceeds its capacity of {self.capacity} entries")
+                    if slot.second:
+                        if self.capacity and <int64_t> self.acc.size() > self.capacity:
+                            raise SpaccOverflowError(f"node {self.name!r}: sparse accumulator exceeds its capacity of {self.capacity} entries")
+                        mem_add(MAP_NODE, -1, "its sparse accumulator")
                 take(self, 0, c)
                 take(self, 2, c)
                 step(self, c)
@@ -423,12 +437,15 @@ cdef class Spacc1(Node):
             if tok.i >= 1:
                 self.fk.clear()
                 self.fv.clear()
+                held = self.fk.capacity()
                 it = self.acc.begin()
                 while it != self.acc.end():
                     self.fk.push_back(deref(it).first)
                     self.fv.push_back(deref(it).second)
                     inc(it)
+                mem_add(-MAP_NODE * <int64_t> self.acc.size(), -1, "")
                 self.acc.clear()
+                mem_grew(held, self.fk.capacity(), 16, "its flush buffer")
                 self.fpos = 0
                 self.fstop = mk(TK_STOP, tok.i - 1, 0.0, tok.vac - 1 if tok.vac else 0)
                 self.flushing = True
@@ -443,11 +460,23 @@ cdef class Spacc2(Node):
     cdef Token f1stop
     cdef bint flushing, c2_done
 
+    def release(self):
+        Node.release(self)
+        self.acc.clear()
+        self.f0.clear()
+        self.f0.shrink_to_fit()
+        self.fv.clear()
+        self.fv.shrink_to_fit()
+        self.frow.clear()
+        self.frow.shrink_to_fit()
+
     cdef int run(self) except -1:
         cdef Entry* h
         cdef Entry* v
         cdef Entry* o
         cdef int64_t c, need, row, prev, kk
+        cdef size_t held
+        cdef pair[cmap[pair[int64_t, int64_t], double].iterator, bint] slot
         cdef Token tok, t0
         cdef cmap[pair[int64_t, int64_t], double].iterator it
         cdef pair[int64_t, int64_t] key
@@ -493,10 +522,13 @@ cdef class Spacc2(Node):
                     o = hd(self, 1, 0)
                     key.first = o.tok.i
                     key.second = tok.i
-                    self.acc[key] += v.tok.v if v.tok.kind == TK_DATA else 0.0
+                    slot = self.acc.insert(pair[pair[int64_t, int64_t], double](key, 0.0))
+                    deref(slot.first).second = deref(slot.first).second + (v.tok.v if v.tok.kind == TK_DATA else 0.0)
                     self.ops += 1
-                    if self.capacity and <int64_t> self.acc.size() > self.capacity:
-                        raise SpaccOverflowError(f"node {self.name!r}: sparse accumulator exceeds its capacity of {self.capacity} entries")
+                    if slot.second:
+                        if self.capacity and <int64_t> self.acc.size() > self.capacity:
+                            raise SpaccOverflowError(f"node {self.name!r}: sparse accumulator exceeds its capacity of {self.capacity} entries")
+                        mem_add(MAP2_NODE, -1, "its sparse accumulator")
                 c = start(self, c)
                 take(self, 0, c)
                 take(self, 3, c)
@@ -537,6 +569,7 @@ cdef class Spacc2(Node):
             self.f0.clear()
             self.fv.clear()
             self.frow.clear()
+            held = self.f0.capacity()
             it = self.acc.begin()
             prev = -1
             any_rows = False
@@ -552,7 +585,9 @@ cdef class Spacc2(Node):
                 prev = row
                 any_rows = True
                 inc(it)
+            mem_add(-MAP2_NODE * <int64_t> self.acc.size(), -1, "")
             self.acc.clear()
+            mem_grew(held, self.f0.capacity(), sizeof(Token) + 16, "its flush buffer")
             if any_rows:
                 self.f0.push_back(mk(TK_STOP, tok.i - 1, 0.0, 0))
             else:

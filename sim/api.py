@@ -46,6 +46,8 @@ class SimResult:
     trace_events: list[dict] = field(default_factory=list)
     # per region: (words of the compiler-sized fan-out buffers, the most they held at once)
     region_buffers: list[tuple[int, int]] = field(default_factory=list)
+    # per region: the most bytes the engine's growing structures held at once
+    region_memory: list[int] = field(default_factory=list)
 
     @property
     def overlapped_cycles(self) -> int:
@@ -71,6 +73,7 @@ class SimResult:
             "overlapped_cycles": self.overlapped_cycles,
             "totals": self.totals(),
             "region_buffers": [{"words": w, "peak": p} for w, p in self.region_buffers],
+            "region_memory_peak_bytes": self.region_memory,
             "lane_busy": [lane_busy(region) for region in self.stats],
             "hw": {"key": self.hw.key(), **asdict(self.hw)},
             "regions": [[asdict(s) for s in region] for region in self.stats],
@@ -107,7 +110,7 @@ def simulate(program, inputs, hw: HardwareConfig | None = None, *, check: bool =
     else:
         positional = list(inputs)
     tensors: dict[str, TensorData] = {}
-    region_cycles, stats, events, buffers = [], [], [], []
+    region_cycles, stats, events, buffers, memory = [], [], [], [], []
     for r, g in enumerate(prog.regions):
         if positional is not None and r == 0:
             bound = bind_inputs(g, positional)
@@ -119,6 +122,7 @@ def simulate(program, inputs, hw: HardwareConfig | None = None, *, check: bool =
             region_cycles.append(res.cycles)
             stats.append(res.stats)
             buffers.append((res.buffer_words, res.buffer_peak))
+            memory.append(res.memory_peak)
             offset = sum(region_cycles[:-1])
             for ev in res.trace:
                 events.append({**ev, "pid": r, **({"ts": ev["ts"] + offset} if "ts" in ev else {})})
@@ -129,6 +133,7 @@ def simulate(program, inputs, hw: HardwareConfig | None = None, *, check: bool =
             region_cycles.append(0)
             stats.append([])
             buffers.append((sum(g.buffers.values()), 0))
+            memory.append(0)
         for name, td in outs.items():
             tensors[name] = td
         if positional is not None and r == 0:
@@ -143,6 +148,7 @@ def simulate(program, inputs, hw: HardwareConfig | None = None, *, check: bool =
         hw=hw,
         trace_events=events,
         region_buffers=buffers,
+        region_memory=memory,
     )
     if trace and not isinstance(trace, bool):
         result.write_trace(trace)

@@ -47,6 +47,10 @@ class HardwareConfig:
     #: guards: simulated-cycle and wall-clock limits
     max_cycles: int = 10**12
     max_wall_seconds: float = 600.0
+    #: guard: MiB the simulator's growing structures (unbounded FIFOs, sparse accumulators,
+    #: outputs, tiles) may hold for one region; past it the region stops with a
+    #: ``MemoryBudgetError`` naming the node and the FIFO or buffer (0 = no limit)
+    max_memory_mb: int = 4096
 
     def __post_init__(self):
         for f in dataclasses.fields(self):

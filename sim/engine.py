@@ -15,7 +15,7 @@ from fuseflow.errors import FuseflowError
 from fuseflow.sim import _engine
 from fuseflow.sim.binding import OutputBuilder, make_output_builders
 from fuseflow.sim.config import HardwareConfig
-from fuseflow.sim.errors import BufferBudgetError
+from fuseflow.sim.errors import BufferBudgetError, MemoryBudgetError
 from fuseflow.sim.graph import BINARY_OPS, AluOp, Graph, Kind, StreamKind
 from fuseflow.sim.reference import alu_apply
 from fuseflow.sim.resources import check_pe_budget, graph_primitives, lane_count
@@ -62,6 +62,7 @@ class RegionResult:
     trace: list[dict]
     buffer_words: int = 0  # words of the compiler-sized fan-out buffers
     buffer_peak: int = 0  # the most tokens those buffers held at once, summed over them
+    memory_peak: int = 0  # the most bytes the engine's growing structures held at once
 
 
 def _positions(a) -> np.ndarray:
@@ -189,7 +190,28 @@ def run_region(g: Graph, tensors: list[TensorData], hw: HardwareConfig, *, trace
         bounded = not src_sink and hw.fifo_depth > 0
         depths.append(max(hw.fifo_depth, g.buffers.get(f, 0)) if bounded else 0)
     words = buffer_words(g, hw)
-    eng = _engine.Engine(len(g.fifo_kinds), depths, hw.memory_params())
+    try:
+        eng = _engine.Engine(len(g.fifo_kinds), depths, hw.memory_params(), hw.max_memory_mb << 20)
+    except MemoryBudgetError as e:
+        raise MemoryBudgetError(f"graph {g.name!r}: {e}") from None
+    # errors are raised outside the handlers, so that they hold no frame of the failed run (its
+    # memory comes back as soon as the engine is released, whoever keeps the error)
+    try:
+        return _run(g, tensors, hw, eng, depths, words, trace)
+    except MemoryBudgetError as e:
+        err = MemoryBudgetError(f"graph {g.name!r}: {e}", e.node, e.fifo)
+    except _engine._OverBudget as e:  # outside a node's run (tiles of the inputs)
+        err = MemoryBudgetError(f"graph {g.name!r}: simulation memory over its budget of {hw.max_memory_mb:,} MiB "
+                                f"(HardwareConfig.max_memory_mb) in {e.what} before the run")
+    except MemoryError:
+        err = MemoryBudgetError(f"graph {g.name!r}: the machine ran out of memory for the simulation "
+                                f"(the engine held {eng.memory_peak / 2**20:.1f} MiB at its peak)")
+    eng.release()
+    raise err
+
+
+def _run(g: Graph, tensors: list[TensorData], hw: HardwareConfig, eng, depths: list[int], words: int,
+         trace: bool) -> RegionResult:
     tiled = _tiled_fifos(g, tensors)
     block = max([t.block for t in tensors] + [0])
     for n in g.nodes:  # tiles produced by sources
@@ -293,7 +315,7 @@ def run_region(g: Graph, tensors: list[TensorData], hw: HardwareConfig, *, trace
     peak = sum(eng.fifo_state(f)["high_water"] for f in g.buffers)
     trace_events = _trace(stats, g, [nd.activity() for nd in nodes]) if trace else []
     finished = {o.spec.name: _finish(o, g) for o in outputs}
-    return RegionResult(finished, sinks, cycles, stats, passes, trace_events, words, peak)
+    return RegionResult(finished, sinks, cycles, stats, passes, trace_events, words, peak, eng.memory_peak)
 
 
 def buffer_words(g: Graph, hw: HardwareConfig) -> int:

@@ -25,6 +25,21 @@ class GuardError(FuseflowError):
     """The simulation exceeded its cycle or wall-time budget."""
 
 
+class MemoryBudgetError(GuardError):
+    """The simulation's growing structures (unbounded FIFOs, sparse accumulators, outputs,
+    traces) passed ``HardwareConfig.max_memory_mb``, or the machine refused an allocation; the
+    message names the region, the node and the FIFO or buffer that grew (``node``, ``fifo``:
+    its FIFO id, -1 for another structure). The engine's memory is freed before it is raised."""
+
+    def __init__(self, message, node: str = "", fifo: int = -1):
+        super().__init__(message)
+        self.node = node
+        self.fifo = fifo
+
+    def __reduce__(self):
+        return (type(self), (str(self), self.node, self.fifo))
+
+
 class BufferBudgetError(FuseflowError):
     """A region's compiler-sized buffers exceed ``HardwareConfig.buffer_budget`` (an unknown
     constraint: the configuration is infeasible); the message names the largest edge."""

@@ -50,6 +50,14 @@ class ProgramResult:
     region_buffers: dict[str, tuple[int, int]] = field(default_factory=dict)
     # cycles of each relayout (``fuseflow.relayout``), by name; included in ``cycles``
     relayouts: dict[str, int] = field(default_factory=dict)
+    # per region: the most bytes the simulator's growing structures held at once
+    region_memory: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def memory_peak(self) -> int:
+        """The most bytes the simulator held for any one region (regions run one after another;
+        ``HardwareConfig.max_memory_mb`` bounds it)."""
+        return max(self.region_memory.values(), default=0)
 
     @property
     def buffer_words(self) -> int:
@@ -256,6 +264,7 @@ class Program:
         constants = ConstantReader(self.module)
         region_cycles: dict[str, int] = {}
         region_buffers: dict[str, tuple[int, int]] = {}
+        region_memory: dict[str, int] = {}
         stats: dict[str, Any] = {}
         outputs: list[np.ndarray] = []
         events: list[dict] = []
@@ -289,6 +298,7 @@ class Program:
                                        len(region_cycles), callee)
                 region_cycles[callee] = res.cycles
                 region_buffers[callee] = res.result.region_buffers[0]
+                region_memory[callee] = res.result.region_memory[0]
                 stats[callee] = res.stats
                 for r, v in zip(op.results, res.outputs, strict=True):
                     env[r] = v
@@ -302,7 +312,7 @@ class Program:
                 raise FuseflowError(f"{op.location}: the program runner does not execute '{name}'")
         cost_sparse_relayouts()
         return ProgramResult(outputs, sum(region_cycles.values()) + sum(relayouts.values()), region_cycles, stats,
-                             events, region_buffers, relayouts)
+                             events, region_buffers, relayouts, region_memory)
 
     def reference(self, inputs) -> list[np.ndarray]:
         """PyTorch eager outputs of the compiled model on ``inputs``."""

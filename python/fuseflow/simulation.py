@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from fuseflow.program import Program, ProgramResult, to_numpy
+from fuseflow.sim.errors import MemoryBudgetError
 
 
 def simulate(program, inputs, hw=None, *, check: bool = False, expected=None, engine: str = "cycle",
@@ -20,6 +21,17 @@ def simulate(program, inputs, hw=None, *, check: bool = False, expected=None, en
     ``rtol``/``atol``: the check's tolerances (default: 1e-4/1e-5, or what the model's output
     dtype allows: float16 1e-2/1e-3, bfloat16 2e-2/1e-2).
     """
+    try:
+        return _simulate(program, inputs, hw, check, expected, engine, trace, rtol, atol)
+    except MemoryError as e:
+        # raised outside the handler: the error holds no frame of the failed run
+        err = MemoryBudgetError(f"the machine ran out of memory while simulating ({e or 'an allocation failed'}); "
+                                "bound the simulator's memory with HardwareConfig.max_memory_mb (CLI --hw "
+                                "max_memory_mb=N) or simulate a smaller input")
+    raise err
+
+
+def _simulate(program, inputs, hw, check, expected, engine, trace, rtol, atol):
     if not isinstance(program, Program):
         from fuseflow import sim
 

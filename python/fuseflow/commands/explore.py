@@ -24,6 +24,8 @@ HELP = "explore fusion granularity and dataflow orders of a workload (exhaustive
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from fuseflow.sim.config import HardwareConfig
+
     parser.add_argument("workload", help="built-in workload (gcn, sae, spmm, graphsage) or a .py file defining workload()")
     parser.add_argument("--mode", choices=["exhaustive", "tune"], default="exhaustive",
                         help="evaluate every point, or let the tuner choose --budget points")
@@ -44,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "default 1 (serial)")
     parser.add_argument("--pe-budget", type=int, default=0, metavar="N",
                         help="primitives a region may use (HardwareConfig.pe_budget; 0 = unlimited)")
+    parser.add_argument("--max-memory", type=int, default=HardwareConfig.max_memory_mb, metavar="MIB",
+                        help="MiB a simulation may grow to (HardwareConfig.max_memory_mb; over it the point is "
+                             f"infeasible; default {HardwareConfig.max_memory_mb}, 0 = unlimited)")
     parser.add_argument("--prune", type=float, default=None, metavar="FACTOR",
                         help="skip points whose estimated work exceeds FACTOR x the least estimate")
     parser.add_argument("--max-points", type=int, default=1000, metavar="N",
@@ -93,6 +98,7 @@ def run(args) -> int:
     from fuseflow.explore.design import Explorer
     from fuseflow.explore.run import explore, plot, write_csv
     from fuseflow.files import output_folder
+    from fuseflow.limits import memory_cap
     from fuseflow.passes.lowering import LAYOUT_MODES
     from fuseflow.passes.reassociate import ASSOCIATIONS
     from fuseflow.sim import HardwareConfig
@@ -103,6 +109,8 @@ def run(args) -> int:
         raise FuseflowError(f"--max-wall must be positive, got {args.max_wall}")
     if args.pe_budget < 0:
         raise FuseflowError(f"--pe-budget must be >= 0, got {args.pe_budget}")
+    if args.max_memory < 0:
+        raise FuseflowError(f"--max-memory must be >= 0, got {args.max_memory}")
     console = Console(stderr=True)
     out = Console()
     if not out.is_terminal:  # a log or a pipe: the full table on one line per row
@@ -113,7 +121,8 @@ def run(args) -> int:
     associate = ASSOCIATIONS if args.associate == "all" else (args.associate,)
     with console.status(f"analysing {w.name}"):
         ex = Explorer(w, fusions=[_fusion(f) for f in args.fusions], optimize=optimize,
-                      hw=HardwareConfig(max_wall_seconds=args.max_wall, pe_budget=args.pe_budget),
+                      hw=HardwareConfig(max_wall_seconds=args.max_wall, pe_budget=args.pe_budget,
+                                       max_memory_mb=args.max_memory),
                       prune=args.prune, layouts=layouts, associate=associate, lanes=args.lanes)
     n_points = ex.n_points()
     console.print(f"[bold]{w.name}[/bold]: {w.description}; {n_points} configuration(s)")
@@ -145,7 +154,8 @@ def run(args) -> int:
         log = output / "tune.jsonl" if args.mode == "tune" else None
         if log is not None and log.exists():
             log.unlink()
-        result = explore(ex, args.mode, budget=args.budget, seed=args.seed, log=log, on_outcome=on_outcome)
+        with memory_cap():
+            result = explore(ex, args.mode, budget=args.budget, seed=args.seed, log=log, on_outcome=on_outcome)
 
     csv_path = write_csv(result, output / "explore.csv")
     plot_path = None if args.no_plot or not result.outcomes else plot(result, output / "explore.png")

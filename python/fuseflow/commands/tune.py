@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -53,6 +54,7 @@ def run(args) -> int:
 
     from fuseflow.errors import FuseflowError
     from fuseflow.files import output_folder
+    from fuseflow.limits import memory_cap
     from fuseflow.tune.log import has_evaluations
     from fuseflow.tune.optimizer import Tuner
     from fuseflow.tune.scenario import load_scenario
@@ -84,7 +86,9 @@ def run(args) -> int:
             progress.update(task, completed=len(t.history), best=_fmt(min(feas)) if feas else "-")
 
         try:
-            result = tuner.run(on_evaluation)
+            local = (sc.workers or os.cpu_count() or 1) if sc.executor == "process" else 1
+            with memory_cap(local):
+                result = tuner.run(on_evaluation)
         except KeyboardInterrupt:
             console.print(f"interrupted: {len(tuner.history)} evaluation(s) kept in {sc.log_path}; "
                           "continue with --resume")

@@ -435,8 +435,10 @@ def _infeasible_errors() -> tuple[type[BaseException], ...]:
         SpaccOverflowError,
     )
 
+    # GuardError covers the simulator's cycle, wall-time and memory budgets (MemoryBudgetError);
+    # a MemoryError anywhere in compiling a point is that point's failure too (``fuseflow.limits``)
     return (InfeasibleOrder, UnsupportedOp, LoweringError, GuardError, DeadlockError, SpaccOverflowError,
-            BufferBudgetError, PeBudgetError)
+            BufferBudgetError, PeBudgetError, MemoryError)
 
 
 __all__ = ["FUSIONS", "ExploreError", "Explorer", "FusionInfo", "Outcome", "fusion_name"]

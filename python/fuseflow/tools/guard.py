@@ -32,6 +32,10 @@ def cli_entry(fn: Callable[..., int]) -> Callable[..., int]:
             return 130
         except BrokenPipeError:
             return 1
+        except MemoryError as e:
+            print(f"error: out of memory ({e or 'an allocation failed'}); for simulations, bound the "
+                  "simulator's memory with --hw max_memory_mb=N", file=sys.stderr)
+            return 1
         except Exception as e:
             if env.debug():
                 traceback.print_exc()

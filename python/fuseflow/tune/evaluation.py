@@ -82,12 +82,16 @@ def _as_values(result: Any, n_objectives: int) -> tuple[tuple[float, ...] | None
 def evaluate(objective: Callable[[dict], Any], point: Mapping, n_objectives: int = 1,
              infeasible_errors: tuple[type[BaseException], ...] = ()) -> Outcome:
     """Run ``objective`` on ``point``; ``Infeasible`` (and ``infeasible_errors``) become an
-    infeasible outcome, any other exception propagates."""
+    infeasible outcome, and so does running out of memory (``MemoryError``, the simulator's
+    ``MemoryBudgetError``): a point that needs more than the machine gives is a hidden
+    constraint. Any other exception propagates."""
+    from fuseflow.sim.errors import MemoryBudgetError
+
     start = time.perf_counter()
     try:
         vals, err = _as_values(objective(dict(point)), n_objectives)
     except Infeasible as e:
         vals, err = None, str(e) or "infeasible"
-    except infeasible_errors as e:
+    except (*infeasible_errors, MemoryError, MemoryBudgetError) as e:
         vals, err = None, f"{type(e).__name__}: {e}"
     return Outcome(vals, err, time.perf_counter() - start)

@@ -287,3 +287,23 @@ def test_explorer_trades_lanes_against_a_primitive_budget():
     eight = {"fusion": "full", **{p.name: 8 for p in ex.space().params if p.name.startswith("par_")}}
     out = ex.evaluate(eight)
     assert not out.feasible and "budget" in out.error
+
+
+def test_points_over_the_memory_budget_are_infeasible_and_the_run_goes_on(tmp_path, capsys):
+    """A simulation that grows past ``HardwareConfig.max_memory_mb`` is an infeasible point with
+    the reason; the explorer goes on (here every point is over a budget of one MiB: the
+    autoencoder fully fused with unbounded FIFOs grows to about 4.8 MB), and the CLI takes the
+    budget as --max-memory."""
+    from fuseflow.cli import main
+    from fuseflow.sim import HardwareConfig
+
+    w = workloads.sae(256, 32, 16)
+    ex = Explorer(w, fusions=["full"], optimize=(True,), hw=HardwareConfig(fifo_depth=0, max_memory_mb=1))
+    result = explore(ex, "exhaustive")
+    assert result.outcomes and not any(o.feasible for o in result.outcomes)
+    assert all(o.error.startswith("MemoryBudgetError: graph ") and "over its budget of 1.0 MiB" in o.error
+               for o in result.outcomes)
+    out = tmp_path / "out"
+    assert main(["explore", "sae", "--fusions", "unfused", "--max-memory", "0", "--output", str(out), "-q"]) == 0
+    assert main(["explore", "sae", "--max-memory", "-1", "--output", str(out)]) == 1
+    assert "--max-memory must be >= 0" in capsys.readouterr().err

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from fuseflow import tune
+from fuseflow.sim import MemoryBudgetError
 
 
 def schedule_space():
@@ -106,14 +107,30 @@ def test_other_exceptions_propagate_unless_declared_infeasible():
     space = tune.Space([tune.Integer("n", 0, 3)])
 
     def objective(p):
-        raise MemoryError("simulated out of memory")
+        raise ZeroDivisionError("a bug in the objective")
 
-    with pytest.raises(MemoryError):
+    with pytest.raises(ZeroDivisionError):
         tune.minimize(objective, space, budget=2)
-    res = tune.minimize(objective, space, budget=2, infeasible_errors=[MemoryError])
+    res = tune.minimize(objective, space, budget=2, infeasible_errors=[ZeroDivisionError])
     assert not any(e.feasible for e in res.history)
     assert res.best_point is None and res.best_value is None
-    assert "MemoryError" in res.history[0].error
+    assert "ZeroDivisionError" in res.history[0].error
+
+
+@pytest.mark.parametrize("error", [MemoryError("simulated out of memory"),
+                                   MemoryBudgetError("graph 'g': simulation memory over its budget")])
+def test_running_out_of_memory_is_an_infeasible_point(error):
+    space = tune.Space([tune.Integer("n", 0, 3)])
+
+    def objective(p):
+        if p["n"] >= 2:
+            raise error
+        return float(p["n"])
+
+    res = tune.minimize(objective, space, budget=4, seed=0, doe=4)
+    failed = [e for e in res.history if e.point["n"] >= 2]
+    assert failed and all(not e.feasible and type(error).__name__ in e.error for e in failed)
+    assert res.best_value == 0.0
 
 
 def hidden_space():
