@@ -27,7 +27,7 @@ the count afresh. A full scheduler pass without any token moving while nodes
 remain unfinished is a deadlock: ``DeadlockError`` lists every unfinished node and the FIFO it
 waits on.
 """
-from libc.stdint cimport int32_t, int64_t
+from libc.stdint cimport INT64_MAX, int32_t, int64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.math cimport INFINITY, erf, exp, sqrt, tanh
 from libcpp.vector cimport vector
@@ -431,6 +431,8 @@ cdef class Engine:
     cdef vector[cmap[int64_t, int64_t]] occ
     cdef readonly int64_t next_addr
     cdef readonly int64_t moves
+    # the memory model's busy intervals: held now, the most held at once, made in all
+    cdef readonly int64_t intervals, intervals_peak, intervals_made
 
     def __cinit__(self):
         self.qs = NULL
@@ -500,7 +502,7 @@ cdef class Engine:
                     s = deref(prv).second
                     deref(prv).second = s + 1
                 else:
-                    mem_add(MAP_NODE, -1, "the memory model's busy intervals")
+                    self.interval_added()
                     busy.insert(busy.cend(), pair[int64_t, int64_t](s, s + 1))
                 return s * self.m_ii
         nxt = busy.upper_bound(s)
@@ -515,14 +517,39 @@ cdef class Engine:
             if nxt != busy.end() and deref(nxt).first == s + 1:
                 deref(prv).second = deref(nxt).second
                 busy.erase(nxt)
+                self.intervals -= 1
                 mem_add(-MAP_NODE, -1, "")
         elif nxt != busy.end() and deref(nxt).first == s + 1:
             busy.insert(pair[int64_t, int64_t](s, deref(nxt).second))
             busy.erase(nxt)
         else:
-            mem_add(MAP_NODE, -1, "the memory model's busy intervals")
+            self.interval_added()
             busy.insert(pair[int64_t, int64_t](s, s + 1))
         return s * self.m_ii
+
+    cdef int interval_added(self) except -1:
+        mem_add(MAP_NODE, -1, "the memory model's busy intervals")
+        self.intervals += 1
+        self.intervals_made += 1
+        if self.intervals > self.intervals_peak:
+            self.intervals_peak = self.intervals
+        return 0
+
+    cdef void forget_before(self, int64_t t) noexcept:
+        # Every request still to come is issued at or after the local clock of a node that is
+        # not done, and that clock only moves forward: a busy run that ends before the slot of
+        # the earliest such clock can never be looked at again. Dropping it bounds the memory
+        # model's state by the spread of the live nodes' clocks, not by the requests made.
+        global g_mem
+        cdef int64_t s = t // self.m_ii
+        cdef int64_t ch
+        cdef cmap[int64_t, int64_t]* busy
+        for ch in range(self.m_ch):
+            busy = &self.occ[ch]
+            while not busy.empty() and deref(busy.begin()).second < s:
+                busy.erase(busy.begin())
+                self.intervals -= 1
+                g_mem -= MAP_NODE
 
     def alloc(self, int64_t n):
         """Reserve an address range of ``n`` words (batch aligned) for one array."""
@@ -611,7 +638,7 @@ cdef class Engine:
         """Run to completion; returns the number of scheduler passes."""
         global g_moves, g_soft
         cdef Node n
-        cdef int64_t before, passes = 0, horizon
+        cdef int64_t before, passes = 0, horizon, earliest
         cdef int remaining = 0
         cdef bint moved, finished
         cdef list live = [nd for nd in self.nodes]
@@ -621,6 +648,7 @@ cdef class Engine:
         while live:
             before = g_moves
             horizon = 0
+            earliest = INT64_MAX
             finished = False
             for nd in live:
                 n = <Node> nd
@@ -630,6 +658,8 @@ cdef class Engine:
                 if n.blk_why != 1 and n.blk_fifo >= 0 and n.seen == pushed_in(n):
                     if n.t > horizon:
                         horizon = n.t
+                    if n.t < earliest:
+                        earliest = n.t
                     continue
                 try:
                     if n.run():
@@ -643,6 +673,10 @@ cdef class Engine:
                 n.seen = pushed_in(n)
                 if n.t > horizon:
                     horizon = n.t
+                if not n.done and n.t < earliest:
+                    earliest = n.t
+            if self.mem_on and earliest != INT64_MAX:
+                self.forget_before(earliest)
             passes += 1
             moved = g_moves != before
             if finished:

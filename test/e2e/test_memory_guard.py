@@ -61,19 +61,27 @@ def test_fused_fifos_over_budget_name_region_node_and_fifo(mlp):
 
 
 def test_memory_comes_back_after_the_error():
-    x = torch.randn(2, 1_000_000)
+    # Each run stops when the engine holds 128 MiB (its output arrays grow past it: 6M values);
+    # if a failed run kept what it grew, three more would add 384 MiB. The allocator keeps some
+    # freed memory for reuse (tens of MiB here), hence the margin.
+    x = torch.randn(2, 3_000_000)
     program = fuseflow.compile(Shifted(), (x,), fusion="full")
-    hw = HardwareConfig(fifo_depth=0, max_memory_mb=32)  # the run needs > 100 MiB
-    for _ in range(2):  # warm up: first-use allocations of numpy, torch and the engine
-        with pytest.raises(MemoryBudgetError, match="over its budget of 32.0 MiB"):
+    hw = HardwareConfig(fifo_depth=0, max_memory_mb=128)
+
+    def fail() -> str:
+        try:
             fuseflow.simulate(program, (x,), hw=hw)
+        except MemoryBudgetError as e:
+            return str(e)  # the error (and the frames its traceback holds) is dropped here
+        return "finished"
+
+    assert "over its budget of 128.0 MiB" in fail()  # warm up: first-use allocations
     gc.collect()
     before = _rss_mib()
     for _ in range(3):
-        with pytest.raises(MemoryBudgetError):
-            fuseflow.simulate(program, (x,), hw=hw)
+        assert "over its budget of 128.0 MiB" in fail()
     gc.collect()
-    assert _rss_mib() - before < 24, "memory of failed runs was kept"
+    assert _rss_mib() - before < 64, "memory of failed runs was kept"
 
 
 def test_an_allocation_the_machine_refuses_is_an_error_not_an_abort(tmp_path):
