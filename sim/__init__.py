@@ -10,12 +10,20 @@ classic kernels.
 from fuseflow.sim._tokens import DATA, DONE, EMPTY, KIND_NAMES, STOP, Fifo
 from fuseflow.sim.api import FunctionResult, SimResult, SimulationMismatch, run_function, simulate
 from fuseflow.sim.config import COMAL, HardwareConfig
-from fuseflow.sim.errors import DeadlockError, GuardError, MemoryBudgetError, SpaccOverflowError, StreamError
+from fuseflow.sim.errors import (
+    DeadlockError,
+    GuardError,
+    MemoryBudgetError,
+    SimulationInterrupted,
+    SpaccOverflowError,
+    StreamError,
+)
 from fuseflow.sim.graph import AluOp, Graph, GraphBuilder, Kind, Program, ReduceOp, StreamKind
+from fuseflow.sim.trace import TraceOptions
 
 __all__ = [
     "COMAL", "DATA", "DONE", "EMPTY", "KIND_NAMES", "STOP", "AluOp", "DeadlockError", "Fifo",
     "Graph", "GraphBuilder", "GuardError", "HardwareConfig", "Kind", "MemoryBudgetError", "Program", "ReduceOp",
-    "FunctionResult", "SimResult", "SimulationMismatch", "SpaccOverflowError", "StreamError",
-    "StreamKind", "run_function", "simulate",
+    "FunctionResult", "SimResult", "SimulationInterrupted", "SimulationMismatch", "SpaccOverflowError",
+    "StreamError", "StreamKind", "TraceOptions", "run_function", "simulate",
 ]

@@ -34,6 +34,7 @@ from libcpp.vector cimport vector
 from libcpp.map cimport map as cmap
 from libcpp.pair cimport pair
 from cython.operator cimport dereference as deref, predecrement as dec, preincrement as inc
+from cpython.exc cimport PyErr_CheckSignals
 
 from ._token_types cimport Entry, TK_DATA, TK_DONE, TK_EMPTY, TK_STOP, Token
 
@@ -63,6 +64,8 @@ cdef struct Port:
     int n
 
 cdef int64_t g_moves = 0
+cdef enum:
+    SPAN_MAX = 20000
 # Scheduling only: a node stops filling an unbounded FIFO past this many tokens and lets the
 # consumer run (keeps the working set in cache). It never changes timing (unbounded FIFOs have
 # no slot times) and is switched off if a pass would otherwise stall.
@@ -194,6 +197,42 @@ cdef inline int64_t imax(int64_t a, int64_t b) noexcept:
     return a if a > b else b
 
 
+# A counter track for traces: one value per window of ``w`` cycles (summed or maxed), at most
+# SERIES_MAX windows: past them the window doubles and neighbours fold, so a track's memory is
+# bounded whatever the run's length (its resolution adapts instead).
+cdef struct Series:
+    int64_t w
+    bint use_max
+    vector[int64_t]* vals
+
+cdef enum:
+    SERIES_MAX = 4096
+
+
+cdef void series_add(Series* sr, int64_t t, int64_t v) noexcept:
+    cdef int64_t k, idx, n
+    if sr.vals == NULL or t < 0:
+        return
+    idx = t // sr.w
+    while idx >= SERIES_MAX:
+        n = sr.vals.size()
+        for k in range((n + 1) // 2):
+            if sr.use_max:
+                sr.vals[0][k] = imax(sr.vals[0][2 * k], sr.vals[0][2 * k + 1] if 2 * k + 1 < n else 0)
+            else:
+                sr.vals[0][k] = sr.vals[0][2 * k] + (sr.vals[0][2 * k + 1] if 2 * k + 1 < n else 0)
+        sr.vals.resize((n + 1) // 2)
+        sr.w *= 2
+        idx = t // sr.w
+    if idx >= <int64_t> sr.vals.size():
+        sr.vals.resize(idx + 1, 0)
+    if sr.use_max:
+        if v > sr.vals[0][idx]:
+            sr.vals[0][idx] = v
+    else:
+        sr.vals[0][idx] += v
+
+
 # ---------------------------------------------------------------------------------------------
 # Node base and step helpers
 cdef class Node:
@@ -220,6 +259,8 @@ cdef class Node:
     cdef int64_t block
     # activity spans for traces: [start, end) cycles of back-to-back steps (when tracing)
     cdef public bint tracing
+    cdef readonly bint spans_merged
+    cdef bint spanning
     cdef vector[int64_t] spans
     cdef int64_t span_start, span_end
 
@@ -256,7 +297,7 @@ cdef class Node:
     def activity(self):
         """[(start, end), ...] busy spans (only when ``tracing`` was set before the run)."""
         out = [(self.spans[k], self.spans[k + 1]) for k in range(0, self.spans.size(), 2)]
-        if self.steps:
+        if self.spanning:
             out.append((self.span_start, self.span_end))
         return out
 
@@ -360,14 +401,39 @@ cdef inline void step(Node n, int64_t c) noexcept:
 
 
 cdef void record_span(Node n, int64_t c) noexcept:
-    # a new span starts after an idle gap; past 20000 spans a node's spans just grow
-    if n.steps == 1:
+    # A new span starts after an idle gap. Only steps inside the engine's trace window count;
+    # past SPAN_MAX spans a node's last span just grows (``spans_merged`` says so in the trace).
+    cdef Engine e = n.eng
+    cdef int p
+    if c < e.w0 or c >= e.w1:
+        return
+    if not n.spanning:
+        n.spanning = True
         n.span_start = c
-    elif c > n.span_end and n.spans.size() < 40000:
-        n.spans.push_back(n.span_start)
-        n.spans.push_back(n.span_end)
-        n.span_start = c
+    elif c > n.span_end:
+        if n.spans.size() < 2 * SPAN_MAX:
+            n.spans.push_back(n.span_start)
+            n.spans.push_back(n.span_end)
+            n.span_start = c
+        else:
+            n.spans_merged = True
     n.span_end = c + n.ii
+    if e.trace_fifos:
+        for p in range(n.nin):
+            series_add(&e.fifo_series[n.ins[p].id], c, visible(n.ins[p], c))
+
+
+cdef int64_t visible(Q* q, int64_t c) noexcept:
+    # tokens in q visible at cycle c (entry times never decrease in a FIFO: one producer whose
+    # clock only moves forward), by binary search over the ring
+    cdef int64_t lo = 0, hi = q.count, mid
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if q.buf[(q.head + mid) & (q.cap - 1)].time <= c:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 cdef inline void finish_sink(Node n, int64_t c) noexcept:
@@ -431,12 +497,23 @@ cdef class Engine:
     cdef vector[cmap[int64_t, int64_t]] occ
     cdef readonly int64_t next_addr
     cdef readonly int64_t moves
+    cdef readonly int64_t horizon  # the latest local clock any node reached (when a run stopped)
     # the memory model's busy intervals: held now, the most held at once, made in all
     cdef readonly int64_t intervals, intervals_peak, intervals_made
+    # traces: the window of cycles recorded [w0, w1), counter tracks of FIFO occupancy (one per
+    # FIFO, the most tokens visible at its consumer's steps) and of memory requests issued
+    cdef int64_t w0, w1
+    cdef readonly bint trace_fifos, trace_mem
+    cdef Series* fifo_series
+    cdef Series mem_series
 
     def __cinit__(self):
         self.qs = NULL
         self.nq = 0
+        self.w0 = 0
+        self.w1 = INT64_MAX
+        self.fifo_series = NULL
+        self.mem_series.vals = NULL
 
     def __dealloc__(self):
         cdef int k
@@ -445,6 +522,58 @@ cdef class Engine:
                 free(self.qs[k].buf)
                 free(self.qs[k].pops)
             free(self.qs)
+        self.drop_tracks()
+
+    cdef void drop_tracks(self) noexcept:
+        cdef int k
+        if self.fifo_series != NULL:
+            for k in range(self.nq):
+                del self.fifo_series[k].vals
+            free(self.fifo_series)
+            self.fifo_series = NULL
+        if self.mem_series.vals != NULL:
+            del self.mem_series.vals
+            self.mem_series.vals = NULL
+        self.trace_fifos = False
+        self.trace_mem = False
+
+    def trace_setup(self, int64_t start, int64_t end, bint fifos, bint memory, int64_t window):
+        """Record node spans (for nodes with ``tracing`` set) only for steps in cycles
+        [start, end); with ``fifos``/``memory``, counter tracks of FIFO occupancy and memory
+        requests at a first resolution of ``window`` cycles (coarsened past SERIES_MAX)."""
+        cdef int k
+        if window < 1:
+            raise ValueError("trace window must be >= 1 cycle")
+        self.w0 = start
+        self.w1 = end
+        self.drop_tracks()
+        if fifos:
+            self.fifo_series = <Series*> malloc((self.nq if self.nq else 1) * sizeof(Series))
+            if self.fifo_series == NULL:
+                raise MemoryError()
+            for k in range(self.nq):
+                self.fifo_series[k].w = window
+                self.fifo_series[k].use_max = True
+                self.fifo_series[k].vals = new vector[int64_t]()
+            self.trace_fifos = True
+        if memory and self.mem_on:
+            self.mem_series.w = window
+            self.mem_series.use_max = False
+            self.mem_series.vals = new vector[int64_t]()
+            self.trace_mem = True
+
+    def fifo_track(self, int k):
+        """(window cycles, [most tokens visible per window]) of FIFO ``k``; None if untraced or
+        no traced consumer stepped."""
+        if not self.trace_fifos or self.fifo_series[k].vals.size() == 0:
+            return None
+        return self.fifo_series[k].w, list(self.fifo_series[k].vals[0])
+
+    def memory_track(self):
+        """(window cycles, [memory requests issued per window]); None if not traced."""
+        if not self.trace_mem:
+            return None
+        return self.mem_series.w, list(self.mem_series.vals[0])
 
     def __init__(self, int nfifos, depths, memory: dict | None, int64_t memory_limit=0):
         """``memory_limit``: the bytes the growing structures may hold (0: no limit)."""
@@ -504,6 +633,8 @@ cdef class Engine:
                 else:
                     self.interval_added()
                     busy.insert(busy.cend(), pair[int64_t, int64_t](s, s + 1))
+                if self.trace_mem and s * self.m_ii >= self.w0 and s * self.m_ii < self.w1:
+                    series_add(&self.mem_series, s * self.m_ii, 1)
                 return s * self.m_ii
         nxt = busy.upper_bound(s)
         if nxt != busy.begin():
@@ -525,6 +656,8 @@ cdef class Engine:
         else:
             self.interval_added()
             busy.insert(pair[int64_t, int64_t](s, s + 1))
+        if self.trace_mem and s * self.m_ii >= self.w0 and s * self.m_ii < self.w1:
+            series_add(&self.mem_series, s * self.m_ii, 1)
         return s * self.m_ii
 
     cdef int interval_added(self) except -1:
@@ -634,18 +767,31 @@ cdef class Engine:
         cdef Q* q = &self.qs[k]
         return {"count": q.count, "depth": q.depth, "pushed": q.pushed, "high_water": q.high}
 
-    def run(self, int64_t max_cycles, double max_seconds, describe_fifo):
-        """Run to completion; returns the number of scheduler passes."""
+    def run(self, int64_t max_cycles, double max_seconds, describe_fifo, progress=None, double every=0.5):
+        """Run to completion; returns the number of scheduler passes. ``progress(cycles,
+        tokens)``, if given, is called when the run starts, about every ``every`` seconds
+        (every 16 scheduler passes at most) and when it ends, with the latest local clock
+        reached and the tokens moved so far. Ctrl-C (SIGINT) stops the run between two
+        passes with ``KeyboardInterrupt``; ``horizon`` and ``moves`` then hold where it was."""
         global g_moves, g_soft
         cdef Node n
-        cdef int64_t before, passes = 0, horizon, earliest
+        cdef int64_t before, passes = 0, horizon = 0, earliest, reached = 0
         cdef int remaining = 0
         cdef bint moved, finished
         cdef list live = [nd for nd in self.nodes]
+        cdef double now, t0, last
         g_moves = 0
         g_soft = 4096
         t0 = _time.perf_counter()
+        last = t0
+        if progress is not None:
+            progress(0, 0)
         while live:
+            if horizon > reached:
+                reached = horizon
+            self.horizon = reached
+            self.moves = g_moves
+            PyErr_CheckSignals()  # Ctrl-C: KeyboardInterrupt here, between passes
             before = g_moves
             horizon = 0
             earliest = INT64_MAX
@@ -698,9 +844,18 @@ cdef class Engine:
                 raise DeadlockError("deadlock: no node can make progress\n" + "\n".join(lines) + (hint if any(b[2] == "full" for b in blocked) else ""), blocked)
             if horizon > max_cycles:
                 raise GuardError(f"simulation exceeded the cycle limit of {max_cycles} (raise HardwareConfig.max_cycles)")
-            if (passes & 63) == 0 and _time.perf_counter() - t0 > max_seconds:
-                raise GuardError(f"simulation exceeded the wall-time limit of {max_seconds:g} s (raise HardwareConfig.max_wall_seconds)")
+            if (passes & 15) == 0:
+                now = _time.perf_counter()
+                if now - t0 > max_seconds:
+                    raise GuardError(f"simulation exceeded the wall-time limit of {max_seconds:g} s (raise HardwareConfig.max_wall_seconds)")
+                if progress is not None and now - last >= every and passes:
+                    last = now
+                    self.moves = g_moves
+                    progress(imax(reached, horizon), g_moves)
         self.moves = g_moves
+        self.horizon = imax(reached, horizon)
+        if progress is not None:
+            progress(self.horizon, g_moves)
         return passes
 
 

@@ -13,7 +13,6 @@ one value for a single output, or a callable taking the input mapping) or, witho
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from fuseflow.sim.engine import NodeStats, run_region
 from fuseflow.sim.graph import Graph, Program
 from fuseflow.sim.resources import lane_busy
 from fuseflow.sim.tensors import TensorData, to_python_value
+from fuseflow.sim.trace import TraceOptions, TraceWriter
 
 
 class SimulationMismatch(FuseflowError):
@@ -80,8 +80,10 @@ class SimResult:
         }
 
     def write_trace(self, path) -> None:
-        """Write a Chrome/Perfetto trace (``chrome://tracing``, ui.perfetto.dev)."""
-        Path(path).write_text(json.dumps({"traceEvents": self.trace_events, "displayTimeUnit": "ns"}))
+        """Write the trace events held (``trace=True``) as a Chrome/Perfetto trace
+        (``chrome://tracing``, ui.perfetto.dev; gzip for a ``.gz`` path)."""
+        with TraceWriter(path) as w:
+            w.add(self.trace_events)
 
 
 def _load_program(program) -> Program:
@@ -95,11 +97,27 @@ def _load_program(program) -> Program:
 
 
 def simulate(program, inputs, hw: HardwareConfig | None = None, *, check: bool = False, expected=None,
-             trace: bool | str | Path = False, rtol: float = 1e-5, atol: float = 1e-8,
-             engine: str = "compiled") -> SimResult:
+             trace: bool | str | Path | TraceOptions = False, rtol: float = 1e-5, atol: float = 1e-8,
+             engine: str = "compiled", progress=None, trace_offset: int = 0) -> SimResult:
     """Simulate ``program`` on ``inputs`` (mapping name -> tensor, or a sequence in argument
-    order). ``engine="reference"`` runs the functional model (no timing: cycles are 0)."""
+    order). ``engine="reference"`` runs the functional model (no timing: cycles are 0).
+    ``trace``: True (events in the result), a path (``.json``/``.json.gz``, written region by
+    region) or ``TraceOptions`` (filters, window, counters; see ``fuseflow.sim.trace``), placed
+    at ``trace_offset`` cycles. ``progress(region, cycles, tokens, fraction)``: see
+    ``run_region``."""
     hw = hw or HardwareConfig()
+    options = TraceOptions.of(trace)
+    writer = TraceWriter(options.path) if options is not None and options.path is not None else None
+    try:
+        return _simulate(program, inputs, hw, check, expected, options, writer, rtol, atol, engine, progress,
+                         trace_offset)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _simulate(program, inputs, hw, check, expected, options, writer, rtol, atol, engine, progress,
+              trace_offset) -> SimResult:
     prog = _load_program(program)
     if engine not in ("compiled", "reference"):
         raise FuseflowError(f"unknown engine {engine!r} (compiled or reference)")
@@ -117,15 +135,18 @@ def simulate(program, inputs, hw: HardwareConfig | None = None, *, check: bool =
         else:
             bound = bind_inputs(g, {**env, **{k: v for k, v in tensors.items()}})
         if engine == "compiled":
-            res = run_region(g, bound, hw, trace=bool(trace))
+            traced = options is not None and options.wants_region(g.name)
+            res = run_region(g, bound, hw, trace=options if traced else None, offset=trace_offset + sum(region_cycles),
+                             pid=r, progress=progress)
             outs = res.outputs
             region_cycles.append(res.cycles)
             stats.append(res.stats)
             buffers.append((res.buffer_words, res.buffer_peak))
             memory.append(res.memory_peak)
-            offset = sum(region_cycles[:-1])
-            for ev in res.trace:
-                events.append({**ev, "pid": r, **({"ts": ev["ts"] + offset} if "ts" in ev else {})})
+            if writer is not None:
+                writer.add(res.trace)
+            else:
+                events += res.trace
         else:
             builders = make_output_builders(g, bound)
             reference.run_graph(g, bound, builders)
@@ -150,8 +171,6 @@ def simulate(program, inputs, hw: HardwareConfig | None = None, *, check: bool =
         region_buffers=buffers,
         region_memory=memory,
     )
-    if trace and not isinstance(trace, bool):
-        result.write_trace(trace)
     if check:
         want = _expected_values(prog, inputs, expected, engine)
         compare_outputs(result, want, rtol=rtol, atol=atol)
@@ -234,11 +253,12 @@ class FunctionResult:
 
 
 def run_function(func_op, args, hw: HardwareConfig | None = None, *, engine: str = "cycle", trace=None,
-                 check: bool = False) -> FunctionResult:
+                 check: bool = False, progress=None, trace_offset: int = 0) -> FunctionResult:
     """Simulate one sam-dialect ``func.func`` on positional tensors (numpy, scipy, torch).
 
     This is the per-region entry point of program runners: ``engine`` is ``"cycle"`` (the
-    compiled engine) or ``"reference"`` (the functional model); ``trace`` is a path or a bool.
+    compiled engine) or ``"reference"`` (the functional model); ``trace``, ``trace_offset`` and
+    ``progress`` as for ``simulate``.
     """
     from fuseflow.dialects.sam_graph import SamGraph
     from fuseflow.sim.from_mlir import graph_from_func
@@ -247,7 +267,8 @@ def run_function(func_op, args, hw: HardwareConfig | None = None, *, engine: str
     if engine not in engines:
         raise FuseflowError(f"unknown engine {engine!r} (cycle or reference)")
     g = graph_from_func(SamGraph(func_op))
-    res = simulate(g, list(args), hw=hw, engine=engines[engine], trace=trace or False, check=check)
+    res = simulate(g, list(args), hw=hw, engine=engines[engine], trace=trace or False, check=check, progress=progress,
+                   trace_offset=trace_offset)
     outs = [res.tensors[s.name].to_dense() for s in g.outputs]
     return FunctionResult(outs, res.cycles, res.stats[0], res)
 

@@ -7,6 +7,7 @@ per-node statistics.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,12 +16,13 @@ from fuseflow.errors import FuseflowError
 from fuseflow.sim import _engine
 from fuseflow.sim.binding import OutputBuilder, make_output_builders
 from fuseflow.sim.config import HardwareConfig
-from fuseflow.sim.errors import BufferBudgetError, MemoryBudgetError
+from fuseflow.sim.errors import BufferBudgetError, MemoryBudgetError, SimulationInterrupted
 from fuseflow.sim.graph import BINARY_OPS, AluOp, Graph, Kind, StreamKind
 from fuseflow.sim.reference import alu_apply
 from fuseflow.sim.resources import check_pe_budget, graph_primitives, lane_count
 from fuseflow.sim.tensors import TensorData
 from fuseflow.sim.tokens import DONE, EMPTY, REP, Stop, is_stop
+from fuseflow.sim.trace import TraceOptions, region_events
 
 _KIND_CLASS = {
     Kind.ROOT: "root", Kind.SOURCE: "source", Kind.SINK: "sink", Kind.FIBER_LOOKUP: "fiber_lookup",
@@ -181,7 +183,14 @@ class _Tiles:
         return fn
 
 
-def run_region(g: Graph, tensors: list[TensorData], hw: HardwareConfig, *, trace: bool = False) -> RegionResult:
+def run_region(g: Graph, tensors: list[TensorData], hw: HardwareConfig, *, trace: TraceOptions | bool | None = None,
+               offset: int = 0, pid: int = 0, progress: Callable | None = None,
+               progress_every: float = 0.5) -> RegionResult:
+    """Simulate one region. ``trace``: what to record (``TraceOptions``; True: everything), its
+    events placed at ``offset`` cycles as process ``pid``. ``progress(region, cycles, tokens,
+    fraction)`` is called when the run starts, every ``progress_every`` seconds and when it
+    ends (``fraction``: how far the outermost loop has come, None where the graph has no
+    outermost scanner). Ctrl-C raises ``SimulationInterrupted`` with the statistics so far."""
     check_pe_budget(g.name, graph_primitives(g), lane_count(n.lane for n in g.nodes), hw.pe_budget)
     depths = []
     for f in range(len(g.fifo_kinds)):
@@ -197,7 +206,7 @@ def run_region(g: Graph, tensors: list[TensorData], hw: HardwareConfig, *, trace
     # errors are raised outside the handlers, so that they hold no frame of the failed run (its
     # memory comes back as soon as the engine is released, whoever keeps the error)
     try:
-        return _run(g, tensors, hw, eng, depths, words, trace)
+        return _run(g, tensors, hw, eng, depths, words, TraceOptions.of(trace), offset, pid, progress, progress_every)
     except MemoryBudgetError as e:
         err = MemoryBudgetError(f"graph {g.name!r}: {e}", e.node, e.fifo)
     except _engine._OverBudget as e:  # outside a node's run (tiles of the inputs)
@@ -211,7 +220,8 @@ def run_region(g: Graph, tensors: list[TensorData], hw: HardwareConfig, *, trace
 
 
 def _run(g: Graph, tensors: list[TensorData], hw: HardwareConfig, eng, depths: list[int], words: int,
-         trace: bool) -> RegionResult:
+         trace: TraceOptions | None, offset: int, pid: int, progress: Callable | None,
+         progress_every: float) -> RegionResult:
     tiled = _tiled_fifos(g, tensors)
     block = max([t.block for t in tensors] + [0])
     for n in g.nodes:  # tiles produced by sources
@@ -292,10 +302,24 @@ def _run(g: Graph, tensors: list[TensorData], hw: HardwareConfig, eng, depths: l
         elif n.kind == Kind.VAL_WRITE:
             kw["val_base"] = eng.alloc(1 << 20)
         node = eng.add_node(cls(), n.name, int(n.kind), n.ins, n.outs, lat, ii)
-        node.tracing = trace
+        node.tracing = trace is not None and trace.wants_node(n.name, _KIND_NAMES[n.kind])
         _engine.configure(node, what, **kw)
         nodes.append(node)
-    passes = eng.run(hw.max_cycles, hw.max_wall_seconds, lambda f: g.describe_fifo(f) if f >= 0 else "nothing")
+    if trace is not None:
+        start, end = trace.local_window(offset)
+        eng.trace_setup(start, end, trace.counters, trace.counters, trace.counter_window)
+    describe = lambda f: g.describe_fifo(f) if f >= 0 else "nothing"  # noqa: E731
+    try:
+        passes = eng.run(hw.max_cycles, hw.max_wall_seconds, describe, _progress(g, nodes, tensors, eng, progress),
+                         progress_every)
+    except KeyboardInterrupt:
+        partial = [_node_stats(n, nd) for n, nd in zip(g.nodes, nodes, strict=True)]
+        err = SimulationInterrupted(g.name, eng.horizon, eng.moves, partial)
+    else:
+        err = None
+    if err is not None:
+        eng.release()
+        raise err
     sinks = {}
     for n, node in zip(g.nodes, nodes, strict=True):
         if n.kind == Kind.SINK:
@@ -306,14 +330,10 @@ def _run(g: Graph, tensors: list[TensorData], hw: HardwareConfig, eng, depths: l
             outputs[n.iparams[0]].set_level(n.iparams[1], seg, crd)
         elif n.kind == Kind.VAL_WRITE:
             outputs[n.iparams[0]].set_vals(node.values())
-    stats = [
-        NodeStats(n.name, _KIND_NAMES[n.kind], nd.tin, nd.tout, nd.steps, nd.stall, nd.first, nd.finish, nd.ops, nd.bytes_read,
-                  nd.bytes_written, n.lane)
-        for n, nd in zip(g.nodes, nodes, strict=True)
-    ]
+    stats = [_node_stats(n, nd) for n, nd in zip(g.nodes, nodes, strict=True)]
     cycles = max([s.finish for s in stats] + [0])
     peak = sum(eng.fifo_state(f)["high_water"] for f in g.buffers)
-    trace_events = _trace(stats, g, [nd.activity() for nd in nodes]) if trace else []
+    trace_events = _events(g, stats, nodes, eng, trace, offset, pid, hw) if trace is not None else []
     finished = {o.spec.name: _finish(o, g) for o in outputs}
     return RegionResult(finished, sinks, cycles, stats, passes, trace_events, words, peak, eng.memory_peak)
 
@@ -337,16 +357,40 @@ def _finish(o: OutputBuilder, g: Graph) -> TensorData:
         raise FuseflowError(f"graph {g.name!r}: {e}") from None
 
 
-def _trace(stats: list[NodeStats], g: Graph, activity: list[list[tuple[int, int]]]) -> list[dict]:
-    """Chrome/Perfetto trace events (1 simulated cycle = 1 us on the timeline): per node one
-    thread, one complete event per span of back-to-back steps, and the node's counters as
-    arguments of its first event."""
-    events = []
-    for k, (s, spans) in enumerate(zip(stats, activity, strict=True)):
-        events.append({"name": "thread_name", "ph": "M", "pid": g.nodes[k].region, "tid": k, "args": {"name": f"{s.name} ({s.kind})"}})
-        for j, (begin, end) in enumerate(spans):
-            ev = {"name": s.kind, "cat": s.kind, "ph": "X", "ts": begin, "dur": max(end - begin, 1), "pid": g.nodes[k].region, "tid": k}
-            if j == 0:
-                ev["args"] = {"tokens_in": s.tokens_in, "tokens_out": s.tokens_out, "busy": s.busy_cycles, "stalled": s.stall_cycles}
-            events.append(ev)
-    return events
+def _node_stats(n, nd) -> NodeStats:
+    return NodeStats(n.name, _KIND_NAMES[n.kind], nd.tin, nd.tout, nd.steps, nd.stall, nd.first, nd.finish, nd.ops,
+                     nd.bytes_read, nd.bytes_written, n.lane)
+
+
+def _events(g: Graph, stats: list[NodeStats], nodes, eng, trace: TraceOptions, offset: int, pid: int,
+            hw: HardwareConfig) -> list[dict]:
+    traced = [nd.tracing for nd in nodes]
+    tracks: dict = {"fifos": {}, "memory": eng.memory_track(), "bytes_per_request": hw.mem_batch * hw.word_bytes}
+    for f in range(len(g.fifo_kinds)):
+        if traced[g.fifo_ends[f][2]]:
+            track = eng.fifo_track(f)
+            if track is not None:
+                tracks["fifos"][f] = track
+    return region_events(g, stats, [nd.activity() if t else None for nd, t in zip(nodes, traced, strict=True)],
+                         [nd.spans_merged for nd in nodes], tracks, pid, offset)
+
+
+def _progress(g: Graph, nodes, tensors: list[TensorData], eng, report: Callable | None):
+    """The engine's progress callback for ``report``: how far the outermost loop has come is
+    the share of its scanners' coordinates emitted (one fiber at the root: its length is known)."""
+    if report is None:
+        return None
+    outer = []
+    for n, nd in zip(g.nodes, nodes, strict=True):
+        if n.kind != Kind.FIBER_LOOKUP or g.nodes[g.fifo_ends[n.ins[0]][0]].kind != Kind.ROOT:
+            continue
+        lv = tensors[n.iparams[0]].levels[n.iparams[1]]
+        length = lv.dim if lv.format == "d" else (int(lv.seg[1] - lv.seg[0]) if len(lv.seg) > 1 else 0)
+        # each port (crd, ref) carries the coordinates, the fiber's stop and the done token
+        outer.append((nd, len(n.outs) * (length + 2)))
+
+    def on_pass(cycles: int, tokens: int) -> None:
+        fraction = min((min(1.0, nd.tout / total) for nd, total in outer), default=None)
+        report(g.name, cycles, tokens, fraction)
+
+    return on_pass

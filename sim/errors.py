@@ -52,3 +52,19 @@ class PeBudgetError(FuseflowError):
 
 class SpaccOverflowError(FuseflowError):
     """A sparse accumulator exceeded its configured capacity (an unknown constraint)."""
+
+
+class SimulationInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a simulation: ``region`` (graph name), ``cycles`` (the latest local clock
+    reached), ``tokens`` (moved so far) and ``stats`` (per-node statistics so far, as
+    ``NodeStats``). A ``KeyboardInterrupt``, so that code stopping on Ctrl-C still does."""
+
+    def __init__(self, region: str, cycles: int, tokens: int, stats=()):
+        super().__init__(f"simulation of {region!r} stopped at cycle {cycles:,} after {tokens:,} tokens")
+        self.region = region
+        self.cycles = cycles
+        self.tokens = tokens
+        self.stats = list(stats)
+
+    def __reduce__(self):
+        return (type(self), (self.region, self.cycles, self.tokens, self.stats))

@@ -8,10 +8,8 @@ each graph; the cycle count of the program is the sum over regions (FuseFlow's c
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -97,8 +95,12 @@ class ProgramResult:
         }
 
     def write_trace(self, path) -> None:
-        """A Chrome/Perfetto trace of every region, one process per region, end to end."""
-        Path(path).write_text(json.dumps({"traceEvents": self.trace_events, "displayTimeUnit": "ns"}))
+        """The trace events held (``trace=True``) as a Chrome/Perfetto trace, one process per
+        region, end to end (gzip for a ``.gz`` path)."""
+        from fuseflow.sim.trace import TraceWriter
+
+        with TraceWriter(path) as w:
+            w.add(self.trace_events)
 
 
 def dtype_tolerance(dtype) -> tuple[float, float]:
@@ -245,9 +247,23 @@ class Program:
         return [to_numpy(a, f"input '{names[k]}'" if k < len(names) else f"input {k}").astype(np.float32, copy=False)
                 for k, a in enumerate(args)]
 
-    def run(self, inputs, *, hw=None, engine: str = "cycle", trace: bool = False) -> ProgramResult:
+    def run(self, inputs, *, hw=None, engine: str = "cycle", trace=False, progress=None) -> ProgramResult:
         """Simulate every region in program order on ``inputs`` (forward() arguments);
-        ``engine`` is "cycle" (the compiled engine) or "reference" (the functional model)."""
+        ``engine`` is "cycle" (the compiled engine) or "reference" (the functional model).
+        ``trace``: True (events in the result), a path (written region by region) or
+        ``fuseflow.sim.TraceOptions``; ``progress(region, cycles, tokens, fraction)``: called
+        about twice a second during long regions (see ``fuseflow.sim.engine.run_region``)."""
+        from fuseflow.sim.trace import TraceOptions, TraceWriter
+
+        options = TraceOptions.of(trace)
+        writer = TraceWriter(options.path) if options is not None and options.path is not None else None
+        try:
+            return self._run(inputs, hw, engine, options, writer, progress)
+        finally:
+            if writer is not None:
+                writer.close()
+
+    def _run(self, inputs, hw, engine: str, options, writer, progress) -> ProgramResult:
         from fuseflow.relayout import sparse_words
         from fuseflow.sim import HardwareConfig
         from fuseflow.sim.api import run_function
@@ -293,9 +309,15 @@ class Program:
                 cost_sparse_relayouts()
                 callee = ir.FlatSymbolRefAttr(op.attributes["callee"]).value
                 graph_args = [env[v] for v in op.operands]
-                res = run_function(self.graph(callee), graph_args, hw=hw, engine=engine, trace=trace)
-                events += _shift_trace(res.result.trace_events, sum(region_cycles.values()) + sum(relayouts.values()),
-                                       len(region_cycles), callee)
+                traced = options is not None and options.wants_region(callee)
+                res = run_function(self.graph(callee), graph_args, hw=hw, engine=engine,
+                                   trace=options.in_memory() if traced else None, progress=progress,
+                                   trace_offset=sum(region_cycles.values()) + sum(relayouts.values()))
+                region_events = [{**ev, "pid": len(region_cycles)} for ev in res.result.trace_events]
+                if writer is not None:
+                    writer.add(region_events)
+                else:
+                    events += region_events
                 region_cycles[callee] = res.cycles
                 region_buffers[callee] = res.result.region_buffers[0]
                 region_memory[callee] = res.result.region_memory[0]
@@ -378,12 +400,3 @@ DENSE_OPS = {
 }
 
 
-def _shift_trace(events: list[dict], offset: int, pid: int, name: str) -> list[dict]:
-    """One region's trace events placed after the previous regions, as process ``pid``."""
-    out = [{"name": "process_name", "ph": "M", "pid": pid, "args": {"name": name}}] if events else []
-    for ev in events:
-        ev = {**ev, "pid": pid}
-        if "ts" in ev:
-            ev["ts"] += offset
-        out.append(ev)
-    return out

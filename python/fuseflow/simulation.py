@@ -9,20 +9,24 @@ from fuseflow.sim.errors import MemoryBudgetError
 
 
 def simulate(program, inputs, hw=None, *, check: bool = False, expected=None, engine: str = "cycle",
-             trace=None, rtol: float | None = None, atol: float | None = None):
+             trace=None, rtol: float | None = None, atol: float | None = None, progress=None):
     """Simulate ``program`` on ``inputs``.
 
     ``program``: a ``fuseflow.compile`` result (inputs are the model's forward() arguments;
     ``check=True`` compares with PyTorch eager, or with ``expected``), or anything
     ``fuseflow.sim.simulate`` takes (a sam-dialect module, text or path, or a simulator graph).
     ``hw``: a ``fuseflow.sim.HardwareConfig``; ``engine``: "cycle" or "reference";
-    ``trace``: a path for a Chrome/Perfetto trace. The result has ``outputs``, ``cycles``,
+    ``trace``: a path for a Chrome/Perfetto trace (``.json``, or ``.json.gz``), True to keep the
+    events in the result, or ``fuseflow.sim.TraceOptions`` (regions and nodes by name pattern,
+    a window of cycles, counter tracks); ``progress(region, cycles, tokens, fraction)``: called
+    about twice a second during long regions. Ctrl-C stops with
+    ``fuseflow.sim.SimulationInterrupted`` (the statistics so far). The result has ``outputs``, ``cycles``,
     ``region_cycles`` and ``stats``; a mismatch raises ``fuseflow.sim.SimulationMismatch``.
     ``rtol``/``atol``: the check's tolerances (default: 1e-4/1e-5, or what the model's output
     dtype allows: float16 1e-2/1e-3, bfloat16 2e-2/1e-2).
     """
     try:
-        return _simulate(program, inputs, hw, check, expected, engine, trace, rtol, atol)
+        return _simulate(program, inputs, hw, check, expected, engine, trace, rtol, atol, progress)
     except MemoryError as e:
         # raised outside the handler: the error holds no frame of the failed run
         err = MemoryBudgetError(f"the machine ran out of memory while simulating ({e or 'an allocation failed'}); "
@@ -31,16 +35,14 @@ def simulate(program, inputs, hw=None, *, check: bool = False, expected=None, en
     raise err
 
 
-def _simulate(program, inputs, hw, check, expected, engine, trace, rtol, atol):
+def _simulate(program, inputs, hw, check, expected, engine, trace, rtol, atol, progress):
     if not isinstance(program, Program):
         from fuseflow import sim
 
         return sim.simulate(program, inputs, hw=hw, check=check, expected=expected, trace=trace or False,
                             rtol=1e-4 if rtol is None else rtol, atol=1e-5 if atol is None else atol,
-                            engine={"cycle": "compiled"}.get(engine, engine))
-    result = program.run(inputs, hw=hw, engine=engine, trace=bool(trace))
-    if trace:
-        result.write_trace(trace)
+                            engine={"cycle": "compiled"}.get(engine, engine), progress=progress)
+    result = program.run(inputs, hw=hw, engine=engine, trace=trace, progress=progress)
     if check:
         if expected is not None:
             want, (r, a) = [to_numpy(e, "expected output") for e in expected], (1e-4, 1e-5)

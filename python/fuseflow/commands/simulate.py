@@ -6,6 +6,11 @@ Examples:
     fuseflow simulate spmv.mlir --inputs arg0=A.mtx arg1=x.npy
     fuseflow simulate spmm.mlir --inputs A.mtx B.mtx --hw fifo_depth=unbounded --hw memory=off
     fuseflow simulate spmm.mlir --inputs A.mtx B.mtx --json --trace trace.json --check
+    fuseflow simulate prog.mlir --inputs x.npy --trace t.json.gz --trace-nodes 'spacc*' --trace-window 0:50000
+
+Long runs show progress on a terminal (cycles simulated, tokens/s, how far the outermost loop
+has come and an ETA from it); Ctrl-C stops a run and prints where it stopped with the busiest
+nodes so far (exit 130).
 
 Inputs bind by argument name (``arg0``, ``arg1``, ...) or, without ``name=``, by position.
 ``.mtx`` files are Matrix Market; ``.npy`` a numpy array; ``.npz`` either a scipy sparse matrix
@@ -29,7 +34,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--inputs", nargs="+", default=[], metavar="[NAME=]FILE", help="input tensors (.mtx, .npy, .npz)")
     parser.add_argument("--hw", action="append", default=[], metavar="KEY=VALUE", help="override a HardwareConfig field (repeatable)")
     parser.add_argument("--json", action="store_true", help="print machine-readable statistics")
-    parser.add_argument("--trace", metavar="FILE", help="write a Chrome/Perfetto trace of node activity")
+    parser.add_argument("--trace", metavar="FILE", help="write a Chrome/Perfetto trace of node activity and counter "
+                        "tracks (FIFO occupancy, memory bandwidth); gzip when FILE ends in .gz")
+    parser.add_argument("--trace-regions", nargs="+", default=[], metavar="PATTERN",
+                        help="trace only these regions (function names, fnmatch patterns)")
+    parser.add_argument("--trace-nodes", nargs="+", default=[], metavar="PATTERN",
+                        help="trace only these nodes (names or kinds, fnmatch patterns, e.g. 'spacc*')")
+    parser.add_argument("--trace-window", metavar="START:END", help="trace only cycles START to END of the run")
+    parser.add_argument("--no-trace-counters", action="store_true", help="no counter tracks in the trace")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress display during long runs")
     parser.add_argument("--check", action="store_true", help="compare outputs with the functional reference model")
     parser.add_argument("--save", metavar="FILE.npz", help="save the (dense) outputs to an .npz archive")
     parser.add_argument("--top", type=int, default=15, help="nodes shown in the summary table (busiest first)")
@@ -101,7 +114,7 @@ def _program_module(path: Path):
     return None
 
 
-def run_program(module, inputs, hw, args) -> int:
+def run_program(module, inputs, hw, args, trace, progress) -> int:
     """A compiled program: every region in order; --check compares the compiled engine with the
     functional model."""
     import numpy as np
@@ -111,9 +124,8 @@ def run_program(module, inputs, hw, args) -> int:
     if isinstance(inputs, dict):
         raise FuseflowError("a compiled program takes its inputs by position")
     prog = Program(module, None, {}, None)
-    res = prog.run(inputs, hw=hw, trace=bool(args.trace))
-    if args.trace:
-        res.write_trace(args.trace)
+    res = prog.run(inputs, hw=hw, trace=trace, progress=progress)
+    progress.stop()
     if args.check:  # the compiled engine against the functional model
         from fuseflow.simulation import compare_outputs
 
@@ -145,19 +157,105 @@ def run_program(module, inputs, hw, args) -> int:
     return 0
 
 
+def trace_options(args):
+    """``--trace`` and its filters as ``TraceOptions`` (None without ``--trace``)."""
+    from fuseflow.sim.trace import TraceOptions, parse_window
+
+    filters = args.trace_regions or args.trace_nodes or args.trace_window or args.no_trace_counters
+    if not args.trace:
+        if filters:
+            raise FuseflowError("--trace-regions, --trace-nodes, --trace-window and --no-trace-counters need --trace FILE")
+        return None
+    window = parse_window(args.trace_window) if args.trace_window else None
+    return TraceOptions(path=args.trace, regions=tuple(args.trace_regions), nodes=tuple(args.trace_nodes),
+                        window=window, counters=not args.no_trace_counters)
+
+
 def run(args) -> int:
     from fuseflow.files import output_path
-    from fuseflow.sim import simulate
 
     hw = parse_hw(args.hw)
     for flag in ("trace", "save"):  # before simulating
         if getattr(args, flag):
             output_path(getattr(args, flag), f"--{flag}")
+    trace = trace_options(args)
     inputs = parse_inputs(args.inputs)
     program = _program_module(Path(args.ir_file))
-    if program is not None:
-        return run_program(program, inputs, hw, args)
-    res = simulate(Path(args.ir_file), inputs, hw=hw, check=args.check, trace=args.trace or False)
+    with ProgressDisplay(args.quiet) as progress:
+        try:
+            if program is not None:
+                return run_program(program, inputs, hw, args, trace, progress)
+            return run_graph(inputs, hw, args, trace, progress)
+        except KeyboardInterrupt as e:
+            progress.stop()
+            _interrupted(e)
+            raise
+
+
+def _interrupted(e: KeyboardInterrupt) -> None:
+    """Where a Ctrl-C stopped the run, with the busiest nodes so far (``SimulationInterrupted``)."""
+    import sys
+
+    stats = getattr(e, "stats", None)
+    if not stats:
+        return
+    print(f"{e}; the busiest nodes so far:", file=sys.stderr)
+    for s in sorted(stats, key=lambda s: -s.busy_cycles)[:5]:
+        print(f"  {s.name} ({s.kind}): busy {s.busy_cycles:,}, tokens in {s.tokens_in:,}, out {s.tokens_out:,}",
+              file=sys.stderr)
+
+
+class ProgressDisplay:
+    """A status line on a terminal's stderr while a region runs (nothing in pipes and logs, or
+    with ``--quiet``): cycles simulated, tokens/s, the outermost loop's share and an ETA."""
+
+    def __init__(self, quiet: bool):
+        from rich.console import Console
+
+        self.console = Console(stderr=True)
+        self.enabled = not quiet and self.console.is_terminal
+        self.status = None
+        self.region = None
+        self.started = 0.0
+
+    def __enter__(self) -> ProgressDisplay:
+        if self.enabled:
+            self.status = self.console.status("simulating")
+            self.status.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self.status is not None:
+            self.status.stop()
+            self.status = None
+
+    def __call__(self, region: str, cycles: int, tokens: int, fraction: float | None) -> None:
+        import time
+
+        if self.status is None:
+            return
+        now = time.perf_counter()
+        if region != self.region:
+            self.region, self.started = region, now
+        elapsed = now - self.started
+        text = f"simulating {region}: {cycles:,} cycles, {tokens:,} tokens"
+        if elapsed > 0:
+            text += f", {tokens / elapsed:.2g} tokens/s"
+        if fraction:
+            text += f", outer loop {fraction:.0%}"
+            if 0 < fraction < 1 and elapsed > 1:
+                text += f", about {elapsed * (1 - fraction) / fraction:.0f} s left"
+        self.status.update(text)
+
+
+def run_graph(inputs, hw, args, trace, progress) -> int:
+    from fuseflow.sim import simulate
+
+    res = simulate(Path(args.ir_file), inputs, hw=hw, check=args.check, trace=trace or False, progress=progress)
+    progress.stop()
     if args.save:
         import numpy as np
 

@@ -54,3 +54,27 @@ def test_user_errors_exit_1(files, capsys):
     assert main(["simulate", str(SPMV), "--inputs", str(d / "A.mtx"), str(d / "x.npy"), "--hw", "depth"]) == 1
     assert "KEY=VALUE" in capsys.readouterr().err
     assert main(["simulate", str(SPMV), "--inputs", str(d / "missing.mtx")]) == 1
+
+
+def test_trace_filters_window_and_gzip(files, capsys):
+    from fuseflow.sim.trace import read_trace
+
+    d, _ = files
+    args = ["simulate", str(SPMV), "--inputs", str(d / "A.mtx"), str(d / "x.npy")]
+    assert main([*args, "--trace", str(d / "all.json")]) == 0
+    every = read_trace(d / "all.json")["traceEvents"]
+    last = max(e["ts"] + e.get("dur", 0) for e in every if e["ph"] == "X")
+    assert main([*args, "--trace", str(d / "t.json.gz"), "--trace-nodes", "array*", "reduce*",
+                 "--trace-window", f"2:{last - 2}"]) == 0
+    events = read_trace(d / "t.json.gz")["traceEvents"]
+    threads = {e["args"]["name"] for e in events if e["name"] == "thread_name"}
+    assert threads and all(t.startswith(("array", "reduce")) for t in threads)
+    assert all(2 <= e["ts"] < last - 2 for e in events if e["ph"] == "X")
+    assert any(e["ph"] == "C" for e in events)
+    assert main([*args, "--trace", str(d / "n.json"), "--no-trace-counters", "--trace-regions", "nomatch*"]) == 0
+    assert not [e for e in read_trace(d / "n.json")["traceEvents"] if e["ph"] in ("X", "C")]
+    capsys.readouterr()
+    assert main([*args, "--trace-nodes", "array*"]) == 1
+    assert "need --trace FILE" in capsys.readouterr().err
+    assert main([*args, "--trace", str(d / "w.json"), "--trace-window", "9"]) == 1
+    assert "START:END" in capsys.readouterr().err

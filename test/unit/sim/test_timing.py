@@ -178,7 +178,7 @@ def test_trace_file(tmp_path):
     res = simulate(canonical.spmv(), SPMV_IN, trace=path)
     events = json.loads(path.read_text())["traceEvents"]
     spans = [e for e in events if e["ph"] == "X"]
-    names = [e for e in events if e["ph"] == "M"]
+    names = [e for e in events if e["ph"] == "M" and e["name"] == "thread_name"]
     assert len(names) == len(res.stats[0])
     for k, s in enumerate(res.stats[0]):  # busy cycles == total span length per node (ii 1)
         assert sum(e["dur"] for e in spans if e["tid"] == k) == s.busy_cycles
