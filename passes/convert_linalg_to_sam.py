@@ -11,6 +11,7 @@ from fuseflow.passes.lowering import (
     UNIT,
     Region,
     build_region,
+    drop_unit_levels,
     is_init_only,
     is_unit_reshape,
     lower_region,
@@ -51,8 +52,9 @@ class ConvertLinalgToSamPass(ModulePass):
     section 4 in the dataflow order chosen for that region. The original function becomes the
     program: constants, one `func.call` per region in program order, `sparse_tensor.convert`
     where a graph writes its result in another storage order or format than the op declared,
-    `tensor.expand_shape` reinserting the unit dimensions a graph does not write, `arith.extf`/
-    `truncf` where the lowering read through a cast, the reshapes and slices between regions
+    `tensor.collapse_shape` where a graph reads a sparse value without its unit dimensions
+    (`drop_unit_levels`), `tensor.expand_shape` reinserting the unit dimensions a graph does not
+    write, `arith.extf`/`truncf` where the lowering read through a cast, the reshapes and slices between regions
     (executed by the program runner), and the return. Graph functions carry `fuseflow.region`, `fuseflow.order` (the chosen
     order), `fuseflow.orders` (all legal orders, the tuner's space) and `fuseflow.expr`.
 
@@ -109,7 +111,7 @@ class ConvertLinalgToSamPass(ModulePass):
         fn.attributes[PROGRAM_ATTR] = ir.UnitAttr.get()
 
     def _emit_graph(self, fn, region: Region, order: list[str]):
-        in_types = [region.input_type(n, order) for n in range(len(region.inputs))]
+        in_types = [region.graph_type(n, order) for n in range(len(region.inputs))]
         with ir.InsertionPoint(fn):
             graph = func.FuncOp(region.name, ir.FunctionType.get(in_types, []))
             block = graph.add_entry_block()
@@ -139,8 +141,7 @@ class ConvertLinalgToSamPass(ModulePass):
         result_types = list(ir.FunctionType(ir.TypeAttr(graph.attributes["function_type"]).value).results)
         with ir.InsertionPoint(last), last.location:
             arg_types = list(ir.FunctionType(ir.TypeAttr(graph.attributes["function_type"]).value).inputs)
-            operands = [v if v.type == t else sparse_tensor.ConvertOp(t, v).result
-                        for v, t in zip(region.inputs, arg_types, strict=True)]
+            operands = [_operand(v, t) for v, t in zip(region.inputs, arg_types, strict=True)]
             call = func.CallOp(result_types, ir.FlatSymbolRefAttr.get(region.name), operands)
             values = []
             for out, res in zip(region.outputs, call.results, strict=True):
@@ -164,6 +165,21 @@ class ConvertLinalgToSamPass(ModulePass):
                 source = op.operands[0]
                 if isinstance(source, ir.OpResult) and source.owner.operation in members:
                     op.erase()
+
+
+def _operand(v: ir.Value, t: ir.Type) -> ir.Value:
+    """``v`` as the graph argument of type ``t`` reads it: converted to ``t``'s layout or format,
+    and for a sparse value read without its unit dimensions (``drop_unit_levels``) collapsed
+    first (a reinterpretation of its stored entries, executed by the program runner)."""
+    rank = ir.RankedTensorType(v.type).rank
+    if ir.RankedTensorType(t).rank < rank:
+        shape = ir.RankedTensorType(v.type).shape
+        kept = [d for d in range(rank) if shape[d] != 1]
+        groups = [[] for _ in kept]
+        for d in range(rank):  # a unit dimension joins the next kept one (the last: the previous)
+            groups[min(sum(k < d for k in kept), len(kept) - 1)].append(d)
+        v = tensor.CollapseShapeOp(drop_unit_levels(v.type), v, _reassociation(groups)).result
+    return v if v.type == t else sparse_tensor.ConvertOp(t, v).result
 
 
 def _cast(res: ir.Value, out) -> ir.Value:

@@ -44,7 +44,9 @@ from fuseflow.passes.lowering.region import (
     Output,
     Region,
     build_region,
+    drop_unit_levels,
     has_sparse_level,
+    has_unit_sparse,
     level_dims,
 )
 from fuseflow.passes.lowering.scopes import driven, order_work, plan_views, scope_key
@@ -52,8 +54,8 @@ from fuseflow.passes.lowering.scopes import driven, order_work, plan_views, scop
 __all__ = [
     "FREE_LAYOUT_SOURCES", "LAYOUT_MODES", "MAX_ORDERS", "REDUCE_IDENTITY", "RUNNER_RESHAPES", "UNIT", "ZERO_PRESERVING_SCALAR",
     "ZERO_PRESERVING_UNARY", "DryBuilder", "Expr", "InfeasibleOrder", "Leaf", "LoweringError", "Map", "Output",
-    "Reduce", "Region", "RegionLowering", "UnsupportedOp", "View", "all_vars", "build_region", "driven",
-    "free_vars", "has_sparse_level", "is_init_only", "is_unit_reshape", "layout_of", "leaves", "level_dims", "lower_region",
+    "Reduce", "Region", "RegionLowering", "UnsupportedOp", "View", "all_vars", "build_region", "driven", "drop_unit_levels",
+    "free_vars", "has_sparse_level", "has_unit_sparse", "is_init_only", "is_unit_reshape", "layout_of", "leaves", "level_dims", "lower_region",
     "order_work", "plan_views", "read_generic", "reduction_loops", "rename", "scalar_fill_value", "scope_key",
     "show", "trailing_vars",
 ]

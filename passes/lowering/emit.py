@@ -36,8 +36,10 @@ building IR (the order enumeration asks it whether an order with accumulators lo
 
 A ``stored`` Map iterates the stored entries of the operand it carries (``_join_stored``: an
 intersection with the other operands, which must cover the dimension); ``sample`` intersects and
-keeps its left value; a unit (size-1, dense) level needs no lookup; an output with unit
-dimensions is written without them (``unit_free_type``) and reshaped by the program.
+keeps its left value; a unit (size-1, dense) level needs no lookup; a sparse input with unit
+dimensions is read without them (``Region.graph_type``: its layout names the kept levels); an
+output with unit dimensions is written without them (``unit_free_type``) and reshaped by the
+program.
 """
 
 from __future__ import annotations
@@ -124,11 +126,18 @@ class _Iter:
 Layout = tuple[list[int] | None, list[str]]  # tensor dimension and format of each level
 
 
-def layout_of(t: ir.Type) -> Layout:
+def layout_of(t: ir.Type, full: ir.Type | None = None) -> Layout:
+    """The layout of a graph argument of type ``t``; ``full``: the type of the region input it
+    stands for, when ``t`` is that without its unit dimensions (``drop_unit_levels``): the
+    levels then name ``full``'s dimensions, and no level is a unit one."""
     from fuseflow.dialects.sam import tensor_level_formats
 
     formats = tensor_level_formats(t)
-    return level_dims(t), [str(f) for f in formats] if formats is not None else []
+    dims = level_dims(t)
+    if full is not None and dims is not None and ir.RankedTensorType(t).rank != ir.RankedTensorType(full).rank:
+        kept = [d for d, n in enumerate(ir.RankedTensorType(full).shape) if n != 1]
+        dims = [kept[d] for d in dims]
+    return dims, [str(f) for f in formats] if formats is not None else []
 
 
 class DryBuilder:
@@ -161,7 +170,8 @@ class RegionLowering:
         self.order = list(order)
         self.pos = {v: n for n, v in enumerate(self.order)}
         self.args = args if args is not None else [None] * len(region.inputs)
-        self.layouts = layouts if layouts is not None else [layout_of(a.type) for a in args]
+        self.layouts = layouts if layouts is not None else \
+            [layout_of(a.type, v.type) for a, v in zip(args, region.inputs, strict=True)]
         self.shared = shared
         self.views: dict = {}  # scope key -> (View, the expression it was built for)
         self.aliases: set[tuple[str, str]] = set()  # (view variable, consumer variable) pairs

@@ -4,8 +4,9 @@
 math bodies (add/sub/mul/div/max/min/neg, exp/sqrt/rsqrt/tanh, max/min written as
 ``select(cmpf)``, casts read through), ops the kernel recognizer tagged (gelu, sigmoid),
 reductions from a constant fill, and the normalized masked softmax's ``sparse_tensor`` bodies
-(``sample``, stored reductions, stored maps). Unit dimensions drop out (``UNIT``); an
-``expand_shape`` that only inserts unit dimensions is looked through (``is_unit_reshape``).
+(``sample``, stored reductions, stored maps). Unit dimensions drop out (``UNIT``; a reduction
+over unit loops only is its one term); an ``expand_shape`` that only inserts unit dimensions is
+looked through (``is_unit_reshape``).
 Anything else raises ``UnsupportedOp`` naming the op.
 """
 
@@ -329,7 +330,8 @@ def read_generic(op: ir.Operation, index: int, operand_leaf) -> OpTree:
                 for k, e in arg_leaf.items()}
     if tagged is not None:
         expr = rename(tagged, {f"#{d}": vname(d) for d in range(len(iters))})
-    elif reduction_dims:
+    elif reduction_dims or (any("reduction" in it for it in iters) and any(True for _ in out_arg.uses)):
+        # (a reduction over unit loops only, e.g. a matmul with K = 1, sums a single term)
         expr = _read_reduction(op, body, yielded, out_arg, arg_leaf, [vname(d) for d in reduction_dims])
     else:
         if any(True for _ in out_arg.uses):

@@ -7,7 +7,9 @@ appearance), and names every reduction's variable after its structure, so the co
 producer read by several consumers become one node again (``_share_bound``). ``Region`` holds the
 inputs, the outputs' expressions and the variables, and answers for an order: its storage
 precedences, whether it is legal (``order_problems``, ``legal_orders``, ``choose_order``,
-``best_order``) and how free inputs (reshape or slice results, constants) are laid out.
+``best_order``), how free inputs (reshape or slice results, constants) are laid out and what
+type the graph reads each input as (``graph_type``: a sparse input without its unit dimensions,
+``drop_unit_levels``).
 """
 
 from __future__ import annotations
@@ -175,14 +177,19 @@ class Region:
                 for n, reads in self._free_reads().items()}
 
     def input_type(self, n: int, order: list[str]) -> ir.Type:
-        """The type the graph reads input ``n`` as in ``order``: its own, or for a free input a
-        dense one whose levels follow ``order``."""
+        """The type input ``n`` is read as in ``order``: its own, or for a free input one whose
+        levels follow ``order`` (dense, or sparse keeping each level's kind; the unit dimensions
+        of a sparse one stay at their levels). ``graph_type`` is what the graph takes."""
         t = self.inputs[n].type
         layouts = self._free_layouts(order).get(n)
         if not layouts:
             return t
         (dims,) = layouts
         dims = list(dims)
+        if has_unit_sparse(t):  # only the kept dimensions are ordered
+            shape = ir.RankedTensorType(t).shape
+            wanted = iter(d for d in dims if shape[d] != 1)
+            dims = [d if shape[d] == 1 else next(wanted) for d in level_dims(t)]
         if dims == level_dims(t):
             return t
         rt = ir.RankedTensorType(t)
@@ -194,6 +201,13 @@ class Region:
         lvls = ", ".join(f"d{d} : dense" for d in dims)
         enc = ir.Attribute.parse(f"#sparse_tensor.encoding<{{ map = ({names}) -> ({lvls}) }}>", t.context)
         return ir.RankedTensorType.get(rt.shape, rt.element_type, enc, loc=ir.Location.unknown(t.context))
+
+    def graph_type(self, n: int, order: list[str]) -> ir.Type:
+        """The type of the graph's argument for input ``n`` in ``order``: ``input_type``, and
+        for a sparse input with unit dimensions that without them (``drop_unit_levels``; the
+        program reshapes the value before the call)."""
+        t = self.input_type(n, order)
+        return drop_unit_levels(t) if has_unit_sparse(t) else t
 
     # -- constraints and orders -------------------------------------------------------------
     def precedences(self) -> set[tuple[str, str]]:
@@ -230,7 +244,8 @@ class Region:
         # whether a sparse accumulator's output (which never covers a whole dimension), or a
         # sparse input read in a chosen level order, can be joined where it is used is the
         # lowering's decision: ask it
-        relevelled = any(has_sparse_level(self.inputs[n].type) for n in self._free_reads())
+        relevelled = any(has_sparse_level(self.inputs[n].type) for n in self._free_reads()) or \
+            any(has_unit_sparse(v.type) for v in self.inputs)  # read in another format
         return problems or (self._lowering_problems(order) if accumulators or relevelled else [])
 
     def _lowering_problems(self, order: list[str]) -> list[str]:
@@ -244,6 +259,9 @@ class Region:
         for n, needs in self._free_layouts(order).items():
             (dims,) = needs if len(needs) == 1 else (sorted(needs)[0],)
             layouts[n] = (list(dims), list(self._layouts[n][1]) or ["dense"] * len(dims))  # kinds stay per level
+        for n, v in enumerate(self.inputs):
+            if has_unit_sparse(v.type):  # read without its unit dimensions
+                layouts[n] = layout_of(self.graph_type(n, order), v.type)
         try:
             lower_region(DryBuilder(), self, order, None, layouts)
         except LoweringError as e:
@@ -385,8 +403,11 @@ def build_region(name: str, ops: list[ir.Operation], layouts: str = "declared") 
             producer = v.owner if isinstance(v, ir.OpResult) else None
             p = op_index.get(_key(producer)) if producer is not None else None
             if p is None:
-                if None in dims and has_sparse_level(v.type):
-                    raise UnsupportedOp(op, "a sparse tensor with a unit dimension")
+                if None in dims and encoding(v.type) is not None:
+                    try:  # a sparse one is read without its unit dimensions: is there such a format?
+                        drop_unit_levels(v.type)
+                    except FuseflowError as e:
+                        raise UnsupportedOp(op, f"sparse operand {_name(v)} ({v.type}): {e}") from None
                 return Leaf(input_index(v), tuple(UNIT if d is None else f"#{d}" for d in dims))
             ptree = trees[p]
             # The producer's expression is inlined (recomputed per use) with all its variables
@@ -433,11 +454,9 @@ def build_region(name: str, ops: list[ir.Operation], layouts: str = "declared") 
     return region
 
 
-def relevel(t: ir.Type, dims: list[int]) -> ir.Type:
-    """Sparse type ``t`` with its levels over ``dims`` (outermost first), each level keeping its
-    kind and the encoding its widths: CSR releveled over (1, 0) is CSC, DCSR is DCSC."""
-    rt = ir.RankedTensorType(t)
-    text = str(rt.encoding)
+def _encoding_levels(t: ir.Type) -> tuple[str, int, int, list[str]]:
+    """(encoding text, start and end of its level list, the levels as ``"d0 : compressed"``)."""
+    text = str(ir.RankedTensorType(t).encoding)
     start = text.index("->") + text[text.index("->"):].index("(")
     depth, end = 0, start
     for end in range(start, len(text)):
@@ -453,10 +472,74 @@ def relevel(t: ir.Type, dims: list[int]) -> ir.Type:
         else:
             item += ch
     levels.append(item)
+    return text, start, end, [lv.strip() for lv in levels]
+
+
+def relevel(t: ir.Type, dims: list[int]) -> ir.Type:
+    """Sparse type ``t`` with its levels over ``dims`` (outermost first), each level keeping its
+    kind and the encoding its widths: CSR releveled over (1, 0) is CSC, DCSR is DCSC."""
+    rt = ir.RankedTensorType(t)
+    text, start, end, levels = _encoding_levels(t)
     kinds = [lv.split(":", 1)[1].strip() for lv in levels]
     spec = ", ".join(f"d{d} : {k}" for d, k in zip(dims, kinds, strict=True))
     enc = ir.Attribute.parse(text[: start + 1] + spec + text[end:], t.context)
     return ir.RankedTensorType.get(rt.shape, rt.element_type, enc, loc=ir.Location.unknown(t.context))
+
+
+def has_unit_sparse(t: ir.Type) -> bool:
+    """``t`` stores some level sparsely and has a unit (size-1) dimension: a region reads it
+    without its unit dimensions (``drop_unit_levels``)."""
+    return 1 in ir.RankedTensorType(t).shape and has_sparse_level(t)
+
+
+def drop_unit_levels(t: ir.Type) -> ir.Type:
+    """Sparse type ``t`` without its unit (size-1) dimensions: the type a graph reads it as.
+
+    The kept dimensions (renumbered in order) keep their storage order and each level its kind,
+    but for what the dropped levels decide: a dense level above a dropped sparse one becomes
+    compressed (it keeps only the coordinates that have an entry below: an ``n x 1`` CSR is a
+    sparse vector of its non-empty rows), the first level cannot be a singleton (it becomes
+    compressed, nonunique where it was: a batch-1 COO tensor is a 2-D COO one) and the last one
+    is unique. A ``1 x n`` CSR is a sparse vector of its row; a batched CSR of batch 1 is its
+    CSR slice. With only dense levels left the type is dense, and a tensor of unit dimensions
+    only (one value) is read as a dense one of its shape. The program reshapes the value
+    (``tensor.collapse_shape``): a reinterpretation of its stored entries, no densifying.
+    Raises ``FuseflowError`` for a level kind it does not handle (or a block-sparse type)."""
+    rt = ir.RankedTensorType(t)
+    shape = list(rt.shape)
+    dims = level_dims(t)
+    loc = ir.Location.unknown(t.context)
+    if dims is None:
+        raise FuseflowError(f"a block-sparse type ({t}) with a unit dimension is not lowered")
+    kept = [d for d in range(rt.rank) if shape[d] != 1]
+    if not kept:
+        return ir.RankedTensorType.get(shape, rt.element_type, loc=loc)
+    text, _, end, items = _encoding_levels(t)
+    levels: list[list] = []  # [kept dim, kind, properties]
+    for d, item in zip(dims, items, strict=True):
+        kind = item.split(":", 1)[1].strip()
+        name, _, props = kind.partition("(")
+        name = name.strip()
+        if name not in ("dense", "compressed", "singleton"):
+            raise FuseflowError(f"a '{name}' level of {t} with a unit dimension is not lowered")
+        if shape[d] == 1:
+            if name != "dense" and levels and levels[-1][1] == "dense":
+                levels[-1][1] = "compressed"
+            continue
+        levels.append([kept.index(d), name, [p.strip() for p in props.rstrip(")").split(",") if p.strip()]])
+    if levels[0][1] == "singleton":
+        levels[0][1] = "compressed"
+        levels[0][2] = [p for p in levels[0][2] if p == "nonunique"]
+    levels[-1][2] = [p for p in levels[-1][2] if p != "nonunique"]
+    kept_shape = [shape[d] for d in kept]
+    order = [d for d, _, _ in levels]
+    if all(k == "dense" for _, k, _ in levels) and order == sorted(order):
+        return ir.RankedTensorType.get(kept_shape, rt.element_type, loc=loc)
+    spec = ", ".join(f"d{d} : {k}" + (f"({', '.join(p)})" if p else "") for d, k, p in levels)
+    names = ", ".join(f"d{n}" for n in range(len(kept)))
+    head = text[:text.index("map")] + f"map = ({names}) -> ("  # the widths after the map stay
+    enc = ir.Attribute.parse(head + spec + text[end:], t.context)
+    return ir.RankedTensorType.get(kept_shape, rt.element_type, enc, loc=loc)
 
 
 def has_sparse_level(t: ir.Type) -> bool:
@@ -477,6 +560,13 @@ def _used_outside(v: ir.Value, op_index: dict) -> bool:
             continue
         return True
     return False
+
+
+def _name(v: ir.Value) -> str:
+    """``%argN`` for a function argument, else the producing op's name (no printing)."""
+    if isinstance(v, ir.BlockArgument):
+        return f"%arg{v.arg_number}"
+    return f"the result of '{op_name(v.owner)}'"
 
 
 def _key(op) -> object:

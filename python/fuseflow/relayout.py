@@ -11,7 +11,9 @@ layout, SAM_SEMANTICS.md 4.12). What it costs depends on where the value comes f
   through the memory model (``HardwareConfig.relayout_cycles``), a line of its own in the
   program's cycle report (``ProgramResult.relayouts``);
 - the runner's reshapes and slices keep a value's layout where they only add or drop unit
-  dimensions (or slice); a real reshape of a value not stored row-major relays it out first;
+  dimensions (or slice); a real reshape of a value not stored row-major relays it out first (a
+  sparse value is reshaped only to drop its unit dimensions before a graph reads it,
+  ``drop_unit_levels``: its level order is kept);
 - the program's results are handed back in their declared order (a relayout if written in
   another).
 
@@ -21,7 +23,9 @@ or a sparse intermediate as CSC (``layouts="auto"`` frees sparse inputs too) is 
 relayout, a transpose of its stored entries: ``sparse_words`` words read and written (each stored
 entry's value and coordinates, and the positions of its outer level), counted on the value the
 program holds when it runs. Converting between dense and sparse, or between sparse formats in one
-level order (CSR to DCSR), is not charged.
+level order (CSR to DCSR), is not charged; nor is reading a sparse value without its unit
+dimensions, which keeps the level order of the others (an ``n x 1`` CSR read as the sparse vector of
+its non-empty rows is such a conversion, like CSR to DCSR).
 
 ``program_relayouts`` lists the relayouts of a lowered program; ``arrival`` traces one value
 back to where its layout is decided (the compiler's order choice uses it before lowering, with
@@ -119,11 +123,17 @@ def arrival(v: ir.Value, produced: Callable[[ir.Value], Layout], charges: dict) 
     if name in RUNNER_RESHAPES:
         source = owner.operands[0]
         src = arrival(source, produced, charges)
-        if src is None or src == FREE or is_sparse(src):
-            return None if is_sparse(src) else src
+        if src is None or src == FREE:
+            return src
         out_shape = ir.RankedTensorType(v.type).shape
-        in_dims = sorted(src)
         out_dims = [d for d, n in enumerate(out_shape) if n != 1]
+        if is_sparse(src):  # a sparse value keeps its layout where only unit dimensions change
+            in_dims = sorted(d for d, _ in src)
+            in_sizes = [ir.RankedTensorType(source.type).shape[d] for d in in_dims]
+            if name == "tensor.extract_slice" or in_sizes != [out_shape[d] for d in out_dims]:
+                return None
+            return tuple((out_dims[in_dims.index(d)], k) for d, k in src)
+        in_dims = sorted(src)
         in_sizes = [ir.RankedTensorType(source.type).shape[d] for d in in_dims]
         if name == "tensor.extract_slice" and len(out_shape) == ir.RankedTensorType(source.type).rank:
             return tuple(d for d in src if out_shape[d] != 1)

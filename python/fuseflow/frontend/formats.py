@@ -268,9 +268,14 @@ def torch_layout_format(tensor) -> Format:
         if tensor.dense_dim():
             raise FormatError("hybrid COO tensors (with dense dimensions) are not supported")
         return Format("coo")
+    if layout in (torch.sparse_csr, torch.sparse_csc) and tensor.ndim > 2 and not tensor.dense_dim():
+        # batched CSR/CSC: dense batch levels, then each batch's matrix
+        batch = tensor.ndim - 2
+        rows, cols = (batch, batch + 1) if layout == torch.sparse_csr else (batch + 1, batch)
+        return parse_format(",".join([*(f"d{d}:dense" for d in range(batch)), f"d{rows}:dense", f"d{cols}:compressed"]))
     if tensor.ndim != 2:
         raise FormatError(
-            f"only 2-D compressed torch tensors are supported, got a {tensor.ndim}-D {layout}"
+            f"only 2-D (or batched CSR/CSC) compressed torch tensors are supported, got a {tensor.ndim}-D {layout}"
         )
     if layout == torch.sparse_csr:
         return parse_format("csr")

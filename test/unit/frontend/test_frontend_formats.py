@@ -122,3 +122,12 @@ def test_torch_layouts_give_formats():
     assert torch_layout_format(d.to_sparse_csc()).name == "csc"
     assert torch_layout_format(d.to_sparse_bsr((2, 1))).name == "bsr(2,1)"
     assert torch_layout_format(d.to_sparse_bsc((1, 2))).name == "bsc(1,2)"
+
+
+def test_batched_csr_and_csc_have_dense_batch_levels():
+    torch = pytest.importorskip("torch")
+    from fuseflow.frontend.formats import torch_layout_format
+
+    b = torch.eye(4).repeat(2, 1, 1)  # every batch stores as many entries (torch requires it)
+    assert torch_layout_format(b.to_sparse_csr()).name == "d0:dense,d1:dense,d2:compressed"
+    assert torch_layout_format(b.to_sparse_csc()).name == "d0:dense,d2:dense,d1:compressed"

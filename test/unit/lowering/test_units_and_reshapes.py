@@ -1,10 +1,13 @@
 """Unit (keepdim) dimensions, reshape region boundaries and reshape-fed inputs whose level
 order the lowering chooses, on hand-written linalg IR."""
 
+import pytest
+
 from fuseflow.bindings import ir, op_name
-from fuseflow.context import parse_module
+from fuseflow.context import make_context, parse_module
+from fuseflow.errors import FuseflowError
 from fuseflow.passes.convert_linalg_to_sam import analyze_regions
-from fuseflow.passes.lowering import UNIT, build_region, is_init_only, show
+from fuseflow.passes.lowering import UNIT, build_region, drop_unit_levels, is_init_only, show
 from fuseflow.passes.partition import REGION_ATTR
 from fuseflow.passes.pipeline import run_pipeline
 
@@ -107,3 +110,75 @@ def test_reshape_fed_input_is_read_in_the_level_order_the_dataflow_needs():
     assert order == ["i", "j", "k"]  # output h,i,j in output order
     t = str(r.input_type(0, order))  # the (j,h,i)-indexed input stored h-major
     assert "(d0, d1, d2) -> (d1 : dense, d2 : dense, d0 : dense)" in t
+
+
+CSR = "#sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed) }>"
+OUTER_CSR = f"""
+#mk = affine_map<(m, n, k) -> (m, k)>
+#kn = affine_map<(m, n, k) -> (k, n)>
+#mn = affine_map<(m, n, k) -> (m, n)>
+func.func @main(%A: tensor<4x1xf32, {CSR}>, %B: tensor<1x3xf32>) -> tensor<4x3xf32> {{
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x3xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<4x3xf32>) -> tensor<4x3xf32>
+  %r = linalg.generic {{indexing_maps = [#mk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"]}}
+      ins(%A, %B : tensor<4x1xf32, {CSR}>, tensor<1x3xf32>) outs(%f : tensor<4x3xf32>) {{
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }} -> tensor<4x3xf32>
+  return %r : tensor<4x3xf32>
+}}
+"""
+
+
+def test_a_reduction_over_a_unit_loop_is_its_one_term():
+    m = parse_module(OUTER_CSR)
+    (out,) = build_region("r", _computations(m)).outputs
+    assert show(out.expr) == "mul(T0[i,_], T1[_,j])"  # K = 1: no reduction is left
+
+
+def test_a_sparse_operand_with_a_unit_dim_is_read_without_it():
+    m = parse_module(OUTER_CSR)
+    r = build_region("r", _computations(m))
+    order = r.legal_orders()[0]
+    assert str(r.input_type(0, order)) == str(r.inputs[0].type)  # its own type, unit level included
+    # the graph reads the kept level: the rows that have an entry (a compressed vector)
+    assert str(r.graph_type(0, order)) == \
+        "tensor<4xf32, #sparse_tensor.encoding<{ map = (d0) -> (d0 : compressed) }>>"
+    assert str(r.graph_type(1, order)) == "tensor<1x3xf32>"  # dense operands keep their unit dims
+
+
+def _dropped(text: str) -> str:
+    with make_context():
+        return str(drop_unit_levels(ir.Type.parse(text)))
+
+
+def test_drop_unit_levels_keeps_the_other_levels_and_what_the_dropped_ones_decide():
+    enc = "#sparse_tensor.encoding<{{ map = {} }}>"
+    csr, csc = "(d0, d1) -> (d0 : dense, d1 : compressed)", "(d0, d1) -> (d1 : dense, d0 : compressed)"
+    vector = f"tensor<8xf32, {enc.format('(d0) -> (d0 : compressed)')}>"
+    assert _dropped(f"tensor<1x8xf32, {enc.format(csr)}>") == vector  # a row: its stored columns
+    assert _dropped(f"tensor<8x1xf32, {enc.format(csr)}>") == vector  # a column: its non-empty rows
+    assert _dropped(f"tensor<8x1xf32, {enc.format(csc)}>") == vector
+    assert _dropped(f"tensor<1x1xf32, {enc.format(csr)}>") == "tensor<1x1xf32>"  # one value, read densely
+    coo3 = "(d0, d1, d2) -> (d0 : compressed(nonunique), d1 : singleton(nonunique, soa), d2 : singleton(soa))"
+    coo2 = f"tensor<4x5xf32, {enc.format('(d0, d1) -> (d0 : compressed(nonunique), d1 : singleton(soa))')}>"
+    assert _dropped(f"tensor<1x4x5xf32, {enc.format(coo3)}>") == coo2  # batch 1: the 2-D COO slice
+    assert _dropped(f"tensor<4x5x1xf32, {enc.format(coo3)}>") == coo2
+    bcsr = "(d0, d1, d2) -> (d0 : dense, d1 : dense, d2 : compressed)"
+    assert _dropped(f"tensor<1x4x5xf32, {enc.format(bcsr)}>") == f"tensor<4x5xf32, {enc.format(csr)}>"
+    # the kept levels keep their storage order (renumbered); a dense level above a dropped
+    # sparse one becomes compressed
+    odd = "(d0, d1, d2) -> (d2 : dense, d0 : compressed, d1 : dense)"
+    assert _dropped(f"tensor<1x4x3xf32, {enc.format(odd)}>") == \
+        f"tensor<4x3xf32, {enc.format('(d0, d1) -> (d1 : compressed, d0 : dense)')}>"
+    widths = "#sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed), posWidth = 32, crdWidth = 32 }>"
+    assert _dropped(f"tensor<8x1xf32, {widths}>").endswith("(d0 : compressed), posWidth = 32, crdWidth = 32 }>>")
+
+
+def test_drop_unit_levels_refuses_a_level_kind_it_does_not_handle():
+    loose = "#sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : loose_compressed) }>"
+    with pytest.raises(FuseflowError, match="a 'loose_compressed' level of .* with a unit dimension is not lowered"):
+        _dropped(f"tensor<4x1xf32, {loose}>")
