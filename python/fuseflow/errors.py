@@ -9,6 +9,28 @@ class FuseflowError(Exception):
     """Base class of fuseflow's user-facing errors."""
 
 
+class MissingExtraError(FuseflowError, ImportError):
+    """An optional dependency of a feature is not installed; the message names the extra."""
+
+
+#: top-level modules of each optional extra (pyproject.toml) and the feature that needs them
+EXTRAS = {
+    "tune": ({"botorch", "gpytorch", "sklearn", "optuna", "matplotlib", "threadpoolctl"},
+             "the tuner (fuseflow.tune, fuseflow tune, fuseflow explore) and its plots"),
+    "ray": ({"ray"}, "the Ray executor"),
+}
+
+
+def missing_extra(e: ModuleNotFoundError) -> MissingExtraError | None:
+    """The ``MissingExtraError`` for ``e`` when the missing module belongs to an extra."""
+    top = (e.name or "").split(".")[0]
+    for extra, (modules, feature) in EXTRAS.items():
+        if top in modules:
+            return MissingExtraError(f"{feature} needs the optional '{extra}' dependencies ({top} is not "
+                                     f"installed): pip install 'fuseflow[{extra}]'")
+    return None
+
+
 class DiagnosticError(FuseflowError):
     """An MLIR failure (parse, verification, pass) with its diagnostics."""
 

@@ -191,10 +191,15 @@ def write_csv(result: ExploreResult, path) -> Path:
 def plot(result: ExploreResult, path) -> Path:
     """PNG: cycles of every evaluated configuration (coloured by fusion; infeasible/pruned as
     crosses) and the best so far, log-scaled."""
-    import matplotlib
+    from fuseflow.errors import missing_extra
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ModuleNotFoundError as e:
+        raise (missing_extra(e) or e) from None
 
     from fuseflow.tune.plot import draw_progress
 

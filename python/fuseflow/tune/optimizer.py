@@ -253,8 +253,13 @@ class Tuner:
         return out + self._search(n - len(out), taken)
 
     def _search(self, n: int, taken: set) -> list[tuple[dict, str]]:
+        from fuseflow.errors import missing_extra
         from fuseflow.tune import acquisition as acq_mod
-        from fuseflow.tune import surrogate as sg
+
+        try:  # the surrogates need the 'tune' extra (BoTorch, scikit-learn)
+            from fuseflow.tune import surrogate as sg
+        except ModuleNotFoundError as e:
+            raise (missing_extra(e) or e) from None
 
         rng = self._rng(2)
         feas = [e for e in self.history if e.feasible]

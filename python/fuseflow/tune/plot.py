@@ -11,10 +11,15 @@ from fuseflow.tune.optimizer import Result
 def plot_best_so_far(result: Result, path: str | Path, title: str = "") -> Path:
     """Write a PNG: every evaluation (dots; infeasible ones as crosses on the top edge) and the
     best feasible value so far (step line). Log-scaled when every value is positive."""
-    import matplotlib
+    from fuseflow.errors import missing_extra
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ModuleNotFoundError as e:
+        raise (missing_extra(e) or e) from None
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

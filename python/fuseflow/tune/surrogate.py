@@ -18,12 +18,14 @@ import warnings
 
 import numpy as np
 
-with warnings.catch_warnings():
+with warnings.catch_warnings():  # (the 'tune' extra: loaded once a search starts)
     warnings.simplefilter("ignore")
     import torch
     from botorch.models import SingleTaskGP
     from botorch.models.utils.gpytorch_modules import get_covar_module_with_dim_scaled_prior
     from gpytorch.means import LinearMean
+    from sklearn.ensemble import ExtraTreesRegressor, RandomForestClassifier
+    from threadpoolctl import threadpool_limits
 
 DTYPE = torch.float64
 
@@ -32,8 +34,6 @@ DTYPE = torch.float64
 def torch_threads(n: int):
     """Run a block with ``n`` torch and BLAS threads: the matrices here are tiny, and idle
     BLAS threads spinning on a busy machine cost more than they save."""
-    from threadpoolctl import threadpool_limits
-
     old = torch.get_num_threads()
     torch.set_num_threads(n)
     try:
@@ -211,8 +211,6 @@ class RandomForestSurrogate:
         self.model = None
 
     def fit(self, X: np.ndarray, y: np.ndarray, seed: int = 0) -> RandomForestSurrogate:
-        from sklearn.ensemble import ExtraTreesRegressor
-
         self.model = ExtraTreesRegressor(n_estimators=self.n_estimators, min_samples_leaf=1,
                                          bootstrap=True, random_state=seed % (2**31)).fit(X, y)
         return self
@@ -234,8 +232,6 @@ class FeasibilityModel:
         self.constant: float | None = None
 
     def fit(self, X: np.ndarray, feasible: np.ndarray, seed: int = 0) -> FeasibilityModel:
-        from sklearn.ensemble import RandomForestClassifier
-
         feasible = np.asarray(feasible, dtype=bool)
         if feasible.all() or not feasible.any():
             self.constant, self.model = float(feasible.all()), None
