@@ -5,7 +5,8 @@ once per simulated cycle, as the SAM Python simulator does).
     .venv/bin/python bench/sim_throughput.py --json
 
 Engine rates are wall-clock for the whole ``simulate()`` call (binding, run, output assembly),
-best of ``--repeat``, with the default ``HardwareConfig`` and with Comal-like settings. The
+best of ``--repeat``, with the process's peak resident memory during those runs (reset before
+each graph) and the engine's own peak, with the default ``HardwareConfig`` and with Comal-like settings. The
 stepper is bounded: it runs for at most ``--stepper-seconds`` per graph and its rates are
 measured over the cycles it completed (reported as ``stepper_extrapolated``: its rate is
 constant per cycle, so the full-run time is cycles / rate).
@@ -346,6 +347,31 @@ def workloads():
     return out
 
 
+def reset_peak_rss() -> bool:
+    """Reset this process's peak resident set (Linux: ``/proc/self/clear_refs``, value 5), so
+    that the next ``peak_rss_mb`` is the peak of what ran in between; False where unsupported."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_mb() -> float:
+    """VmHWM (peak resident set since the last reset) in MB, or ru_maxrss where /proc lacks it."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", action="store_true", help="print machine-readable results")
@@ -357,17 +383,18 @@ def main(argv=None) -> int:
         timings = {}
         for key, hw in (("default", HardwareConfig()), ("comal", HardwareConfig(memory=False, fifo_depth=0, spacc_flush_ii=0))):
             best = None
+            reset_peak_rss()
             for _ in range(args.repeat):
                 t0 = time.perf_counter()
                 res = simulate(g, inputs, hw=hw)
                 dt = time.perf_counter() - t0
                 best = dt if best is None else min(best, dt)
-            timings[key] = (res, best)
-        res, best = timings["default"]
+            timings[key] = (res, best, peak_rss_mb())
+        res, best, rss = timings["default"]
         got = res.outputs["out"]
         err = float(np.abs((got - want).toarray() if sp.issparse(got) else got - want).max())
         tokens = res.totals()["tokens"]
-        comal, comal_s = timings["comal"]
+        comal, comal_s, _ = timings["comal"]
         s_cycles, s_tokens, s_dt, s_finished = run_stepper(g, inputs, args.stepper_seconds)
         row = {
             "graph": label,
@@ -377,6 +404,8 @@ def main(argv=None) -> int:
             "tokens": tokens,
             "engine_tokens_per_s": tokens / best,
             "engine_cycles_per_s": res.cycles / best,
+            "peak_rss_mb": rss,  # the process's peak resident set during the default runs
+            "engine_peak_mb": max(res.region_memory) / 1e6,
             "comal_hw_cycles": comal.cycles,
             "comal_hw_tokens_per_s": comal.totals()["tokens"] / comal_s,
             "comal_hw_cycles_per_s": comal.cycles / comal_s,
@@ -396,7 +425,8 @@ def main(argv=None) -> int:
     else:
         for r in results:
             print(f"{r['graph']:22s} engine {r['engine_tokens_per_s']:.3g} tok/s {r['engine_cycles_per_s']:.3g} cyc/s | "
-                  f"stepper {r['stepper_tokens_per_s']:.3g} tok/s {r['stepper_cycles_per_s']:.3g} cyc/s | x{r['speedup_tokens']:.0f} tokens x{r['speedup_cycles']:.0f} cycles")
+                  f"stepper {r['stepper_tokens_per_s']:.3g} tok/s {r['stepper_cycles_per_s']:.3g} cyc/s | x{r['speedup_tokens']:.0f} tokens x{r['speedup_cycles']:.0f} cycles | "
+                  f"peak RSS {r['peak_rss_mb']:.0f} MB (engine {r['engine_peak_mb']:.1f} MB)")
     return 0
 
 
