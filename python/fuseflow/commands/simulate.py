@@ -121,9 +121,9 @@ def run_program(module, inputs, hw, args, trace, progress) -> int:
 
     from fuseflow.program import Program
 
-    if isinstance(inputs, dict):
-        raise FuseflowError("a compiled program takes its inputs by position")
     prog = Program(module, None, {}, None)
+    if isinstance(inputs, dict):
+        inputs = _program_args(prog, inputs)
     res = prog.run(inputs, hw=hw, trace=trace, progress=progress)
     progress.stop()
     if args.check:  # the compiled engine against the functional model
@@ -132,9 +132,13 @@ def run_program(module, inputs, hw, args, trace, progress) -> int:
         compare_outputs(res, prog.run(inputs, hw=hw, engine="reference").outputs, rtol=1e-5, atol=1e-7)
     if args.save:
         np.savez(args.save, **{f"out{k}": v for k, v in enumerate(res.outputs)})
+    from dataclasses import asdict
+
     doc = {"cycles": res.cycles, "region_cycles": res.region_cycles, "relayouts": res.relayouts, "totals": res.totals(),
-           "lane_busy": res.lane_busy, "lane_imbalance": res.lane_imbalance, "hw": hw.key(), "checked": bool(args.check),
-           "outputs": [{"shape": list(v.shape)} for v in res.outputs]}
+           "lane_busy": res.lane_busy, "lane_imbalance": res.lane_imbalance, "region_memory_peak_bytes": res.region_memory,
+           "hw": {"key": hw.key(), **asdict(hw)}, "checked": bool(args.check),
+           "outputs": [{"shape": list(v.shape)} for v in res.outputs],
+           "regions": {name: [asdict(n) for n in nodes] for name, nodes in res.stats.items()}}
     if args.json:
         print(json.dumps(doc, indent=2))
     else:
@@ -154,7 +158,39 @@ def run_program(module, inputs, hw, args, trace, progress) -> int:
         console.print(table)
         for line in res.lane_summary():
             console.print(line, highlight=False, soft_wrap=True)
+        tot = res.totals()
+        console.print(f"tokens {tot['tokens']:,}  ops {tot['ops']:,}  read {tot['bytes_read']:,} B  "
+                      f"written {tot['bytes_written']:,} B")
+        _busiest(console, [n for nodes in res.stats.values() for n in nodes], args.top)
     return 0
+
+
+def _program_args(prog, named: dict) -> list:
+    """``NAME=FILE`` inputs of a compiled program, by the entry function's argument names
+    (``arg0``, ``arg1``, ... as ``fuseflow compile`` writes them), in argument order."""
+    count = len(prog.entry.regions[0].blocks[0].arguments)
+    names = [f"arg{k}" for k in range(count)]
+    unknown = sorted(set(named) - set(names))
+    if unknown:
+        raise FuseflowError(f"the program has no input named {', '.join(map(repr, unknown))}; "
+                            f"its inputs are {', '.join(names)}")
+    missing = [n for n in names if n not in named]
+    if missing:
+        raise FuseflowError(f"missing program input(s) {', '.join(missing)} (inputs: {', '.join(names)})")
+    return [named[n] for n in names]
+
+
+def _busiest(console, nodes, top: int) -> None:
+    """The ``top`` busiest nodes (most busy cycles first) as a table."""
+    from rich.table import Table
+
+    table = Table(title=f"busiest {top} nodes")
+    for col in ("node", "kind", "in", "out", "busy", "stalled", "finish", "ops", "read B", "written B"):
+        table.add_column(col, justify="left" if col in ("node", "kind") else "right")
+    for s in sorted(nodes, key=lambda s: -s.busy_cycles)[:top]:
+        table.add_row(s.name, s.kind, f"{s.tokens_in:,}", f"{s.tokens_out:,}", f"{s.busy_cycles:,}", f"{s.stall_cycles:,}",
+                      f"{s.finish:,}", f"{s.ops:,}", f"{s.bytes_read:,}", f"{s.bytes_written:,}")
+    console.print(table)
 
 
 def trace_options(args):
@@ -272,7 +308,6 @@ def run_graph(inputs, hw, args, trace, progress) -> int:
 
 def _print_summary(res, args) -> None:
     from rich.console import Console
-    from rich.table import Table
 
     from fuseflow.sim.resources import lane_busy, lane_line
 
@@ -288,13 +323,6 @@ def _print_summary(res, args) -> None:
         busy = lane_busy(region)
         if busy:
             console.print(lane_line(f"region {r}", busy), highlight=False, soft_wrap=True)
-    table = Table(title=f"busiest {args.top} nodes")
-    for col in ("node", "kind", "in", "out", "busy", "stalled", "finish", "ops", "read B", "written B"):
-        table.add_column(col, justify="left" if col in ("node", "kind") else "right")
-    nodes = sorted(res.node_stats(), key=lambda s: -s.busy_cycles)[: args.top]
-    for s in nodes:
-        table.add_row(s.name, s.kind, f"{s.tokens_in:,}", f"{s.tokens_out:,}", f"{s.busy_cycles:,}", f"{s.stall_cycles:,}",
-                      f"{s.finish:,}", f"{s.ops:,}", f"{s.bytes_read:,}", f"{s.bytes_written:,}")
-    console.print(table)
+    _busiest(console, res.node_stats(), args.top)
     if args.trace:
         console.print(f"trace written to {args.trace}")

@@ -78,3 +78,27 @@ def test_trace_filters_window_and_gzip(files, capsys):
     assert "need --trace FILE" in capsys.readouterr().err
     assert main([*args, "--trace", str(d / "w.json"), "--trace-window", "9"]) == 1
     assert "START:END" in capsys.readouterr().err
+
+
+def test_compiled_program_takes_named_inputs_top_and_reports_the_full_config(tmp_path, capsys):
+    prog = tmp_path / "spmm.mlir"
+    assert main(["compile", "spmm", "-o", str(prog)]) == 0
+    a = sp.random(32, 32, density=0.1, random_state=0, format="csr")
+    b = np.random.default_rng(0).random((32, 8)).astype(np.float32)
+    scipy.io.mmwrite(str(tmp_path / "A.mtx"), a)
+    np.save(tmp_path / "B.npy", b)
+    capsys.readouterr()
+    named = [f"arg1={tmp_path / 'B.npy'}", f"arg0={tmp_path / 'A.mtx'}"]  # any order
+    assert main(["simulate", str(prog), "--inputs", *named, "--json", "--hw", "fifo_depth=16",
+                 "--save", str(tmp_path / "o.npz")]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["hw"]["fifo_depth"] == 16 and doc["hw"]["mem_channels"] == 8 and len(doc["hw"]["key"]) == 16
+    assert {"tokens_in", "busy_cycles"} <= set(doc["regions"]["main_region0"][0])
+    np.testing.assert_allclose(np.load(tmp_path / "o.npz")["out0"], a @ b, rtol=1e-5)
+    assert main(["simulate", str(prog), "--inputs", *named, "--top", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "busiest 2 nodes" in out
+    assert main(["simulate", str(prog), "--inputs", f"argx={tmp_path / 'A.mtx'}", named[0]]) == 1
+    assert "no input named 'argx'; its inputs are arg0, arg1" in capsys.readouterr().err
+    assert main(["simulate", str(prog), "--inputs", named[0]]) == 1
+    assert "missing program input(s) arg0" in capsys.readouterr().err
