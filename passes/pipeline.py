@@ -160,12 +160,13 @@ class Pipeline:
         return pm
 
     def run(self, module: ir.Module, *, print_ir_after_all: bool = False, timing: bool = False,
-            repro: bool = True) -> ir.Module:
+            repro: bool = True, print_ir_before_all: bool = False) -> ir.Module:
         """Run in place on ``module``; raise ``PipelineError`` with diagnostics on failure."""
         ctx = module.context
         pm = self.build(ctx)
-        if print_ir_after_all:
-            pm.enable_ir_printing(print_after_all=True, print_module_scope=True)
+        if print_ir_after_all or print_ir_before_all:
+            pm.enable_ir_printing(print_before_all=print_ir_before_all, print_after_all=print_ir_after_all,
+                                  print_module_scope=True)
         if timing:
             pm.enable_timing()
         before = print_module(module) if repro else None

@@ -1,8 +1,15 @@
 """fuseflow-opt: an mlir-opt style driver over fuseflow's and upstream MLIR passes.
 
-    fuseflow-opt [INPUT|-] [-p PIPELINE] [-o OUTPUT] [--split-input-file] [--verify-diagnostics]
-                 [--mlir-print-ir-after-all] [--mlir-timing] [--mlir-print-op-generic]
-    fuseflow-opt --list-passes
+    fuseflow-opt [INPUT|-] [-p PIPELINE | --PASS[=OPTIONS] ...] [-o OUTPUT] [--split-input-file]
+                 [--verify-diagnostics] [--allow-unregistered-dialect] [--mlir-disable-threading]
+                 [--mlir-print-ir-before-all] [--mlir-print-ir-after-all] [--mlir-timing]
+                 [--mlir-print-op-generic]
+    fuseflow-opt --list-passes | --show-dialects
+
+As in mlir-opt, each registered pass is also a flag: ``--canonicalize --cse`` runs those passes
+in that order, ``--fuseflow-partition=fusion=full`` passes options (``NAME=VALUE``, separated by
+spaces); a pass anchored on functions runs nested in ``func.func``. Flags and ``-p`` exclude
+each other.
 
 Exit status 0 on success, 1 on a parse, verification or pass failure (diagnostics are printed
 as ``file:line:col: error: ...``).
@@ -18,10 +25,10 @@ from dataclasses import dataclass
 from fuseflow.bindings import print_module
 from fuseflow.context import make_context, parse_module
 from fuseflow.diagnostics import Diagnostic
-from fuseflow.errors import DiagnosticError, PipelineError
+from fuseflow.errors import DiagnosticError, FuseflowError, PipelineError
 from fuseflow.files import output_path, read_text, write_text
 from fuseflow.passes.pipeline import Pipeline
-from fuseflow.passes.registry import fuseflow_passes, upstream_passes
+from fuseflow.passes.registry import close_matches, fuseflow_passes, upstream_passes
 from fuseflow.tools.guard import cli_entry
 
 SPLIT_MARKER = re.compile(r"^// -----[ \t]*$", re.M)
@@ -47,7 +54,59 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mlir-print-ir-after-all", action="store_true", help="print the IR after every pass (stderr)")
     p.add_argument("--mlir-timing", action="store_true", help="report per-pass timing (stderr)")
     p.add_argument("--mlir-print-op-generic", action="store_true", help="print operations in generic form")
+    p.add_argument("--mlir-print-ir-before-all", action="store_true", help="print the IR before every pass (stderr)")
+    p.add_argument("--mlir-disable-threading", action="store_true", help="run passes on one thread")
+    p.add_argument("--allow-unregistered-dialect", action="store_true", help="accept operations of unknown dialects")
+    p.add_argument("--show-dialects", action="store_true", help="list the dialects available and exit")
     return p
+
+
+# Dialect namespaces MLIR and torch-mlir define; --show-dialects lists those the context has.
+KNOWN_DIALECTS = (
+    "acc", "affine", "amdgpu", "amx", "arith", "arm_neon", "arm_sme", "arm_sve", "async", "bufferization",
+    "builtin", "cf", "complex", "dlti", "emitc", "func", "gpu", "index", "irdl", "linalg", "llvm", "math",
+    "memref", "mesh", "ml_program", "mpi", "nvgpu", "nvvm", "omp", "pdl", "pdl_interp", "polynomial", "ptr",
+    "quant", "rocdl", "scf", "shape", "shard", "smt", "sparse_tensor", "spirv", "tensor", "tosa", "transform",
+    "ub", "vector", "x86vector", "xegpu", "xevm", "torch", "torch_c", "tm_tensor", "sam", "fuseflow",
+)
+
+
+def show_dialects(out) -> None:
+    ctx = make_context()
+    ctx.load_all_available_dialects()
+    names = []
+    for name in KNOWN_DIALECTS:
+        try:
+            ctx.get_dialect_descriptor(name)
+        except ValueError:
+            continue
+        names.append(name)
+    out.write("Available Dialects: " + ", ".join(sorted(names)) + "\n")
+
+
+def pass_flags(extra: list[str]) -> str:
+    """mlir-opt style pass flags (``--canonicalize``, ``--NAME=OPTIONS``) as a pipeline; other
+    unknown arguments are a usage error naming them."""
+    known_fuseflow, known_upstream = fuseflow_passes(), upstream_passes()
+    elements, unknown = [], []
+    for arg in extra:
+        m = re.fullmatch(r"--?(?P<name>[A-Za-z0-9_.-]+)(?:=(?P<opts>.*))?", arg, re.S)
+        name = m["name"] if m else None
+        if name not in known_fuseflow and name not in known_upstream:
+            unknown.append(arg)
+            continue
+        text = name + (f"{{{m['opts'].strip()}}}" if m["opts"] and m["opts"].strip() else "")
+        anchor = known_upstream[name].anchor if name in known_upstream else "builtin.module"
+        elements.append(text if anchor in ("builtin.module", "any") else f"{anchor}({text})")
+    if unknown:
+        hint = "".join(f" ('{a}': {', '.join(close_matches(a.lstrip('-').split('=')[0]))}?)"
+                       for a in unknown if close_matches(a.lstrip("-").split("=")[0]))
+        raise UsageError(f"unrecognized arguments: {' '.join(unknown)}{hint}")
+    return ",".join(elements)
+
+
+class UsageError(FuseflowError):
+    """A command line fuseflow-opt cannot take."""
 
 
 def list_passes(out) -> None:
@@ -136,10 +195,14 @@ def verify(diags: list[Diagnostic], expected: list[Expected], filename: str) -> 
 def process_chunk(chunk: Chunk, filename: str, pipeline: Pipeline | None, args) -> tuple[str | None, list[Diagnostic]]:
     """Parse + run one chunk. Returns (output text or None on failure, diagnostics)."""
     ctx = make_context()
+    ctx.allow_unregistered_dialects = args.allow_unregistered_dialect
+    if args.mlir_disable_threading:
+        ctx.enable_multithreading(False)
     try:
         module = parse_module(chunk.text, ctx, filename=filename, line_offset=chunk.first_line)
         if pipeline is not None:
             pipeline.run(module, print_ir_after_all=args.mlir_print_ir_after_all,
+                         print_ir_before_all=args.mlir_print_ir_before_all,
                          timing=args.mlir_timing, repro=not args.verify_diagnostics)
     except DiagnosticError as e:
         diags = [d.relocated(filename, chunk.first_line) for d in e.diagnostics]
@@ -152,11 +215,18 @@ def process_chunk(chunk: Chunk, filename: str, pipeline: Pipeline | None, args) 
 
 
 def run(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args, extra = build_parser().parse_known_args(argv)
     if args.list_passes:
         list_passes(sys.stdout)
         return 0
-    pipeline = Pipeline.parse(args.pipeline) if args.pipeline.strip() else None
+    if args.show_dialects:
+        show_dialects(sys.stdout)
+        return 0
+    flags = pass_flags(extra)
+    if flags and args.pipeline.strip():
+        raise UsageError("give the passes either as -p PIPELINE or as pass flags (--canonicalize ...), not both")
+    text = flags or args.pipeline
+    pipeline = Pipeline.parse(text) if text.strip() else None
     if args.output != "-":
         output_path(args.output, "-o")  # before running the pipeline
     if args.input == "-":
