@@ -152,10 +152,12 @@ def _order_text(v) -> str:
     return str(v).replace(",", "").replace(" ", "")
 
 
-def compile(model, example_args, sparse=None, fusion="unfused", order=None, *, optimize=True,  # noqa: A001
+def compile(model, example_args=None, sparse=None, fusion="unfused", order=None, *, optimize=True,  # noqa: A001
             intermediates="", layouts=None, associate=None, par=None) -> Program:
-    """Import ``model`` (see ``fuseflow.frontend.import_model``), normalize, partition into
-    fusion regions and lower each region to a SAM graph in the chosen dataflow order.
+    """Import ``model`` (see ``fuseflow.frontend.import_model``: an ``nn.Module`` or a
+    ``torch.export.ExportedProgram``, with torch, numpy or scipy arguments), normalize,
+    partition into fusion regions and lower each region to a SAM graph in the chosen dataflow
+    order.
 
     Raises ``InfeasibleOrder`` when a region has no legal order (or the requested one is
     illegal), ``UnsupportedOp`` naming an op the lowering cannot express, and other
@@ -178,8 +180,10 @@ def compile(model, example_args, sparse=None, fusion="unfused", order=None, *, o
     every region, ``{"region1": "i:4", "region2": 2}`` per region; None (default) is serial.
     """
     from fuseflow.frontend import import_model
+    from fuseflow.frontend.importer import prepare
 
     options = CompileOptions.make(fusion, order, optimize, intermediates, layouts, associate, par)
+    model, example_args = prepare(model, example_args)  # an ExportedProgram, numpy or scipy arguments
     imported = import_model(model, example_args, sparse=sparse)
     return compile_imported(imported, options, model=model, example_args=example_args)
 

@@ -353,7 +353,10 @@ class Program:
             raise FuseflowError("this program was not compiled from a PyTorch model; pass expected outputs")
         import torch
 
+        from fuseflow.frontend.importer import as_torch
+
         args = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        args = [as_torch(a, f"input {k}") for k, a in enumerate(args)]  # numpy, scipy: as compiled
         sparse = [isinstance(a, torch.Tensor) and a.layout != torch.strided for a in args]
         dense = [a.to_dense() if s else a for a, s in zip(args, sparse, strict=True)]
         non_finite = any(isinstance(a, torch.Tensor) and a.is_floating_point() and not torch.isfinite(a).all()

@@ -52,12 +52,79 @@ class FrontendError(FuseflowError):
     """The model cannot be imported (an unsupported op, an export failure, bad arguments)."""
 
 
+def as_torch(value, name: str = "argument"):
+    """A model argument as a torch tensor: torch tensors as they are, numpy arrays and scipy
+    sparse matrices converted (CSR, CSC, COO and BSR keep their layout; other scipy formats
+    become CSR). Floating arrays become float32, the dtype the models and the simulator
+    compute in; integer and boolean ones keep theirs. Anything else is returned unchanged (the
+    importer then names it)."""
+    import numpy as np
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "f":
+            value = value.astype(np.float32, copy=False)
+        elif value.dtype.kind not in "iub":
+            raise FrontendError(f"{name} is a numpy array of {value.dtype}; fuseflow takes real numbers")
+        return torch.from_numpy(np.ascontiguousarray(value))
+    try:
+        import scipy.sparse as sp
+    except ModuleNotFoundError:  # scipy is a dependency; kept optional here for clarity
+        return value
+    if not sp.issparse(value):
+        return value
+    if value.dtype.kind == "c":
+        raise FrontendError(f"{name} is a complex sparse matrix; fuseflow takes real numbers")
+    data_type = np.float32 if value.dtype.kind == "f" else value.dtype
+    fmt = value.format
+    if fmt == "csc":
+        m = value
+        return torch.sparse_csc_tensor(torch.from_numpy(m.indptr.astype(np.int64)), torch.from_numpy(m.indices.astype(np.int64)),
+                                       torch.from_numpy(m.data.astype(data_type)), m.shape, check_invariants=True)
+    if fmt == "coo":
+        m = value
+        idx = torch.from_numpy(np.vstack([m.row, m.col]).astype(np.int64))
+        return torch.sparse_coo_tensor(idx, torch.from_numpy(m.data.astype(data_type)), m.shape, check_invariants=True).coalesce()
+    if fmt == "bsr":
+        m = value
+        return torch.sparse_bsr_tensor(torch.from_numpy(m.indptr.astype(np.int64)), torch.from_numpy(m.indices.astype(np.int64)),
+                                       torch.from_numpy(m.data.astype(data_type)), m.shape, check_invariants=True)
+    m = value.tocsr()
+    m.sort_indices()
+    return torch.sparse_csr_tensor(torch.from_numpy(m.indptr.astype(np.int64)), torch.from_numpy(m.indices.astype(np.int64)),
+                                   torch.from_numpy(m.data.astype(data_type)), m.shape, check_invariants=True)
+
+
+def prepare(model, example_args):
+    """``(module, args)`` for the importer: a ``torch.export.ExportedProgram`` is taken through
+    its ``module()`` (``example_args=None``: the example inputs it was exported with); numpy
+    and scipy arguments become tensors (``as_torch``)."""
+    import torch
+
+    if isinstance(model, torch.export.ExportedProgram):
+        if example_args is None:
+            args, kwargs = model.example_inputs or ((), {})
+            if kwargs:
+                raise FrontendError("the exported program was exported with keyword inputs; pass example_args")
+            example_args = args
+        model = model.module()
+    if example_args is None:
+        raise FrontendError("example_args are needed (forward()'s positional arguments)")
+    args = tuple(example_args) if isinstance(example_args, (tuple, list)) else (example_args,)
+    return model, tuple(as_torch(a, f"argument {k}") for k, a in enumerate(args))
+
+
 def import_model(model, example_args, sparse: dict[str, str | Format] | None = None, *,
                  func_name: str = "main") -> ImportedModel:
     """Import ``model`` called on ``example_args`` into linalg-on-tensors with sparse encodings.
 
-    ``example_args``: a tensor or a tuple of tensors (forward()'s positional arguments). Torch
-    sparse tensors (COO, CSR, CSC, BSR, BSC) become sparse arguments in their layout.
+    ``model``: an ``nn.Module`` (or any callable torch.export takes) or a
+    ``torch.export.ExportedProgram``. ``example_args``: a tensor or a tuple of them (forward()'s
+    positional arguments; numpy arrays and scipy sparse matrices are taken too, see
+    ``as_torch``; None for an exported program: its example inputs). Torch sparse tensors (COO,
+    CSR, CSC, BSR, BSC) and scipy sparse matrices become sparse arguments in their layout.
     ``sparse``: optional ``{name: format}``; a name is a forward() argument (overrides its layout,
     or makes a dense tensor sparse) or a parameter/buffer path such as ``"enc.weight"`` (lifted
     to an argument). Formats are names of ``fuseflow.frontend.formats``.
@@ -66,7 +133,7 @@ def import_model(model, example_args, sparse: dict[str, str | Format] | None = N
     """
     import torch
 
-    args = tuple(example_args) if isinstance(example_args, (tuple, list)) else (example_args,)
+    model, args = prepare(model, example_args)
     if sparse is not None and not isinstance(sparse, Mapping):
         raise FrontendError(f"sparse= maps input or parameter names to formats, e.g. {{'adj': 'csr'}}; "
                             f"got a {type(sparse).__name__}")
