@@ -153,7 +153,7 @@ def _order_text(v) -> str:
 
 
 def compile(model, example_args=None, sparse=None, fusion="unfused", order=None, *, optimize=True,  # noqa: A001
-            intermediates="", layouts=None, associate=None, par=None) -> Program:
+            intermediates="", layouts=None, associate=None, par=None, dynamic=None) -> Program:
     """Import ``model`` (see ``fuseflow.frontend.import_model``: an ``nn.Module`` or a
     ``torch.export.ExportedProgram``, with torch, numpy or scipy arguments), normalize,
     partition into fusion regions and lower each region to a SAM graph in the chosen dataflow
@@ -178,6 +178,11 @@ def compile(model, example_args=None, sparse=None, fusion="unfused", order=None,
     ``par``: parallel lanes (``sam-parallelize``): ``4`` forks every region's outermost loop into 4
     lanes, ``(4, 2)`` its outermost two loop levels (4 x 2 lanes), ``"i:4,j:2"`` loops i and j of
     every region, ``{"region1": "i:4", "region2": 2}`` per region; None (default) is serial.
+    ``dynamic``: the dimensions of forward() arguments that may vary, ``{"x": [0]}`` (or, as
+    torch.export's ``dynamic_shapes``, ``{"x": {0: "batch"}}``): the program runs inputs of
+    other sizes there on a program compiled for their shapes with the same options (compiled on
+    first use, then cached: ``Program.for_shapes``); other shape changes are refused naming the
+    input. Shapes are static in every compiled graph (SAM streams carry sizes as coordinates).
     """
     from fuseflow.frontend import import_model
     from fuseflow.frontend.importer import prepare
@@ -185,7 +190,40 @@ def compile(model, example_args=None, sparse=None, fusion="unfused", order=None,
     options = CompileOptions.make(fusion, order, optimize, intermediates, layouts, associate, par)
     model, example_args = prepare(model, example_args)  # an ExportedProgram, numpy or scipy arguments
     imported = import_model(model, example_args, sparse=sparse)
-    return compile_imported(imported, options, model=model, example_args=example_args)
+    program = compile_imported(imported, options, model=model, example_args=example_args)
+    if dynamic:
+        program.dynamic = _dynamic_dims(dynamic, imported)
+
+        def recompile(inputs, model=model, sparse=sparse, options=options):
+            args = list(inputs.values()) if isinstance(inputs, dict) else list(inputs)
+            n = len([s for s in imported.inputs if s.kind == "input"])
+            fresh = import_model(model, tuple(args[:n]), sparse=sparse)
+            variant = compile_imported(fresh, options, model=model, example_args=tuple(args[:n]))
+            variant.dynamic = program.dynamic
+            return variant
+
+        program._recompile = recompile
+    return program
+
+
+def _dynamic_dims(dynamic, imported) -> dict[str, set[int]]:
+    """``compile(dynamic=...)`` checked against the model's inputs: {name: {dim, ...}}."""
+    from collections.abc import Mapping
+
+    if not isinstance(dynamic, Mapping):
+        raise FuseflowError(f"dynamic= maps input names to dimensions, e.g. {{'x': [0]}}; got {type(dynamic).__name__}")
+    specs = {s.name: s for s in imported.inputs if s.kind == "input"}
+    out = {}
+    for name, dims in dynamic.items():
+        if name not in specs:
+            raise FuseflowError(f"dynamic= names '{name}', which is not a forward() argument ({', '.join(specs)})")
+        dims = list(dims.keys()) if isinstance(dims, Mapping) else list(dims)
+        rank = len(specs[name].shape)
+        bad = [d for d in dims if not isinstance(d, int) or not -rank <= d < rank]
+        if bad:
+            raise FuseflowError(f"dynamic= gives dimension(s) {bad} for '{name}', which has {rank}")
+        out[name] = {d % rank for d in dims}
+    return out
 
 
 def partition(imported, options: CompileOptions, stages: dict | None = None) -> list:

@@ -103,6 +103,17 @@ class ProgramResult:
             w.add(self.trace_events)
 
 
+def _input_shapes(inputs, names: list[str]) -> list[tuple | None]:
+    """The shapes of the forward() arguments among ``inputs`` (a sequence or a dict by name);
+    None where one is not given or has no shape."""
+    if isinstance(inputs, dict):
+        values = [inputs.get(n) for n in names]
+    else:
+        seq = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        values = seq[: len(names)] + [None] * (len(names) - len(seq))
+    return [tuple(v.shape) if hasattr(v, "shape") else None for v in values]
+
+
 def dtype_tolerance(dtype) -> tuple[float, float]:
     """(rtol, atol) a check allows for outputs of torch ``dtype`` (float32 and wider: 1e-4, 1e-5)."""
     import torch
@@ -144,6 +155,39 @@ class Program:
         self.options = options
         self.model = model
         self._relayouts = None
+        # dimensions that may vary ({input: {dim, ...}}) and how to compile for other shapes
+        self.dynamic: dict[str, set[int]] = {}
+        self._recompile = None
+        self._variants: dict[tuple, Program] = {}
+
+    def for_shapes(self, inputs) -> Program:
+        """The program to run ``inputs`` on: this one when their shapes are the ones it was
+        compiled for; for other sizes of its dynamic dimensions (``compile(dynamic=...)``) the
+        program compiled for those shapes (compiled on first use, then cached); anything else
+        is refused naming the input, both shapes and what to do."""
+        if self.imported is None:
+            return self
+        specs = [s for s in self.imported.inputs if s.kind == "input"]
+        given = _input_shapes(inputs, [s.name for s in specs])
+        wrong = [(s, shape) for s, shape in zip(specs, given, strict=False)
+                 if shape is not None and tuple(shape) != tuple(s.shape)]
+        if not wrong:
+            return self
+        fixed = [(s, shape) for s, shape in wrong
+                 if len(shape) != len(s.shape)
+                 or any(a != b and d not in self.dynamic.get(s.name, ()) for d, (a, b) in enumerate(zip(shape, s.shape, strict=True)))]
+        if fixed or self._recompile is None:
+            s, shape = (fixed or wrong)[0]
+            free = sorted(self.dynamic.get(s.name, ()))
+            raise FuseflowError(
+                f"input '{s.name}' has shape {tuple(shape)}; the program was compiled for {tuple(s.shape)}"
+                + (f" (dimension(s) {free} may vary)" if free else "")
+                + f": compile again for this shape, or declare the dimensions that may vary "
+                  f"(fuseflow.compile(..., dynamic={{'{s.name}': [dim, ...]}}))")
+        key = tuple(tuple(shape) for shape in given)
+        if key not in self._variants:
+            self._variants[key] = self._recompile(inputs)
+        return self._variants[key]
 
     # -- inspection ------------------------------------------------------------------------
     def stage(self, name: str) -> str:
@@ -252,7 +296,15 @@ class Program:
         ``engine`` is "cycle" (the compiled engine) or "reference" (the functional model).
         ``trace``: True (events in the result), a path (written region by region) or
         ``fuseflow.sim.TraceOptions``; ``progress(region, cycles, tokens, fraction)``: called
-        about twice a second during long regions (see ``fuseflow.sim.engine.run_region``)."""
+        about twice a second during long regions (see ``fuseflow.sim.engine.run_region``).
+        Inputs of other sizes in dynamic dimensions run on the program compiled for them
+        (``for_shapes``)."""
+        variant = self.for_shapes(inputs)
+        if variant is not self:
+            return variant.run(inputs, hw=hw, engine=engine, trace=trace, progress=progress)
+        return self._run_here(inputs, hw, engine, trace, progress)
+
+    def _run_here(self, inputs, hw, engine: str, trace, progress) -> ProgramResult:
         from fuseflow.sim.trace import TraceOptions, TraceWriter
 
         options = TraceOptions.of(trace)
