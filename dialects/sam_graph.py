@@ -16,6 +16,7 @@ edge per (producer result, consumer operand) pair, labelled with its stream kind
 from __future__ import annotations
 
 import heapq
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -116,6 +117,45 @@ class SamGraph:
             lines.append(_escape(str(op.results[0].type)))
         return "\\n".join(lines)
 
+    def to_text(self) -> str:
+        """A readable listing of the graph, one op per line (the dialect has no custom assembly
+        format: see docs/sam_dialect.md)::
+
+            @spmv(%arg0: tensor<4x5xf32, dense x compressed>, %arg1: tensor<5xf32>)
+              %0          = root                                            -> ref
+              %1:2        = fiber_lookup %arg0, %0  level=0 format=dense index=i  -> crd, ref
+
+        Results are named as in the generic form (``%3``, ``%1#0``), so the two read side by
+        side; attributes print as ``name=value``; a stream's kind stands for its type."""
+        lines = [f"@{self.name}(" + ", ".join(f"%arg{k}: {_short_type(a.type)}" for k, a in enumerate(self.args)) + ")"]
+        numbers: dict = {}  # op -> its result number in the generic form
+        number = 0
+
+        def name_of(v) -> str:
+            if isinstance(v.owner, ir.Block):
+                return f"%arg{v.arg_number}"
+            owner = v.owner.operation
+            n = len(list(owner.results))
+            return f"%{numbers[owner]}" + (f"#{ir.OpResult(v).result_number}" if n > 1 else "")
+
+        for op in self.ops:
+            results = list(op.results)
+            if results:
+                numbers[op] = number
+            lhs = "" if not results else (f"%{number}" + (f":{len(results)}" if len(results) > 1 else ""))
+            if results:
+                number += 1
+            operands = ", ".join(name_of(v) for v in op.operands)
+            attrs = " ".join(f"{a}={_attr_text(op.attributes[a])}" for a in sorted(_attr_names(op)))
+            kinds = ", ".join(sam.type_kind(v.type) or _short_type(v.type) for v in results)
+            head = op.name.removeprefix("sam.").replace("func.return", "return")
+            body = " ".join(part for part in (head, operands) if part)
+            if attrs:
+                body += f"  {{{attrs}}}"
+            line = (f"{lhs:<11} = {body}" if lhs else f"{'':<11}   {body}")
+            lines.append("  " + (f"{line:<70} -> {kinds}" if kinds else line))
+        return "\n".join(lines) + "\n"
+
     def to_dot(self) -> str:
         """Graphviz DOT text of the graph (edges coloured by stream kind)."""
         out = [f'digraph "{self.name}" {{', "  rankdir=TB;", "  node [shape=box, fontname=monospace];"]
@@ -129,6 +169,24 @@ class SamGraph:
             out.append(f'  n{e.src} -> n{e.dst} [label="{e.kind}", color={color}];')
         out.append("}")
         return "\n".join(out) + "\n"
+
+
+def _attr_names(op) -> list[str]:
+    """The op's attributes but the structural segment sizes (operand groups show as written)."""
+    names = [a if isinstance(a, str) else a.name for a in op.attributes]
+    return [n for n in names if n not in ("operandSegmentSizes", "resultSegmentSizes")]
+
+
+def _short_type(t) -> str:
+    """A tensor type with its encoding's level kinds only (``dense x compressed``)."""
+    text = str(t)
+    if "#sparse_tensor.encoding" not in text:
+        return text
+    rt = ir.RankedTensorType(t)
+    kinds = re.findall(r":\s*([a-z_]+)(?:\(([^)]*)\))?", str(rt.encoding).split("->", 1)[1])
+    shape = "x".join(str(d) for d in rt.shape)
+    levels = " x ".join(k + (f"({p})" if p else "") for k, p in kinds)
+    return f"tensor<{shape}x{rt.element_type}, {levels}>"
 
 
 def _escape(text: str) -> str:

@@ -18,6 +18,13 @@
 // DOT: n0 [label="%arg0
 // DOT: -> n{{[0-9]+}} [label="crd"
 // DOT: }
+// RUN: %fuseflow graph %s --print | %FileCheck %s --check-prefix=PRINT
+// PRINT: @spmv(%arg0: tensor<4x5xf32, dense x compressed>, %arg1: tensor<5xf32>)
+// PRINT-NEXT: %0 = root -> ref
+// PRINT-NEXT: %1:2 = fiber_lookup %arg0, %0 {format=dense index=i level=0} -> crd, ref
+// PRINT: %6:3 = intersect %2#0, %5#0, %2#1, %5#1 {index=j} -> crd, ref, ref
+// PRINT: %9 = alu %7, %8 {kind=mul} -> val
+// PRINT: return %13
 
 #sparse = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed) }>
 module {
