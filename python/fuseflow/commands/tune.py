@@ -94,11 +94,13 @@ def run(args) -> int:
                           "continue with --resume")
             raise
 
-    plot_path = None
+    plot_path = pareto_path = None
     if not args.no_plot and result.history:
-        from fuseflow.tune.plot import plot_best_so_far
+        from fuseflow.tune.plot import plot_best_so_far, plot_pareto
 
         plot_path = plot_best_so_far(result, sc.output / "best_so_far.png", title=sc.name)
+        if sc.n_objectives > 1 and result.feasible:
+            pareto_path = plot_pareto(result, sc.output / "pareto.png", title=f"{sc.name}: Pareto front")
 
     best = result.best
     summary = {
@@ -107,6 +109,7 @@ def run(args) -> int:
         "best_point": None if best is None else sc.space.to_json(best.point),
         "exhausted": result.exhausted, "log": str(sc.log_path),
         "plot": None if plot_path is None else str(plot_path),
+        "pareto_plot": None if pareto_path is None else str(pareto_path),
     }
     if sc.n_objectives > 1:
         summary["pareto_front"] = [{"point": sc.space.to_json(e.point), "values": list(e.values)}

@@ -188,9 +188,30 @@ def write_csv(result: ExploreResult, path) -> Path:
     return path
 
 
+def _wide(values: list[float]) -> bool:
+    """Whether ``values`` span enough (over 20x, all positive) for a log axis to read better."""
+    return bool(values) and min(values) > 0 and max(values) / min(values) > 20
+
+
+#: colours per fusion granularity, fixed so that a fusion keeps its colour from run to run
+FUSION_COLOURS = {"unfused": "#1f77b4", "layers": "#2ca02c", "full": "#d62728"}
+_OTHER_COLOURS = ["#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#ff7f0e"]
+
+
+def fusion_colour(name: str, others: list[str]) -> str:
+    """The colour of fusion ``name``: fixed for the named granularities, in sorted order of
+    ``others`` for op-index groupings."""
+    if name in FUSION_COLOURS:
+        return FUSION_COLOURS[name]
+    return _OTHER_COLOURS[sorted(others).index(name) % len(_OTHER_COLOURS)]
+
+
 def plot(result: ExploreResult, path) -> Path:
-    """PNG: cycles of every evaluated configuration (coloured by fusion; infeasible/pruned as
-    crosses) and the best so far, log-scaled."""
+    """PNG with two panels. Left: the simulated cycles of every evaluated configuration in the
+    order evaluated (integer axis), coloured by fusion with fixed colours, the best so far as a
+    step line, infeasible points as red triangles and pruned ones (never simulated) as grey
+    crosses on the top edge. Right: the cost heuristic's estimated work against the simulated
+    cycles (log-log), with its Spearman correlation. Legends sit outside the data."""
     from fuseflow.errors import missing_extra
 
     try:
@@ -198,30 +219,57 @@ def plot(result: ExploreResult, path) -> Path:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
     except ModuleNotFoundError as e:
         raise (missing_extra(e) or e) from None
 
-    from fuseflow.tune.plot import draw_progress
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
+    fig, (ax, ex) = plt.subplots(1, 2, figsize=(12, 4.6), dpi=110, gridspec_kw={"width_ratios": [3, 2]})
     try:
         fusions = list(dict.fromkeys(o.point["fusion"] for o in result.outcomes))
-        colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-        ys = [o.cycles for o in result.feasible]
-        for k, f in enumerate(fusions):
+        ordered = [f for f in FUSION_COLOURS if f in fusions] + sorted(f for f in fusions if f not in FUSION_COLOURS)
+        others = [f for f in fusions if f not in FUSION_COLOURS]
+        feasible = [o.cycles for o in result.feasible]
+        top = max(feasible) if feasible else 1
+        for f in ordered:
             pts = [(n + 1, o.cycles) for n, o in enumerate(result.outcomes) if o.feasible and o.point["fusion"] == f]
             if pts:
                 xs, vs = zip(*pts, strict=True)
-                ax.scatter(xs, vs, s=18, color=colours[k % len(colours)], label=f)
-        bad = [n + 1 for n, o in enumerate(result.outcomes) if not o.feasible]
-        draw_progress(ax, result.best_so_far(), ys, bad, color="black", lw=1.5,
-                      infeasible_label="infeasible / pruned")
-        ax.set_xlabel("evaluation")
+                ax.scatter(xs, vs, s=20, color=fusion_colour(f, others), label=f, zorder=3)
+        best = result.best_so_far()
+        steps = [(n + 1, v) for n, v in enumerate(best) if not math.isnan(v)]
+        if steps:
+            bx, by = zip(*steps, strict=True)
+            ax.step(bx, by, where="post", color="black", lw=1.3, label="best so far", zorder=2)
+        infeasible = [n + 1 for n, o in enumerate(result.outcomes) if not o.feasible and not o.pruned]
+        pruned = [n + 1 for n, o in enumerate(result.outcomes) if o.pruned]
+        if infeasible:
+            ax.scatter(infeasible, [top] * len(infeasible), marker="v", color="#d62728", facecolors="none",
+                       label="infeasible", zorder=4)
+        if pruned:
+            ax.scatter(pruned, [top] * len(pruned), marker="x", color="gray", label="pruned (not simulated)", zorder=4)
+        if _wide(feasible):
+            ax.set_yscale("log")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("configuration (in the order evaluated)")
         ax.set_ylabel("simulated cycles")
         ax.set_title(f"fuseflow explore {result.workload} ({result.mode})")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+        est = [(o.estimate.work, o.cycles, o.point["fusion"]) for o in result.feasible if o.estimate is not None]
+        for f in ordered:
+            pts = [(w, c) for w, c, g in est if g == f]
+            if pts:
+                ws, cs = zip(*pts, strict=True)
+                ex.scatter(ws, cs, s=20, color=fusion_colour(f, others), label=f)
+        if _wide([w for w, _, _ in est]):
+            ex.set_xscale("log")
+        if _wide([c for _, c, _ in est]):
+            ex.set_yscale("log")
+        rho = result.heuristic_spearman()
+        ex.set_title("estimate vs simulated" + ("" if math.isnan(rho) else f" (Spearman {rho:.2f})"))
+        ex.set_xlabel("estimated work (heuristic)")
+        ex.set_ylabel("simulated cycles")
         fig.tight_layout()
         fig.savefig(path)
     finally:
@@ -229,4 +277,5 @@ def plot(result: ExploreResult, path) -> Path:
     return path
 
 
-__all__ = ["CSV_FIELDS", "MODES", "ExploreResult", "explore", "plot", "rows", "write_csv"]
+__all__ = ["CSV_FIELDS", "FUSION_COLOURS", "MODES", "ExploreResult", "explore", "fusion_colour", "plot", "rows",
+           "write_csv"]

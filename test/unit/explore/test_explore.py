@@ -307,3 +307,38 @@ def test_points_over_the_memory_budget_are_infeasible_and_the_run_goes_on(tmp_pa
     assert main(["explore", "sae", "--fusions", "unfused", "--max-memory", "0", "--output", str(out), "-q"]) == 0
     assert main(["explore", "sae", "--max-memory", "-1", "--output", str(out)]) == 1
     assert "--max-memory must be >= 0" in capsys.readouterr().err
+
+
+def test_plot_colours_are_fixed_per_fusion_and_failures_are_told_apart(sae, tmp_path, monkeypatch):
+    """The same fusion has the same colour in every run; infeasible and pruned points have
+    their own markers; the second panel plots the estimate against the simulated cycles."""
+    import matplotlib.pyplot as plt
+
+    from fuseflow.explore.run import FUSION_COLOURS, fusion_colour, plot
+    from fuseflow.sim import HardwareConfig
+
+    assert fusion_colour("full", []) == FUSION_COLOURS["full"]
+    assert fusion_colour("groups:0,1;2", ["groups:0,1;2", "groups:0;1,2"]) != fusion_colour("groups:0;1,2", ["groups:0,1;2", "groups:0;1,2"])
+    # a PE budget the fully fused graph is over (infeasible), and pruning that skips some
+    # unfused points after the per-layer ones are simulated
+    ex = Explorer(sae, fusions=["unfused", "layers", "full"], optimize=(True,), prune=2.0, hw=HardwareConfig(pe_budget=25))
+    result = explore(ex, "exhaustive")
+    assert any(not o.feasible and not o.pruned for o in result.outcomes)
+    ex_pruned = Explorer(sae, fusions=["unfused", "layers", "full"], optimize=(True,), prune=1.05)
+    result.outcomes += [o for o in explore(ex_pruned, "exhaustive").outcomes if o.pruned]
+    assert any(o.pruned for o in result.outcomes)
+    seen = []
+    close = plt.close
+
+    def capture(fig=None):
+        for ax in fig.axes:
+            legend = ax.get_legend()
+            seen.append(([t.get_text() for t in legend.get_texts()] if legend else [], ax.get_title(), ax.get_xlabel()))
+        close(fig)
+
+    monkeypatch.setattr(plt, "close", capture)
+    path = plot(result, tmp_path / "p.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    (left, title, xlabel), (_, right_title, right_xlabel) = seen
+    assert {"infeasible", "pruned (not simulated)"} <= set(left) and "configuration" in xlabel
+    assert right_title.startswith("estimate vs simulated") and "estimated work" in right_xlabel

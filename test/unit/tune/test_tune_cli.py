@@ -121,6 +121,8 @@ def test_example_scenarios_load_and_run(tmp_path, capsys):
     assert "Pareto front" in out
     summary = json.loads((tmp_path / "runs" / "spmm_pareto" / "summary.json").read_text())
     assert summary["pareto_front"]
+    assert (tmp_path / "runs" / "spmm_pareto" / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert summary["pareto_plot"].endswith("pareto.png")
 
 
 def test_scenario_errors(tmp_path):
