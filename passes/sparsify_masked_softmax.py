@@ -28,7 +28,7 @@ func.func @masked_softmax(%s: {S}, %m: {M}) -> {P} {{
     %r = sparse_tensor.binary %a, %b : f32, f32 to f32
       overlap = {{ ^bb0(%x: f32, %y: f32): sparse_tensor.yield %x : f32 }}
       left = {{}}
-      right = {{}}
+      right = {RIGHT}
     linalg.yield %r : f32
   }} -> {P}
   %er = tensor.empty() : {R}
@@ -210,8 +210,12 @@ class SparsifyMaskedSoftmaxPass(ModulePass):
             penc = Format(levels_name(levels), levels).encoding_text(r, menc.pos_width, menc.crd_width)
         ptype = f"tensor<{_shape_text(st.shape)}xf32, {penc}>"
         rtype = f"tensor<{_shape_text(st.shape[:-1])}xf32>"
+        # Where M stores an entry that sparse scores do not, PyTorch's score is 0 (an implicit
+        # zero, not -inf): the sample keeps it as 0. Dense scores store everything.
+        right = "{ ^bb0(%y: f32): %z = arith.constant 0.000000e+00 : f32\n sparse_tensor.yield %z : f32 }" \
+            if encoding(st) is not None else "{}"
         text = _TEMPLATE.format(
-            S=str(st), M=str(mt), P=ptype, R=rtype,
+            S=str(st), M=str(mt), P=ptype, R=rtype, RIGHT=right,
             ID=_affine(r, list(range(r))), MM=_affine(r, list(range(r - k, r))),
             ROW=_affine(r, list(range(r - 1))),
             PAR=", ".join(['"parallel"'] * r),
