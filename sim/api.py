@@ -250,6 +250,7 @@ class FunctionResult:
     cycles: int
     stats: list[NodeStats]
     result: SimResult
+    tensors: list[TensorData] = field(default_factory=list)  # the outputs as written (stored entries)
 
 
 def run_function(func_op, args, hw: HardwareConfig | None = None, *, engine: str = "cycle", trace=None,
@@ -269,8 +270,8 @@ def run_function(func_op, args, hw: HardwareConfig | None = None, *, engine: str
     g = graph_from_func(SamGraph(func_op))
     res = simulate(g, list(args), hw=hw, engine=engines[engine], trace=trace or False, check=check, progress=progress,
                    trace_offset=trace_offset)
-    outs = [res.tensors[s.name].to_dense() for s in g.outputs]
-    return FunctionResult(outs, res.cycles, res.stats[0], res)
+    written = [res.tensors[s.name] for s in g.outputs]
+    return FunctionResult([t.to_dense() for t in written], res.cycles, res.stats[0], res, written)
 
 
 def _compare_sparse(name, got, want, rtol, atol) -> None:

@@ -281,6 +281,19 @@ def levels_to_dense(levels, vals, shape, order, block: int = 0) -> np.ndarray:
     return out.transpose(0, 2, 1, 3).reshape(shape)
 
 
+def stored_value(td: TensorData):
+    """``td`` as a value the binder re-packs without losing its stored entries: a rank-2
+    unblocked sparse tensor as a scipy COO matrix that keeps explicit zeros (a stored 0.0 is an
+    entry, e.g. a sampled score of 0 a masked softmax must count), anything else dense."""
+    if not td.format.strip("d") or len(td.shape) != 2 or td.block:
+        return td.to_dense()
+    pos, cols = level_positions(td.levels)
+    idx = [None, None]
+    for lv, m in enumerate(td.order):
+        idx[m] = cols[lv]
+    return sp.coo_matrix((np.asarray(td.vals, np.float64)[pos], (idx[0], idx[1])), shape=td.shape)
+
+
 def to_python_value(td: TensorData):
     """The natural Python value of an output: numpy if all levels are dense, else scipy CSR
     (rank 2) or a dense numpy array (other ranks)."""

@@ -103,6 +103,12 @@ class ProgramResult:
             w.add(self.trace_events)
 
 
+def _dense(value) -> np.ndarray:
+    """A value the program runner holds as a dense array (a sparse intermediate is kept as a
+    scipy matrix of its stored entries between regions)."""
+    return np.asarray(value.toarray(), np.float32) if hasattr(value, "toarray") else value
+
+
 def _input_shapes(inputs, names: list[str]) -> list[tuple | None]:
     """The shapes of the forward() arguments among ``inputs`` (a sequence or a dict by name);
     None where one is not given or has no shape."""
@@ -320,6 +326,7 @@ class Program:
         from fuseflow.sim import HardwareConfig
         from fuseflow.sim.api import run_function
         from fuseflow.sim.resources import check_pe_budget
+        from fuseflow.sim.tensors import stored_value
 
         entry = self.entry
         block = entry.regions[0].blocks[0]
@@ -344,7 +351,7 @@ class Program:
 
         def cost_sparse_relayouts() -> None:
             for r in [r for r in pending if r.value in env]:
-                relayouts[r.name] = config.relayout_cycles(sparse_words(env[r.value], r.sparse_levels))
+                relayouts[r.name] = config.relayout_cycles(sparse_words(_dense(env[r.value]), r.sparse_levels))
                 pending.remove(r)
 
         if engine != "reference" and hw is not None and hw.pe_budget:
@@ -374,14 +381,16 @@ class Program:
                 region_buffers[callee] = res.result.region_buffers[0]
                 region_memory[callee] = res.result.region_memory[0]
                 stats[callee] = res.stats
-                for r, v in zip(op.results, res.outputs, strict=True):
-                    env[r] = v
+                # sparse results keep their stored entries (explicit zeros included) for the
+                # regions that read them; everything else is a dense array
+                for r, t in zip(op.results, res.tensors, strict=True):
+                    env[r] = stored_value(t)
             elif name == "sparse_tensor.convert":
-                env[op.results[0]] = env[op.operands[0]]  # values are dense arrays
+                env[op.results[0]] = env[op.operands[0]]
             elif name in DENSE_OPS:
-                env[op.results[0]] = DENSE_OPS[name](op, env[op.operands[0]])
+                env[op.results[0]] = DENSE_OPS[name](op, _dense(env[op.operands[0]]))
             elif name == "func.return":
-                outputs = [env[v] for v in op.operands]
+                outputs = [_dense(env[v]) for v in op.operands]
             elif any(True for r in op.results for _ in r.uses):
                 raise FuseflowError(f"{op.location}: the program runner does not execute '{name}'")
         cost_sparse_relayouts()

@@ -1,8 +1,8 @@
 """A masked softmax whose scores are sparse: where the mask stores an entry the scores do not,
 PyTorch's score is an implicit 0 (not -inf), so the stored-entries softmax must keep it. The
 sample then has a non-empty ``right`` region, which the lowering refuses clearly rather than
-dropping those entries (found by the generated-model suite); dense scores are unchanged. A
-stored score of exactly 0 is still lost between regions (the xfail below)."""
+dropping those entries (found by the generated-model suite); dense scores are unchanged, and a
+stored score of exactly 0 survives between regions."""
 
 from __future__ import annotations
 
@@ -40,10 +40,12 @@ def test_dense_scores_keep_their_stored_entries_softmax(fusion):
     assert res.outputs[0][0].tolist() == [0.0, 1.0]
 
 
-@pytest.mark.xfail(strict=True, reason="the program runner passes sparse intermediates between regions as "
-                   "dense arrays and re-packs their non-zeros, so a stored score of exactly 0 is dropped "
-                   "from the masked softmax's row (unfused and per-layer programs)")
-def test_a_stored_zero_score_survives_between_regions():
+@pytest.mark.parametrize("fusion", ["unfused", "layers"])
+def test_a_stored_zero_score_survives_between_regions(fusion):
+    """A score of exactly 0 sampled in one region is a stored entry for the next: the program
+    runner passes sparse intermediates with their stored entries, explicit zeros included
+    (it used to re-pack them from their non-zeros, which dropped it)."""
     args = (SCORES, MASK.to_sparse_csr())
-    prog = fuseflow.compile(MaskedSoftmax(), args, fusion="unfused")
-    fuseflow.simulate(prog, args, check=True)
+    prog = fuseflow.compile(MaskedSoftmax(), args, fusion=fusion)
+    res = fuseflow.simulate(prog, args, check=True)
+    assert res.outputs[0][0].tolist() == [0.0, 1.0]
