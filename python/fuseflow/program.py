@@ -106,7 +106,7 @@ class ProgramResult:
 def _dense(value) -> np.ndarray:
     """A value the program runner holds as a dense array (a sparse intermediate is kept as a
     scipy matrix of its stored entries between regions)."""
-    return np.asarray(value.toarray(), np.float32) if hasattr(value, "toarray") else value
+    return np.asarray(value.toarray()) if hasattr(value, "toarray") else value  # as TensorData.to_dense
 
 
 def _input_shapes(inputs, names: list[str]) -> list[tuple | None]:
