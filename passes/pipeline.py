@@ -20,7 +20,7 @@ from fuseflow import env
 from fuseflow.bindings import MLIRError, PassManager, captured_native_stderr, ir, print_module
 from fuseflow.context import collecting
 from fuseflow.diagnostics import Diagnostic
-from fuseflow.errors import PipelineError
+from fuseflow.errors import FuseflowError, PipelineError
 from fuseflow.passes.pass_base import ModulePass, OptionError, split_top_level
 from fuseflow.passes.registry import close_matches, get_pass
 
@@ -178,7 +178,10 @@ class Pipeline:
                 diags.extend(Diagnostic.from_mlir(d) for d in e.error_diagnostics)
                 failed = True
         if failed:
-            raise PipelineError("pass pipeline failed", diags, repro=self._dump_repro(before))
+            # a pass that refused its input with a FuseflowError (unsupported op, infeasible order)
+            # has said why; the dump is for failures that need reproducing
+            refused = any(isinstance(getattr(e, "error", None), FuseflowError) for e in self.elements)
+            raise PipelineError("pass pipeline failed", diags, repro=None if refused else self._dump_repro(before))
         return module
 
     def _dump_repro(self, text: str | None) -> str | None:

@@ -87,6 +87,16 @@ def test_explicit_order_by_permutation_and_illegal_order():
         compile(Fn(fn), args, sparse=fmts, fusion="full", order={"region0": "ikj"})
 
 
+def test_a_refused_compile_dumps_no_repro(tmp_path, monkeypatch):
+    """A refusal says why; only failures that need reproducing leave a dump (an explorer that
+    meets thousands of illegal orders must not fill the temp folder)."""
+    monkeypatch.setenv("FUSEFLOW_REPRO_DIR", str(tmp_path))
+    fn, make, fmts = KERNELS["spmm_csc"]
+    with pytest.raises(InfeasibleOrder):
+        compile(Fn(fn), make(), sparse=fmts, fusion="full", order={"region0": "ikj"})
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("optimize", [True, False])
 def test_compressed_output_after_an_intersection_drops_empty_fibers(optimize):
     """DCSR * DCSR: rows both store but whose columns do not meet are dropped (crd_drop), so
