@@ -58,6 +58,7 @@ from fuseflow.passes.lowering.expr import (
     Map,
     Reduce,
     free_vars,
+    show,
 )
 from fuseflow.passes.lowering.orders import reduction_loops
 from fuseflow.passes.lowering.region import Output, Region, level_dims
@@ -436,7 +437,9 @@ class _Context:
         if not after:
             if e.kind in ("max", "min") and not self.full[(id(child), e.var)] and not e.stored:
                 raise LoweringError(f"{self.name}: a {e.kind} reduction over a sparse {e.var} "
-                                    "would ignore the implicit zeros; not lowered")
+                                    "would ignore the implicit zeros (its operand is computed sparse along "
+                                    f"{e.var} in this region: a sum of sparse operands or an accumulator's "
+                                    "output); not lowered")
             self.val[id(r)] = self.b.reduce(val, e.kind)
             return
         inner_first = [self.crd[(id(child), v)] for v in reversed(after)] + [self.crd[(id(child), e.var)]]
@@ -484,7 +487,40 @@ class _Context:
                                 f"and a sparse operand is dense along {v}; not lowered")
         if full and len(present) < len(parts):
             present = [p for p in present if p.full][:1] + [p for p in present if not p.full]
+        # a participant missing a coordinate is evaluated there from N placeholders (loaded as
+        # 0): right only where its value is then 0 (a stored map such as exp(x - max) is not)
+        unsound = [show(c.expr) for p, c in zip(parts, node.children, strict=True)
+                   if p is not None and not p.full and not self._zero_at_absent(c, v)]
+        if unsound and len(present) > 1 and not self._aligned(present):
+            raise LoweringError(f"{self.name}: '{e.kind}' at {v} would evaluate {unsound[0]} where it stores "
+                                f"nothing, and it is not 0 there; not lowered in this order")
         return self._joiner("union", present, v, full)
+
+    def _zero_at_absent(self, node: _Node, v: str) -> bool:
+        """Whether ``node``'s value is 0 where a union fills every leaf of it that indexes ``v``
+        with an N placeholder (an N loads as 0; a value broadcast along ``v`` keeps its own)."""
+        e = node.expr
+        if node.view is not None:
+            return v in node.vmap  # its value stream itself carries the N
+        if isinstance(e, Leaf):
+            return v in e.vars
+        if isinstance(e, Reduce):
+            if v not in free_vars(e):
+                return False
+            return v in self.trailing[id(node)] or self._zero_at_absent(node.children[0], v)
+        zero = [self._zero_at_absent(c, v) for c in node.children]
+        if e.kind in ("sample", "div"):
+            return zero[0]
+        if e.kind == "mul":
+            return any(zero)
+        if len(zero) > 1:
+            return e.kind in UNION_KINDS and all(zero)
+        return zero[0] and self._zero_preserving(e)
+
+    @staticmethod
+    def _aligned(parts: list[_Iter]) -> bool:
+        """Participants already aligned token for token: no joiner, no N placeholder."""
+        return len({id(p.crd) for p in parts}) == 1 or all(p.clean for p in parts)
 
     def _view_iter(self, node: _Node, v: str) -> _Iter | None:
         view = node.view
@@ -525,7 +561,7 @@ class _Context:
             may_empty = all(p.may_empty for p in parts)
         refs = {k: r for p in parts for k, r in p.refs.items()}
         outer = frozenset().union(*(p.outer for p in parts))
-        if len({id(p.crd) for p in parts}) == 1 or all(p.clean for p in parts):
+        if self._aligned(parts):
             # already aligned token for token: one coordinate stream read by every participant,
             # or every participant covers the whole dimension
             crd = next((p.crd for p in parts if p.clean), parts[0].crd)

@@ -397,6 +397,8 @@ def documented_refusal(case: Case, choice: Choice, error: Exception) -> str | No
     accumulated = "matmul" in case.ops()
     if refused and accumulated and "would ignore the implicit zeros" in text:
         return "a max over an accumulator's output (which never covers a whole dimension) is refused"
+    if refused and any(i.is_sparse for i in case.inputs) and "would ignore the implicit zeros" in text:
+        return "a max over a value computed sparse in the same region (a sum of sparse operands) is refused"
     sparse_or_accumulated = accumulated or any(i.is_sparse or i.fmt in COLUMN_MAJOR_FORMATS for i in case.inputs)
     dense_use = "would make every implicit zero nonzero" in text or ("broadcast along" in text and "is dense along" in text)
     if sparse_or_accumulated and dense_use and refused:
@@ -404,6 +406,8 @@ def documented_refusal(case: Case, choice: Choice, error: Exception) -> str | No
                 "or an accumulator's output) is refused")
     sparse_softmax = any(s.op == "masked_softmax" and (case.formats[k] in ("coo", "dcsr") or _is_sparse(case, s.operands[0]))
                          for k, s in enumerate(case.steps))
+    if refused and "masked_softmax" in case.ops() and "where it stores nothing, and it is not 0 there" in text:
+        return "a masked softmax joined in a union where it stores nothing, not built once as a value, is refused"
     if sparse_softmax and refused and "sparse along" in text:
         return "a stored_ map whose other operands are sparse along a variable is rejected"
     from fuseflow.errors import UnsupportedOp
