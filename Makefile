@@ -22,7 +22,7 @@ $(VENV)/bin/python:
 $(STAMP): $(VENV)/bin/python $(INSTALL_INPUTS)
 	$(PIP) install $(BUILD_TOOLS)
 	$(PIP) install torch==2.13.0
-	$(PIP) install --no-build-isolation -e '.[dev,tune]'
+	$(PIP) install --no-build-isolation -e '.[dev,tune,ray]'
 	@touch $@
 
 install: $(STAMP)

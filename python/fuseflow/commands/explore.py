@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 
 NAME = "explore"
 HELP = "explore fusion granularity and dataflow orders of a workload (exhaustive or tuner)"
@@ -56,6 +57,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--nodes", type=int, help="graph size for gcn/graphsage")
     parser.add_argument("--max-wall", type=float, default=120.0,
                         help="simulator wall-time guard per region in seconds (default 120); over it = infeasible")
+    parser.add_argument("--executor", choices=["serial", "process", "ray"],
+                        help="where points are evaluated: this process (serial, the default), local "
+                             "processes, or Ray")
+    parser.add_argument("--workers", type=int, metavar="N", help="parallel evaluations (process/ray)")
+    parser.add_argument("--address", metavar="HOST:PORT",
+                        help="evaluate on an existing Ray cluster (implies --executor ray)")
     parser.add_argument("--output", "-o", default="explore_out", help="output directory (default explore_out)")
     parser.add_argument("--no-plot", action="store_true", help="skip the PNG plot")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -77,16 +84,14 @@ def lanes_text(lanes: dict[str, int]) -> str:
     return " ".join(f"{k}={v}" for k, v in lanes.items()) or "serial"
 
 
-def _workload(args):
-    from fuseflow import workloads
-
+def _recipe_workload(args) -> tuple[str, dict]:
     if args.nodes is not None:
         if args.workload not in ("gcn", "graphsage"):
             from fuseflow.errors import FuseflowError
 
             raise FuseflowError("--nodes applies to gcn and graphsage only")
-        return workloads.BUILTIN[args.workload](nodes=args.nodes)
-    return workloads.load(args.workload)
+        return args.workload, {"nodes": args.nodes}
+    return args.workload, {}
 
 
 def run(args) -> int:
@@ -95,7 +100,7 @@ def run(args) -> int:
     from rich.table import Table
 
     from fuseflow.errors import FuseflowError
-    from fuseflow.explore.design import Explorer
+    from fuseflow.explore.remote import ExplorerRecipe
     from fuseflow.explore.run import explore, plot, write_csv
     from fuseflow.files import output_folder
     from fuseflow.limits import memory_cap
@@ -115,15 +120,22 @@ def run(args) -> int:
     out = Console()
     if not out.is_terminal:  # a log or a pipe: the full table on one line per row
         out = Console(width=140)
-    w = _workload(args)
+    if args.workers is not None and args.workers < 1:
+        raise FuseflowError(f"--workers must be positive, got {args.workers}")
+    executor = args.executor or ("ray" if args.address is not None else "serial")
+    if args.address is not None and executor != "ray":
+        raise FuseflowError(f"--address names a Ray cluster; it does not apply to --executor {executor}")
     optimize = {"both": (True, False), "on": (True,), "off": (False,)}[args.optimize]
     layouts = LAYOUT_MODES if args.layouts == "both" else (args.layouts,)
     associate = ASSOCIATIONS if args.associate == "all" else (args.associate,)
-    with console.status(f"analysing {w.name}"):
-        ex = Explorer(w, fusions=[_fusion(f) for f in args.fusions], optimize=optimize,
-                      hw=HardwareConfig(max_wall_seconds=args.max_wall, pe_budget=args.pe_budget,
-                                       max_memory_mb=args.max_memory),
-                      prune=args.prune, layouts=layouts, associate=associate, lanes=args.lanes)
+    name, workload_kw = _recipe_workload(args)
+    recipe = ExplorerRecipe(name, workload_kw, dict(
+        fusions=[_fusion(f) for f in args.fusions], optimize=optimize,
+        hw=HardwareConfig(max_wall_seconds=args.max_wall, pe_budget=args.pe_budget, max_memory_mb=args.max_memory),
+        prune=args.prune, layouts=layouts, associate=associate, lanes=args.lanes))
+    with console.status(f"analysing {name}"):
+        ex = recipe.build()
+    w = ex.workload
     n_points = ex.n_points()
     console.print(f"[bold]{w.name}[/bold]: {w.description}; {n_points} configuration(s)")
     for info in ex.fusions:
@@ -154,8 +166,10 @@ def run(args) -> int:
         log = output / "tune.jsonl" if args.mode == "tune" else None
         if log is not None and log.exists():
             log.unlink()
-        with memory_cap():
-            result = explore(ex, args.mode, budget=args.budget, seed=args.seed, log=log, on_outcome=on_outcome)
+        local = (args.workers or os.cpu_count() or 1) if executor == "process" else 1
+        with memory_cap(local):
+            result = explore(ex, args.mode, budget=args.budget, seed=args.seed, log=log, on_outcome=on_outcome,
+                             executor=executor, workers=args.workers, address=args.address)
 
     csv_path = write_csv(result, output / "explore.csv")
     plot_path = None if args.no_plot or not result.outcomes else plot(result, output / "explore.png")

@@ -25,6 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", "-o", help="override the output directory")
     parser.add_argument("--executor", choices=["serial", "process", "ray"], help="override the executor")
     parser.add_argument("--workers", type=int, help="parallel evaluations (process/ray)")
+    parser.add_argument("--address", metavar="HOST:PORT",
+                        help="run on an existing Ray cluster (implies --executor ray)")
     parser.add_argument("--resume", action="store_true", help="continue from the log in the output directory")
     parser.add_argument("--no-plot", action="store_true", help="skip the best-so-far plot")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -59,8 +61,13 @@ def run(args) -> int:
     from fuseflow.tune.optimizer import Tuner
     from fuseflow.tune.scenario import load_scenario
 
-    overrides = {"budget": args.budget, "seed": args.seed, "executor": args.executor,
-                 "workers": args.workers,
+    executor = args.executor
+    if args.address is not None:
+        if executor not in (None, "ray"):
+            raise FuseflowError(f"--address names a Ray cluster; it does not apply to --executor {executor}")
+        executor = "ray"
+    overrides = {"budget": args.budget, "seed": args.seed, "executor": executor,
+                 "workers": args.workers, "address": args.address,
                  "output": None if args.output is None else str(Path(args.output).resolve())}
     sc = load_scenario(args.scenario, overrides)
     if sc.budget < 1:
@@ -73,7 +80,7 @@ def run(args) -> int:
                             "or choose another --output")
     tuner = Tuner(sc.objective, sc.space, budget=sc.budget, seed=sc.seed,
                   n_objectives=sc.n_objectives, settings=sc.settings, executor=sc.executor,
-                  workers=sc.workers, log=sc.log_path, resume=args.resume)
+                  workers=sc.workers, address=sc.address, log=sc.log_path, resume=args.resume)
 
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("best {task.fields[best]}"), TimeElapsedColumn(),

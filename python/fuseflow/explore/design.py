@@ -160,6 +160,7 @@ class Explorer:
         if len(set(names)) != len(names):
             raise ExploreError(f"duplicate fusion granularities: {names}")
         self._programs: dict[str, object] = {}
+        self.recipe = None  # an ExplorerRecipe when built from one (explore.remote): workers rebuild it
         self._reference_work: float | None = None
 
     # -- analysis ------------------------------------------------------------------------------

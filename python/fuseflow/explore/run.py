@@ -9,6 +9,8 @@ Exhaustive mode evaluates every point of the space; with pruning on, points are 
 increasing estimated work so the cheapest are simulated first, and a point whose estimate
 exceeds the factor times the least estimate of the space is recorded as pruned (not simulated).
 Tuner mode runs ``tune.minimize`` on ``Explorer.objective`` (pruned points are infeasible).
+Either mode runs in this process or, for an explorer built from an ``ExplorerRecipe``, on a
+local process pool or a Ray cluster (``executor=``; ``fuseflow.explore.remote``).
 """
 
 from __future__ import annotations
@@ -89,10 +91,22 @@ class ExploreResult:
 
 
 def explore(explorer: Explorer, mode: str = "exhaustive", *, budget: int = 20, seed: int = 0,
-            log=None, on_outcome: Callable[[Outcome, int, int], None] | None = None) -> ExploreResult:
-    """Run an exploration; ``on_outcome(outcome, done, total)`` is called after every point."""
+            log=None, on_outcome: Callable[[Outcome, int, int], None] | None = None,
+            executor: str = "serial", workers: int | None = None, address: str | None = None,
+            batch_size: int | None = None) -> ExploreResult:
+    """Run an exploration; ``on_outcome(outcome, done, total)`` is called after every point.
+
+    ``executor``: ``"serial"`` (this process), ``"process"`` (``workers`` local processes) or
+    ``"ray"`` (a local Ray instance, or the cluster at ``address``); the other executors need an
+    explorer built from a recipe (``ExplorerRecipe.build()``), which each worker rebuilds. The
+    outcomes are the serial run's, point for point (tuner mode: with the same ``batch_size``,
+    which defaults to the executor's worker count)."""
     if mode not in MODES:
         raise ExploreError(f"mode must be one of {', '.join(MODES)}, got '{mode}'")
+    remote = executor != "serial"
+    if remote and explorer.recipe is None:
+        raise ExploreError(f"the {executor} executor rebuilds the explorer in each worker: build it from "
+                           "an ExplorerRecipe (fuseflow.explore.remote)")
     result = ExploreResult(explorer.workload.name, mode, explorer=explorer)
     if mode == "exhaustive":
         points = explorer.points()
@@ -100,8 +114,9 @@ def explore(explorer: Explorer, mode: str = "exhaustive", *, budget: int = 20, s
             keyed = [(explorer.estimate(p), n, p) for n, p in enumerate(points)]
             keyed.sort(key=lambda t: (t[0] is None, t[0].work if t[0] is not None else 0.0, t[1]))
             points = [p for _, _, p in keyed]
-        for n, p in enumerate(points):
-            out = explorer.evaluate(p)
+        outcomes = _remote_outcomes(explorer, points, executor, workers, address) if remote \
+            else (explorer.evaluate(p) for p in points)
+        for n, out in enumerate(outcomes):
             result.outcomes.append(out)
             if on_outcome:
                 on_outcome(out, n + 1, len(points))
@@ -122,10 +137,11 @@ def explore(explorer: Explorer, mode: str = "exhaustive", *, budget: int = 20, s
 
     def on_eval(ev, tuner) -> None:
         out = seen.get(_point_key(ev.point))
-        if out is None:  # evaluated elsewhere (a process executor): rebuild from the record
+        if out is None:  # evaluated in a worker: rebuilt from the tuner's record
             out = Outcome(dict(ev.point), explorer.options(ev.point).key(), ev.feasible,
                           int(ev.value) if ev.feasible else None, estimate=explorer.estimate(ev.point),
-                          wall_time=ev.wall_time, error=ev.error or "")
+                          wall_time=ev.wall_time, error=ev.error or "",
+                          pruned=not ev.feasible and (ev.error or "").startswith("pruned:"))
         result.outcomes.append(out)
         if on_outcome:
             on_outcome(out, len(result.outcomes), budget)
@@ -134,8 +150,24 @@ def explore(explorer: Explorer, mode: str = "exhaustive", *, budget: int = 20, s
     # start from the cost heuristic's pick in every granularity (and layouts/association
     # choice): the search then spends its budget improving on what the compiler would choose
     seeds = tuple(p for p in (explorer.heuristic_point(info) for info in explorer.fusions) if p is not None)
-    tune.minimize(objective, space, budget=budget, seed=seed, log=log, on_evaluation=on_eval, seeds=seeds)
+    if remote:
+        from fuseflow.explore.remote import PointObjective
+
+        objective = PointObjective(explorer.recipe)
+    tune.minimize(objective, space, budget=budget, seed=seed, log=log, on_evaluation=on_eval, seeds=seeds,
+                  executor=executor, workers=workers, address=address, batch_size=batch_size)
     return result
+
+
+def _remote_outcomes(explorer: Explorer, points: list[dict], executor: str, workers, address):
+    """The outcomes of ``points`` evaluated by ``executor``'s workers, in order, as they arrive."""
+    from fuseflow.explore.remote import evaluate_point
+    from fuseflow.tune import make_executor
+
+    with make_executor(executor, workers, address) as ex:
+        futures = [ex.submit(evaluate_point, explorer.recipe, p) for p in points]
+        for fut in futures:
+            yield fut.result()
 
 
 def _point_key(point: dict) -> str:

@@ -83,9 +83,10 @@ class ProcessExecutor(Executor):
 
 
 class RayExecutor(Executor):
-    """Evaluations as Ray tasks (``address``: an existing cluster; default: start locally).
-
-    ``workers`` is the number of concurrent tasks (default: the cluster's CPU count)."""
+    """Evaluations as Ray tasks. ``address``: an existing cluster (``HOST:PORT`` of its head, or
+    ``auto``); default: a local Ray instance started for the run, with ``workers`` CPUs (default:
+    the CPU count) and no dashboard, shut down by ``close()``. ``workers`` is the number of
+    concurrent tasks (default: the cluster's CPU count)."""
 
     name = "ray"
 
@@ -99,22 +100,27 @@ class RayExecutor(Executor):
         self._ray = ray
         self._started = False
         if not ray.is_initialized():
-            ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+            kw = dict(ignore_reinit_error=True, log_to_driver=False, configure_logging=False)
+            if address is None:
+                kw.update(num_cpus=max(1, workers or os.cpu_count() or 1), include_dashboard=False,
+                          object_store_memory=LOCAL_OBJECT_STORE)
+            if address is not None:
+                _check_reachable(address)
+            try:  # "local": a new instance even where another cluster runs on this machine
+                ray.init(address=address or "local", **kw)
+            except (ConnectionError, RuntimeError, ValueError) as e:
+                where = f"the Ray cluster at '{address}'" if address else "a local Ray instance"
+                raise ExecutorError(f"cannot connect to {where}: {str(e).splitlines()[0] if str(e) else e}") from None
             self._started = True
         self.workers = max(1, workers or int(ray.cluster_resources().get("CPU", 1)))
         self._num_cpus = num_cpus_per_task
         self._remote = {}
 
     def submit(self, fn, *args):
-        from fuseflow.tune.evaluation import evaluate
-
-        if fn is not evaluate:
-            task = self._ray.remote(num_cpus=self._num_cpus)(fn)
-        else:
-            task = self._remote.get("evaluate")
-            if task is None:
-                task = self._remote["evaluate"] = self._ray.remote(num_cpus=self._num_cpus)(evaluate)
-        return task.remote(*args).future()
+        got = self._remote.get(id(fn))  # one remote function per callable (kept alive with it)
+        if got is None:
+            got = self._remote[id(fn)] = (fn, self._ray.remote(num_cpus=self._num_cpus)(fn))
+        return got[1].remote(*args).future()
 
     def close(self):
         if self._started:
@@ -122,14 +128,36 @@ class RayExecutor(Executor):
             self._started = False
 
 
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail fast on a ``HOST:PORT`` nothing listens on (Ray itself retries for a long while)."""
+    import socket
+
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return  # 'auto' or another form Ray resolves itself
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as e:
+        raise ExecutorError(f"cannot reach the Ray cluster at '{address}': {e.strerror or e}") from None
+
+
+#: object store of a local Ray instance: evaluations pass points and numbers, not tensors
+LOCAL_OBJECT_STORE = 128 * 1024 * 1024
+
+
 EXECUTORS = {"serial": SerialExecutor, "process": ProcessExecutor, "ray": RayExecutor}
 
 
-def make_executor(kind: str | Executor = "serial", workers: int | None = None) -> Executor:
-    """An executor by name (``serial``, ``process``, ``ray``) or the given instance."""
+def make_executor(kind: str | Executor = "serial", workers: int | None = None, address: str | None = None) -> Executor:
+    """An executor by name (``serial``, ``process``, ``ray``) or the given instance;
+    ``address``: the Ray cluster to connect to (Ray only)."""
     if isinstance(kind, Executor):
         return kind
     cls = EXECUTORS.get(kind)
     if cls is None:
         raise ExecutorError(f"unknown executor {kind!r}; choose one of {sorted(EXECUTORS)}")
-    return cls() if cls is SerialExecutor else cls(workers)
+    if address is not None and cls is not RayExecutor:
+        raise ExecutorError(f"an address names a Ray cluster; it does not apply to the {kind} executor")
+    if cls is SerialExecutor:
+        return cls()
+    return cls(workers, address) if cls is RayExecutor else cls(workers)

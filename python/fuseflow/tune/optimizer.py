@@ -167,7 +167,7 @@ class Tuner:
     def __init__(self, objective: Callable[[dict], Any], space: Space, *, budget: int,
                  seed: int = 0, n_objectives: int = 1, settings: Settings | None = None,
                  executor: str | Executor = "serial", workers: int | None = None,
-                 batch_size: int | None = None, log: str | Path | None = None,
+                 address: str | None = None, batch_size: int | None = None, log: str | Path | None = None,
                  resume: bool = False,
                  infeasible_errors: tuple[type[BaseException], ...] = ()):
         if not isinstance(space, Space):
@@ -185,7 +185,7 @@ class Tuner:
             raise TuneError(f"doe_method must be 'lhs' or 'random', got {self.settings.doe_method!r}")
         if self.settings.surrogate not in ("gp", "rf"):
             raise TuneError(f"surrogate must be 'gp' or 'rf', got {self.settings.surrogate!r}")
-        self._executor_spec, self._workers = executor, workers
+        self._executor_spec, self._workers, self._address = executor, workers, address
         self._batch_size = batch_size
         self.log_path, self.resume = (None if log is None else Path(log)), resume
         self.infeasible_errors = tuple(infeasible_errors)
@@ -322,7 +322,7 @@ class Tuner:
             for ev in log.previous:
                 self.history.append(ev)
                 self._taken.add(self.space.key(ev.point))
-        executor = make_executor(self._executor_spec, self._workers)
+        executor = make_executor(self._executor_spec, self._workers, self._address)
         q = max(1, self._batch_size or executor.workers)
         exhausted = False
         try:
@@ -351,7 +351,7 @@ class Tuner:
 
 def minimize(objective: Callable[[dict], Any], space: Space, budget: int = 40, seed: int = 0, *,
              n_objectives: int = 1, settings: Settings | None = None,
-             executor: str | Executor = "serial", workers: int | None = None,
+             executor: str | Executor = "serial", workers: int | None = None, address: str | None = None,
              batch_size: int | None = None, log: str | Path | None = None, resume: bool = False,
              infeasible_errors: Sequence[type[BaseException]] = (),
              on_evaluation: Callable[[Evaluation, Tuner], None] | None = None, **kw) -> Result:
@@ -361,7 +361,8 @@ def minimize(objective: Callable[[dict], Any], space: Space, budget: int = 40, s
     ``tune.Infeasible`` for a point that cannot be evaluated. ``log``: a JSONL file receiving
     each evaluation as it finishes; ``resume=True`` continues from it (the budget counts the
     logged evaluations). ``executor``: ``"serial"``, ``"process"``, ``"ray"`` or an
-    ``Executor``; ``batch_size`` defaults to its worker count. Other keywords are ``Settings``
+    ``Executor``; ``address``: the Ray cluster to run on (``HOST:PORT``; default: a local Ray
+    instance); ``batch_size`` defaults to the executor's worker count. Other keywords are ``Settings``
     fields (e.g. ``doe=5``).
     """
     if kw:
@@ -372,6 +373,6 @@ def minimize(objective: Callable[[dict], Any], space: Space, budget: int = 40, s
         except TypeError as e:
             raise TuneError(f"unknown tuning setting: {e}") from None
     tuner = Tuner(objective, space, budget=budget, seed=seed, n_objectives=n_objectives,
-                  settings=settings, executor=executor, workers=workers, batch_size=batch_size,
+                  settings=settings, executor=executor, workers=workers, address=address, batch_size=batch_size,
                   log=log, resume=resume, infeasible_errors=tuple(infeasible_errors))
     return tuner.run(on_evaluation)

@@ -7,6 +7,7 @@
     output = "runs/spmm"                   # relative to the scenario file
     executor = "serial"                    # serial | process | ray
     workers = 2                            # process/ray only
+    # address = "10.0.0.5:6379"            # ray only: an existing cluster (default: a local instance)
     objectives = 1                         # > 1: multi-objective, Pareto front reported
     constraints = ["bi * bj <= 4096", "par <= bi"]      # expression language (fuseflow.tune.expr)
     constraint_functions = ["spmm_model.py:fits"]       # callables: point -> bool
@@ -120,6 +121,7 @@ class Scenario:
     output: Path
     executor: str = "serial"
     workers: int | None = None
+    address: str | None = None
     n_objectives: int = 1
     settings: Settings = field(default_factory=Settings)
 
@@ -170,7 +172,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(f"{path}: invalid TOML: {e}") from None
     data.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    known = {"name", "objective", "budget", "seed", "output", "executor", "workers", "objectives",
+    known = {"name", "objective", "budget", "seed", "output", "executor", "workers", "address", "objectives",
              "constraints", "constraint_functions", "settings", "parameter"}
     unknown = set(data) - known
     if unknown:
@@ -205,5 +207,16 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         name=str(data.get("name", path.stem)), space=space,
         objective=ImportedCallable(data["objective"], base), budget=budget, seed=seed,
         output=output if output.is_absolute() else base / output,
-        executor=str(data.get("executor", "serial")), workers=data.get("workers"),
+        executor=str(data.get("executor", "serial")), workers=data.get("workers"), address=_address(data, path),
         n_objectives=int(data.get("objectives", 1)), settings=settings)
+
+
+def _address(data: dict, path: Path) -> str | None:
+    address = data.get("address")
+    if address is None:
+        return None
+    if not isinstance(address, str) or not address.strip():
+        raise ScenarioError(f"{path}: address must be a Ray cluster address such as 'HOST:6379'")
+    if data.get("executor", "serial") != "ray":
+        raise ScenarioError(f"{path}: address names a Ray cluster; it needs executor = \"ray\"")
+    return address.strip()

@@ -171,3 +171,33 @@ def test_resume_with_another_seed_is_refused(scenario, capsys):
     err = capsys.readouterr().err
     assert "written with seed 1, not 9" in err
     assert fuseflow_main(["tune", str(scenario), "-q", "--resume"]) == 0
+
+
+def test_tune_on_a_ray_cluster_logs_what_a_process_pool_logs(tmp_path, ray_cluster):
+    """``--address`` runs the evaluations on an existing cluster (implying ``--executor ray``);
+    with the same batch (``--workers 2``) the run equals the local pool's."""
+    for f in ("spmm.toml", "spmm_model.py"):
+        shutil.copy(EXAMPLES / f, tmp_path / f)
+    runs = {"ray": ["--address", ray_cluster], "process": ["--executor", "process"]}
+    for name, extra in runs.items():
+        assert fuseflow_main(["tune", str(tmp_path / "spmm.toml"), "--budget", "5", "--workers", "2",
+                              "-o", str(tmp_path / name), "--no-plot", "-q", *extra]) == 0
+
+    def log(name):
+        lines = (tmp_path / name / "log.jsonl").read_text().splitlines()[1:]
+        return [(r["point"], r.get("value"), r.get("error")) for r in map(json.loads, lines)]
+
+    assert log("ray") == log("process") and len(log("ray")) == 5
+
+
+def test_tune_address_errors(tmp_path, capsys):
+    for f in ("spmm.toml", "spmm_model.py"):
+        shutil.copy(EXAMPLES / f, tmp_path / f)
+    assert fuseflow_main(["tune", str(tmp_path / "spmm.toml"), "--executor", "process", "--address",
+                          "127.0.0.1:1", "-o", str(tmp_path / "x")]) == 1
+    assert "--address names a Ray cluster" in capsys.readouterr().err
+    bad = tmp_path / "bad.toml"
+    bad.write_text((tmp_path / "spmm.toml").read_text().replace('executor = "serial"',
+                                                                'executor = "process"\naddress = "h:1"'))
+    assert fuseflow_main(["tune", str(bad), "-o", str(tmp_path / "y")]) == 1
+    assert "it needs executor = \"ray\"" in capsys.readouterr().err
