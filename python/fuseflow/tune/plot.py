@@ -48,13 +48,7 @@ def plot_best_so_far(result: Result, path: str | Path, title: str = "") -> Path:
         bad = [e.index + 1 for e in result.history if not e.feasible]
         draw_progress(ax, result.best_so_far(), values, bad, color="tab:red", lw=2, infeasible_label="infeasible")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel("evaluation")
-        ax.set_ylabel("objective")
-        ax.set_title(title or "best so far")
-        ax.grid(True, alpha=0.3)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, fontsize="small")
-        fig.tight_layout()
-        fig.savefig(path)
+        _finish(fig, ax, path, "evaluation", "objective", title or "best so far")
     finally:
         plt.close(fig)
     return path
@@ -79,16 +73,21 @@ def plot_pareto(result: Result, path: str | Path, title: str = "", names: tuple[
             fx, fy = zip(*front, strict=True)
             ax.step(fx, fy, where="post", color="tab:red", lw=1.5, zorder=3)
             ax.scatter(fx, fy, s=40, facecolors="none", edgecolors="tab:red", lw=1.5, label="Pareto front", zorder=4)
-        ax.set_xlabel(names[0])
-        ax.set_ylabel(names[1])
-        ax.set_title(title or "Pareto front")
-        ax.grid(True, alpha=0.3)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, fontsize="small")
-        fig.tight_layout()
-        fig.savefig(path)
+        _finish(fig, ax, path, names[0], names[1], title or "Pareto front")
     finally:
         plt.close(fig)
     return path
+
+
+def _finish(fig, ax, path: Path, xlabel: str, ylabel: str, title: str) -> None:
+    """Labels, grid, the legend outside the data (right of the axes), and the PNG."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path)
 
 
 def draw_progress(ax, best: list[float], values: list[float], infeasible: list[int], *, color: str,

@@ -8,21 +8,12 @@ import warnings
 
 import pytest
 import torch
+from small_models import SparseLinear
 
 import fuseflow
 from fuseflow.errors import FuseflowError
 
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
-
-
-class Mlp(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        torch.manual_seed(0)
-        self.lin = torch.nn.Linear(5, 3)
-
-    def forward(self, a, x):
-        return torch.relu(self.lin(a @ x))
 
 
 def _args(rows: int, seed: int = 0):
@@ -34,7 +25,7 @@ def _args(rows: int, seed: int = 0):
 
 @pytest.mark.parametrize("dynamic", [{"a": [0]}, {"a": {0: "batch"}}])
 def test_other_batch_sizes_run_on_a_program_compiled_for_them(dynamic):
-    prog = fuseflow.compile(Mlp().eval(), _args(8), fusion="full", dynamic=dynamic)
+    prog = fuseflow.compile(SparseLinear().eval(), _args(8), fusion="full", dynamic=dynamic)
     assert prog.dynamic == {"a": {0}}
     small = fuseflow.simulate(prog, _args(8), check=True)
     big = fuseflow.simulate(prog, _args(16, seed=1), check=True)
@@ -46,14 +37,14 @@ def test_other_batch_sizes_run_on_a_program_compiled_for_them(dynamic):
 
 
 def test_shape_changes_are_refused_with_the_shapes():
-    fixed = fuseflow.compile(Mlp().eval(), _args(8))
+    fixed = fuseflow.compile(SparseLinear().eval(), _args(8))
     with pytest.raises(FuseflowError, match=r"input 'a' has shape \(16, 6\); the program was compiled for \(8, 6\)"):
         fuseflow.simulate(fixed, _args(16))
-    prog = fuseflow.compile(Mlp().eval(), _args(8), dynamic={"a": [0]})
+    prog = fuseflow.compile(SparseLinear().eval(), _args(8), dynamic={"a": [0]})
     g = torch.Generator().manual_seed(0)
     with pytest.raises(FuseflowError, match=r"input 'x' has shape \(7, 5\).*compiled for \(6, 5\)"):
         fuseflow.simulate(prog, (_args(8)[0], torch.randn(7, 5, generator=g)))
     with pytest.raises(FuseflowError, match="not a forward\\(\\) argument"):
-        fuseflow.compile(Mlp().eval(), _args(8), dynamic={"b": [0]})
+        fuseflow.compile(SparseLinear().eval(), _args(8), dynamic={"b": [0]})
     with pytest.raises(FuseflowError, match="dimension\\(s\\) \\[2\\] for 'a', which has 2"):
-        fuseflow.compile(Mlp().eval(), _args(8), dynamic={"a": [2]})
+        fuseflow.compile(SparseLinear().eval(), _args(8), dynamic={"a": [2]})

@@ -10,21 +10,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from small_models import SparseLinear
 
 import fuseflow
 from fuseflow.errors import FuseflowError
 
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
-
-
-class Layer(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        torch.manual_seed(0)
-        self.lin = torch.nn.Linear(5, 3)
-
-    def forward(self, a, x):
-        return torch.relu(self.lin(a @ x))
 
 
 def _operands():
@@ -37,11 +28,11 @@ def _operands():
 @pytest.mark.parametrize("with_args", [True, False])
 def test_an_exported_program_is_a_model(with_args):
     a, x = _operands()
-    ep = torch.export.export(Layer().eval(), (a, x))
+    ep = torch.export.export(SparseLinear().eval(), (a, x))
     prog = fuseflow.compile(ep, (a.to_sparse_csr(), x) if with_args else None, fusion="full")
     assert prog.imported.inputs[0].format.name == ("csr" if with_args else "dense")
     res = fuseflow.simulate(prog, (a.to_sparse_csr(), x), check=True)
-    want = Layer().eval()(a, x).detach().numpy()
+    want = SparseLinear().eval()(a, x).detach().numpy()
     np.testing.assert_allclose(res.outputs[0], want, rtol=1e-4, atol=1e-5)
 
 
@@ -50,18 +41,18 @@ def test_scipy_and_numpy_arguments(fmt):
     a, x = _operands()
     sa = sp.csr_matrix(a.numpy().astype(np.float64)).asformat(fmt)  # float64, as scipy makes them
     nx = x.numpy().astype(np.float64)
-    prog = fuseflow.compile(Layer().eval(), (sa, nx))
+    prog = fuseflow.compile(SparseLinear().eval(), (sa, nx))
     assert prog.imported.inputs[0].format.name == fmt
     assert prog.imported.inputs[0].dtype == "float32"
     res = fuseflow.simulate(prog, (sa, nx), check=True)
-    np.testing.assert_allclose(res.outputs[0], Layer().eval()(a, x).detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(res.outputs[0], SparseLinear().eval()(a, x).detach().numpy(), rtol=1e-4, atol=1e-5)
 
 
 def test_bad_arguments_are_named():
     a, x = _operands()
     with pytest.raises(FuseflowError, match="argument 0 is a complex sparse matrix"):
-        fuseflow.compile(Layer().eval(), (sp.csr_matrix(a.numpy().astype(np.complex64)), x))
+        fuseflow.compile(SparseLinear().eval(), (sp.csr_matrix(a.numpy().astype(np.complex64)), x))
     with pytest.raises(FuseflowError, match="argument 1 is a numpy array of <U1"):
-        fuseflow.compile(Layer().eval(), (a, np.array(["x"])))
+        fuseflow.compile(SparseLinear().eval(), (a, np.array(["x"])))
     with pytest.raises(FuseflowError, match="example_args are needed"):
-        fuseflow.compile(Layer().eval())
+        fuseflow.compile(SparseLinear().eval())
