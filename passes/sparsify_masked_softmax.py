@@ -6,6 +6,7 @@ from fuseflow.bindings import ir, op_name
 from fuseflow.frontend.formats import Format, Level, format_from_encoding, levels_name
 from fuseflow.passes.body_analysis import body_ops, float_constant
 from fuseflow.passes.ir_utils import encoding, indexing_maps, num_inputs, splice_function, users
+from fuseflow.passes.lowering.region import has_sparse_level
 from fuseflow.passes.pass_base import ModulePass, PassFailure
 from fuseflow.passes.recognize_kernels import GROUP, KIND, PATTERN, ROLE
 from fuseflow.passes.registry import register
@@ -211,9 +212,10 @@ class SparsifyMaskedSoftmaxPass(ModulePass):
         ptype = f"tensor<{_shape_text(st.shape)}xf32, {penc}>"
         rtype = f"tensor<{_shape_text(st.shape[:-1])}xf32>"
         # Where M stores an entry that sparse scores do not, PyTorch's score is 0 (an implicit
-        # zero, not -inf): the sample keeps it as 0. Dense scores store everything.
+        # zero, not -inf): the sample keeps it as 0. Dense scores (a column-major layout
+        # included) store everything.
         right = "{ ^bb0(%y: f32): %z = arith.constant 0.000000e+00 : f32\n sparse_tensor.yield %z : f32 }" \
-            if encoding(st) is not None else "{}"
+            if has_sparse_level(st) else "{}"
         text = _TEMPLATE.format(
             S=str(st), M=str(mt), P=ptype, R=rtype, RIGHT=right,
             ID=_affine(r, list(range(r))), MM=_affine(r, list(range(r - k, r))),

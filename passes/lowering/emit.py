@@ -477,6 +477,13 @@ class _Context:
         present = [p for p in parts if p is not None]
         if not present:
             return None
+        if e.kind == "sample" and parts[0] is not None and not parts[0].full:
+            # the sampled value has a dense type (sparse scores are refused before): where its
+            # iteration misses a coordinate the mask stores, its value is computed from zeros,
+            # not absent, and an intersection would drop that entry
+            raise LoweringError(f"{self.name}: the masked values {show(e.args[0])} are computed sparse along {v} "
+                                "in this order; sampling them would drop the mask's entries they miss; "
+                                "not lowered in this order")
         if e.kind in INTERSECT_KINDS:
             return self._joiner("intersect", present, v, all(p.full for p in present))
         if e.kind not in UNION_KINDS:

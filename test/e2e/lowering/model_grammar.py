@@ -406,6 +406,8 @@ def documented_refusal(case: Case, choice: Choice, error: Exception) -> str | No
                 "or an accumulator's output) is refused")
     sparse_softmax = any(s.op == "masked_softmax" and (case.formats[k] in ("coo", "dcsr") or _is_sparse(case, s.operands[0]))
                          for k, s in enumerate(case.steps))
+    if refused and "masked_softmax" in case.ops() and "sampling them would drop the mask's entries" in text:
+        return "a masked softmax over scores an order iterates sparse along the masked dimension is refused in it"
     if refused and "masked_softmax" in case.ops() and "where it stores nothing, and it is not 0 there" in text:
         return "a masked softmax joined in a union where it stores nothing, not built once as a value, is refused"
     if sparse_softmax and refused and "sparse along" in text:

@@ -49,3 +49,14 @@ def test_a_stored_zero_score_survives_between_regions(fusion):
     prog = fuseflow.compile(MaskedSoftmax(), args, fusion=fusion)
     res = fuseflow.simulate(prog, args, check=True)
     assert res.outputs[0][0].tolist() == [0.0, 1.0]
+
+
+@pytest.mark.parametrize("fusion", ["unfused", "full"])
+def test_column_major_dense_scores_are_dense_scores(fusion):
+    """A column-major layout of dense scores is an encoding with dense levels only: nothing is
+    implicit, so the sample needs no 0 for absent scores (it used to be refused as sparse)."""
+    args = (SCORES + 0.5, MASK.to_sparse_csr())
+    prog = fuseflow.compile(MaskedSoftmax(), args, sparse={"scores": "d1:dense,d0:dense"}, fusion=fusion,
+                            layouts="auto")
+    res = fuseflow.simulate(prog, args, check=True)
+    assert res.outputs[0][0].tolist() == [0.0, 1.0]

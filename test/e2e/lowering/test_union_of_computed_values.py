@@ -65,3 +65,29 @@ def test_max_over_a_sum_of_sparse_inputs_fused_is_refused_and_exact_unfused():
     prog = fuseflow.compile(MaxOfSum(), args, fusion="unfused")
     res = fuseflow.simulate(prog, args, check=True)
     assert res.outputs[0].tolist() == [0.0, 0.0, -1.0]  # rows 0 and 1 keep an implicit zero
+
+
+class SoftmaxOfSparseProduct(torch.nn.Module):
+    def forward(self, x, b, m):
+        s = torch.nn.functional.gelu(x @ b)
+        return torch.softmax(s.masked_fill(m == 0, float("-inf")), dim=-1)
+
+
+def test_scores_computed_sparse_in_an_order_are_not_sampled_in_it():
+    """Scores ``gelu(X @ B_csr)`` have a dense type: where a column of B stores nothing the score
+    is gelu(0) = 0, an entry the softmax counts. An order that iterates them sparse along the
+    masked dimension would drop those mask entries (found as a wrong answer by the
+    generated-model suite): it is refused, and the order chosen keeps the reduction inside."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(5, 2, generator=g)
+    b = torch.zeros(2, 6)
+    b[0, 1] = 1.5  # columns other than 1 store nothing
+    m = (torch.rand(5, 6, generator=g) < 0.5).float()
+    m[:, 0] = 1.0
+    args = (x, b.to_sparse_csr(), m.to_sparse_csc())
+    for fusion in ("layers", "full"):
+        prog = fuseflow.compile(SoftmaxOfSparseProduct(), args, fusion=fusion, layouts="auto")
+        fuseflow.simulate(prog, args, check=True)
+    with pytest.raises(InfeasibleOrder, match="sampling them would drop the mask's entries"):
+        fuseflow.compile(SoftmaxOfSparseProduct(), args, fusion="full", layouts="auto",
+                         order={"region0": "i,k,j,l,m"})
