@@ -84,8 +84,8 @@ class ProcessExecutor(Executor):
 
 class RayExecutor(Executor):
     """Evaluations as Ray tasks. ``address``: an existing cluster (``HOST:PORT`` of its head, or
-    ``auto``); default: a local Ray instance started for the run, with ``workers`` CPUs (default:
-    the CPU count) and no dashboard, shut down by ``close()``. ``workers`` is the number of
+    ``auto``; else ``RAY_ADDRESS``); default: a local Ray instance started for the run, with
+    ``workers`` CPUs (default: the CPU count) and no dashboard, shut down by ``close()``. ``workers`` is the number of
     concurrent tasks (default: the cluster's CPU count)."""
 
     name = "ray"
@@ -99,6 +99,7 @@ class RayExecutor(Executor):
                                 "(pip install 'fuseflow[ray]')") from None
         self._ray = ray
         self._started = False
+        address = address or os.environ.get("RAY_ADDRESS") or None  # Ray's own variable names a cluster too
         if not ray.is_initialized():
             kw = dict(ignore_reinit_error=True, log_to_driver=False, configure_logging=False)
             if address is None:
