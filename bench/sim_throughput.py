@@ -27,8 +27,8 @@ import scipy.sparse as sp
 
 from fuseflow.sim import HardwareConfig, canonical, simulate
 from fuseflow.sim.binding import bind_inputs
+from fuseflow.sim.functional import _IDENTITY, alu_apply
 from fuseflow.sim.graph import Kind
-from fuseflow.sim.reference import _IDENTITY, alu_apply
 from fuseflow.sim.tokens import DONE, EMPTY, REP, Stop, is_data, is_stop
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "matrices"

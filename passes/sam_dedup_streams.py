@@ -1,7 +1,7 @@
 """sam-dedup-streams: drop duplicate joiner inputs, self-joins and duplicate ops in SAM graphs.
 
 A joiner (``sam.intersect`` / ``sam.union``) co-iterates (crd, payload) input pairs. Two facts of
-the token semantics (SAM_SEMANTICS.md sections 1-2, ``fuseflow.sim.reference._join``) make some
+the token semantics (SAM_SEMANTICS.md sections 1-2, ``fuseflow.sim.functional._join``) make some
 inputs redundant:
 
 * Identical input pairs advance in lockstep (same heads at the same positions, hence the same

@@ -1,7 +1,7 @@
 """The SAM cycle simulator.
 
 ``simulate(program, inputs, hw=HardwareConfig(...), check=True)`` runs a SAM graph (``Graph``,
-``Program``, or a sam-dialect MLIR module) with the compiled local-clock engine (``_engine.pyx``)
+``GraphSequence``, or a sam-dialect MLIR module) with the compiled local-clock engine (``_engine.pyx``)
 and returns outputs, cycles and per-node statistics. ``reference`` is the functional model the
 engine is tested against; ``graph.GraphBuilder`` builds graphs by hand; ``canonical`` holds the
 classic kernels.
@@ -18,12 +18,20 @@ from fuseflow.sim.errors import (
     SpaccOverflowError,
     StreamError,
 )
-from fuseflow.sim.graph import AluOp, Graph, GraphBuilder, Kind, Program, ReduceOp, StreamKind
+from fuseflow.sim.graph import (
+    AluCode,
+    Graph,
+    GraphBuilder,
+    GraphSequence,
+    Kind,
+    ReduceCode,
+    StreamKind,
+)
 from fuseflow.sim.trace import TraceOptions
 
 __all__ = [
-    "COMAL", "DATA", "DONE", "EMPTY", "KIND_NAMES", "STOP", "AluOp", "DeadlockError", "Fifo",
-    "Graph", "GraphBuilder", "GuardError", "HardwareConfig", "Kind", "MemoryBudgetError", "Program", "ReduceOp",
+    "COMAL", "DATA", "DONE", "EMPTY", "KIND_NAMES", "STOP", "AluCode", "DeadlockError", "Fifo",
+    "Graph", "GraphBuilder", "GuardError", "HardwareConfig", "Kind", "MemoryBudgetError", "GraphSequence", "ReduceCode",
     "FunctionResult", "SimResult", "SimulationInterrupted", "SimulationMismatch", "SpaccOverflowError",
     "StreamError", "StreamKind", "TraceOptions", "run_function", "simulate",
 ]

@@ -4,7 +4,7 @@
     >>> res = simulate(canonical.spmv(), {"A": A_csr, "x": x}, check=True)
     >>> res.outputs["out"], res.cycles
 
-``program`` is a ``Graph``, a ``Program`` (regions run in sequence; a region input named like an
+``program`` is a ``Graph``, a ``GraphSequence`` (regions run in sequence; a region input named like an
 earlier region's output receives it), a sam-dialect MLIR module, MLIR text, or a path to a
 ``.mlir`` file. ``check=True`` compares every output with ``expected`` (a mapping name -> value,
 one value for a single output, or a callable taking the input mapping) or, without
@@ -21,11 +21,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from fuseflow.errors import FuseflowError
-from fuseflow.sim import reference
+from fuseflow.sim import functional
 from fuseflow.sim.binding import bind_inputs, make_output_builders
 from fuseflow.sim.config import HardwareConfig
 from fuseflow.sim.engine import NodeStats, run_region
-from fuseflow.sim.graph import Graph, Program
+from fuseflow.sim.graph import Graph, GraphSequence
 from fuseflow.sim.resources import lane_busy
 from fuseflow.sim.tensors import TensorData, to_python_value
 from fuseflow.sim.trace import TraceOptions, TraceWriter
@@ -86,11 +86,11 @@ class SimResult:
             w.add(self.trace_events)
 
 
-def _load_program(program) -> Program:
-    if isinstance(program, Program):
+def _load_program(program) -> GraphSequence:
+    if isinstance(program, GraphSequence):
         return program
     if isinstance(program, Graph):
-        return Program([program])
+        return GraphSequence([program])
     from fuseflow.sim import from_mlir
 
     return from_mlir.load_program(program)
@@ -100,7 +100,7 @@ def simulate(program, inputs, hw: HardwareConfig | None = None, *, check: bool =
              trace: bool | str | Path | TraceOptions = False, rtol: float = 1e-5, atol: float = 1e-8,
              engine: str = "compiled", progress=None, trace_offset: int = 0) -> SimResult:
     """Simulate ``program`` on ``inputs`` (mapping name -> tensor, or a sequence in argument
-    order). ``engine="reference"`` runs the functional model (no timing: cycles are 0).
+    order). ``engine="functional"`` runs the functional model (no timing: cycles are 0).
     ``trace``: True (events in the result), a path (``.json``/``.json.gz``, written region by
     region) or ``TraceOptions`` (filters, window, counters; see ``fuseflow.sim.trace``), placed
     at ``trace_offset`` cycles. ``progress(region, cycles, tokens, fraction)``: see
@@ -119,8 +119,8 @@ def simulate(program, inputs, hw: HardwareConfig | None = None, *, check: bool =
 def _simulate(program, inputs, hw, check, expected, options, writer, rtol, atol, engine, progress,
               trace_offset) -> SimResult:
     prog = _load_program(program)
-    if engine not in ("compiled", "reference"):
-        raise FuseflowError(f"unknown engine {engine!r} (compiled or reference)")
+    if engine not in ("compiled", "functional"):
+        raise FuseflowError(f"unknown engine {engine!r} (compiled or functional)")
     env: dict = {}
     positional = None
     if isinstance(inputs, Mapping):
@@ -149,7 +149,7 @@ def _simulate(program, inputs, hw, check, expected, options, writer, rtol, atol,
                 events += res.trace
         else:
             builders = make_output_builders(g, bound)
-            reference.run_graph(g, bound, builders)
+            functional.run_graph(g, bound, builders)
             outs = {b.spec.name: b.finish() for b in builders}
             region_cycles.append(0)
             stats.append([])
@@ -180,9 +180,9 @@ def _simulate(program, inputs, hw, check, expected, options, writer, rtol, atol,
 def _expected_values(prog, inputs, expected, engine) -> dict:
     names = [s.name for s in prog.regions[-1].outputs]
     if expected is None:
-        if engine == "reference":
-            raise FuseflowError("check=True with the reference engine needs an expected value")
-        ref = simulate(prog, inputs, engine="reference")
+        if engine == "functional":
+            raise FuseflowError("check=True with the functional engine needs an expected value")
+        ref = simulate(prog, inputs, engine="functional")
         return {n: _sparse_or_dense(ref.outputs[n]) for n in names}
     if isinstance(expected, Callable) and not isinstance(expected, Mapping):
         expected = expected(inputs)
@@ -258,13 +258,13 @@ def run_function(func_op, args, hw: HardwareConfig | None = None, *, engine: str
     """Simulate one sam-dialect ``func.func`` on positional tensors (numpy, scipy, torch).
 
     This is the per-region entry point of program runners: ``engine`` is ``"cycle"`` (the
-    compiled engine) or ``"reference"`` (the functional model); ``trace``, ``trace_offset`` and
+    compiled engine) or ``"functional"`` (the functional model); ``trace``, ``trace_offset`` and
     ``progress`` as for ``simulate``.
     """
     from fuseflow.dialects.sam_graph import SamGraph
     from fuseflow.sim.from_mlir import graph_from_func
 
-    engines = {"cycle": "compiled", "compiled": "compiled", "reference": "reference"}
+    engines = {"cycle": "compiled", "compiled": "compiled", "functional": "functional"}
     if engine not in engines:
         raise FuseflowError(f"unknown engine {engine!r} (cycle or reference)")
     g = graph_from_func(SamGraph(func_op))

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from fuseflow.errors import FuseflowError
-from fuseflow.sim.graph import Graph, Kind, TensorSpec
+from fuseflow.sim.graph import Graph, GraphTensor, Kind
 from fuseflow.sim.tensors import Level, TensorData, from_value
 
 
@@ -58,7 +58,7 @@ def _check_levels(g: Graph, bound: list[TensorData]) -> None:
             raise FuseflowError(f"node {n.name!r} reads input #{n.iparams[0]}, but the graph has {len(bound)} inputs")
 
 
-def resolve_shape(spec: TensorSpec, bound: list[TensorData], g: Graph) -> tuple[int, ...]:
+def resolve_shape(spec: GraphTensor, bound: list[TensorData], g: Graph) -> tuple[int, ...]:
     names = {t.name: t for t in bound}
     out = []
     for s in spec.shape:
@@ -77,7 +77,7 @@ def resolve_shape(spec: TensorSpec, bound: list[TensorData], g: Graph) -> tuple[
 class OutputBuilder:
     """Collects the arrays one output's writers produce and assembles a ``TensorData``."""
 
-    def __init__(self, spec: TensorSpec, shape: tuple[int, ...]):
+    def __init__(self, spec: GraphTensor, shape: tuple[int, ...]):
         if spec.format.strip("dc"):
             raise FuseflowError(f"output {spec.name!r}: level format {spec.format!r}; outputs are written with dense and compressed levels only")
         self.spec = spec

@@ -17,8 +17,8 @@ from fuseflow.sim import _engine
 from fuseflow.sim.binding import OutputBuilder, make_output_builders
 from fuseflow.sim.config import HardwareConfig
 from fuseflow.sim.errors import BufferBudgetError, MemoryBudgetError, SimulationInterrupted
-from fuseflow.sim.graph import BINARY_OPS, AluOp, Graph, Kind, StreamKind
-from fuseflow.sim.reference import alu_apply
+from fuseflow.sim.functional import alu_apply
+from fuseflow.sim.graph import BINARY_CODES, AluCode, Graph, Kind, StreamKind
 from fuseflow.sim.resources import check_pe_budget, graph_primitives, lane_count
 from fuseflow.sim.tensors import TensorData
 from fuseflow.sim.tokens import DONE, EMPTY, REP, Stop, is_stop
@@ -163,7 +163,7 @@ class _Tiles:
 
         def fn(a, b):
             x = eng.tile(a)
-            y = eng.tile(b) if op in BINARY_OPS else None
+            y = eng.tile(b) if op in BINARY_CODES else None
             return eng.add_tile(np.asarray(alu_apply(op, x, y, const), np.float64))
 
         return fn
@@ -275,13 +275,13 @@ def _run(g: Graph, tensors: list[TensorData], hw: HardwareConfig, eng, depths: l
                 kw.update(vals=vals if len(vals) else np.zeros(1), nvals=len(vals), val_base=eng.alloc(len(vals)))
         elif n.kind == Kind.ALU:
             op = ip[0]
-            kw.update(op=op, binary=op in BINARY_OPS, const=n.fparams[0] if n.fparams else 0.0)
+            kw.update(op=op, binary=op in BINARY_CODES, const=n.fparams[0] if n.fparams else 0.0)
             if B:
                 kw["tile_fn"] = tiles.alu(op, kw["const"])
                 if hw.tile_costs:
-                    if op == AluOp.MATMUL:
+                    if op == AluCode.MATMUL:
                         lat, ii = 2 * B - 1, B
-                    elif op in BINARY_OPS:
+                    elif op in BINARY_CODES:
                         lat = B * B
                     else:
                         lat = B

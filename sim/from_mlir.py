@@ -21,7 +21,7 @@ from pathlib import Path
 
 from fuseflow.errors import FuseflowError
 from fuseflow.files import read_text
-from fuseflow.sim.graph import AluOp, Graph, GraphBuilder, Program, TensorSpec
+from fuseflow.sim.graph import AluCode, Graph, GraphBuilder, GraphSequence, GraphTensor
 
 # sparse_tensor level-type bits: the format in the high half, properties in the low one
 _DENSE, _COMPRESSED, _SINGLETON = 65536, 262144, 524288
@@ -30,7 +30,7 @@ _NONUNIQUE = 0x1
 _LEVEL_LETTERS = {_DENSE: ("d", "d"), _COMPRESSED: ("n", "c"), _SINGLETON: ("t", "s")}
 # sam-dialect format attribute -> the level letters it reads
 _FMT = {"dense": "d", "compressed": "cn", "singleton": "st"}
-_SCALAR_FORMS = {"add": AluOp.ADDC, "mul": AluOp.MULC, "div": AluOp.DIVC, "max": AluOp.MAXC, "min": AluOp.MINC, "sub": AluOp.ADDC}
+_SCALAR_FORMS = {"add": AluCode.ADDC, "mul": AluCode.MULC, "div": AluCode.DIVC, "max": AluCode.MAXC, "min": AluCode.MINC, "sub": AluCode.ADDC}
 
 
 def _bindings():
@@ -40,7 +40,7 @@ def _bindings():
     return ir, sparse_tensor, sam_graph
 
 
-def tensor_spec(name: str, ty, *, what: str) -> TensorSpec:
+def tensor_spec(name: str, ty, *, what: str) -> GraphTensor:
     """Format, mode order, shape and block of a (possibly sparse) ranked tensor type."""
     ir, st, _ = _bindings()
     try:
@@ -51,7 +51,7 @@ def tensor_spec(name: str, ty, *, what: str) -> TensorSpec:
     if any(s < 0 for s in shape):
         raise FuseflowError(f"{what}: dynamic shapes are not supported ({ty})")
     if rt.encoding is None:
-        return TensorSpec(name, "d" * len(shape), tuple(range(len(shape))), shape, 0)
+        return GraphTensor(name, "d" * len(shape), tuple(range(len(shape))), shape, 0)
     enc = st.EncodingAttr(rt.encoding)
     fmts = []
     for code, lt in zip(enc.lvl_formats_enum, enc.lvl_types, strict=True):
@@ -61,18 +61,18 @@ def tensor_spec(name: str, ty, *, what: str) -> TensorSpec:
         fmts.append(nonunique if int(lt) & _NONUNIQUE else plain)
     exprs = [str(r).replace(" ", "") for r in enc.dim_to_lvl.results]
     if all(e.startswith("d") and e[1:].isdigit() for e in exprs):
-        return TensorSpec(name, "".join(fmts), tuple(int(e[1:]) for e in exprs), shape, 0)
+        return GraphTensor(name, "".join(fmts), tuple(int(e[1:]) for e in exprs), shape, 0)
     rank = len(shape)
     if len(exprs) == 2 * rank and all("floordiv" in e for e in exprs[:rank]) and all("mod" in e for e in exprs[rank:]):
         blocks = {int(e.split("floordiv")[1]) for e in exprs[:rank]} | {int(e.split("mod")[1]) for e in exprs[rank:]}
         if len(blocks) != 1 or any(f != "d" for f in fmts[rank:]):
             raise FuseflowError(f"{what}: blocked encodings need one square block size and dense inner levels ({ty})")
         order = tuple(int(e.split("floordiv")[0][1:]) for e in exprs[:rank])
-        return TensorSpec(name, "".join(fmts[:rank]), order, shape, blocks.pop())
+        return GraphTensor(name, "".join(fmts[:rank]), order, shape, blocks.pop())
     raise FuseflowError(f"{what}: unsupported level map {enc.dim_to_lvl} ({ty})")
 
 
-def load_program(source, ctx=None) -> Program:
+def load_program(source, ctx=None) -> GraphSequence:
     """``source``: an ``ir.Module``, MLIR text, or a path to a ``.mlir`` file."""
     ir, _, sam_graph = _bindings()
     if isinstance(source, (str, Path)) and (isinstance(source, Path) or "\n" not in source and Path(source).suffix == ".mlir"):
@@ -84,7 +84,7 @@ def load_program(source, ctx=None) -> Program:
     elif isinstance(source, ir.Module):
         module = source
     else:
-        raise FuseflowError(f"cannot simulate a {type(source).__name__}: pass a Graph, Program, MLIR module, text or path")
+        raise FuseflowError(f"cannot simulate a {type(source).__name__}: pass a Graph, GraphSequence, MLIR module, text or path")
     funcs = sam_graph.sam_functions(module)
     if not funcs:
         raise FuseflowError("the module holds no func.func with sam ops")
@@ -93,7 +93,7 @@ def load_program(source, ctx=None) -> Program:
         if len(prev.outputs) == len(nxt.inputs):
             for spec, out in zip(nxt.inputs, prev.outputs, strict=True):
                 spec.name = out.name
-    return Program(regions)
+    return GraphSequence(regions)
 
 
 def graph_from_func(sg, region: int = 0) -> Graph:
@@ -168,7 +168,7 @@ def graph_from_func(sg, region: int = 0) -> Graph:
                     raise FuseflowError(f"{where}: no scalar form of alu kind {kind!r}")
                 out = [b.alu(_SCALAR_FORMS[kind], s(ops[0]), const=-c if kind == "sub" else c, name=nm)]
             else:
-                if kind.upper() not in AluOp.__members__:
+                if kind.upper() not in AluCode.__members__:
                     raise FuseflowError(f"{where}: unknown alu kind {kind!r}")
                 out = [b.alu(kind, *[s(v) for v in ops], name=nm)]
         elif name == "sam.reduce":

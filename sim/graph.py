@@ -5,7 +5,7 @@ has exactly one producer port and one consumer port; an output port that feeds s
 ("SSA fan-out") owns one FIFO per consumer and broadcasts into all of them. Nodes carry integer
 and float parameters only (op codes, levels, tensor indices); input tensors are bound by name to
 level arrays at simulation time (see ``tensors.py``); outputs are described by their writer
-nodes. A ``Program`` is a sequence of regions whose intermediates flow by name.
+nodes. A ``GraphSequence`` is a sequence of regions whose intermediates flow by name.
 
 Building SpMV ``y(i) = A(i,j) * x(j)``::
 
@@ -59,7 +59,7 @@ class StreamKind(IntEnum):
     REPSIG = 3
 
 
-class AluOp(IntEnum):
+class AluCode(IntEnum):
     ADD = 0
     SUB = 1
     MUL = 2
@@ -83,10 +83,10 @@ class AluOp(IntEnum):
     RCP = 29  # 1 / x
 
 
-BINARY_OPS = frozenset(op for op in AluOp if op < 16)
+BINARY_CODES = frozenset(op for op in AluCode if op < 16)
 
 
-class ReduceOp(IntEnum):
+class ReduceCode(IntEnum):
     ADD = 0
     MAX = 1
     MIN = 2
@@ -117,7 +117,7 @@ class Node:
 
 
 @dataclass
-class TensorSpec:
+class GraphTensor:
     """An input or output tensor of a graph: name, level formats, mode order, shape, block."""
 
     name: str
@@ -132,8 +132,8 @@ class Graph:
     nodes: list[Node]
     fifo_kinds: list[StreamKind]  # per FIFO
     fifo_ends: list[tuple[int, int, int, int]]  # per FIFO: producer node, port, consumer, port
-    inputs: list[TensorSpec]
-    outputs: list[TensorSpec]
+    inputs: list[GraphTensor]
+    outputs: list[GraphTensor]
     sources: list[list] = field(default_factory=list)  # token lists for SOURCE nodes
     sink_names: list[str] = field(default_factory=list)
     name: str = "graph"
@@ -153,7 +153,7 @@ class Graph:
 
 
 @dataclass
-class Program:
+class GraphSequence:
     """Regions run one after another; a region input named like an earlier region output
     receives that tensor."""
 
@@ -180,7 +180,7 @@ def check_graph(g: Graph) -> None:
         elif n.kind == Kind.JOIN:
             want = n.iparams[0]
         elif n.kind == Kind.ALU:
-            want = 2 if n.iparams[0] in BINARY_OPS else 1
+            want = 2 if n.iparams[0] in BINARY_CODES else 1
         if want is not None and len(n.ins) != want:
             raise FuseflowError(f"node {n.name!r} ({n.kind.name.lower()}) has {len(n.ins)} inputs, expected {want}")
         for f in n.ins:
@@ -205,18 +205,18 @@ class GraphBuilder:
         self._nodes: list[tuple[Kind, str, list[Stream], int, tuple, tuple, str]] = []
         self.lane = ""  # the lane tag given to the nodes added from now on (see ``Node.lane``)
         self._kinds: list[list[StreamKind]] = []
-        self.inputs: list[TensorSpec] = []
-        self.outputs: list[TensorSpec] = []
+        self.inputs: list[GraphTensor] = []
+        self.outputs: list[GraphTensor] = []
         self.sources: list[list] = []
         self.sink_names: list[str] = []
 
     # -- tensors ------------------------------------------------------------------------------
     def input(self, name: str, fmt: str, order=None, block: int = 0) -> int:
-        self.inputs.append(TensorSpec(name, fmt, tuple(order or range(len(fmt))), (), block))
+        self.inputs.append(GraphTensor(name, fmt, tuple(order or range(len(fmt))), (), block))
         return len(self.inputs) - 1
 
     def output(self, name: str, fmt: str, shape, order=None, block: int = 0) -> int:
-        self.outputs.append(TensorSpec(name, fmt, tuple(order or range(len(fmt))), tuple(shape), block))
+        self.outputs.append(GraphTensor(name, fmt, tuple(order or range(len(fmt))), tuple(shape), block))
         return len(self.outputs) - 1
 
     # -- nodes --------------------------------------------------------------------------------
@@ -270,14 +270,14 @@ class GraphBuilder:
         return self._add(Kind.ARRAY, [ref], [StreamKind.VAL], (tensor,), name=name)
 
     def alu(self, op, a, b=None, const: float = 0.0, name=None) -> Stream:
-        op = AluOp[op.upper()] if isinstance(op, str) else AluOp(op)
-        binary = op in BINARY_OPS
+        op = AluCode[op.upper()] if isinstance(op, str) else AluCode(op)
+        binary = op in BINARY_CODES
         if binary != (b is not None):
             raise FuseflowError(f"alu {op.name.lower()} takes {'two' if binary else 'one'} operand(s)")
         return self._add(Kind.ALU, [a, b] if binary else [a], [StreamKind.VAL], (int(op),), (float(const),), name=name)
 
     def reduce(self, val, op="add", name=None) -> Stream:
-        op = ReduceOp[op.upper()] if isinstance(op, str) else ReduceOp(op)
+        op = ReduceCode[op.upper()] if isinstance(op, str) else ReduceCode(op)
         return self._add(Kind.REDUCE, [val], [StreamKind.VAL], (int(op),), name=name)
 
     def spacc1(self, inner_crd, outer_crd, val, name=None):

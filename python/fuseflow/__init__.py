@@ -19,7 +19,7 @@ _LAZY = {
     "sim": "fuseflow.sim",
     "dialects": "fuseflow.dialects",
     "frontend": "fuseflow.frontend",
-    "reference": "fuseflow.reference",
+    "oracle": "fuseflow.oracle",
     "models": "fuseflow.models",
     "data": "fuseflow.data",
     "tune": "fuseflow.tune",

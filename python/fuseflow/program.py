@@ -299,7 +299,7 @@ class Program:
 
     def run(self, inputs, *, hw=None, engine: str = "cycle", trace=False, progress=None) -> ProgramResult:
         """Simulate every region in program order on ``inputs`` (forward() arguments);
-        ``engine`` is "cycle" (the compiled engine) or "reference" (the functional model).
+        ``engine`` is "cycle" (the compiled engine) or "functional" (the functional model).
         ``trace``: True (events in the result), a path (written region by region) or
         ``fuseflow.sim.TraceOptions``; ``progress(region, cycles, tokens, fraction)``: called
         about twice a second during long regions (see ``fuseflow.sim.engine.run_region``).
@@ -354,7 +354,7 @@ class Program:
                 relayouts[r.name] = config.relayout_cycles(sparse_words(_dense(env[r.value]), r.sparse_levels))
                 pending.remove(r)
 
-        if engine != "reference" and hw is not None and hw.pe_budget:
+        if engine != "functional" and hw is not None and hw.pe_budget:
             # every region before the first is simulated (the engine checks each one again)
             lanes = self.lanes
             for region, counts in self.primitives.items():

@@ -15,7 +15,7 @@ def simulate(program, inputs, hw=None, *, check: bool = False, expected=None, en
     ``program``: a ``fuseflow.compile`` result (inputs are the model's forward() arguments;
     ``check=True`` compares with PyTorch eager, or with ``expected``), or anything
     ``fuseflow.sim.simulate`` takes (a sam-dialect module, text or path, or a simulator graph).
-    ``hw``: a ``fuseflow.sim.HardwareConfig``; ``engine``: "cycle" or "reference";
+    ``hw``: a ``fuseflow.sim.HardwareConfig``; ``engine``: "cycle" or "functional";
     ``trace``: a path for a Chrome/Perfetto trace (``.json``, or ``.json.gz``), True to keep the
     events in the result, or ``fuseflow.sim.TraceOptions`` (regions and nodes by name pattern,
     a window of cycles, counter tracks); ``progress(region, cycles, tokens, fraction)``: called

@@ -129,7 +129,7 @@ def run_program(module, inputs, hw, args, trace, progress) -> int:
     if args.check:  # the compiled engine against the functional model
         from fuseflow.simulation import compare_outputs
 
-        compare_outputs(res, prog.run(inputs, hw=hw, engine="reference").outputs, rtol=1e-5, atol=1e-7)
+        compare_outputs(res, prog.run(inputs, hw=hw, engine="functional").outputs, rtol=1e-5, atol=1e-7)
     if args.save:
         np.savez(args.save, **{f"out{k}": v for k, v in enumerate(res.outputs)})
     from dataclasses import asdict

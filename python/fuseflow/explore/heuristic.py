@@ -184,8 +184,8 @@ def _align(arr: np.ndarray, have: tuple[str, ...], want: tuple[str, ...]) -> np.
 
 def evaluate(e, tensors: list[np.ndarray]) -> tuple[np.ndarray, tuple[str, ...]]:
     """The value of expression ``e`` (dense, float64) and its variables, in sorted order."""
-    from fuseflow.sim.graph import AluOp
-    from fuseflow.sim.reference import alu_apply
+    from fuseflow.sim.functional import alu_apply
+    from fuseflow.sim.graph import AluCode
 
     if isinstance(e, Leaf):
         arr = np.asarray(tensors[e.tensor], np.float64)
@@ -227,11 +227,11 @@ def evaluate(e, tensors: list[np.ndarray]) -> tuple[np.ndarray, tuple[str, ...]]
         (x, vs), = args
         kind = {"add": "ADDC", "mul": "MULC", "div": "DIVC", "max": "MAXC", "min": "MINC"}.get(e.kind)
         if e.kind == "sub":
-            return alu_apply(AluOp.ADDC, x, None, -e.scalar), vs
+            return alu_apply(AluCode.ADDC, x, None, -e.scalar), vs
         if kind is None:
             raise HeuristicError(f"no scalar form of '{e.kind}'")
-        return alu_apply(AluOp[kind], x, None, e.scalar), vs
-    op = AluOp.__members__.get(e.kind.upper())
+        return alu_apply(AluCode[kind], x, None, e.scalar), vs
+    op = AluCode.__members__.get(e.kind.upper())
     if op is None or len(args) not in (1, 2):
         raise HeuristicError(f"no ALU semantics for '{e.kind}' with {len(args)} operand(s)")
     if len(args) == 1:

@@ -4,7 +4,7 @@
     m = import_model(model, (adj, x), sparse={"adj": "csr", "enc.weight": "bsr4"})
     m.module        # the MLIR module (func.func @main)
     m.inputs        # argument specs in order: name, shape, dtype, format, kind
-    m.bind([adj, x])  # the argument list for fuseflow.reference.run (lifted weights filled in)
+    m.bind([adj, x])  # the argument list for fuseflow.oracle.run (lifted weights filled in)
 
 See docs/frontend.md for the format language and the normalization contract.
 """

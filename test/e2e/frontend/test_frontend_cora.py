@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from fuseflow import data, reference
+from fuseflow import data, oracle
 from fuseflow.frontend import import_model
 from fuseflow.models import GCN, GraphSAGE
 from fuseflow.passes import run_pipeline
@@ -29,7 +29,7 @@ def cora():
 def run(model, adj, x):
     m = import_model(model, (adj, x))
     run_pipeline(m, "builtin.module(fuseflow-normalize)")
-    (got,) = reference.run(m, [adj, x])
+    (got,) = oracle.run(m, [adj, x])
     expected = model(adj.to_dense(), x).detach().numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from fuseflow import data, reference
+from fuseflow import data, oracle
 from fuseflow.frontend import import_model
 from fuseflow.models import GCN, GPTBigBirdBlock, GraphSAGE, SparseAutoencoder
 from fuseflow.passes import run_pipeline
@@ -30,7 +30,7 @@ def check(model, args, sparse=None, normalize=False):
     m = import_model(model, args, sparse=sparse)
     if normalize:
         run_pipeline(m, "builtin.module(fuseflow-normalize)")
-    (got,) = reference.run(m, list(args))
+    (got,) = oracle.run(m, list(args))
     np.testing.assert_allclose(got, expected.detach().numpy(), rtol=RTOL, atol=ATOL)
     return m
 
@@ -93,7 +93,7 @@ def test_weights_can_be_rebound_and_named():
     x = model.example_input(4)
     m = import_model(model, (x,), sparse={"enc.weight": "csr"})
     other = np.zeros((8, 16), np.float32)
-    (got,) = reference.run(m, {"x": x, "enc.weight": other})
+    (got,) = oracle.run(m, {"x": x, "enc.weight": other})
     h = torch.relu(torch.from_numpy(model.enc.bias.detach().numpy()).expand(4, 8))
     expected = torch.sigmoid(model.dec(h)).detach().numpy()
     np.testing.assert_allclose(got, expected, rtol=RTOL, atol=ATOL)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from fuseflow import reference
+from fuseflow import oracle
 from fuseflow.frontend import import_model
 
 warnings.simplefilter("ignore", UserWarning)
@@ -61,7 +61,7 @@ def test_op_imports_and_matches(operands, op, layout):
     expected = model(s, d).detach().numpy()
     m = import_model(model, (LAYOUTS[layout](s), d))
     assert m.inputs[0].is_sparse and "#sparse_tensor.encoding" in str(m)
-    (got,) = reference.run(m, [s, d])
+    (got,) = oracle.run(m, [s, d])
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
 
 
@@ -71,5 +71,5 @@ def test_batched_coo_bmm():
     d = torch.randn(2, 4, 3, generator=g)
     model = Op(torch.bmm)
     m = import_model(model, (s.to_sparse_coo(), d))
-    (got,) = reference.run(m, [s, d])
+    (got,) = oracle.run(m, [s, d])
     np.testing.assert_allclose(got, torch.bmm(s, d).numpy(), rtol=1e-4, atol=1e-5)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from fuseflow import reference
+from fuseflow import oracle
 from fuseflow.frontend import import_model
 from fuseflow.passes import run_pipeline
 
@@ -49,5 +49,5 @@ def test_propagated_sparsity_keeps_values(operands, chain, fmt):
     m = import_model(Op(fn), (a, d), sparse={"a": fmt})
     run_pipeline(m, "builtin.module(fuseflow-normalize)")
     assert str(m).count("tensor.empty() : tensor<8x8xf32, #sparse") == n_sparse
-    (got,) = reference.run(m, [a, d])
+    (got,) = oracle.run(m, [a, d])
     np.testing.assert_allclose(got, fn(a, d).numpy(), rtol=1e-4, atol=1e-5)

@@ -12,7 +12,7 @@ from fuseflow.passes.lowering import InfeasibleOrder
 RTOL, ATOL = 1e-4, 1e-5
 
 
-def _check(prog, args, engine="reference"):
+def _check(prog, args, engine="functional"):
     want = prog.reference(args)
     got = prog.run(args, engine=engine).outputs
     assert len(got) == len(want)
@@ -112,7 +112,7 @@ def test_compressed_output_after_an_intersection_drops_empty_fibers(optimize):
     prog = compile(Fn(lambda x, y: x * y), args, sparse=fmts, fusion="full", optimize=optimize)
     assert "sam.crd_drop" in prog.stage("lowered")
     _check(prog, args)
-    run = run_function(prog.graph(prog.regions[0].name), [x for x in args], engine="reference")
+    run = run_function(prog.graph(prog.regions[0].name), [x for x in args], engine="functional")
     (out,) = run.result.tensors.values()  # the graph's one output, as written
     rows, cols = out.levels[0], out.levels[1]
     assert len(rows.crd) == int(((a * b) != 0).any(1).sum())  # only rows with an entry

@@ -34,7 +34,7 @@ def test_model_every_fusion_two_orders(name, fusion, layouts):
     prog = fuseflow.compile(w.model, w.args, sparse=w.sparse, fusion=fusion, layouts=layouts)
     # the functional model for small programs; the (cross-checked) compiled engine for fully
     # fused ones, whose recomputation makes the Python model slow
-    engine = "cycle" if fusion == "full" else "reference"
+    engine = "cycle" if fusion == "full" else "functional"
     _check(prog, w.args, engine)
     # another order per region: the first legal one, or the second where the default is it
     other = [str(int(r.order_index == 0 and len(r.orders) > 1)) for r in prog.regions]
@@ -52,7 +52,7 @@ def test_gcn_column_major_intermediates_give_more_orders():
     for order in (0, 1):
         p = fuseflow.compile(w.model, w.args, intermediates="d1:dense,d0:dense", order=order if order == 0 else
                              [str(min(1, len(r.orders) - 1)) for r in prog.regions])
-        _check(p, w.args, "reference")
+        _check(p, w.args, "functional")
 
 
 def test_fusion_changes_cycles_not_results():
@@ -71,7 +71,7 @@ def test_fusion_changes_cycles_not_results():
 def test_gpt_unfused_with_both_engines():
     w = WORKLOADS["gpt3_bigbird"]()
     prog = fuseflow.compile(w.model, w.args, sparse=w.sparse, fusion="unfused")
-    for engine in ("reference", "cycle"):
+    for engine in ("functional", "cycle"):
         _check(prog, w.args, engine)
     lowered = prog.stage("lowered")
     # reshapes run between regions; unit (keepdim) outputs are written without the unit dim
@@ -108,7 +108,7 @@ def test_unfused_regions_get_a_second_order_from_the_intermediate_format(name):
     w = WORKLOADS[name]()
     row = fuseflow.compile(w.model, w.args, sparse=w.sparse, fusion="unfused")
     col = fuseflow.compile(w.model, w.args, sparse=w.sparse, fusion="unfused", intermediates="d1:dense,d0:dense")
-    _check(col, w.args, "reference")
+    _check(col, w.args, "functional")
     for a, b in zip(row.regions, col.regions, strict=True):
         reads_intermediate = "call[" in a.exprs[0]
         if len(a.order.split(",")) >= 2 and reads_intermediate:

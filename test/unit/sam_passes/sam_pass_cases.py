@@ -13,7 +13,7 @@ from fuseflow.dialects.sam_graph import SamGraph, check_loop_nests, sam_function
 from fuseflow.passes import run_pipeline
 from fuseflow.sim import simulate
 from fuseflow.sim.from_mlir import graph_from_func
-from fuseflow.sim.graph import Program
+from fuseflow.sim.graph import GraphSequence
 
 ROOT = Path(__file__).resolve().parents[3]
 CANONICAL = ROOT / "test" / "lit" / "dialects" / "sam" / "graphs"
@@ -199,7 +199,7 @@ def random_inputs(graph: SamGraph, seed: int) -> list[np.ndarray]:
 
 def simulate_outputs(graph: SamGraph, inputs, engine: str) -> dict:
     """Output name -> (formats, per-level seg/crd arrays, values) of one graph function."""
-    res = simulate(Program([graph_from_func(graph)]), inputs, engine=engine)
+    res = simulate(GraphSequence([graph_from_func(graph)]), inputs, engine=engine)
     out = {}
     for name, td in res.tensors.items():
         levels = [(lv.format, None if lv.seg is None else lv.seg.tolist(), None if lv.crd is None else lv.crd.tolist())
@@ -214,7 +214,7 @@ def assert_well_formed(module: ir.Module) -> None:
         assert check_loop_nests(g) == [], g.name
 
 
-def assert_same_results(before: ir.Module, after: ir.Module, seeds=(0, 1, 2), engines=("reference", "compiled")):
+def assert_same_results(before: ir.Module, after: ir.Module, seeds=(0, 1, 2), engines=("functional", "compiled")):
     """Every graph function of ``after`` produces exactly (bit for bit, level arrays included)
     the outputs of its namesake in ``before`` on random inputs."""
     old = {g.name: g for g in sam_functions(before)}

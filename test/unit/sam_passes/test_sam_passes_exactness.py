@@ -103,7 +103,7 @@ def _differs(before: ir.Module, after: ir.Module) -> bool:
     for seed in range(4):
         inputs = random_inputs(g1, seed)
         try:
-            if simulate_outputs(g0, inputs, "reference") != simulate_outputs(g1, inputs, "reference"):
+            if simulate_outputs(g0, inputs, "functional") != simulate_outputs(g1, inputs, "functional"):
                 return True
         except FuseflowError:  # e.g. more values than written coordinates
             return True

@@ -13,7 +13,7 @@ from fuseflow.passes import run_pipeline
 from fuseflow.sim import HardwareConfig, simulate
 from fuseflow.sim.errors import BufferBudgetError, DeadlockError
 from fuseflow.sim.from_mlir import graph_from_func
-from fuseflow.sim.graph import Program
+from fuseflow.sim.graph import GraphSequence
 
 SIZE = "builtin.module(sam-size-buffers)"
 X = np.arange(32, dtype=np.float32).reshape(4, 8) % 7 - 3.0
@@ -25,7 +25,7 @@ def _rowmax_sub(sized: bool):
     if sized:
         run_pipeline(m, SIZE)
     (g,) = sam_functions(m)
-    return Program([graph_from_func(g)])
+    return GraphSequence([graph_from_func(g)])
 
 
 def _run(prog, **hw):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fuseflow.sim import reference
+from fuseflow.sim import functional
 from fuseflow.sim.binding import bind_inputs
 from fuseflow.sim.config import HardwareConfig
 from fuseflow.sim.engine import run_region
@@ -16,13 +16,13 @@ from fuseflow.sim.tokens import parse
 
 MATRICES = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "matrices"
 
-ENGINES = ["reference", "compiled"]
+ENGINES = ["functional", "compiled"]
 
 
 def run_graph_sinks(g, tensors, engine, hw=None):
     bound = bind_inputs(g, {t.name: t for t in tensors})
-    if engine == "reference":
-        return reference.run_graph(g, bound, [])
+    if engine == "functional":
+        return functional.run_graph(g, bound, [])
     return run_region(g, bound, hw or HardwareConfig(fifo_depth=2)).sinks
 
 

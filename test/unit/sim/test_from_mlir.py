@@ -87,7 +87,7 @@ def test_bad_file_and_malformed_module():
         load_program("module {\n}\n")
 
 
-@pytest.mark.parametrize("engine", ["cycle", "reference"])
+@pytest.mark.parametrize("engine", ["cycle", "functional"])
 def test_run_function_on_a_func_op(engine):
     from fuseflow.context import make_context, parse_module
     from fuseflow.dialects.sam_graph import sam_functions
@@ -125,7 +125,7 @@ func.func @add_coo(%a: tensor<4x5xf32, #COO>, %b: tensor<4x5xf32, #COO>) -> tens
 """
 
 
-@pytest.mark.parametrize("engine", ["reference", "compiled"])
+@pytest.mark.parametrize("engine", ["functional", "compiled"])
 def test_coo_inputs_read_as_nonunique_and_singleton_levels(engine):
     prog = load_program(COO_ADD)
     assert [s.format for s in prog.regions[0].inputs] == ["ns", "ns"]

@@ -52,7 +52,7 @@ def test_canonical_kernels_match_scipy_and_reference(name, hw):
     res = simulate(canonical.CANONICAL[name](), inputs, hw=hw, check=True, expected=want)
     simulate(canonical.CANONICAL[name](), inputs, hw=hw, check=True)  # against the reference model
     assert res.cycles > 0 and res.region_cycles == [res.cycles]
-    ref = simulate(canonical.CANONICAL[name](), inputs, engine="reference", check=True, expected=want)
+    ref = simulate(canonical.CANONICAL[name](), inputs, engine="functional", check=True, expected=want)
     got = res.outputs["out"]
     np.testing.assert_allclose(got.toarray() if sp.issparse(got) else got, want, rtol=1e-12)
     assert ref.cycles == 0
@@ -126,7 +126,7 @@ def test_block_sparse_spmm_with_tile_values(depth):
     A, B = rng.random((6, 8)) * mask_a, rng.random((8, 4)) * mask_b
     hw = HardwareConfig(fifo_depth=depth)
     res = simulate(canonical.spmm_ijk(block=2), {"A": A, "B": B}, hw=hw, check=True, expected=A @ B)
-    simulate(canonical.spmm_ijk(block=2), {"A": A, "B": B}, engine="reference", check=True, expected=A @ B)
+    simulate(canonical.spmm_ijk(block=2), {"A": A, "B": B}, engine="functional", check=True, expected=A @ B)
     scalar = simulate(canonical.spmm_ijk(), {"A": sp.csr_matrix(A), "B": sp.csr_matrix(B)}, hw=hw)
     assert res.tensors["out"].vals.shape[1:] == (2, 2)
     assert res.cycles != scalar.cycles  # tile costs apply
@@ -136,7 +136,7 @@ def test_block_sparse_spmm_with_tile_values(depth):
 
 
 def test_multi_region_program_sums_region_cycles():
-    from fuseflow.sim import Program
+    from fuseflow.sim import GraphSequence
 
     A, B = rand(6, 7, 0.4, 11), rand(7, 5, 0.4, 12)
     x = np.arange(5.0)
@@ -144,7 +144,7 @@ def test_multi_region_program_sums_region_cycles():
     g2.inputs[0].name = "out"
     g2.outputs[0].shape = (("out", 0),)
     g2.outputs[0].name = "y"
-    res = simulate(Program([canonical.spmm_ikj(), g2]), {"A": A, "B": B, "x": x}, check=True, expected={"y": (A @ B) @ x})
+    res = simulate(GraphSequence([canonical.spmm_ikj(), g2]), {"A": A, "B": B, "x": x}, check=True, expected={"y": (A @ B) @ x})
     assert len(res.region_cycles) == 2 and all(c > 0 for c in res.region_cycles)
     assert res.cycles == sum(res.region_cycles)
     assert res.overlapped_cycles == max(res.region_cycles)
@@ -176,6 +176,6 @@ def test_rank0_input_and_output():
     b.val_write(b.alu("mul", dot, b.array(b.root(), s)), out)
     g = b.build()
     xv, yv = np.array([1.0, 0, 2, 3]), np.array([0.0, 5, 4, 1])
-    for engine in ("compiled", "reference"):
+    for engine in ("compiled", "functional"):
         res = simulate(g, {"x": xv, "y": yv, "s": np.float64(0.5)}, engine=engine, check=True, expected=np.asarray(0.5 * xv @ yv))
         assert np.isclose(res.outputs["out"], 5.5)

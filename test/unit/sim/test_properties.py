@@ -9,7 +9,7 @@ from conftest import run_prim
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fuseflow.sim import HardwareConfig, canonical, reference, simulate
+from fuseflow.sim import HardwareConfig, canonical, functional, simulate
 from fuseflow.sim.graph import StreamKind
 from fuseflow.sim.tensors import from_value
 from fuseflow.sim.tokens import same_stream
@@ -36,10 +36,10 @@ def tensor_streams(draw):
     rng = np.random.default_rng(seed)
     dense = rng.random(dims) * (rng.random(dims) < draw(st.sampled_from([0.0, 0.3, 0.7])))
     t = from_value("T", dense, fmt)
-    c0, r0 = reference.fiber_lookup(reference.root(), t.levels[0])
-    c1, r1 = reference.fiber_lookup(r0, t.levels[1])
-    c2, r2 = reference.fiber_lookup(r1, t.levels[2])
-    vals = reference.array(r2, t.vals)
+    c0, r0 = functional.fiber_lookup(functional.root(), t.levels[0])
+    c1, r1 = functional.fiber_lookup(r0, t.levels[1])
+    c2, r2 = functional.fiber_lookup(r1, t.levels[2])
+    vals = functional.array(r2, t.vals)
     return t, (c0, r0), (c1, r1), (c2, r2), vals
 
 
@@ -68,7 +68,7 @@ def test_random_elementwise_and_sddmm(a, seed, depth, kernel):
 
 
 def both(build, streams, tensors=()):
-    ref = run_prim("reference", build, streams, tensors)
+    ref = run_prim("functional", build, streams, tensors)
     eng = run_prim("compiled", build, streams, tensors)
     assert len(ref) == len(eng)
     for r, e in zip(ref, eng, strict=True):

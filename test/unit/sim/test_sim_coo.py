@@ -124,7 +124,7 @@ def test_coo_add_and_mul_end_to_end(union, fmt):
     y = rng.random(shape) * (rng.random(shape) < 0.4)
     g = coo_binary(fmt, rank, union)
     want = x + y if union else x * y
-    for engine in ("reference", "compiled"):
+    for engine in ("functional", "compiled"):
         for hw in (HardwareConfig(fifo_depth=2), HardwareConfig()):
             res = simulate(g, {"A": x, "B": y}, hw=hw, engine=engine)
             got = res.outputs["out"]

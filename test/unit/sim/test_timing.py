@@ -120,7 +120,7 @@ def test_cyclic_graph_deadlocks_with_a_report():
     with pytest.raises(DeadlockError, match="rep: waits on fifo 1 .*input empty"):
         simulate(g, {})
     with pytest.raises(FuseflowError, match="cycle"):
-        simulate(g, {}, engine="reference")
+        simulate(g, {}, engine="functional")
 
 
 def test_cycle_guard():
@@ -155,7 +155,7 @@ def test_reference_out_of_range_names_the_node():
     A = b.input("A", "c")
     b.sink(b.fiber_lookup(b.source([5, "D" and __import__("fuseflow.sim.tokens", fromlist=["DONE"]).DONE], StreamKind.REF), A, 0, name="scanA")[0], "o")
     g = b.build()
-    for engine in ("reference", "compiled"):
+    for engine in ("functional", "compiled"):
         with pytest.raises(FuseflowError, match="scanA.*out of range"):
             simulate(g, {"A": np.ones(3)}, engine=engine)
 

@@ -78,11 +78,11 @@ def test_window_keeps_only_steps_inside_it():
 
 
 def test_region_filter_in_a_multi_region_program():
-    from fuseflow.sim.graph import Program
+    from fuseflow.sim.graph import GraphSequence
 
     g1, g2 = canonical.spmm_ikj(), canonical.spmm_ikj()
     g2.name = "second"
-    prog = Program([g1, g2])
+    prog = GraphSequence([g1, g2])
     res = simulate(prog, {"A": A, "B": B}, trace=TraceOptions(regions=("second",)))
     pids = {e["pid"] for e in res.trace_events}
     assert pids == {1}

@@ -18,7 +18,7 @@ from scipy.special import erf
 
 from fuseflow.errors import FuseflowError
 from fuseflow.sim.errors import StreamError
-from fuseflow.sim.graph import AluOp, Graph, Kind, ReduceOp
+from fuseflow.sim.graph import AluCode, Graph, Kind, ReduceCode
 from fuseflow.sim.tensors import TensorData
 from fuseflow.sim.tokens import DONE, EMPTY, REP, Stop, is_data, is_stop
 
@@ -242,37 +242,37 @@ def _gelu(x):
 
 
 def alu_apply(op: int, a, b=None, c: float = 0.0):
-    op = AluOp(op)
-    if op == AluOp.ADD:
+    op = AluCode(op)
+    if op == AluCode.ADD:
         return a + b
-    if op == AluOp.SUB:
+    if op == AluCode.SUB:
         return a - b
-    if op == AluOp.MUL:
+    if op == AluCode.MUL:
         return a * b
-    if op == AluOp.MATMUL:
+    if op == AluCode.MATMUL:
         return a @ b if isinstance(a, np.ndarray) else a * b
-    if op == AluOp.DIV:
+    if op == AluCode.DIV:
         return a / b if isinstance(a, np.ndarray) or b != 0 else (math.copysign(math.inf, a) if a else math.nan)
-    if op == AluOp.MAX:
+    if op == AluCode.MAX:
         return np.maximum(a, b) if isinstance(a, np.ndarray) else max(a, b)
-    if op == AluOp.MIN:
+    if op == AluCode.MIN:
         return np.minimum(a, b) if isinstance(a, np.ndarray) else min(a, b)
     x = np.asarray(a, np.float64)
     r = {
-        AluOp.NEG: lambda: -x,
-        AluOp.EXP: lambda: np.exp(x),
-        AluOp.RELU: lambda: np.maximum(x, 0.0),
-        AluOp.RSQRT: lambda: 1.0 / np.sqrt(x),
-        AluOp.SQRT: lambda: np.sqrt(x),
-        AluOp.SIGMOID: lambda: 1.0 / (1.0 + np.exp(-x)),
-        AluOp.TANH: lambda: np.tanh(x),
-        AluOp.GELU: lambda: _gelu(x),
-        AluOp.ADDC: lambda: x + c,
-        AluOp.MULC: lambda: x * c,
-        AluOp.DIVC: lambda: x / c,
-        AluOp.MAXC: lambda: np.maximum(x, c),
-        AluOp.MINC: lambda: np.minimum(x, c),
-        AluOp.RCP: lambda: 1.0 / x,
+        AluCode.NEG: lambda: -x,
+        AluCode.EXP: lambda: np.exp(x),
+        AluCode.RELU: lambda: np.maximum(x, 0.0),
+        AluCode.RSQRT: lambda: 1.0 / np.sqrt(x),
+        AluCode.SQRT: lambda: np.sqrt(x),
+        AluCode.SIGMOID: lambda: 1.0 / (1.0 + np.exp(-x)),
+        AluCode.TANH: lambda: np.tanh(x),
+        AluCode.GELU: lambda: _gelu(x),
+        AluCode.ADDC: lambda: x + c,
+        AluCode.MULC: lambda: x * c,
+        AluCode.DIVC: lambda: x / c,
+        AluCode.MAXC: lambda: np.maximum(x, c),
+        AluCode.MINC: lambda: np.minimum(x, c),
+        AluCode.RCP: lambda: 1.0 / x,
     }[op]()
     return r if isinstance(a, np.ndarray) else float(r)
 
@@ -296,21 +296,21 @@ def alu(op, a, b=None, const=0.0):
     return out
 
 
-_IDENTITY = {ReduceOp.ADD: 0.0, ReduceOp.MAX: -math.inf, ReduceOp.MIN: math.inf}
+_IDENTITY = {ReduceCode.ADD: 0.0, ReduceCode.MAX: -math.inf, ReduceCode.MIN: math.inf}
 
 
 def _combine(op, acc, x):
     if acc is None:
         return x
-    if op == ReduceOp.ADD:
+    if op == ReduceCode.ADD:
         return acc + x
-    if op == ReduceOp.MAX:
+    if op == ReduceCode.MAX:
         return np.maximum(acc, x) if isinstance(x, np.ndarray) else max(acc, x)
     return np.minimum(acc, x) if isinstance(x, np.ndarray) else min(acc, x)
 
 
-def reduce(vals, op=ReduceOp.ADD):
-    op = ReduceOp(op)
+def reduce(vals, op=ReduceCode.ADD):
+    op = ReduceCode(op)
     out = []
     acc = None
     for t in vals:
@@ -366,7 +366,7 @@ def spacc1(inner, outer, vals):
             out_v.append(st)
             acc = {}
         elif c is not EMPTY:
-            acc[c] = _combine(ReduceOp.ADD, acc.get(c), 0.0 if v is EMPTY else v)
+            acc[c] = _combine(ReduceCode.ADD, acc.get(c), 0.0 if v is EMPTY else v)
     return out_c, out_v
 
 
@@ -411,7 +411,7 @@ def spacc2(c0, c1, c2, vals):
         elif c is not EMPTY:
             r = c1[k1]
             key = (r, c)
-            acc[key] = _combine(ReduceOp.ADD, acc.get(key), 0.0 if v is EMPTY else v)
+            acc[key] = _combine(ReduceCode.ADD, acc.get(key), 0.0 if v is EMPTY else v)
     return o0, o1, ov
 
 

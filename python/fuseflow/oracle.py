@@ -1,4 +1,4 @@
-"""The numerical reference: run linalg + sparse_tensor IR on the CPU through MLIR's sparsifier.
+"""The numerical oracle: run linalg + sparse_tensor IR on the CPU through MLIR's sparsifier.
 
 ``run(module, inputs)`` compiles a copy of the module with the upstream sparsifier (without
 elementwise fusion, which the sparsifier cannot always compile on dense->sparse chains) and runs
@@ -13,7 +13,7 @@ encoding), whatever its own layout. Results come back as dense numpy arrays (spa
 are unpacked from their pos/crd/values buffers)::
 
     m = fuseflow.import_model(GCN(...), (adj, x), sparse={"adj": "csr"})
-    (out,) = fuseflow.reference.run(m, [adj, x])   # lifted weights are filled in
+    (out,) = fuseflow.oracle.run(m, [adj, x])   # lifted weights are filled in
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ PIPELINE = (
 _NUMPY = {"f32": np.float32, "f64": np.float64, "i64": np.int64, "i32": np.int32}
 
 
-class ReferenceRunError(FuseflowError):
-    """The reference cannot run this module or these inputs."""
+class OracleRunError(FuseflowError):
+    """The oracle cannot run this module or these inputs."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class _Operand:
         rt = ir.RankedTensorType(t)
         dtype = _NUMPY.get(str(rt.element_type))
         if dtype is None:
-            raise ReferenceRunError(f"unsupported element type {rt.element_type}")
+            raise OracleRunError(f"unsupported element type {rt.element_type}")
         if rt.encoding is None:
             return cls(tuple(rt.shape), dtype, Format("dense"))
         from fuseflow.bindings import sparse_tensor
@@ -214,7 +214,7 @@ def _entry_func(module: ir.Module, func_name: str | None):
     else:
         funcs = [f for f in funcs if "sym_visibility" not in f.attributes] or funcs
     if len(funcs) != 1:
-        raise ReferenceRunError(
+        raise OracleRunError(
             f"expected one entry function{f' @{func_name}' if func_name else ''}, found {len(funcs)}"
         )
     return funcs[0]
@@ -232,7 +232,7 @@ def run(module, inputs, *, func_name: str | None = None) -> list[np.ndarray]:
         module = module.module
     else:
         if isinstance(inputs, dict):
-            raise ReferenceRunError("inputs by name need an ImportedModel; pass a list")
+            raise OracleRunError("inputs by name need an ImportedModel; pass a list")
         args = list(inputs)
     ctx = make_context()
     copy = parse_module(print_module(module), ctx)
@@ -242,12 +242,12 @@ def run(module, inputs, *, func_name: str | None = None) -> list[np.ndarray]:
     params = [_Operand.of(t) for t in ftype.inputs]
     results = [_Operand.of(t) for t in ftype.results]
     if len(args) != len(params):
-        raise ReferenceRunError(f"@{name} takes {len(params)} arguments, got {len(args)}")
+        raise OracleRunError(f"@{name} takes {len(params)} arguments, got {len(args)}")
     flat_args = []
     for i, (x, p) in enumerate(zip(args, params, strict=True)):
         dense = np.asarray(to_numpy(x), dtype=p.dtype)
         if tuple(dense.shape) != p.shape:
-            raise ReferenceRunError(
+            raise OracleRunError(
                 f"argument {i} of @{name} has shape {list(p.shape)}, got {list(dense.shape)}"
             )
         bufs = pack(dense, p.format, p.dtype)
