@@ -282,6 +282,14 @@ cdef class Node:
     cdef int run(self) except -1:
         return 0
 
+    def configure(self, **kw):
+        """Set the kernel's parameters from its record's ``configure`` keywords (primitives.py)."""
+
+    def set_tiles(self, bint tiled, int64_t block):
+        """Whether the node handles B x B tiles, and B."""
+        self.tiled = tiled
+        self.block = block
+
     def error(self, msg):
         return StreamError(f"node {self.name!r}: {msg}")
 
@@ -478,7 +486,10 @@ cdef inline int mwrite(Node n, int slot, int64_t addr, int64_t t) except -1:
     return 0
 
 
-# Primitives (textually included: they share this module's inline helpers)
+_NO_POSITIONS = np.zeros(1, np.int64)
+
+# Primitives (textually included: they share this module's inline helpers); each kernel class
+# configures itself from the keywords its record in primitives.py gives (``configure``)
 include "_prims_streams.pxi"
 include "_prims_values.pxi"
 include "_prims_coords.pxi"
@@ -859,86 +870,3 @@ cdef class Engine:
         return passes
 
 
-NODE_CLASSES = {
-    "root": Root, "source": Source, "sink": Sink, "fiber_lookup": FiberLookup, "locate": Locate,
-    "joiner": Joiner, "repeat_sig_gen": RepeatSigGen, "repeat": Repeat, "array": Array, "alu": Alu,
-    "reduce": Reduce, "spacc1": Spacc1, "spacc2": Spacc2, "crd_drop": CrdDrop,
-    "crd_hold": CrdHold, "fork": Fork, "join": Join, "fiber_write": FiberWrite,
-    "val_write": ValWrite,
-}
-
-
-_NO_POSITIONS = np.zeros(1, np.int64)
-
-
-def configure(Node n, str what, **kw):
-    """Set a primitive's parameters (called once by the Python-side engine builder)."""
-    if what == "source":
-        (<Source> n).kinds = kw["kinds"]
-        (<Source> n).vacs = kw["vacs"]
-        (<Source> n).ivals = kw["ivals"]
-        (<Source> n).fvals = kw["fvals"]
-        (<Source> n).n = len(kw["kinds"])
-    elif what == "sink":
-        (<Sink> n).got = []
-    elif what == "fiber_lookup" or what == "locate":
-        dense = kw["dense"]
-        seg = kw.get("seg")
-        crd = kw.get("crd")
-        if isinstance(n, FiberLookup):
-            (<FiberLookup> n).dense = dense
-            (<FiberLookup> n).single = kw.get("single", False)
-            (<FiberLookup> n).unique = kw.get("unique", True)
-            (<FiberLookup> n).dim = kw["dim"]
-            (<FiberLookup> n).seg = seg
-            (<FiberLookup> n).crd = crd
-            (<FiberLookup> n).run_end = kw.get("run_end", _NO_POSITIONS)
-            (<FiberLookup> n).span_end = kw.get("span_end", _NO_POSITIONS)
-            (<FiberLookup> n).nref = kw["nref"] if "nref" in kw else len(seg) - 1
-            (<FiberLookup> n).seg_base = kw["seg_base"]
-            (<FiberLookup> n).crd_base = kw["crd_base"]
-        else:
-            (<Locate> n).dense = dense
-            (<Locate> n).dim = kw["dim"]
-            (<Locate> n).seg = seg
-            (<Locate> n).crd = crd
-            (<Locate> n).nref = len(seg) - 1
-            (<Locate> n).seg_base = kw["seg_base"]
-            (<Locate> n).crd_base = kw["crd_base"]
-    elif what == "joiner":
-        (<Joiner> n).k = kw["k"]
-        (<Joiner> n).is_union = kw["union"]
-    elif what == "array":
-        (<Array> n).vals = kw["vals"]
-        (<Array> n).nvals = kw["nvals"]
-        (<Array> n).val_base = kw["val_base"]
-        (<Array> n).tile_base = kw.get("tile_base", 0)
-        (<Array> n).zero_tile = kw.get("zero_tile", 0)
-    elif what == "alu":
-        (<Alu> n).op = kw["op"]
-        (<Alu> n).binary = kw["binary"]
-        (<Alu> n).const = kw["const"]
-        (<Alu> n).tile_fn = kw.get("tile_fn")
-    elif what == "reduce":
-        (<Reduce> n).op = kw["op"]
-        (<Reduce> n).tile_fn = kw.get("tile_fn")
-    elif what == "spacc1":
-        (<Spacc1> n).capacity = kw["capacity"]
-        (<Spacc1> n).flush_ii = kw["flush_ii"]
-    elif what == "spacc2":
-        (<Spacc2> n).capacity = kw["capacity"]
-        (<Spacc2> n).flush_ii = kw["flush_ii"]
-    elif what == "fork":
-        (<Fork> n).lanes = kw["lanes"]
-    elif what == "join":
-        (<Join> n).lanes = kw["lanes"]
-        (<Join> n).depth = kw["depth"]
-        (<Join> n).merged.resize(kw["lanes"], 0)
-    elif what == "fiber_write":
-        (<FiberWrite> n).crd_base = kw["crd_base"]
-        (<FiberWrite> n).seg_base = kw["seg_base"]
-    elif what == "val_write":
-        (<ValWrite> n).val_base = kw["val_base"]
-    if "tiled" in kw:
-        n.tiled = kw["tiled"]
-        n.block = kw.get("block", 0)

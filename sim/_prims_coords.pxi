@@ -153,6 +153,10 @@ cdef class CrdHold(Node):
 cdef class Fork(Node):
     cdef int lanes, rr
 
+    def configure(self, **kw):
+        """Parameters from the record's ``configure`` (primitives.py): lanes."""
+        self.lanes = kw["lanes"]
+
     cdef int run(self) except -1:
         cdef Entry* h
         cdef int64_t c
@@ -188,6 +192,12 @@ cdef class Join(Node):
     cdef bint has_pending
     cdef Token pending
     cdef vector[char] merged
+
+    def configure(self, **kw):
+        """Parameters from the record's ``configure`` (primitives.py): lanes, depth (loop levels below the forked one)."""
+        self.lanes = kw["lanes"]
+        self.depth = kw["depth"]
+        self.merged.resize(kw["lanes"], 0)
 
     cdef int follows(self, int i) except -2:
         # 1: lane i's next token starts a unit of the current fiber; 0: it does not; -1: unknown
@@ -302,6 +312,11 @@ cdef class FiberWrite(Node):
     cdef vector[int64_t] seg
     cdef int64_t crd_base, seg_base
 
+    def configure(self, **kw):
+        """Parameters from the record's ``configure`` (primitives.py): crd_base, seg_base: the written arrays' addresses."""
+        self.crd_base = kw["crd_base"]
+        self.seg_base = kw["seg_base"]
+
     def release(self):
         Node.release(self)
         self.crd.clear()
@@ -345,6 +360,10 @@ cdef class ValWrite(Node):
     cdef vector[double] vals
     cdef vector[int64_t] tids
     cdef int64_t val_base
+
+    def configure(self, **kw):
+        """Parameters from the record's ``configure`` (primitives.py): val_base: the written values' address."""
+        self.val_base = kw["val_base"]
 
     def release(self):
         Node.release(self)

@@ -28,6 +28,14 @@ cdef class Source(Node):
     cdef double[::1] fvals
     cdef int64_t pos, n
 
+    def configure(self, **kw):
+        """Parameters from the record's ``configure`` (primitives.py): kinds, vacs, ivals, fvals: the replayed tokens as parallel arrays (engine.encode_tokens)."""
+        self.kinds = kw["kinds"]
+        self.vacs = kw["vacs"]
+        self.ivals = kw["ivals"]
+        self.fvals = kw["fvals"]
+        self.n = len(kw["kinds"])
+
     cdef int run(self) except -1:
         cdef int64_t c
         while self.pos < self.n:
@@ -44,6 +52,10 @@ cdef class Source(Node):
 
 cdef class Sink(Node):
     cdef public list got
+
+    def configure(self, **kw):
+        """Parameters from the record's ``configure`` (primitives.py): nothing: the recorded tokens start empty."""
+        self.got = []
 
     def release(self):
         Node.release(self)
@@ -75,6 +87,20 @@ cdef class FiberLookup(Node):
     cdef bint dense, single, unique
     cdef int64_t dim, p, end, base, ready, req, seg_base, crd_base, nref
     cdef int mode
+
+    def configure(self, **kw):
+        """Parameters from the record's ``configure`` (primitives.py): the level's arrays (primitives._level_arrays) and its singleton/nonunique extras."""
+        self.dense = kw["dense"]
+        self.single = kw.get("single", False)
+        self.unique = kw.get("unique", True)
+        self.dim = kw["dim"]
+        self.seg = kw["seg"]
+        self.crd = kw["crd"]
+        self.run_end = kw.get("run_end", _NO_POSITIONS)
+        self.span_end = kw.get("span_end", _NO_POSITIONS)
+        self.nref = kw["nref"] if "nref" in kw else len(kw["seg"]) - 1
+        self.seg_base = kw["seg_base"]
+        self.crd_base = kw["crd_base"]
 
     cdef int run(self) except -1:
         cdef Entry* h
@@ -246,6 +272,16 @@ cdef class Locate(Node):
     cdef bint dense
     cdef int64_t dim, nref, seg_base, crd_base
 
+    def configure(self, **kw):
+        """Parameters from the record's ``configure`` (primitives.py): the located level's arrays (primitives._level_arrays)."""
+        self.dense = kw["dense"]
+        self.dim = kw["dim"]
+        self.seg = kw["seg"]
+        self.crd = kw["crd"]
+        self.nref = len(kw["seg"]) - 1
+        self.seg_base = kw["seg_base"]
+        self.crd_base = kw["crd_base"]
+
     cdef int run(self) except -1:
         cdef Entry* a
         cdef Entry* r
@@ -320,6 +356,11 @@ cdef class Locate(Node):
 cdef class Joiner(Node):
     cdef int k
     cdef bint is_union
+
+    def configure(self, **kw):
+        """Parameters from the record's ``configure`` (primitives.py): k: the number of joined (crd, payload) pairs; union: a union, else an intersection."""
+        self.k = kw["k"]
+        self.is_union = kw["union"]
 
     cdef int run(self) except -1:
         cdef int i, k = self.k, nstop, ndone, nempty

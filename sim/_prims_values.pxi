@@ -4,6 +4,14 @@ cdef class Array(Node):
     cdef double[::1] vals
     cdef int64_t nvals, val_base, tile_base, zero_tile
 
+    def configure(self, **kw):
+        """Parameters from the record's ``configure`` (primitives.py): vals, nvals, val_base; tile_base and zero_tile for a blocked tensor."""
+        self.vals = kw["vals"]
+        self.nvals = kw["nvals"]
+        self.val_base = kw["val_base"]
+        self.tile_base = kw.get("tile_base", 0)
+        self.zero_tile = kw.get("zero_tile", 0)
+
     cdef int run(self) except -1:
         cdef Entry* h
         cdef int64_t c, r
@@ -155,6 +163,13 @@ cdef class Alu(Node):
     cdef double const
     cdef object tile_fn
 
+    def configure(self, **kw):
+        """Parameters from the record's ``configure`` (primitives.py): op (AluCode), binary, const; tile_fn on tile streams."""
+        self.op = kw["op"]
+        self.binary = kw["binary"]
+        self.const = kw["const"]
+        self.tile_fn = kw.get("tile_fn")
+
     cdef int run(self) except -1:
         cdef Entry* a
         cdef Entry* b
@@ -275,6 +290,11 @@ cdef class Reduce(Node):
     cdef bint have, sum_sent
     cdef object tile_fn  # (acc tile id or -1, tile id) -> tile id
 
+    def configure(self, **kw):
+        """Parameters from the record's ``configure`` (primitives.py): op (ReduceCode); tile_fn on tile streams."""
+        self.op = kw["op"]
+        self.tile_fn = kw.get("tile_fn")
+
     cdef int run(self) except -1:
         cdef Entry* h
         cdef int64_t c
@@ -342,6 +362,11 @@ cdef class Spacc1(Node):
     cdef int64_t fpos, capacity, flush_ii
     cdef Token fstop
     cdef bint flushing
+
+    def configure(self, **kw):
+        """Parameters from the record's ``configure`` (primitives.py): capacity, flush_ii (HardwareConfig.spacc_capacity, spacc_flush_ii)."""
+        self.capacity = kw["capacity"]
+        self.flush_ii = kw["flush_ii"]
 
     def release(self):
         Node.release(self)
@@ -459,6 +484,11 @@ cdef class Spacc2(Node):
     cdef int64_t fpos, capacity, flush_ii
     cdef Token f1stop
     cdef bint flushing, c2_done
+
+    def configure(self, **kw):
+        """Parameters from the record's ``configure`` (primitives.py): capacity, flush_ii (HardwareConfig.spacc_capacity, spacc_flush_ii)."""
+        self.capacity = kw["capacity"]
+        self.flush_ii = kw["flush_ii"]
 
     def release(self):
         Node.release(self)

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from fuseflow.errors import FuseflowError
-from fuseflow.sim.graph import Graph, GraphTensor, Kind
+from fuseflow.sim.graph import PRIMITIVES, Graph, GraphTensor, Kind
 from fuseflow.sim.tensors import Level, TensorData, from_value
 
 
@@ -18,7 +18,7 @@ def bind_inputs(g: Graph, inputs) -> list[TensorData]:
     if isinstance(inputs, Mapping):
         missing = [s.name for s in specs if s.name not in inputs]
         if missing:
-            users = [n.name for n in g.nodes if n.kind in (Kind.FIBER_LOOKUP, Kind.ARRAY, Kind.LOCATE) and specs[n.iparams[0]].name in missing]
+            users = [n.name for n in g.nodes if PRIMITIVES[n.kind].tensor_param and specs[n.iparams[0]].name in missing]
             raise FuseflowError(f"graph {g.name!r}: no input tensor named {missing[0]!r} (needed by node {users[0] if users else '?'!r}); given: {sorted(inputs)}")
         values = [inputs[s.name] for s in specs]
     elif isinstance(inputs, Sequence):
@@ -29,7 +29,7 @@ def bind_inputs(g: Graph, inputs) -> list[TensorData]:
         raise FuseflowError("inputs must be a mapping name -> tensor or a sequence of tensors")
     bound = []
     for k, (spec, v) in enumerate(zip(specs, values, strict=True)):
-        readers = [n.name for n in g.nodes if n.kind in (Kind.FIBER_LOOKUP, Kind.ARRAY, Kind.LOCATE) and n.iparams[0] == k]
+        readers = [n.name for n in g.nodes if PRIMITIVES[n.kind].tensor_param and n.iparams[0] == k]
         who = f" (read by node {', '.join(readers)})" if readers else ""
         try:
             td = from_value(spec.name, v, spec.format, spec.order, spec.block)

@@ -15,23 +15,16 @@ import numpy as np
 from fuseflow.errors import FuseflowError
 from fuseflow.sim import _engine
 from fuseflow.sim.binding import OutputBuilder, make_output_builders
+from fuseflow.sim.codes import BINARY_CODES, StreamKind
 from fuseflow.sim.config import HardwareConfig
 from fuseflow.sim.errors import BufferBudgetError, MemoryBudgetError, SimulationInterrupted
 from fuseflow.sim.functional import alu_apply
-from fuseflow.sim.graph import BINARY_CODES, AluCode, Graph, Kind, StreamKind
+from fuseflow.sim.graph import Graph, Kind
+from fuseflow.sim.primitives import PRIMITIVES
 from fuseflow.sim.resources import check_pe_budget, graph_primitives, lane_count
 from fuseflow.sim.tensors import TensorData
 from fuseflow.sim.tokens import DONE, EMPTY, REP, Stop, is_stop
 from fuseflow.sim.trace import TraceOptions, region_events
-
-_KIND_CLASS = {
-    Kind.ROOT: "root", Kind.SOURCE: "source", Kind.SINK: "sink", Kind.FIBER_LOOKUP: "fiber_lookup",
-    Kind.LOCATE: "locate", Kind.INTERSECT: "joiner", Kind.UNION: "joiner",
-    Kind.REPEAT_SIG_GEN: "repeat_sig_gen", Kind.REPEAT: "repeat", Kind.ARRAY: "array",
-    Kind.ALU: "alu", Kind.REDUCE: "reduce", Kind.SPACC1: "spacc1", Kind.SPACC2: "spacc2",
-    Kind.CRD_DROP: "crd_drop", Kind.CRD_HOLD: "crd_hold", Kind.FORK: "fork", Kind.JOIN: "join",
-    Kind.FIBER_WRITE: "fiber_write", Kind.VAL_WRITE: "val_write",
-}
 
 _KIND_NAMES = {k: k.name.lower() for k in Kind}
 
@@ -65,11 +58,6 @@ class RegionResult:
     buffer_words: int = 0  # words of the compiler-sized fan-out buffers
     buffer_peak: int = 0  # the most tokens those buffers held at once, summed over them
     memory_peak: int = 0  # the most bytes the engine's growing structures held at once
-
-
-def _positions(a) -> np.ndarray:
-    a = np.ascontiguousarray(a, np.int64)
-    return a if len(a) else np.zeros(1, np.int64)
 
 
 def encode_tokens(tokens, kind: StreamKind, eng) -> dict:
@@ -115,40 +103,31 @@ def decode_tokens(got, kind: StreamKind, tiled: bool, eng) -> list:
     return out
 
 
-def _tiled_fifos(g: Graph, tensors: list[TensorData]) -> list[bool]:
-    """Which FIFOs carry B x B tiles (propagated from blocked array loads and tile sources)."""
+def _tiled_fifos(x: _Build) -> list[bool]:
+    """Which FIFOs carry B x B tiles: from blocked loads and tile sources, through every node
+    whose record passes tiles on (``tiled_outputs``)."""
+    g = x.g
     port_tiled: dict[tuple[int, int], bool] = {}
-    for n in g.nodes:
-        if n.kind == Kind.ARRAY and tensors[n.iparams[0]].block:
-            port_tiled[(n.id, 0)] = True
-        if n.kind == Kind.SOURCE and any(isinstance(t, np.ndarray) for t in g.sources[n.iparams[0]]):
-            port_tiled[(n.id, 0)] = True
     changed = True
     while changed:
         changed = False
         for n in g.nodes:
             ins_t = [port_tiled.get(g.fifo_ends[f][:2], False) for f in n.ins]
-            if not any(ins_t):
-                continue
-            if n.kind in (Kind.ALU, Kind.REDUCE, Kind.JOIN):
-                ports = [0]
-            elif n.kind == Kind.REPEAT:
-                ports = [0] if ins_t[0] else []
-            elif n.kind == Kind.LOCATE:
-                ports = [0] if ins_t[1] else []
-            elif n.kind == Kind.FORK:
-                ports = list(range(n.iparams[0]))
-            elif n.kind in (Kind.INTERSECT, Kind.UNION):
-                ports = [1 + i for i in range(n.iparams[0]) if ins_t[2 * i + 1]]
-            elif n.kind in (Kind.SPACC1, Kind.SPACC2):
-                raise FuseflowError(f"node {n.name!r}: sparse accumulators do not take tile streams")
-            else:
-                ports = []
-            for p in ports:
+            for p in PRIMITIVES[n.kind].tiled_outputs(n, ins_t, x):
                 if not port_tiled.get((n.id, p)):
                     port_tiled[(n.id, p)] = True
                     changed = True
     return [port_tiled.get(g.fifo_ends[f][:2], False) for f in range(len(g.fifo_kinds))]
+
+
+class _Build:
+    """What a record's ``configure``, ``timing`` and ``tiled_outputs`` see of the region being
+    set up: the graph, its bound tensors, the engine, the hardware, tile helpers."""
+
+    def __init__(self, g: Graph, tensors: list[TensorData], eng, hw: HardwareConfig):
+        self.g, self.tensors, self.eng, self.hw = g, tensors, eng, hw
+        self.tiles: _Tiles | None = None
+        self.tile_bases: dict[int, tuple[int, int]] = {}  # blocked input -> (first tile, zero tile)
 
 
 class _Tiles:
@@ -222,7 +201,8 @@ def run_region(g: Graph, tensors: list[TensorData], hw: HardwareConfig, *, trace
 def _run(g: Graph, tensors: list[TensorData], hw: HardwareConfig, eng, depths: list[int], words: int,
          trace: TraceOptions | None, offset: int, pid: int, progress: Callable | None,
          progress_every: float) -> RegionResult:
-    tiled = _tiled_fifos(g, tensors)
+    x = _Build(g, tensors, eng, hw)
+    tiled = _tiled_fifos(x)
     block = max([t.block for t in tensors] + [0])
     for n in g.nodes:  # tiles produced by sources
         if n.kind == Kind.SOURCE:
@@ -230,80 +210,18 @@ def _run(g: Graph, tensors: list[TensorData], hw: HardwareConfig, eng, depths: l
                 if isinstance(t, np.ndarray):
                     block = block or t.shape[0]
     eng.zero_tile_shape = (block, block)
-    tiles = _Tiles(eng, block)
+    x.tiles = _Tiles(eng, block)
     outputs = make_output_builders(g, tensors)
-    tile_bases = {}
     nodes = []
     for n in g.nodes:
-        cls = _engine.NODE_CLASSES[_KIND_CLASS[n.kind]]
-        # sinks (writers) have no output: they are done a cycle after taking their last token
-        lat, ii = (1 if n.kind in (Kind.SINK, Kind.FIBER_WRITE, Kind.VAL_WRITE) else hw.latency), hw.ii
-        in_tiled = any(tiled[f] for f in n.ins)
-        out_tiled = any(tiled[f] for port in n.outs for f in port)
-        B = block if (in_tiled or out_tiled) else 0
-        kw: dict = {"tiled": bool(B), "block": B}
-        what = _KIND_CLASS[n.kind]
-        ip = n.iparams
-        if n.kind == Kind.SOURCE:
-            kw.update(encode_tokens(g.sources[ip[0]], g.fifo_kinds[n.outs[0][0]] if n.outs[0] else StreamKind.CRD, eng))
-        elif n.kind in (Kind.FIBER_LOOKUP, Kind.LOCATE):
-            lv = tensors[ip[0]].levels[ip[1]]
-            dense = lv.format == "d"
-            seg = np.zeros(2, np.int64) if dense or lv.singleton else np.ascontiguousarray(lv.seg, np.int64)
-            crd = np.zeros(1, np.int64) if dense or not len(lv.crd) else np.ascontiguousarray(lv.crd, np.int64)
-            kw.update(dense=dense, dim=lv.dim, seg=seg, crd=crd, seg_base=eng.alloc(len(seg)), crd_base=eng.alloc(len(crd)))
-            if lv.singleton:
-                kw.update(single=True, nref=len(lv.crd), span_end=_positions(lv.span_end))
-            if not lv.unique:
-                kw.update(unique=False, run_end=_positions(lv.run_end))
-        elif n.kind in (Kind.INTERSECT, Kind.UNION):
-            kw.update(k=ip[0], union=n.kind == Kind.UNION)
-        elif n.kind == Kind.ARRAY:
-            t = tensors[ip[0]]
-            if t.block:
-                if ip[0] not in tile_bases:
-                    base = len(eng.tiles)
-                    for tile in t.vals:
-                        eng.add_tile(np.asarray(tile, np.float64))
-                    tile_bases[ip[0]] = (base, eng.add_tile(np.zeros((t.block, t.block))))
-                base, zero = tile_bases[ip[0]]
-                kw.update(vals=np.zeros(1), nvals=len(t.vals), val_base=eng.alloc(len(t.vals) * t.block * t.block), tile_base=base, zero_tile=zero)
-                if hw.tile_costs:
-                    lat += t.block * t.block
-            else:
-                vals = np.ascontiguousarray(t.vals, np.float64)
-                kw.update(vals=vals if len(vals) else np.zeros(1), nvals=len(vals), val_base=eng.alloc(len(vals)))
-        elif n.kind == Kind.ALU:
-            op = ip[0]
-            kw.update(op=op, binary=op in BINARY_CODES, const=n.fparams[0] if n.fparams else 0.0)
-            if B:
-                kw["tile_fn"] = tiles.alu(op, kw["const"])
-                if hw.tile_costs:
-                    if op == AluCode.MATMUL:
-                        lat, ii = 2 * B - 1, B
-                    elif op in BINARY_CODES:
-                        lat = B * B
-                    else:
-                        lat = B
-        elif n.kind == Kind.REDUCE:
-            kw["op"] = ip[0]
-            if B:
-                kw["tile_fn"] = tiles.reduce(ip[0])
-                if hw.tile_costs:
-                    lat += B * B
-        elif n.kind in (Kind.SPACC1, Kind.SPACC2):
-            kw.update(capacity=hw.spacc_capacity, flush_ii=hw.spacc_flush_ii)
-        elif n.kind == Kind.FORK:
-            kw["lanes"] = ip[0]
-        elif n.kind == Kind.JOIN:
-            kw.update(lanes=ip[0], depth=ip[1] if len(ip) > 1 else 0)
-        elif n.kind == Kind.FIBER_WRITE:
-            kw.update(crd_base=eng.alloc(1 << 20), seg_base=eng.alloc(1 << 20))
-        elif n.kind == Kind.VAL_WRITE:
-            kw["val_base"] = eng.alloc(1 << 20)
-        node = eng.add_node(cls(), n.name, int(n.kind), n.ins, n.outs, lat, ii)
+        rec = PRIMITIVES[n.kind]
+        B = block if any(tiled[f] for f in n.ins) or any(tiled[f] for port in n.outs for f in port) else 0
+        kw = rec.configure(n, x, B)
+        lat, ii = rec.timing(n, x, B)
+        node = eng.add_node(getattr(_engine, rec.kernel)(), n.name, int(n.kind), n.ins, n.outs, lat, ii)
         node.tracing = trace is not None and trace.wants_node(n.name, _KIND_NAMES[n.kind])
-        _engine.configure(node, what, **kw)
+        node.configure(**kw)
+        node.set_tiles(bool(B), B)
         nodes.append(node)
     if trace is not None:
         start, end = trace.local_window(offset)

@@ -21,16 +21,14 @@ from pathlib import Path
 
 from fuseflow.errors import FuseflowError
 from fuseflow.files import read_text
-from fuseflow.sim.graph import AluCode, Graph, GraphBuilder, GraphSequence, GraphTensor
+from fuseflow.sim.graph import Graph, GraphBuilder, GraphSequence, GraphTensor
+from fuseflow.sim.primitives import BY_OP, LEVEL_LETTERS, Reader
 
 # sparse_tensor level-type bits: the format in the high half, properties in the low one
 _DENSE, _COMPRESSED, _SINGLETON = 65536, 262144, 524288
 _NONUNIQUE = 0x1
 # format -> (letter if nonunique, letter if unique); see tensors.py for the level formats
 _LEVEL_LETTERS = {_DENSE: ("d", "d"), _COMPRESSED: ("n", "c"), _SINGLETON: ("t", "s")}
-# sam-dialect format attribute -> the level letters it reads
-_FMT = {"dense": "d", "compressed": "cn", "singleton": "st"}
-_SCALAR_FORMS = {"add": AluCode.ADDC, "mul": AluCode.MULC, "div": AluCode.DIVC, "max": AluCode.MAXC, "min": AluCode.MINC, "sub": AluCode.ADDC}
 
 
 def _bindings():
@@ -118,100 +116,35 @@ def graph_from_func(sg, region: int = 0) -> Graph:
         name = op.name
         where = f"@{sg.name} op #{idx} ({name})"
         attrs = op.attributes
-
-        def s(key, where=where):
-            if key not in values:
-                raise FuseflowError(f"{where}: operand is not a SAM stream")
-            return values[key]
-
-        def t(key, where=where):
-            if key not in tensor_ids:
-                raise FuseflowError(f"{where}: tensor operand must be a function argument")
-            return tensor_ids[key]
-
-        def a_int(n, attrs=attrs):
-            return int(ir.IntegerAttr(attrs[n]).value)
-
-        def a_str(n, attrs=attrs):
-            return ir.StringAttr(attrs[n]).value
-
         node = len(sg.args) + idx
         ops = [src_of[(node, k)] for k in range(len(op.operands))]
         res = [(node, r) for r in range(len(op.results))]
         nm = f"{name.split('.')[-1]}{idx}"
         if LANE_ATTR in attrs:
             lanes[nm] = ir.StringAttr(attrs[LANE_ATTR]).value
-        if name == "sam.root":
-            out = [b.root(name=nm)]
-        elif name == "sam.fiber_lookup":
-            out = list(b.fiber_lookup(s(ops[1]), t(ops[0]), a_int("level"), name=nm))
-            _check_format(b, t(ops[0]), a_int("level"), a_str("format"), where)
-        elif name == "sam.locate":
-            out = list(b.locate(s(ops[1]), s(ops[2]), s(ops[3]), t(ops[0]), a_int("level"), name=nm))
-            _check_format(b, t(ops[0]), a_int("level"), a_str("format"), where)
-        elif name in ("sam.intersect", "sam.union"):
-            k = len(ops) // 2
-            pairs = [(s(ops[i]), s(ops[k + i])) for i in range(k)]
-            crd, pays = (b.intersect if name == "sam.intersect" else b.union)(pairs, name=nm)
-            out = [crd, *pays]
-        elif name == "sam.repeat_sig_gen":
-            out = [b.repeat_sig_gen(s(ops[0]), name=nm)]
-        elif name == "sam.repeat":
-            out = [b.repeat(s(ops[0]), s(ops[1]), name=nm)]
-        elif name == "sam.array":
-            out = [b.array(s(ops[1]), t(ops[0]), name=nm)]
-        elif name == "sam.alu":
-            kind = a_str("kind")
-            if "scalar" in attrs:
-                c = float(ir.FloatAttr(attrs["scalar"]).value)
-                if kind not in _SCALAR_FORMS:
-                    raise FuseflowError(f"{where}: no scalar form of alu kind {kind!r}")
-                out = [b.alu(_SCALAR_FORMS[kind], s(ops[0]), const=-c if kind == "sub" else c, name=nm)]
-            else:
-                if kind.upper() not in AluCode.__members__:
-                    raise FuseflowError(f"{where}: unknown alu kind {kind!r}")
-                out = [b.alu(kind, *[s(v) for v in ops], name=nm)]
-        elif name == "sam.reduce":
-            out = [b.reduce(s(ops[0]), a_str("kind"), name=nm)]
-        elif name == "sam.spacc":
-            order = a_int("order")
-            crds = [s(v) for v in ops[: order + 1]]
-            val = s(ops[order + 1])
-            if order == 1:
-                out = list(b.spacc1(crds[0], crds[1], val, name=nm))
-            elif order == 2:
-                out = list(b.spacc2(crds[0], crds[1], crds[2], val, name=nm))
-            else:
-                raise FuseflowError(f"{where}: spacc order {order} (1 or 2 supported)")
-        elif name == "sam.crd_drop":
-            out = list(b.crd_drop(s(ops[0]), s(ops[1]), name=nm))
-        elif name == "sam.crd_hold":
-            out = list(b.crd_hold(s(ops[0]), s(ops[1]), name=nm))
-        elif name == "sam.fork":
-            out = b.fork(s(ops[0]), a_int("lanes"), name=nm)
-        elif name == "sam.join":
-            out = [b.join([s(v) for v in ops], depth=a_int("depth"), name=nm)]
-        elif name == "sam.fiber_write":
-            writers[res[0]] = ("level", s(ops[0]), a_int("level"), a_str("format"), nm)
+        r = Reader(b, values, tensor_ids, ops, attrs, nm, where)
+        if name == "sam.fiber_write":  # writers are built with the sam.output that takes them
+            writers[res[0]] = ("level", r.stream(0), r.int("level"), r.str("format"), nm)
             continue
-        elif name == "sam.val_write":
-            writers[res[0]] = ("vals", s(ops[0]), nm)
+        if name == "sam.val_write":
+            writers[res[0]] = ("vals", r.stream(0), nm)
             continue
-        elif name == "sam.output":
+        if name == "sam.output":
             outputs[res[0]] = (op, [writers.get(v) for v in ops], where)
             continue
-        elif name == "func.return":
+        if name == "func.return":
             for k, v in enumerate(ops):
                 if v not in outputs:
                     raise FuseflowError(f"@{sg.name}: result {k} is not produced by sam.output")
                 _emit_output(b, "out" if n_results == 1 else f"out{k}", *outputs[v])
             continue
-        else:
+        if name not in BY_OP:
             raise FuseflowError(f"{where}: unsupported op {name}")
+        out = BY_OP[name].read(r, op)
         if len(out) != len(res):
             raise FuseflowError(f"{where}: expected {len(out)} results, found {len(res)}")
-        for r, st in zip(res, out, strict=True):
-            values[r] = st
+        for key, st in zip(res, out, strict=True):
+            values[key] = st
         if "fuseflow.buffers" in attrs:
             depths = list(ir.DenseI64ArrayAttr(attrs["fuseflow.buffers"]))
             for k, d in enumerate(depths):
@@ -228,14 +161,6 @@ def graph_from_func(sg, region: int = 0) -> Graph:
     return g
 
 
-def _check_format(b: GraphBuilder, tid: int, level: int, fmt: str, where: str) -> None:
-    spec = b.inputs[tid]
-    if not 0 <= level < len(spec.format):
-        raise FuseflowError(f"{where}: level {level} outside {spec.name}'s {len(spec.format)} levels")
-    if spec.format[level] not in _FMT.get(fmt, ""):
-        raise FuseflowError(f"{where}: format {fmt!r} does not match level {level} of {spec.name} ({spec.format!r})")
-
-
 def _emit_output(b: GraphBuilder, name: str, op, handles, where: str) -> None:
     spec = tensor_spec(name, op.results[0].type, what=where)
     if any(h is None for h in handles):
@@ -244,7 +169,7 @@ def _emit_output(b: GraphBuilder, name: str, op, handles, where: str) -> None:
     for h in handles:
         if h[0] == "level":
             _, crd, level, fmt, nm = h
-            if level >= len(spec.format) or fmt not in ("dense", "compressed") or spec.format[level] != _FMT[fmt][0]:
+            if level >= len(spec.format) or fmt not in ("dense", "compressed") or spec.format[level] != LEVEL_LETTERS[fmt][0]:
                 raise FuseflowError(f"{where}: fiber_write of level {level} ({fmt}) does not match {spec.format!r}")
             b.fiber_write(crd, oid, level, name=nm)
         else:

@@ -1,7 +1,8 @@
-"""Functional reference model: every SAM primitive as a pure function on token lists.
+"""The functional model: every SAM primitive's semantics as a pure function on token lists.
 
-Token-exact, no timing. The compiled engine (``_engine.pyx``) must produce exactly these streams;
-the tests run both. ``run_graph`` evaluates a whole graph in topological order.
+Token-exact, no timing (``engine="functional"``). The compiled engine (``_engine.pyx``) must produce exactly these streams;
+the tests run both. ``run_graph`` evaluates a whole graph in dependency order, each node by
+its record's ``evaluate`` hook (``primitives.py``), which calls the function here.
 
 Stop algebra (see ``tokens.py``): a fiber is closed by ``S0`` or by a merged ``S_n``; a vacant
 stop ``S_n'`` closes no fiber at its innermost level. Scanners and repeaters apply the *stop rule*:
@@ -17,8 +18,8 @@ import numpy as np
 from scipy.special import erf
 
 from fuseflow.errors import FuseflowError
+from fuseflow.sim.codes import AluCode, ReduceCode
 from fuseflow.sim.errors import StreamError
-from fuseflow.sim.graph import AluCode, Graph, Kind, ReduceCode
 from fuseflow.sim.tensors import TensorData
 from fuseflow.sim.tokens import DONE, EMPTY, REP, Stop, is_data, is_stop
 
@@ -563,20 +564,29 @@ def val_write(tokens):
     return vals
 
 
-def run_graph(g: Graph, tensors: list[TensorData], outputs) -> dict[str, list]:
-    """Evaluate ``g`` on bound tensors; fills ``outputs`` (a list of ``OutputBuilder``) and
-    returns the sink streams by name."""
+class _Eval:
+    """What a record's ``evaluate`` sees of the graph being evaluated."""
+
+    def __init__(self, g, tensors: list[TensorData], outputs, sinks: dict):
+        self.g, self.tensors, self.outputs, self.sinks = g, tensors, outputs, sinks
+
+
+def run_graph(g, tensors: list[TensorData], outputs) -> dict[str, list]:
+    """Evaluate graph ``g`` on bound tensors, each node by its record's ``evaluate``
+    (``fuseflow.sim.primitives``); fills ``outputs`` (a list of ``OutputBuilder``) and returns
+    the sink streams by name."""
+    from fuseflow.sim.primitives import PRIMITIVES
+
     streams: dict[int, list] = {}
     done = [False] * len(g.nodes)
-    sinks: dict[str, list] = {}
+    x = _Eval(g, tensors, outputs, {})
     remaining = len(g.nodes)
     while remaining:
         progressed = False
         for n in g.nodes:
             if done[n.id] or any(f not in streams for f in n.ins):
                 continue
-            ins = [streams[f] for f in n.ins]
-            res = _eval_node(n, ins, g, tensors, outputs, sinks)
+            res = PRIMITIVES[n.kind].evaluate(n, [streams[f] for f in n.ins], x)
             for port, fids in enumerate(n.outs):
                 for f in fids:
                     streams[f] = res[port]
@@ -585,54 +595,5 @@ def run_graph(g: Graph, tensors: list[TensorData], outputs) -> dict[str, list]:
             progressed = True
         if not progressed:
             stuck = [n.name for n in g.nodes if not done[n.id]]
-            raise FuseflowError(f"reference model: graph has a cycle through {stuck}")
-    return sinks
-
-
-def _eval_node(n, ins, g, tensors, outputs, sinks):
-    k, ip = n.kind, n.iparams
-    if k == Kind.ROOT:
-        return [root()]
-    if k == Kind.SOURCE:
-        return [list(g.sources[ip[0]])]
-    if k == Kind.SINK:
-        sinks[g.sink_names[ip[0]]] = ins[0]
-        return []
-    if k == Kind.FIBER_LOOKUP:
-        return list(fiber_lookup(ins[0], tensors[ip[0]].levels[ip[1]], where=n.name))
-    if k == Kind.LOCATE:
-        return list(locate(ins[0], ins[1], ins[2], tensors[ip[0]].levels[ip[1]]))
-    if k in (Kind.INTERSECT, Kind.UNION):
-        pairs = [(ins[2 * i], ins[2 * i + 1]) for i in range(ip[0])]
-        c, refs = (intersect if k == Kind.INTERSECT else union)(pairs)
-        return [c, *refs]
-    if k == Kind.REPEAT_SIG_GEN:
-        return [repeat_sig_gen(ins[0])]
-    if k == Kind.REPEAT:
-        return [repeat(ins[0], ins[1])]
-    if k == Kind.ARRAY:
-        return [array(ins[0], tensors[ip[0]].vals, where=n.name)]
-    if k == Kind.ALU:
-        return [alu(ip[0], ins[0], ins[1] if len(ins) > 1 else None, n.fparams[0] if n.fparams else 0.0)]
-    if k == Kind.REDUCE:
-        return [reduce(ins[0], ip[0])]
-    if k == Kind.SPACC1:
-        return list(spacc1(*ins))
-    if k == Kind.SPACC2:
-        return list(spacc2(*ins))
-    if k == Kind.CRD_DROP:
-        return list(crd_drop(*ins))
-    if k == Kind.CRD_HOLD:
-        return list(crd_hold(*ins))
-    if k == Kind.FORK:
-        return fork(ins[0], ip[0])
-    if k == Kind.JOIN:
-        return [join(ins, ip[1])]
-    if k == Kind.FIBER_WRITE:
-        seg, crd = fiber_write(ins[0])
-        outputs[ip[0]].set_level(ip[1], seg, crd)
-        return []
-    if k == Kind.VAL_WRITE:
-        outputs[ip[0]].set_vals(val_write(ins[0]))
-        return []
-    raise FuseflowError(f"node {n.name!r}: unknown kind {k}")
+            raise FuseflowError(f"functional model: graph has a cycle through {stuck}")
+    return x.sinks

@@ -23,73 +23,15 @@ Building SpMV ``y(i) = A(i,j) * x(j)``::
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
-from enum import IntEnum
 
 from fuseflow.errors import FuseflowError
+from fuseflow.sim.codes import BINARY_CODES, AluCode, ReduceCode, StreamKind
+from fuseflow.sim.primitives import BY_NAME, HARNESS, PRIMITIVES, Kind, input_count
 
-
-class Kind(IntEnum):
-    ROOT = 0
-    FIBER_LOOKUP = 1
-    LOCATE = 2
-    INTERSECT = 3
-    UNION = 4
-    REPEAT_SIG_GEN = 5
-    REPEAT = 6
-    ARRAY = 7
-    ALU = 8
-    REDUCE = 9
-    SPACC1 = 10
-    SPACC2 = 11
-    CRD_DROP = 12
-    CRD_HOLD = 13
-    FIBER_WRITE = 14
-    VAL_WRITE = 15
-    FORK = 16
-    JOIN = 17
-    SOURCE = 18  # feeds a given token list (tests, region stitching)
-    SINK = 19  # records a stream
-
-
-class StreamKind(IntEnum):
-    CRD = 0
-    REF = 1
-    VAL = 2
-    REPSIG = 3
-
-
-class AluCode(IntEnum):
-    ADD = 0
-    SUB = 1
-    MUL = 2
-    DIV = 3
-    MAX = 4
-    MIN = 5
-    MATMUL = 6  # tile x tile matrix product (blocked streams); scalar mul otherwise
-    NEG = 16
-    EXP = 17
-    RELU = 18
-    RSQRT = 19
-    SQRT = 20
-    SIGMOID = 21
-    TANH = 22
-    GELU = 23
-    ADDC = 24
-    MULC = 25
-    DIVC = 26
-    MAXC = 27
-    MINC = 28
-    RCP = 29  # 1 / x
-
-
-BINARY_CODES = frozenset(op for op in AluCode if op < 16)
-
-
-class ReduceCode(IntEnum):
-    ADD = 0
-    MAX = 1
-    MIN = 2
+__all__ = ["BINARY_CODES", "HARNESS", "PRIMITIVES", "AluCode", "Graph", "GraphBuilder", "GraphSequence", "GraphTensor",
+           "Kind", "Node", "ReduceCode", "Stream", "StreamKind", "check_graph"]
 
 
 @dataclass(frozen=True)
@@ -160,28 +102,14 @@ class GraphSequence:
     regions: list[Graph]
 
 
-_PORTS_IN = {
-    Kind.ROOT: 0, Kind.FIBER_LOOKUP: 1, Kind.LOCATE: 3, Kind.REPEAT_SIG_GEN: 1, Kind.REPEAT: 2,
-    Kind.ARRAY: 1, Kind.REDUCE: 1, Kind.SPACC1: 3, Kind.SPACC2: 4, Kind.CRD_DROP: 2,
-    Kind.CRD_HOLD: 2, Kind.FIBER_WRITE: 1, Kind.VAL_WRITE: 1, Kind.FORK: 1, Kind.SOURCE: 0,
-    Kind.SINK: 1,
-}
-
-
 def check_graph(g: Graph) -> None:
     """Structural validation; raises ``FuseflowError`` naming the offending node."""
     nf = len(g.fifo_kinds)
     seen_in = [0] * nf
     seen_out = [0] * nf
     for n in g.nodes:
-        want = _PORTS_IN.get(n.kind)
-        if n.kind in (Kind.INTERSECT, Kind.UNION):
-            want = 2 * n.iparams[0]
-        elif n.kind == Kind.JOIN:
-            want = n.iparams[0]
-        elif n.kind == Kind.ALU:
-            want = 2 if n.iparams[0] in BINARY_CODES else 1
-        if want is not None and len(n.ins) != want:
+        want = input_count(n.kind, n.iparams)
+        if len(n.ins) != want:
             raise FuseflowError(f"node {n.name!r} ({n.kind.name.lower()}) has {len(n.ins)} inputs, expected {want}")
         for f in n.ins:
             if not 0 <= f < nf:
@@ -219,8 +147,12 @@ class GraphBuilder:
         self.outputs.append(GraphTensor(name, fmt, tuple(order or range(len(fmt))), tuple(shape), block))
         return len(self.outputs) - 1
 
-    # -- nodes --------------------------------------------------------------------------------
-    def _add(self, kind, ins, out_kinds, iparams=(), fparams=(), name=None):
+    # -- nodes ------------------------------------------------------------------------------
+    def add(self, kind, ins, out_kinds, iparams=(), fparams=(), name=None):
+        """Add a node of ``kind`` reading ``ins``; its output ``Stream`` (or a tuple of them).
+        The primitives' methods (``b.fiber_lookup(...)``, ``b.alu(...)``) are their records'
+        ``build`` (``fuseflow.sim.primitives``) and call this."""
+        kind = Kind(kind)
         nid = len(self._nodes)
         for s in ins:
             if not isinstance(s, Stream):
@@ -230,83 +162,11 @@ class GraphBuilder:
         outs = tuple(Stream(nid, p, k) for p, k in enumerate(out_kinds))
         return outs[0] if len(outs) == 1 else outs
 
-    def root(self, name=None) -> Stream:
-        return self._add(Kind.ROOT, [], [StreamKind.REF], name=name)
-
-    def source(self, tokens, kind: StreamKind, name=None) -> Stream:
-        self.sources.append(list(tokens))
-        return self._add(Kind.SOURCE, [], [kind], (len(self.sources) - 1,), name=name)
-
-    def sink(self, stream: Stream, name: str) -> None:
-        self.sink_names.append(name)
-        self._add(Kind.SINK, [stream], [], (len(self.sink_names) - 1,), name=name)
-
-    def fiber_lookup(self, ref, tensor: int, level: int, name=None):
-        return self._add(Kind.FIBER_LOOKUP, [ref], [StreamKind.CRD, StreamKind.REF], (tensor, level), name=name)
-
-    def locate(self, crd, ref, parent_ref, tensor: int, level: int, name=None):
-        """Iterate ``(crd, ref)``; look ``crd`` up in ``tensor``'s ``level`` under ``parent_ref``
-        (the located tensor's ref one loop outside ``crd``) -> (ref, located ref, crd)."""
-        return self._add(Kind.LOCATE, [crd, ref, parent_ref], [StreamKind.REF, StreamKind.REF, StreamKind.CRD], (tensor, level), name=name)
-
-    def _joiner(self, kind, pairs, name):
-        ins = [s for pair in pairs for s in pair]
-        outs = self._add(kind, ins, [StreamKind.CRD] + [p[1].kind for p in pairs], (len(pairs),), name=name)
-        return outs[0], list(outs[1:])
-
-    def intersect(self, pairs, name=None):
-        return self._joiner(Kind.INTERSECT, pairs, name)
-
-    def union(self, pairs, name=None):
-        return self._joiner(Kind.UNION, pairs, name)
-
-    def repeat_sig_gen(self, crd, name=None) -> Stream:
-        return self._add(Kind.REPEAT_SIG_GEN, [crd], [StreamKind.REPSIG], name=name)
-
-    def repeat(self, stream, repsig, name=None) -> Stream:
-        return self._add(Kind.REPEAT, [stream, repsig], [stream.kind], name=name)
-
-    def array(self, ref, tensor: int, name=None) -> Stream:
-        return self._add(Kind.ARRAY, [ref], [StreamKind.VAL], (tensor,), name=name)
-
-    def alu(self, op, a, b=None, const: float = 0.0, name=None) -> Stream:
-        op = AluCode[op.upper()] if isinstance(op, str) else AluCode(op)
-        binary = op in BINARY_CODES
-        if binary != (b is not None):
-            raise FuseflowError(f"alu {op.name.lower()} takes {'two' if binary else 'one'} operand(s)")
-        return self._add(Kind.ALU, [a, b] if binary else [a], [StreamKind.VAL], (int(op),), (float(const),), name=name)
-
-    def reduce(self, val, op="add", name=None) -> Stream:
-        op = ReduceCode[op.upper()] if isinstance(op, str) else ReduceCode(op)
-        return self._add(Kind.REDUCE, [val], [StreamKind.VAL], (int(op),), name=name)
-
-    def spacc1(self, inner_crd, outer_crd, val, name=None):
-        return self._add(Kind.SPACC1, [inner_crd, outer_crd, val], [StreamKind.CRD, StreamKind.VAL], name=name)
-
-    def spacc2(self, crd0, crd1, crd2, val, name=None):
-        return self._add(Kind.SPACC2, [crd0, crd1, crd2, val], [StreamKind.CRD, StreamKind.CRD, StreamKind.VAL], name=name)
-
-    def crd_drop(self, outer, inner, name=None):
-        return self._add(Kind.CRD_DROP, [outer, inner], [StreamKind.CRD, StreamKind.CRD], name=name)
-
-    def crd_hold(self, outer, inner, name=None):
-        return self._add(Kind.CRD_HOLD, [outer, inner], [StreamKind.CRD, StreamKind.CRD], name=name)
-
-    def fiber_write(self, crd, output: int, level: int, name=None) -> None:
-        self._add(Kind.FIBER_WRITE, [crd], [], (output, level), name=name)
-
-    def val_write(self, val, output: int, name=None) -> None:
-        self._add(Kind.VAL_WRITE, [val], [], (output,), name=name)
-
-    def fork(self, stream, lanes: int, name=None) -> list[Stream]:
-        outs = self._add(Kind.FORK, [stream], [stream.kind] * lanes, (lanes,), name=name)
-        return [outs] if lanes == 1 else list(outs)
-
-    def join(self, lanes_streams, depth: int = 0, name=None) -> Stream:
-        """Merge lane streams back in fork order; ``depth`` = levels the lanes add below the
-        forked level (0 when each forked token yields one token)."""
-        k = lanes_streams[0].kind
-        return self._add(Kind.JOIN, list(lanes_streams), [k], (len(lanes_streams), depth), name=name)
+    def __getattr__(self, name: str):
+        rec = BY_NAME.get(name)
+        if rec is None:
+            raise AttributeError(f"GraphBuilder has no attribute or primitive {name!r}")
+        return functools.partial(rec.build, self)
 
     # -- finish -------------------------------------------------------------------------------
     def build(self) -> Graph:

@@ -18,11 +18,8 @@ from collections import Counter
 from collections.abc import Iterable
 
 from fuseflow.sim.errors import PeBudgetError
-from fuseflow.sim.graph import Graph, Kind
+from fuseflow.sim.graph import HARNESS, PRIMITIVES, Graph
 
-# simulator node kinds that are no primitive: the test harness's token sources and recorders
-_HARNESS = (Kind.SOURCE, Kind.SINK)
-_OP_NAMES = {Kind.SPACC1: "spacc", Kind.SPACC2: "spacc"}  # else the kind's name is the op's
 _NOT_PRIMITIVES = ("sam.output", "func.return")
 _KINDS_SHOWN = 5  # kinds named by a PeBudgetError
 
@@ -30,7 +27,7 @@ _KINDS_SHOWN = 5  # kinds named by a PeBudgetError
 def graph_primitives(g: Graph) -> Counter:
     """Primitives of a simulator graph by sam op name without ``sam.`` (``spacc`` of either
     order); the same counts as ``sam_primitives`` of the function it was read from."""
-    return Counter(_OP_NAMES.get(n.kind, n.kind.name.lower()) for n in g.nodes if n.kind not in _HARNESS)
+    return Counter(PRIMITIVES[n.kind].op.removeprefix("sam.") for n in g.nodes if n.kind not in HARNESS)
 
 
 def sam_primitives(sg) -> Counter:
