@@ -13,187 +13,41 @@ loader is ``load``. The checked-in IRDL snapshot ``dialects/sam.irdl.mlir`` is r
 """
 
 
-import enum
 from collections.abc import Sequence
-from typing import Any
 
 from fuseflow import context as _context
-from fuseflow.bindings import ext, ir, sparse_tensor
+from fuseflow.bindings import ext, ir
+from fuseflow.dialects.sam_types import (  # noqa: F401  (the dialect's types, re-exported)
+    BINARY_ALU_KINDS,
+    STREAM_KINDS,
+    UNARY_ALU_KINDS,
+    AluKind,
+    CrdType,
+    LevelFormat,
+    LevelType,
+    ReduceKind,
+    RefType,
+    RepsigType,
+    Sam,
+    ValType,
+    ValuesType,
+    crd_type,
+    level_size,
+    level_type,
+    ref_type,
+    repsig_type,
+    stream_kind,
+    tensor_level_formats,
+    tile_shape,
+    type_kind,
+    val_elem_type,
+    val_type,
+    values_type,
+)
 
 Operand = ext.Operand
 Result = ext.Result
 Pure = ext.Pure
-
-# ----------------------------------------------------------------------------------------------
-# Attribute vocabularies (builtin StringAttr values checked by the verifiers)
-
-
-class LevelFormat(enum.StrEnum):
-    """Storage format of one tensor level (``format`` attribute)."""
-
-    DENSE = "dense"
-    COMPRESSED = "compressed"
-    SINGLETON = "singleton"
-
-
-class AluKind(enum.StrEnum):
-    """``kind`` of ``sam.alu``."""
-
-    ADD = "add"
-    SUB = "sub"
-    MUL = "mul"
-    DIV = "div"
-    MAX = "max"
-    MIN = "min"
-    NEG = "neg"
-    EXP = "exp"
-    RELU = "relu"
-    RSQRT = "rsqrt"
-    SQRT = "sqrt"
-    SIGMOID = "sigmoid"
-    TANH = "tanh"
-    GELU = "gelu"
-    RCP = "rcp"
-    MATMUL = "matmul"  # tile x tile product of block-sparse value streams
-
-    @property
-    def is_binary(self) -> bool:
-        return self in BINARY_ALU_KINDS
-
-
-BINARY_ALU_KINDS = frozenset({AluKind.ADD, AluKind.SUB, AluKind.MUL, AluKind.DIV, AluKind.MAX, AluKind.MIN,
-                              AluKind.MATMUL})
-UNARY_ALU_KINDS = frozenset(set(AluKind) - BINARY_ALU_KINDS)
-
-
-class ReduceKind(enum.StrEnum):
-    """``kind`` of ``sam.reduce``."""
-
-    ADD = "add"
-    MAX = "max"
-    MIN = "min"
-
-
-# sparse_tensor level-format enum value -> our format (loose_compressed and n_out_of_m have none).
-_ENCODING_FORMATS = {
-    int(sparse_tensor.LevelFormat.dense): LevelFormat.DENSE,
-    int(sparse_tensor.LevelFormat.compressed): LevelFormat.COMPRESSED,
-    int(sparse_tensor.LevelFormat.singleton): LevelFormat.SINGLETON,
-}
-
-STREAM_KINDS = ("crd", "ref", "val", "repsig")
-
-
-class Sam(ext.Dialect, name="sam"):
-    """The SAM dataflow dialect."""
-
-
-# ----------------------------------------------------------------------------------------------
-# Types
-
-
-class CrdType(Sam.Type, name="crd"):
-    """Coordinate stream of one tensor level: ``!sam.crd<index>``."""
-
-    elem: Any
-
-
-class RefType(Sam.Type, name="ref"):
-    """Reference (position) stream: ``!sam.ref<index>``."""
-
-    elem: Any
-
-
-class ValType(Sam.Type, name="val"):
-    """Value stream: ``!sam.val<f32, array<i64>>`` (scalars) or ``!sam.val<f32, array<i64: 4, 4>>``
-    (each token a 4 x 4 tile of a block-sparse tensor)."""
-
-    elem: Any
-    tile: Any
-
-
-class RepsigType(Sam.Type, name="repsig"):
-    """Repeat-signal stream (``R``, ``S``, ``D``): ``!sam.repsig``."""
-
-
-class LevelType(Sam.Type, name="level"):
-    """Handle of one written output level (``sam.fiber_write`` result): ``!sam.level``."""
-
-
-class ValuesType(Sam.Type, name="values"):
-    """Handle of the written output values (``sam.val_write`` result): ``!sam.values``."""
-
-
-def crd_type() -> ir.Type:
-    return CrdType.get(ir.IndexType.get())
-
-
-def ref_type() -> ir.Type:
-    return RefType.get(ir.IndexType.get())
-
-
-def val_type(elem: ir.Type, tile: Sequence[int] = ()) -> ir.Type:
-    return ValType.get(elem, ir.DenseI64ArrayAttr.get([int(t) for t in tile]))
-
-
-def repsig_type() -> ir.Type:
-    return RepsigType.get()
-
-
-def level_type() -> ir.Type:
-    return LevelType.get()
-
-
-def values_type() -> ir.Type:
-    return ValuesType.get()
-
-
-def type_kind(t: ir.Type) -> str | None:
-    """``"crd"``, ``"ref"``, ``"val"``, ``"repsig"``, ``"level"``, ``"values"`` or None."""
-    text = str(t)
-    if not text.startswith("!sam."):
-        return None
-    return text[5:].split("<", 1)[0]
-
-
-def stream_kind(value: ir.Value) -> str | None:
-    """The stream kind of an SSA value (None for a non-stream value such as a tensor)."""
-    kind = type_kind(value.type)
-    return kind if kind in STREAM_KINDS else None
-
-
-def tile_shape(t: ir.Type) -> tuple[int, ...]:
-    """Tile shape of a ``!sam.val`` type (``()`` for scalar values)."""
-    if type_kind(t) != "val":
-        return ()
-    return tuple(ir.DenseI64ArrayAttr(ValType(t).tile))
-
-
-def val_elem_type(t: ir.Type) -> ir.Type:
-    """Element type of a ``!sam.val`` type."""
-    return ir.TypeAttr(ValType(t).elem).value
-
-
-# ----------------------------------------------------------------------------------------------
-# Tensor level helpers
-
-
-def tensor_level_formats(t: ir.Type) -> list[LevelFormat] | None:
-    """Formats of a tensor type's storage levels (all dense without an encoding); None for a
-    non-tensor type. Raises ValueError for a level format the dialect does not model."""
-    try:
-        rt = ir.RankedTensorType(t)
-    except ValueError:
-        return None
-    if rt.encoding is None:
-        return [LevelFormat.DENSE] * rt.rank
-    enc = sparse_tensor.EncodingAttr(rt.encoding)
-    out = []
-    for i, f in enumerate(enc.lvl_formats_enum):
-        if int(f) not in _ENCODING_FORMATS:
-            raise ValueError(f"level {i} has a format the sam dialect does not model")
-        out.append(_ENCODING_FORMATS[int(f)])
-    return out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -268,8 +122,45 @@ def _check_tensor_level(tensor: ir.Value, level: int, fmt: LevelFormat) -> list[
     return formats
 
 
-class _SamOp(Sam.Operation):
-    """Shared verifier plumbing: every op class defines ``check()``, raising ``VerifyError``."""
+class LoopNestError(ValueError):
+    """A graph whose streams are wired across mismatched loop nests (e.g. a missing repeat)."""
+
+
+def _mismatch(op, message: str):
+    raise LoopNestError(f"{op.operation.name}: {message}")
+
+
+def _same_nest(op, nests, what: str):
+    if any(n != nests[0] for n in nests):
+        _mismatch(op, f"{what} are in different loop nests: " + " vs ".join(str(n) for n in nests))
+    return nests[0]
+
+
+class SamOp(Sam.Operation):
+    """Shared verifier plumbing (every op class defines ``check()``, raising ``VerifyError``) and
+    the facts the graph analyses read from each op (defaults here, overridden per op):
+
+    - ``loop_nest(ins, alias)``: the loop nest (tuple of index variables) of each result from
+      those of the operands (None for non-streams); raises ``LoopNestError`` on a mis-wiring
+      (``sam_graph.loop_nests``);
+    - ``crd_bound(n, bound)``: an exclusive bound on the coordinates of crd result ``n``, or None
+      (``bound(value)`` gives an operand's; ``sam-iterate-locate``);
+    - ``may_carry_empty(n, may)``: whether result ``n`` may carry ``N`` tokens (``may(value)``
+      for an operand's; ``sam-dedup-streams``).
+    """
+
+    def loop_nest(self, ins: list, alias: dict[str, str]) -> list:
+        return [None] * len(self.operation.results)
+
+    def crd_bound(self, n: int, bound) -> int | None:
+        return None
+
+    def may_carry_empty(self, n: int, may) -> bool:
+        return True
+
+    def _index_var(self, alias: dict[str, str]) -> str:
+        index = _attr_str(self, "index")
+        return alias.get(index, index)
 
     def _check_segments(self) -> None:
         op = self.operation
@@ -304,7 +195,7 @@ class _SamOp(Sam.Operation):
 # Operations
 
 
-class RootOp(_SamOp, name="root", traits=[Pure]):
+class RootOp(SamOp, name="root", traits=[Pure]):
     """Root generator: emits ``0, D`` on a ref stream.
 
     ``%r = "sam.root"() : () -> !sam.ref<index>``
@@ -315,8 +206,14 @@ class RootOp(_SamOp, name="root", traits=[Pure]):
     def check(self) -> None:
         _expect(self.out_ref, "result", "ref")
 
+    def loop_nest(self, ins, alias):
+        return [()]
 
-class FiberLookupOp(_SamOp, name="fiber_lookup", traits=[Pure]):
+    def may_carry_empty(self, n, may):
+        return False
+
+
+class FiberLookupOp(SamOp, name="fiber_lookup", traits=[Pure]):
     """Level scanner: for each input ref, the (crd, ref) pairs of that fiber of level ``level``.
 
     ``%c, %r = "sam.fiber_lookup"(%A, %ref) {format = "compressed", index = "j", level = 1 : i64}
@@ -338,8 +235,17 @@ class FiberLookupOp(_SamOp, name="fiber_lookup", traits=[Pure]):
         _index(self)
         _check_tensor_level(self.tensor, _attr_int(self, "level"), _enum(self, "format", LevelFormat))
 
+    def loop_nest(self, ins, alias):
+        return [ins[1] + (self._index_var(alias),)] * 2
 
-class LocateOp(_SamOp, name="locate", traits=[Pure]):
+    def crd_bound(self, n, bound):
+        return level_size(self.tensor.type, _attr_int(self, "level"))
+
+    def may_carry_empty(self, n, may):
+        return may(self.in_ref)
+
+
+class LocateOp(SamOp, name="locate", traits=[Pure]):
     """Locator: iterate one operand (``in_crd``, ``in_ref``) and look each coordinate up in the
     dense level ``level`` of ``tensor`` under the located level's parent ref ``parent_ref``.
     Results: the iterated payload passed through, the located ref, the coordinate.
@@ -373,8 +279,25 @@ class LocateOp(_SamOp, name="locate", traits=[Pure]):
             raise VerifyError(f"can only locate into a dense level, got \"{fmt.value}\"")
         _check_tensor_level(self.tensor, _attr_int(self, "level"), fmt)
 
+    def loop_nest(self, ins, alias):
+        crd, payload, parent = ins[1], ins[2], ins[3]
+        _same_nest(self, [crd, payload], "iterated crd and payload")
+        if parent != crd[:-1]:
+            _mismatch(self, f"parent ref nest {parent} is not one loop outside the iterated {crd}")
+        return [crd] * 3
 
-class _JoinerOp(_SamOp):
+    def crd_bound(self, n, bound):
+        return bound(self.in_crd)
+
+    def may_carry_empty(self, n, may):
+        if n == 0:
+            return may(self.in_ref)
+        if n == 1:
+            return may(self.in_crd) or may(self.parent_ref)
+        return may(self.in_crd)
+
+
+class _JoinerOp(SamOp):
     """Shared shape of intersect and union.
 
     IRDL gives every value of one variadic group the same type, so the payloads are two groups:
@@ -412,6 +335,13 @@ class _JoinerOp(_SamOp):
             _same_type(p, o, f"payload result #{i} type differs from its operand")
         _index(self)
 
+    def loop_nest(self, ins, alias):
+        nest = _same_nest(self, ins, "joined streams")
+        index = self._index_var(alias)
+        if not nest or nest[-1] != index:
+            _mismatch(self, f"joins over \"{index}\" but its inputs' innermost loop is {nest[-1:] or 'none'}")
+        return [nest] * len(self.operation.results)
+
 
 class IntersectOp(_JoinerOp, name="intersect", traits=[Pure]):
     """N-ary intersecter: coordinates present in every input, with each input's payload.
@@ -431,6 +361,13 @@ class IntersectOp(_JoinerOp, name="intersect", traits=[Pure]):
     out_ref_payloads: Sequence[Result[RefType]]
     out_val_payloads: Sequence[Result[ValType]]
 
+    def crd_bound(self, n, bound):
+        known = [b for b in (bound(c) for c in self.crds) if b is not None]
+        return min(known) if known else None
+
+    def may_carry_empty(self, n, may):
+        return n != 0 and may(self.payloads[n - 1])
+
 
 class UnionOp(_JoinerOp, name="union", traits=[Pure]):
     """N-ary unioner: every coordinate present in some input; absent inputs get ``N`` payloads.
@@ -449,8 +386,15 @@ class UnionOp(_JoinerOp, name="union", traits=[Pure]):
     out_ref_payloads: Sequence[Result[RefType]]
     out_val_payloads: Sequence[Result[ValType]]
 
+    def crd_bound(self, n, bound):
+        bounds = [bound(c) for c in self.crds]
+        return None if None in bounds else max(bounds)
 
-class RepeatSigGenOp(_SamOp, name="repeat_sig_gen", traits=[Pure]):
+    def may_carry_empty(self, n, may):
+        return n != 0
+
+
+class RepeatSigGenOp(SamOp, name="repeat_sig_gen", traits=[Pure]):
     """Repeat-signal generator: data/``N`` -> ``R``, ``S_n`` -> ``S``, ``D`` -> ``D``.
 
     ``%s = "sam.repeat_sig_gen"(%crd) : (!sam.crd<index>) -> !sam.repsig``
@@ -463,8 +407,11 @@ class RepeatSigGenOp(_SamOp, name="repeat_sig_gen", traits=[Pure]):
         _expect(self.in_stream, "input", "crd", "ref")
         _expect(self.out_sig, "result", "repsig")
 
+    def loop_nest(self, ins, alias):
+        return [ins[0]]
 
-class RepeatOp(_SamOp, name="repeat", traits=[Pure]):
+
+class RepeatOp(SamOp, name="repeat", traits=[Pure]):
     """Repeater: re-emit each input token once per ``R`` of the repeat signal (broadcast).
 
     ``%r = "sam.repeat"(%ref, %sig) : (!sam.ref<index>, !sam.repsig) -> !sam.ref<index>``
@@ -479,8 +426,17 @@ class RepeatOp(_SamOp, name="repeat", traits=[Pure]):
         _expect(self.sig, "repeat signal", "repsig")
         _same_type(self.in_stream, self.out, "result type differs from the repeated input")
 
+    def loop_nest(self, ins, alias):
+        stream, sig = ins
+        if stream != sig[:-1]:
+            _mismatch(self, f"repeats a stream in {stream} over a signal in {sig} (needs the input one loop outside)")
+        return [sig]
 
-class ArrayOp(_SamOp, name="array", traits=[Pure]):
+    def may_carry_empty(self, n, may):
+        return may(self.in_stream)
+
+
+class ArrayOp(SamOp, name="array", traits=[Pure]):
     """Value load: ``vals[ref]`` (``N`` -> 0); a tiled result type loads B x B tiles from the
     tensor's trailing dense levels.
 
@@ -511,8 +467,11 @@ class ArrayOp(_SamOp, name="array", traits=[Pure]):
         if any(f != LevelFormat.DENSE for f in formats[len(formats) - len(tile):] if tile):
             raise VerifyError(f"a {len(tile)}-d tile needs the tensor's last {len(tile)} levels to be dense")
 
+    def loop_nest(self, ins, alias):
+        return [ins[1]]
 
-class AluOp(_SamOp, name="alu", traits=[Pure]):
+
+class AluOp(SamOp, name="alu", traits=[Pure]):
     """Arithmetic on value streams. Binary kinds take two operands, or one operand and a float
     ``scalar`` attribute (``x <kind> scalar``); unary kinds take one operand. On tile streams every
     kind is elementwise except ``matmul``: the product of an M x K and a K x N tile.
@@ -553,6 +512,9 @@ class AluOp(_SamOp, name="alu", traits=[Pure]):
         for i, v in enumerate(ins):
             _same_type(v, self.out_val, f"operand #{i} type differs from the result type")
 
+    def loop_nest(self, ins, alias):
+        return [_same_nest(self, ins, "operands")]
+
     def _check_matmul(self, ins, has_scalar: bool) -> None:
         if has_scalar or len(ins) != 2:
             raise VerifyError("kind \"matmul\" takes 2 tile operands and no 'scalar' attribute")
@@ -566,7 +528,7 @@ class AluOp(_SamOp, name="alu", traits=[Pure]):
             raise VerifyError(f"kind \"matmul\" needs one element type, got {sorted(elems)}")
 
 
-class ReduceOp(_SamOp, name="reduce", traits=[Pure]):
+class ReduceOp(SamOp, name="reduce", traits=[Pure]):
     """Reducer: accumulate values until a stop (``S0`` -> sum; ``S_n`` -> sum, ``S_(n-1)``).
 
     ``%s = "sam.reduce"(%v) {kind = "add"} : (!sam.val<f32, array<i64>>) -> !sam.val<f32, array<i64>>``
@@ -582,8 +544,13 @@ class ReduceOp(_SamOp, name="reduce", traits=[Pure]):
         _enum(self, "kind", ReduceKind)
         _same_type(self.in_val, self.out_val, "result type differs from the input type")
 
+    def loop_nest(self, ins, alias):
+        if not ins[0]:
+            _mismatch(self, "reduces a stream that is outside every loop")
+        return [ins[0][:-1]]
 
-class SpaccOp(_SamOp, name="spacc", traits=[Pure]):
+
+class SpaccOp(SamOp, name="spacc", traits=[Pure]):
     """Sparse accumulator of order 1 or 2. ``crds[0]`` is the innermost coordinate and
     ``crds[order]`` the reduced one; ``out_crds[i]`` corresponds to ``crds[i]``.
 
@@ -614,13 +581,37 @@ class SpaccOp(_SamOp, name="spacc", traits=[Pure]):
             raise VerifyError(f"of order {order} has {order} crd results, got {len(outs)}")
         _same_type(self.in_val, self.out_val, "value result type differs from the value operand")
 
+    def loop_nest(self, ins, alias):
+        order = _attr_int(self, "order")
+        *crds, val = ins
+        for m, c in enumerate(crds):
+            if c != val[: len(val) - m]:
+                _mismatch(self, f"crd operand #{m} nest {c} is not the value nest {val} minus {m} inner loop(s)")
+        reduced = len(val) - 1 - order
+        if reduced < 0:
+            _mismatch(self, f"order {order} needs a value stream at least {order + 1} loops deep, got {val}")
+        out = val[:reduced] + val[reduced + 1:]
+        return [out[: len(out) - m] for m in range(order)] + [out]
 
-class _CrdPairOp(_SamOp):
+    def crd_bound(self, n, bound):
+        return bound(self.operation.operands[n])
+
+
+class _CrdPairOp(SamOp):
     def check(self) -> None:
         _expect(self.outer, "outer operand", "crd")
         _expect(self.inner, "inner operand", "crd")
         _expect(self.out_outer, "outer result", "crd")
         _expect(self.out_inner, "inner result", "crd")
+
+    def _nests(self, ins):
+        outer, inner = ins
+        if outer != inner[:-1]:
+            _mismatch(self, f"outer nest {outer} is not one loop outside the inner {inner}")
+        return outer, inner
+
+    def crd_bound(self, n, bound):
+        return bound(self.operation.operands[n])
 
 
 class CrdDropOp(_CrdPairOp, name="crd_drop", traits=[Pure]):
@@ -635,6 +626,9 @@ class CrdDropOp(_CrdPairOp, name="crd_drop", traits=[Pure]):
     out_outer: Result[CrdType]
     out_inner: Result[CrdType]
 
+    def loop_nest(self, ins, alias):
+        return list(self._nests(ins))
+
 
 class CrdHoldOp(_CrdPairOp, name="crd_hold", traits=[Pure]):
     """Repeat the outer coordinate for every inner coordinate.
@@ -648,8 +642,11 @@ class CrdHoldOp(_CrdPairOp, name="crd_hold", traits=[Pure]):
     out_outer: Result[CrdType]
     out_inner: Result[CrdType]
 
+    def loop_nest(self, ins, alias):
+        return [self._nests(ins)[1]] * 2
 
-class FiberWriteOp(_SamOp, name="fiber_write"):
+
+class FiberWriteOp(SamOp, name="fiber_write"):
     """Level writer: builds level ``level`` (seg/crd arrays) of the output tensor of the
     ``sam.output`` that consumes it. A sink: not Pure.
 
@@ -668,8 +665,14 @@ class FiberWriteOp(_SamOp, name="fiber_write"):
             raise VerifyError("level must be non-negative")
         _enum(self, "format", LevelFormat)
 
+    def loop_nest(self, ins, alias):
+        level = _attr_int(self, "level")
+        if len(ins[0]) != level + 1:
+            _mismatch(self, f"writes level {level} from a stream in {ins[0]}")
+        return [ins[0]]
 
-class ValWriteOp(_SamOp, name="val_write"):
+
+class ValWriteOp(SamOp, name="val_write"):
     """Value writer: builds the output values array. A sink: not Pure.
 
     ``%w = "sam.val_write"(%v) : (!sam.val<f32, array<i64>>) -> !sam.values``
@@ -682,8 +685,11 @@ class ValWriteOp(_SamOp, name="val_write"):
         _expect(self.in_val, "input", "val")
         _expect(self.out, "result", "values")
 
+    def loop_nest(self, ins, alias):
+        return [ins[0]]
 
-class ForkOp(_SamOp, name="fork", traits=[Pure]):
+
+class ForkOp(SamOp, name="fork", traits=[Pure]):
     """Parallelizing fork: data tokens round-robin to ``lanes`` lanes, stops and done to all.
 
     ``%l:2 = "sam.fork"(%crd) {lanes = 2 : i64, resultSegmentSizes = array<i32: 2>}
@@ -705,8 +711,17 @@ class ForkOp(_SamOp, name="fork", traits=[Pure]):
         for i, o in enumerate(outs):
             _same_type(self.in_stream, o, f"lane #{i} type differs from the input")
 
+    def loop_nest(self, ins, alias):
+        return [ins[0]] * len(self.operation.results)
 
-class JoinOp(_SamOp, name="join", traits=[Pure]):
+    def crd_bound(self, n, bound):
+        return bound(self.in_stream)
+
+    def may_carry_empty(self, n, may):
+        return may(self.in_stream)
+
+
+class JoinOp(SamOp, name="join", traits=[Pure]):
     """Parallel join: merge the lanes back in fork order, one unit per lane in turn. ``depth``
     is the number of loop levels the joined stream has below the forked level: 0 when each forked
     token yields one token, else a unit is one fiber (up to and including its closing stop).
@@ -734,8 +749,18 @@ class JoinOp(_SamOp, name="join", traits=[Pure]):
         for i, v in enumerate(ins):
             _same_type(v, self.out, f"lane #{i} type differs from the result")
 
+    def loop_nest(self, ins, alias):
+        return [_same_nest(self, ins, "operands")]
 
-class OutputOp(_SamOp, name="output"):
+    def crd_bound(self, n, bound):
+        bounds = [bound(v) for v in self.ins]
+        return None if None in bounds else max(bounds)
+
+    def may_carry_empty(self, n, may):
+        return any(may(v) for v in self.ins)
+
+
+class OutputOp(SamOp, name="output"):
     """Assemble an output tensor from its level writers (one per level, in level order) and its
     value writer. A sink: not Pure.
 
@@ -781,6 +806,15 @@ class OutputOp(_SamOp, name="output"):
                 raise VerifyError(
                     f"level {i} is written as \"{fmt}\" but the result encoding has \"{formats[i].value}\""
                 )
+
+    def loop_nest(self, ins, alias):
+        *levels, vals = ins
+        for k in range(1, len(levels)):
+            if levels[k][:-1] != levels[k - 1]:
+                _mismatch(self, f"level {k} is written from {levels[k]}, not inside level {k - 1}'s {levels[k - 1]}")
+        if vals != (levels[-1] if levels else ()):
+            _mismatch(self, f"values are in {vals} but the innermost written level is in {levels[-1] if levels else ()}")
+        return [None]
 
 
 def _producer(value: ir.Value):

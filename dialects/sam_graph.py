@@ -224,16 +224,16 @@ def module_to_dot(module: ir.Module) -> str:
 # Loop-nest analysis: which loops (index variables) each stream is nested in.
 
 
-class LoopNestError(ValueError):
-    """A graph whose streams are wired across mismatched loop nests (e.g. a missing repeat)."""
+LoopNestError = sam.LoopNestError  # raised by the ops' ``loop_nest`` facts
 
 
 def loop_nests(graph: SamGraph) -> dict[tuple[int, int], tuple[str, ...]]:
     """The loop nest of every stream, keyed by (node id, result number).
 
-    ``root`` is outside every loop (``()``); ``fiber_lookup`` adds its ``index``; ``repeat`` takes
-    its signal's nest (and needs the input one loop shallower); ``reduce`` drops the innermost
-    loop; ``spacc`` drops its reduced loop; joiners, ALUs, forks and joins need equal nests. Raises
+    Each op says how (its ``loop_nest`` in dialects/sam.py): ``root`` is outside every loop
+    (``()``); ``fiber_lookup`` adds its ``index``; ``repeat`` takes its signal's nest (and needs
+    the input one loop shallower); ``reduce`` drops the innermost loop; ``spacc`` drops its
+    reduced loop; joiners, ALUs, forks and joins need equal nests. Raises
     ``LoopNestError`` at the first stream wired across mismatched loops, e.g.::
 
         %x = "sam.fiber_lookup"(%X, %root) ...        // x's j loop outside i: missing repeat
@@ -249,19 +249,9 @@ def loop_nests(graph: SamGraph) -> dict[tuple[int, int], tuple[str, ...]]:
             continue
         op = graph.ops[node - len(graph.args)]
         ins = [nests.get((e.src, e.src_result)) for e in sorted(incoming.get(node, []), key=lambda e: e.dst_operand)]
-        for r, nest in enumerate(_transfer(op, ins, alias)):
+        for r, nest in enumerate(_loop_nest(op, ins, alias)):
             nests[(node, r)] = nest
     return nests
-
-
-def _fail(op, message: str):
-    raise LoopNestError(f"{op.name}: {message}")
-
-
-def _same(op, nests, what: str):
-    if any(n != nests[0] for n in nests):
-        _fail(op, f"{what} are in different loop nests: " + " vs ".join(str(n) for n in nests))
-    return nests[0]
 
 
 LOOP_ALIASES_ATTR = "fuseflow.loop_aliases"
@@ -287,74 +277,12 @@ def loop_aliases(func_op) -> dict[str, str]:
     return {x: find(x) for x in parent}
 
 
-def _transfer(op, ins: list, alias: dict[str, str] | None = None) -> list[tuple[str, ...]]:
-    """Loop nests of ``op``'s results from those of its operands (None for tensors)."""
-    name = op.name
-    attrs = op.attributes
-    n_results = len(op.results)
-    alias = alias or {}
-    if name == "sam.root":
-        return [()]
-    if name == "sam.fiber_lookup":
-        index = ir.StringAttr(attrs["index"]).value
-        return [ins[1] + (alias.get(index, index),)] * 2
-    if name == "sam.locate":
-        crd, payload, parent = ins[1], ins[2], ins[3]
-        _same(op, [crd, payload], "iterated crd and payload")
-        if parent != crd[:-1]:
-            _fail(op, f"parent ref nest {parent} is not one loop outside the iterated {crd}")
-        return [crd] * 3
-    if name in ("sam.intersect", "sam.union"):
-        nest = _same(op, ins, "joined streams")
-        index = ir.StringAttr(attrs["index"]).value
-        index = alias.get(index, index)
-        if not nest or nest[-1] != index:
-            _fail(op, f"joins over \"{index}\" but its inputs' innermost loop is {nest[-1:] or 'none'}")
-        return [nest] * n_results
-    if name == "sam.repeat_sig_gen":
-        return [ins[0]]
-    if name == "sam.repeat":
-        stream, sig = ins
-        if stream != sig[:-1]:
-            _fail(op, f"repeats a stream in {stream} over a signal in {sig} (needs the input one loop outside)")
-        return [sig]
-    if name == "sam.array":
-        return [ins[1]]
-    if name in ("sam.alu", "sam.fork", "sam.join"):
-        return [_same(op, ins, "operands")] * n_results
-    if name == "sam.reduce":
-        if not ins[0]:
-            _fail(op, "reduces a stream that is outside every loop")
-        return [ins[0][:-1]]
-    if name == "sam.spacc":
-        order = ir.IntegerAttr(attrs["order"]).value
-        *crds, val = ins
-        for m, c in enumerate(crds):
-            if c != val[: len(val) - m]:
-                _fail(op, f"crd operand #{m} nest {c} is not the value nest {val} minus {m} inner loop(s)")
-        reduced = len(val) - 1 - order
-        if reduced < 0:
-            _fail(op, f"order {order} needs a value stream at least {order + 1} loops deep, got {val}")
-        out = val[:reduced] + val[reduced + 1:]
-        return [out[: len(out) - m] for m in range(order)] + [out]
-    if name == "sam.crd_drop" or name == "sam.crd_hold":
-        outer, inner = ins
-        if outer != inner[:-1]:
-            _fail(op, f"outer nest {outer} is not one loop outside the inner {inner}")
-        return [outer, inner] if name == "sam.crd_drop" else [inner, inner]
-    if name in ("sam.fiber_write", "sam.val_write"):
-        if name == "sam.fiber_write" and len(ins[0]) != ir.IntegerAttr(attrs["level"]).value + 1:
-            _fail(op, f"writes level {ir.IntegerAttr(attrs['level']).value} from a stream in {ins[0]}")
-        return [ins[0]]
-    if name == "sam.output":
-        *levels, vals = ins
-        for k in range(1, len(levels)):
-            if levels[k][:-1] != levels[k - 1]:
-                _fail(op, f"level {k} is written from {levels[k]}, not inside level {k - 1}'s {levels[k - 1]}")
-        if vals != (levels[-1] if levels else ()):
-            _fail(op, f"values are in {vals} but the innermost written level is in {levels[-1] if levels else ()}")
-        return [None]
-    return [None] * n_results
+def _loop_nest(op, ins: list, alias: dict[str, str]) -> list:
+    """Loop nests of ``op``'s results (None for non-streams, e.g. ``func.return``)."""
+    view = op.opview
+    if isinstance(view, sam.SamOp):
+        return view.loop_nest(ins, alias)
+    return [None] * len(op.results)
 
 
 def check_loop_nests(graph: SamGraph) -> list[str]:

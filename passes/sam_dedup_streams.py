@@ -29,6 +29,7 @@ the ``Pure`` sam ops; the pass runs it on each graph, alternating with the joine
 from __future__ import annotations
 
 from fuseflow.bindings import PassManager, ir, op_name
+from fuseflow.dialects import sam
 from fuseflow.dialects.sam_builder import SamBuilder
 from fuseflow.dialects.sam_graph import SamGraph, check_loop_nests
 from fuseflow.passes.pass_base import ModulePass, Option, PassFailure
@@ -87,7 +88,8 @@ class EmptyTokens:
 
     ``N`` enters a graph only at a union's payload results (an input lacking the coordinate) and
     at a locate whose operands carry it; scanners, repeats, forks and joins propagate it from
-    their input; joiners never emit it on their crd result (they skip ``N`` coordinates)::
+    their input; joiners never emit it on their crd result (they skip ``N`` coordinates). Each
+    op says so in its ``may_carry_empty`` (dialects/sam.py)::
 
         %u:3 = "sam.union"(%a, %b, %ra, %rb) ...                  // %u#1, %u#2 may be N
         %c:2 = "sam.fiber_lookup"(%B, %u#2) ...                   // N in, N out: %c#0 may be N
@@ -103,32 +105,9 @@ class EmptyTokens:
 
     def _compute(self, value: ir.Value) -> bool:
         op = producer(value)
-        if op is None:
+        if op is None or not isinstance(op.opview, sam.SamOp):
             return True
-        name, n = op.name, result_number(value)
-        if name == "sam.root":
-            return False
-        if name == "sam.fiber_lookup":
-            return self.may_carry(op.operands[1])
-        if name == "sam.locate":
-            in_crd, in_ref, parent = op.operands[1], op.operands[2], op.operands[3]
-            if n == 0:
-                return self.may_carry(in_ref)
-            if n == 1:
-                return self.may_carry(in_crd) or self.may_carry(parent)
-            return self.may_carry(in_crd)
-        if name == "sam.intersect":
-            if n == 0:
-                return False
-            _, payloads, _ = joiner_pairs(op)
-            return self.may_carry(payloads[n - 1])
-        if name == "sam.union":
-            return n != 0
-        if name in ("sam.repeat", "sam.fork"):
-            return self.may_carry(op.operands[0])
-        if name == "sam.join":
-            return any(self.may_carry(v) for v in op.operands)
-        return True
+        return op.opview.may_carry_empty(result_number(value), self.may_carry)
 
 
 def _replace(old: ir.Value, new: ir.Value) -> None:

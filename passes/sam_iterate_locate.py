@@ -27,8 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fuseflow.bindings import ir
+from fuseflow.dialects import sam
 from fuseflow.dialects.sam_builder import SamBuilder
-from fuseflow.passes.lowering import level_dims
 from fuseflow.passes.pass_base import ModulePass
 from fuseflow.passes.registry import register
 from fuseflow.passes.sam_dedup_streams import (
@@ -43,41 +43,15 @@ from fuseflow.passes.sam_dedup_streams import (
 )
 
 
-def level_size(tensor_type: ir.Type, level: int) -> int | None:
-    """Number of coordinates of storage level ``level`` (None for block-sparse or dynamic)."""
-    dims = level_dims(tensor_type)
-    if dims is None or not 0 <= level < len(dims):
-        return None
-    size = ir.RankedTensorType(tensor_type).shape[dims[level]]
-    return None if ir.ShapedType.is_dynamic_size(size) else int(size)
-
-
 def crd_bound(value: ir.Value) -> int | None:
-    """An exclusive upper bound on the data coordinates of crd stream ``value`` (None if unknown):
-    a scanner's level size, carried through locate, forks, joins, coordinate filters and spacc;
-    the smallest known bound of an intersect's inputs; the largest of a union's (all known)."""
+    """An exclusive upper bound on the data coordinates of crd stream ``value`` (None if unknown),
+    from its op's ``crd_bound`` fact (dialects/sam.py): a scanner's level size, carried through
+    locate, forks, joins, coordinate filters and spacc; the smallest known bound of an
+    intersect's inputs; the largest of a union's (all known)."""
     op = producer(value)
-    if op is None:
+    if op is None or not isinstance(op.opview, sam.SamOp):
         return None
-    name, n = op.name, result_number(value)
-    if name == "sam.fiber_lookup":
-        return level_size(op.operands[0].type, ir.IntegerAttr(op.attributes["level"]).value)
-    if name == "sam.locate":
-        return crd_bound(op.operands[1])
-    if name in ("sam.intersect", "sam.union"):
-        bounds = [crd_bound(c) for c in joiner_pairs(op)[0]]
-        known = [b for b in bounds if b is not None]
-        if name == "sam.intersect":
-            return min(known) if known else None
-        return max(known) if known and len(known) == len(bounds) else None
-    if name == "sam.fork":
-        return crd_bound(op.operands[0])
-    if name == "sam.join":
-        bounds = [crd_bound(c) for c in op.operands]
-        return None if None in bounds else max(bounds)
-    if name in ("sam.crd_drop", "sam.crd_hold", "sam.spacc"):
-        return crd_bound(op.operands[n])
-    return None
+    return op.opview.crd_bound(result_number(value), crd_bound)
 
 
 def _dense_scanner(crd: ir.Value, payload: ir.Value, joiner: ir.Operation) -> ir.Operation | None:
@@ -96,7 +70,7 @@ def _dense_scanner(crd: ir.Value, payload: ir.Value, joiner: ir.Operation) -> ir
 
 
 def _scanned_size(scanner: ir.Operation) -> int | None:
-    return level_size(scanner.operands[0].type, ir.IntegerAttr(scanner.attributes["level"]).value)
+    return sam.level_size(scanner.operands[0].type, ir.IntegerAttr(scanner.attributes["level"]).value)
 
 
 @dataclass(frozen=True)

@@ -44,12 +44,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fuseflow.bindings import ir
+from fuseflow.dialects import sam
 from fuseflow.dialects.sam_builder import SamBuilder
 from fuseflow.dialects.sam_graph import SamGraph, loop_aliases, loop_nests
 from fuseflow.passes.pass_base import ModulePass, Option, PassFailure
 from fuseflow.passes.registry import register
 from fuseflow.passes.sam_dedup_streams import check_graph, graph_functions
-from fuseflow.passes.sam_iterate_locate import level_size
 
 LANE_ATTR = "fuseflow.lane"
 MAX_LANES = 4096  # product of the factors of one graph: beyond it a graph is not buildable in memory
@@ -521,7 +521,7 @@ def _joined_crds(op) -> list[ir.Value]:
 
 
 def _level_size(op) -> int | None:
-    return level_size(op.operands[0].type, ir.IntegerAttr(op.attributes["level"]).value)
+    return sam.level_size(op.operands[0].type, ir.IntegerAttr(op.attributes["level"]).value)
 
 
 def _components(body: set[int], g: SamGraph) -> dict[int, int]:
