@@ -51,6 +51,22 @@ Pure = ext.Pure
 
 
 # ----------------------------------------------------------------------------------------------
+# Attribute builders (the ops' ``make``)
+
+
+def _str(value: str) -> ir.StringAttr:
+    return ir.StringAttr.get(str(value))
+
+
+def _i64(value: int) -> ir.IntegerAttr:
+    return ir.IntegerAttr.get(ir.IntegerType.get_signless(64), int(value))
+
+
+def _fmt(value) -> str:
+    return value.value if isinstance(value, LevelFormat) else str(value)
+
+
+# ----------------------------------------------------------------------------------------------
 # Verification helpers
 
 
@@ -158,6 +174,12 @@ class SamOp(Sam.Operation):
     def may_carry_empty(self, n: int, may) -> bool:
         return True
 
+    def structure(self, node: int, of, unite) -> list:
+        """A structure id per result (``sam-parallelize``'s lane balance): streams with equal ids
+        carry data and stop tokens at the same positions. ``of(value)``: an operand's id;
+        ``unite(ids)``: one id for streams known to agree. By default each result is new."""
+        return [("new", node, r) for r in range(len(self.operation.results))]
+
     def _index_var(self, alias: dict[str, str]) -> str:
         index = _attr_str(self, "index")
         return alias.get(index, index)
@@ -203,11 +225,18 @@ class RootOp(SamOp, name="root", traits=[Pure]):
 
     out_ref: Result[RefType]
 
+    @classmethod
+    def make(cls, b) -> ir.Value:
+        return cls(ref_type(), **b.kw()).out_ref
+
     def check(self) -> None:
         _expect(self.out_ref, "result", "ref")
 
     def loop_nest(self, ins, alias):
         return [()]
+
+    def structure(self, node, of, unite):
+        return ["root"]
 
     def may_carry_empty(self, n, may):
         return False
@@ -228,6 +257,11 @@ class FiberLookupOp(SamOp, name="fiber_lookup", traits=[Pure]):
     out_crd: Result[CrdType]
     out_ref: Result[RefType]
 
+    @classmethod
+    def make(cls, b, tensor: ir.Value, ref: ir.Value, level: int, fmt, index: str) -> tuple[ir.Value, ir.Value]:
+        op = cls(tensor, ref, _i64(level), _str(_fmt(fmt)), _str(index), crd_type(), ref_type(), **b.kw())
+        return op.out_crd, op.out_ref
+
     def check(self) -> None:
         _expect(self.in_ref, "input ref", "ref")
         _expect(self.out_crd, "first result", "crd")
@@ -243,6 +277,11 @@ class FiberLookupOp(SamOp, name="fiber_lookup", traits=[Pure]):
 
     def may_carry_empty(self, n, may):
         return may(self.in_ref)
+
+    def structure(self, node, of, unite):
+        if _attr_str(self, "format") == LevelFormat.DENSE:  # a dense scan: its parent's, by size
+            return [("dense", level_size(self.tensor.type, _attr_int(self, "level")), of(self.in_ref))] * 2
+        return [("scan", node)] * 2
 
 
 class LocateOp(SamOp, name="locate", traits=[Pure]):
@@ -265,6 +304,14 @@ class LocateOp(SamOp, name="locate", traits=[Pure]):
     out_ref: Result[RefType | ValType]
     out_located: Result[RefType]
     out_crd: Result[CrdType]
+
+    @classmethod
+    def make(cls, b, tensor: ir.Value, crd: ir.Value, payload: ir.Value, parent_ref: ir.Value, level: int,
+             index: str) -> tuple[ir.Value, ir.Value, ir.Value]:
+        """(passed-through payload, located ref, crd) for a dense level of ``tensor``."""
+        op = cls(tensor, crd, payload, parent_ref, _i64(level), _str("dense"), _str(index), payload.type, ref_type(),
+                 crd_type(), **b.kw())
+        return op.out_ref, op.out_located, op.out_crd
 
     def check(self) -> None:
         _expect(self.in_crd, "iterated crd", "crd")
@@ -296,6 +343,9 @@ class LocateOp(SamOp, name="locate", traits=[Pure]):
             return may(self.in_crd) or may(self.parent_ref)
         return may(self.in_crd)
 
+    def structure(self, node, of, unite):
+        return [of(self.in_crd)] * 3
+
 
 class _JoinerOp(SamOp):
     """Shared shape of intersect and union.
@@ -312,6 +362,25 @@ class _JoinerOp(SamOp):
     @property
     def out_payloads(self) -> list[ir.Value]:
         return list(self.out_ref_payloads) + list(self.out_val_payloads)
+
+    @classmethod
+    def make(cls, b, crds: Sequence[ir.Value], payloads: Sequence[ir.Value], index: str):
+        """(crd, [payloads]); payloads are ref or val streams in any order (the op stores refs
+        first, crds reordered alike; the result follows ``payloads``)."""
+        crds, payloads = list(crds), list(payloads)
+        if len(crds) != len(payloads):
+            raise ValueError(f"{len(crds)} crd streams but {len(payloads)} payloads")
+        kinds = [stream_kind(p) for p in payloads]
+        order = [i for i, k in enumerate(kinds) if k != "val"] + [i for i, k in enumerate(kinds) if k == "val"]
+        refs = [payloads[i] for i in order if kinds[i] != "val"]
+        vals = [payloads[i] for i in order if kinds[i] == "val"]
+        op = cls([crds[i] for i in order], refs, vals, _str(index), crd_type(), [p.type for p in refs],
+                 [p.type for p in vals], **b.kw())
+        outs = op.out_payloads
+        result = [None] * len(payloads)
+        for pos, i in enumerate(order):
+            result[i] = outs[pos]
+        return op.out_crd, result
 
     def check(self) -> None:
         crds = list(self.crds)
@@ -341,6 +410,10 @@ class _JoinerOp(SamOp):
         if not nest or nest[-1] != index:
             _mismatch(self, f"joins over \"{index}\" but its inputs' innermost loop is {nest[-1:] or 'none'}")
         return [nest] * len(self.operation.results)
+
+    def structure(self, node, of, unite):
+        ids = {of(c) for c in self.crds}
+        return [ids.pop() if len(ids) == 1 else ("join", node)] * len(self.operation.results)
 
 
 class IntersectOp(_JoinerOp, name="intersect", traits=[Pure]):
@@ -403,12 +476,19 @@ class RepeatSigGenOp(SamOp, name="repeat_sig_gen", traits=[Pure]):
     in_stream: Operand[CrdType | RefType]
     out_sig: Result[RepsigType]
 
+    @classmethod
+    def make(cls, b, stream: ir.Value) -> ir.Value:
+        return cls(stream, repsig_type(), **b.kw()).out_sig
+
     def check(self) -> None:
         _expect(self.in_stream, "input", "crd", "ref")
         _expect(self.out_sig, "result", "repsig")
 
     def loop_nest(self, ins, alias):
         return [ins[0]]
+
+    def structure(self, node, of, unite):
+        return [of(self.in_stream)]
 
 
 class RepeatOp(SamOp, name="repeat", traits=[Pure]):
@@ -420,6 +500,11 @@ class RepeatOp(SamOp, name="repeat", traits=[Pure]):
     in_stream: Operand[RefType | ValType]
     sig: Operand[RepsigType]
     out: Result[RefType | ValType]
+
+    @classmethod
+    def make(cls, b, stream: ir.Value, sig: ir.Value) -> ir.Value:
+        """``stream`` repeated by signal ``sig`` (``SamBuilder.repeat`` makes the signal too)."""
+        return cls(stream, sig, stream.type, **b.kw()).out
 
     def check(self) -> None:
         _expect(self.in_stream, "repeated input", "ref", "val")
@@ -435,6 +520,9 @@ class RepeatOp(SamOp, name="repeat", traits=[Pure]):
     def may_carry_empty(self, n, may):
         return may(self.in_stream)
 
+    def structure(self, node, of, unite):
+        return [of(self.sig)]
+
 
 class ArrayOp(SamOp, name="array", traits=[Pure]):
     """Value load: ``vals[ref]`` (``N`` -> 0); a tiled result type loads B x B tiles from the
@@ -446,6 +534,11 @@ class ArrayOp(SamOp, name="array", traits=[Pure]):
     tensor: Operand[ir.RankedTensorType]
     in_ref: Operand[RefType]
     out_val: Result[ValType]
+
+    @classmethod
+    def make(cls, b, tensor: ir.Value, ref: ir.Value, tile: Sequence[int] = ()) -> ir.Value:
+        elem = ir.RankedTensorType(tensor.type).element_type
+        return cls(tensor, ref, val_type(elem, tile), **b.kw()).out_val
 
     def check(self) -> None:
         _expect(self.in_ref, "input ref", "ref")
@@ -470,6 +563,9 @@ class ArrayOp(SamOp, name="array", traits=[Pure]):
     def loop_nest(self, ins, alias):
         return [ins[1]]
 
+    def structure(self, node, of, unite):
+        return [of(self.in_ref)]
+
 
 class AluOp(SamOp, name="alu", traits=[Pure]):
     """Arithmetic on value streams. Binary kinds take two operands, or one operand and a float
@@ -485,6 +581,14 @@ class AluOp(SamOp, name="alu", traits=[Pure]):
     ins: Sequence[Operand[ValType]]
     kind: ir.StringAttr
     out_val: Result[ValType]
+
+    @classmethod
+    def make(cls, b, kind, *ins: ir.Value, scalar: float | None = None) -> ir.Value:
+        kind = kind.value if isinstance(kind, AluKind) else str(kind)
+        op = cls(list(ins), _str(kind), ins[0].type, **b.kw())
+        if scalar is not None:
+            op.operation.attributes["scalar"] = ir.FloatAttr.get(val_elem_type(ins[0].type), float(scalar))
+        return op.out_val
 
     def check(self) -> None:
         ins = list(self.ins)
@@ -515,6 +619,9 @@ class AluOp(SamOp, name="alu", traits=[Pure]):
     def loop_nest(self, ins, alias):
         return [_same_nest(self, ins, "operands")]
 
+    def structure(self, node, of, unite):  # an ALU pairs its operands token for token
+        return [unite([of(v) for v in self.ins])]
+
     def _check_matmul(self, ins, has_scalar: bool) -> None:
         if has_scalar or len(ins) != 2:
             raise VerifyError("kind \"matmul\" takes 2 tile operands and no 'scalar' attribute")
@@ -538,6 +645,11 @@ class ReduceOp(SamOp, name="reduce", traits=[Pure]):
     kind: ir.StringAttr
     out_val: Result[ValType]
 
+    @classmethod
+    def make(cls, b, val: ir.Value, kind="add") -> ir.Value:
+        kind = kind.value if isinstance(kind, ReduceKind) else str(kind)
+        return cls(val, _str(kind), val.type, **b.kw()).out_val
+
     def check(self) -> None:
         _expect(self.in_val, "input", "val")
         _expect(self.out_val, "result", "val")
@@ -548,6 +660,9 @@ class ReduceOp(SamOp, name="reduce", traits=[Pure]):
         if not ins[0]:
             _mismatch(self, "reduces a stream that is outside every loop")
         return [ins[0][:-1]]
+
+    def structure(self, node, of, unite):
+        return [("up", of(self.in_val))]
 
 
 class SpaccOp(SamOp, name="spacc", traits=[Pure]):
@@ -564,6 +679,13 @@ class SpaccOp(SamOp, name="spacc", traits=[Pure]):
     order: ir.IntegerAttr
     out_crds: Sequence[Result[CrdType]]
     out_val: Result[ValType]
+
+    @classmethod
+    def make(cls, b, crds: Sequence[ir.Value], val: ir.Value) -> tuple[list[ir.Value], ir.Value]:
+        """Order ``len(crds) - 1`` (crds innermost first, reduced last)."""
+        order = len(crds) - 1
+        op = cls(list(crds), val, _i64(order), [crd_type()] * order, val.type, **b.kw())
+        return list(op.out_crds), op.out_val
 
     def check(self) -> None:
         crds, outs = list(self.crds), list(self.out_crds)
@@ -598,6 +720,11 @@ class SpaccOp(SamOp, name="spacc", traits=[Pure]):
 
 
 class _CrdPairOp(SamOp):
+    @classmethod
+    def make(cls, b, outer: ir.Value, inner: ir.Value) -> tuple[ir.Value, ir.Value]:
+        op = cls(outer, inner, crd_type(), crd_type(), **b.kw())
+        return op.out_outer, op.out_inner
+
     def check(self) -> None:
         _expect(self.outer, "outer operand", "crd")
         _expect(self.inner, "inner operand", "crd")
@@ -645,6 +772,9 @@ class CrdHoldOp(_CrdPairOp, name="crd_hold", traits=[Pure]):
     def loop_nest(self, ins, alias):
         return [self._nests(ins)[1]] * 2
 
+    def structure(self, node, of, unite):
+        return [of(self.inner)] * 2
+
 
 class FiberWriteOp(SamOp, name="fiber_write"):
     """Level writer: builds level ``level`` (seg/crd arrays) of the output tensor of the
@@ -657,6 +787,10 @@ class FiberWriteOp(SamOp, name="fiber_write"):
     level: ir.IntegerAttr
     format: ir.StringAttr
     out: Result[LevelType]
+
+    @classmethod
+    def make(cls, b, crd: ir.Value, level: int, fmt) -> ir.Value:
+        return cls(crd, _i64(level), _str(_fmt(fmt)), level_type(), **b.kw()).out
 
     def check(self) -> None:
         _expect(self.in_crd, "input", "crd")
@@ -681,6 +815,10 @@ class ValWriteOp(SamOp, name="val_write"):
     in_val: Operand[ValType]
     out: Result[ValuesType]
 
+    @classmethod
+    def make(cls, b, val: ir.Value) -> ir.Value:
+        return cls(val, values_type(), **b.kw()).out
+
     def check(self) -> None:
         _expect(self.in_val, "input", "val")
         _expect(self.out, "result", "values")
@@ -699,6 +837,10 @@ class ForkOp(SamOp, name="fork", traits=[Pure]):
     in_stream: Operand[CrdType | RefType | ValType | RepsigType]
     lanes: ir.IntegerAttr
     outs: Sequence[Result[CrdType | RefType | ValType | RepsigType]]
+
+    @classmethod
+    def make(cls, b, stream: ir.Value, lanes: int) -> list[ir.Value]:
+        return list(cls(stream, _i64(lanes), [stream.type] * lanes, **b.kw()).outs)
 
     def check(self) -> None:
         _expect(self.in_stream, "input", *STREAM_KINDS)
@@ -720,6 +862,9 @@ class ForkOp(SamOp, name="fork", traits=[Pure]):
     def may_carry_empty(self, n, may):
         return may(self.in_stream)
 
+    def structure(self, node, of, unite):  # lanes of equally structured streams agree
+        return [("lane", of(self.in_stream), r) for r in range(len(self.operation.results))]
+
 
 class JoinOp(SamOp, name="join", traits=[Pure]):
     """Parallel join: merge the lanes back in fork order, one unit per lane in turn. ``depth``
@@ -734,6 +879,11 @@ class JoinOp(SamOp, name="join", traits=[Pure]):
     lanes: ir.IntegerAttr
     depth: ir.IntegerAttr
     out: Result[CrdType | RefType | ValType | RepsigType]
+
+    @classmethod
+    def make(cls, b, lanes: Sequence[ir.Value], depth: int = 0) -> ir.Value:
+        """Merge lane streams; ``depth`` = loop levels below the forked level."""
+        return cls(list(lanes), _i64(len(lanes)), _i64(depth), lanes[0].type, **b.kw()).out
 
     def check(self) -> None:
         ins = list(self.ins)
@@ -771,6 +921,10 @@ class OutputOp(SamOp, name="output"):
     levels: Sequence[Operand[LevelType]]
     vals: Operand[ValuesType]
     tensor: Result[ir.RankedTensorType]
+
+    @classmethod
+    def make(cls, b, tensor_type: ir.Type, levels: Sequence[ir.Value], values: ir.Value) -> ir.Value:
+        return cls(list(levels), values, tensor_type, **b.kw()).tensor
 
     def check(self) -> None:
         levels = list(self.levels)
@@ -823,6 +977,14 @@ def _producer(value: ir.Value):
     if isinstance(owner, ir.Block):
         return None
     return owner.operation
+
+
+def _all_ops(cls) -> list:
+    return [c for sub in cls.__subclasses__() for c in ([sub] + _all_ops(sub))]
+
+
+# op name ("sam.fiber_lookup") -> op class, for every op of the dialect
+OPS: dict[str, type[SamOp]] = {c.OPERATION_NAME: c for c in _all_ops(SamOp) if hasattr(c, "OPERATION_NAME")}
 
 
 # ----------------------------------------------------------------------------------------------

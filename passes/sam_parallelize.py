@@ -288,34 +288,13 @@ class _Splitter:
             if node < self.n_args:
                 continue
             op = g.ops[node - self.n_args]
-            name, n_out = op.name, len(op.results)
+            n_out = len(op.results)
 
             def of(v):
                 return find(sid.get(self.key(v), ("free", self.key(v))))
 
-            if name == "sam.root":
-                ids = ["root"]
-            elif name == "sam.fiber_lookup":
-                fmt = ir.StringAttr(op.attributes["format"]).value
-                new = ("dense", _level_size(op), of(op.operands[1])) if fmt == "dense" else ("scan", node)
-                ids = [new] * n_out
-            elif name in _JOINERS or name == "sam.locate":
-                crd_ids = {of(c) for c in _joined_crds(op)}
-                ids = [crd_ids.pop() if len(crd_ids) == 1 else ("join", node)] * n_out
-            elif name in ("sam.array", "sam.repeat_sig_gen"):
-                ids = [of(op.operands[-1] if name == "sam.array" else op.operands[0])]
-            elif name == "sam.repeat":
-                ids = [of(op.operands[1])]
-            elif name == "sam.alu":
-                ids = [unite([of(v) for v in op.operands])]
-            elif name == "sam.crd_hold":
-                ids = [of(op.operands[1])] * 2
-            elif name == "sam.reduce":
-                ids = [("up", of(op.operands[0]))]
-            elif name == "sam.fork":  # lanes of equally structured streams agree
-                ids = [("lane", of(op.operands[0]), r) for r in range(n_out)]
-            else:
-                ids = [("new", node, r) for r in range(n_out)]
+            view = op.opview
+            ids = view.structure(node, of, unite) if isinstance(view, sam.SamOp) else [("new", node, r) for r in range(n_out)]
             for r, x in enumerate(ids):
                 sid[(node, r)] = x
         return {k: find(x) for k, x in sid.items()}
@@ -518,10 +497,6 @@ def _joined_crds(op) -> list[ir.Value]:
         return [op.operands[1]]
     n = len(op.results) - 1  # one crd result plus one payload per input
     return list(op.operands)[:n]
-
-
-def _level_size(op) -> int | None:
-    return sam.level_size(op.operands[0].type, ir.IntegerAttr(op.attributes["level"]).value)
 
 
 def _components(body: set[int], g: SamGraph) -> dict[int, int]:

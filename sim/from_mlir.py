@@ -22,7 +22,7 @@ from pathlib import Path
 from fuseflow.errors import FuseflowError
 from fuseflow.files import read_text
 from fuseflow.sim.graph import Graph, GraphBuilder, GraphSequence, GraphTensor
-from fuseflow.sim.primitives import BY_OP, LEVEL_LETTERS, Reader
+from fuseflow.sim.primitives import BY_OP, LEVEL_LETTERS, Kind, Reader, Writer
 
 # sparse_tensor level-type bits: the format in the high half, properties in the low one
 _DENSE, _COMPRESSED, _SINGLETON = 65536, 262144, 524288
@@ -108,7 +108,6 @@ def graph_from_func(sg, region: int = 0) -> Graph:
         tensor_ids[(k, 0)] = b.input(spec.name, spec.format, spec.order, spec.block)
         b.inputs[-1].shape = spec.shape
     sized: dict = {}  # (consumer node, producer node, port) -> compiler depth
-    writers: dict = {}
     n_results = len(sg.ops[-1].operands) if sg.ops and sg.ops[-1].name == "func.return" else 0
     outputs: dict = {}
     lanes: dict[str, str] = {}  # node name -> lane tag
@@ -123,14 +122,8 @@ def graph_from_func(sg, region: int = 0) -> Graph:
         if LANE_ATTR in attrs:
             lanes[nm] = ir.StringAttr(attrs[LANE_ATTR]).value
         r = Reader(b, values, tensor_ids, ops, attrs, nm, where)
-        if name == "sam.fiber_write":  # writers are built with the sam.output that takes them
-            writers[res[0]] = ("level", r.stream(0), r.int("level"), r.str("format"), nm)
-            continue
-        if name == "sam.val_write":
-            writers[res[0]] = ("vals", r.stream(0), nm)
-            continue
-        if name == "sam.output":
-            outputs[res[0]] = (op, [writers.get(v) for v in ops], where)
+        if name == "sam.output":  # built with the writers it takes (read as pending Writers)
+            outputs[res[0]] = (op, [values.get(v) for v in ops], where)
             continue
         if name == "func.return":
             for k, v in enumerate(ops):
@@ -145,7 +138,7 @@ def graph_from_func(sg, region: int = 0) -> Graph:
             raise FuseflowError(f"{where}: expected {len(out)} results, found {len(res)}")
         for key, st in zip(res, out, strict=True):
             values[key] = st
-        if "fuseflow.buffers" in attrs:
+        if "fuseflow.buffers" in attrs and not isinstance(out[0], Writer):
             depths = list(ir.DenseI64ArrayAttr(attrs["fuseflow.buffers"]))
             for k, d in enumerate(depths):
                 if d > 0 and k < len(ops) and ops[k] in values:
@@ -163,14 +156,14 @@ def graph_from_func(sg, region: int = 0) -> Graph:
 
 def _emit_output(b: GraphBuilder, name: str, op, handles, where: str) -> None:
     spec = tensor_spec(name, op.results[0].type, what=where)
-    if any(h is None for h in handles):
+    if not all(isinstance(h, Writer) for h in handles):
         raise FuseflowError(f"{where}: operands must be fiber_write / val_write results")
     oid = b.output(name, spec.format, spec.shape, spec.order, spec.block)
     for h in handles:
-        if h[0] == "level":
-            _, crd, level, fmt, nm = h
+        if h.kind == Kind.FIBER_WRITE:
+            level, fmt = h.level, h.format
             if level >= len(spec.format) or fmt not in ("dense", "compressed") or spec.format[level] != LEVEL_LETTERS[fmt][0]:
                 raise FuseflowError(f"{where}: fiber_write of level {level} ({fmt}) does not match {spec.format!r}")
-            b.fiber_write(crd, oid, level, name=nm)
+            b.fiber_write(h.stream, oid, level, name=h.name)
         else:
-            b.val_write(h[1], oid, name=h[2])
+            b.val_write(h.stream, oid, name=h.name)

@@ -26,6 +26,7 @@ A record is a class whose methods are static (records are tables, not objects)::
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
@@ -164,6 +165,17 @@ class Reader:
         if spec.format[level] not in LEVEL_LETTERS.get(fmt, ""):
             raise FuseflowError(f"{self.where}: format {fmt!r} does not match level {level} of {spec.name} ({spec.format!r})")
         return tid, level
+
+
+@dataclass(frozen=True)
+class Writer:
+    """A writer op read from MLIR, built into a node when its ``sam.output`` is read."""
+
+    kind: int
+    stream: object
+    name: str
+    level: int = 0
+    format: str = ""
 
 
 def _level_arrays(lv, eng) -> dict:
@@ -322,11 +334,9 @@ class _Joiner(Primitive):
     def tiled_outputs(n, tiled_ins, x):
         return [1 + i for i in range(n.iparams[0]) if tiled_ins[2 * i + 1]]
 
-    @classmethod
-    def evaluate(cls, n, ins, x):
-        pairs = [(ins[2 * i], ins[2 * i + 1]) for i in range(n.iparams[0])]
-        c, refs = (fn.union if cls.union else fn.intersect)(pairs)
-        return [c, *refs]
+
+def _pairs(n, ins: list[list]) -> list[tuple[list, list]]:
+    return [(ins[2 * i], ins[2 * i + 1]) for i in range(n.iparams[0])]
 
 
 @primitive
@@ -335,12 +345,20 @@ class Intersect(_Joiner):
 
     code, name, op = 3, "intersect", "sam.intersect"
 
+    def evaluate(n, ins, x):
+        c, payloads = fn.intersect(_pairs(n, ins))
+        return [c, *payloads]
+
 
 @primitive
 class Union(_Joiner):
     """Every coordinate present in some input; absent inputs get ``N`` payloads."""
 
     code, name, op, union = 4, "union", "sam.union", True
+
+    def evaluate(n, ins, x):
+        c, payloads = fn.union(_pairs(n, ins))
+        return [c, *payloads]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -638,7 +656,7 @@ class Join(Primitive):
 
 
 # ----------------------------------------------------------------------------------------------
-# Writers (read from MLIR together with their sam.output: see from_mlir.py)
+# Writers (their nodes are built with the sam.output that takes them: see from_mlir.py)
 
 
 @primitive
@@ -649,6 +667,10 @@ class FiberWrite(Primitive):
 
     def build(b, crd, output: int, level: int, name=None):
         b.add(Kind.FIBER_WRITE, [crd], [], (output, level), name=name)
+
+    def read(r, op):
+        """A pending writer: the sam.output taking it knows the output tensor."""
+        return [Writer(Kind.FIBER_WRITE, r.stream(0), r.name, r.int("level"), r.str("format"))]
 
     def configure(n, x, block):
         return {"crd_base": x.eng.alloc(1 << 20), "seg_base": x.eng.alloc(1 << 20)}
@@ -670,6 +692,9 @@ class ValWrite(Primitive):
 
     def build(b, val, output: int, name=None):
         b.add(Kind.VAL_WRITE, [val], [], (output,), name=name)
+
+    def read(r, op):
+        return [Writer(Kind.VAL_WRITE, r.stream(0), r.name)]
 
     def configure(n, x, block):
         return {"val_base": x.eng.alloc(1 << 20)}

@@ -7,10 +7,11 @@ from sam_pass_cases import tensor_type as _t
 
 from fuseflow.bindings import ir, print_module
 from fuseflow.dialects import sam_examples
+from fuseflow.dialects.sam import level_size
 from fuseflow.dialects.sam_builder import build_graph
 from fuseflow.dialects.sam_graph import sam_functions
 from fuseflow.passes import get_pass, run_pipeline
-from fuseflow.passes.sam_iterate_locate import crd_bound, level_size
+from fuseflow.passes.sam_iterate_locate import crd_bound
 
 CSR = "#sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed) }>"
 CSC = "#sparse_tensor.encoding<{ map = (d0, d1) -> (d1 : dense, d0 : compressed) }>"
