@@ -2,9 +2,10 @@
 
 ``simulate(program, inputs, hw=HardwareConfig(...), check=True)`` runs a SAM graph (``Graph``,
 ``GraphSequence``, or a sam-dialect MLIR module) with the compiled local-clock engine (``_engine.pyx``)
-and returns outputs, cycles and per-node statistics. ``reference`` is the functional model the
-engine is tested against; ``graph.GraphBuilder`` builds graphs by hand; ``canonical`` holds the
-classic kernels.
+and returns outputs, cycles and per-node statistics. ``functional`` is the functional model the
+engine is tested against; ``primitives`` holds one record per primitive (how each is built, read,
+run and evaluated); ``graph.GraphBuilder`` builds graphs by hand; ``canonical`` holds the classic
+kernels.
 """
 
 from fuseflow.sim._tokens import DATA, DONE, EMPTY, KIND_NAMES, STOP, Fifo

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from fuseflow.errors import FuseflowError
-from fuseflow.sim.graph import PRIMITIVES, Graph, GraphTensor, Kind
+from fuseflow.sim.graph import PRIMITIVES, Graph, GraphTensor
 from fuseflow.sim.tensors import Level, TensorData, from_value
 
 
@@ -45,17 +45,12 @@ def bind_inputs(g: Graph, inputs) -> list[TensorData]:
 
 
 def _check_levels(g: Graph, bound: list[TensorData]) -> None:
+    """Each node that reads an input tensor reads one it has (its record's ``check_bound``)."""
     for n in g.nodes:
-        if n.kind in (Kind.FIBER_LOOKUP, Kind.LOCATE):
-            t, lv = n.iparams[:2]
-            if not 0 <= t < len(bound):
-                raise FuseflowError(f"node {n.name!r} reads input #{t}, but the graph has {len(bound)} inputs")
-            if not 0 <= lv < len(bound[t].levels):
-                raise FuseflowError(f"node {n.name!r} reads level {lv} of {bound[t].name!r}, which has {len(bound[t].levels)} levels ({bound[t].format!r})")
-            if n.kind == Kind.LOCATE and bound[t].levels[lv].format not in ("d", "c"):
-                raise FuseflowError(f"node {n.name!r} locates into level {lv} of {bound[t].name!r} ({bound[t].format!r}); locate needs a dense or compressed level")
-        elif n.kind == Kind.ARRAY and not 0 <= n.iparams[0] < len(bound):
+        rec = PRIMITIVES[n.kind]
+        if rec.tensor_param and not 0 <= n.iparams[0] < len(bound):
             raise FuseflowError(f"node {n.name!r} reads input #{n.iparams[0]}, but the graph has {len(bound)} inputs")
+        rec.check_bound(n, bound)
 
 
 def resolve_shape(spec: GraphTensor, bound: list[TensorData], g: Graph) -> tuple[int, ...]:

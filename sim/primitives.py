@@ -66,6 +66,10 @@ class Primitive:
         raise FuseflowError(f"{r.where}: the simulator reads no {op.name}")
 
     @staticmethod
+    def check_bound(n, bound: list) -> None:
+        """Raise ``FuseflowError`` when the bound input tensors cannot serve the node."""
+
+    @staticmethod
     def configure(n, x, block: int) -> dict:
         """Keywords for the kernel's ``configure`` (``x``: the engine build, ``_Build`` in
         engine.py; ``block``: the tile size when the node handles tiles, else 0)."""
@@ -178,6 +182,13 @@ class Writer:
     format: str = ""
 
 
+def _check_level(n, bound: list) -> None:
+    t, lv = n.iparams[:2]
+    if not 0 <= lv < len(bound[t].levels):
+        raise FuseflowError(f"node {n.name!r} reads level {lv} of {bound[t].name!r}, which has "
+                            f"{len(bound[t].levels)} levels ({bound[t].format!r})")
+
+
 def _level_arrays(lv, eng) -> dict:
     dense = lv.format == "d"
     seg = np.zeros(2, np.int64) if dense or lv.singleton else np.ascontiguousarray(lv.seg, np.int64)
@@ -265,6 +276,8 @@ class FiberLookup(Primitive):
     def build(b, ref, tensor: int, level: int, name=None):
         return b.add(Kind.FIBER_LOOKUP, [ref], [CRD, REF], (tensor, level), name=name)
 
+    check_bound = _check_level
+
     def read(r, op):
         tid, level = r.level(0)
         return list(r.b.fiber_lookup(r.stream(1), tid, level, name=r.name))
@@ -292,6 +305,13 @@ class Locate(Primitive):
         """Iterate ``(crd, ref)``; look ``crd`` up in ``tensor``'s ``level`` under ``parent_ref``
         (the located tensor's ref one loop outside ``crd``) -> (ref, located ref, crd)."""
         return b.add(Kind.LOCATE, [crd, ref, parent_ref], [REF, REF, CRD], (tensor, level), name=name)
+
+    def check_bound(n, bound):
+        _check_level(n, bound)
+        t, lv = n.iparams[:2]
+        if bound[t].levels[lv].format not in ("d", "c"):
+            raise FuseflowError(f"node {n.name!r} locates into level {lv} of {bound[t].name!r} ({bound[t].format!r}); "
+                                "locate needs a dense or compressed level")
 
     def read(r, op):
         tid, level = r.level(0)
