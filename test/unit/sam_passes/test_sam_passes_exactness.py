@@ -1,6 +1,6 @@
 """The sam passes do not change what a graph computes: every canonical graph, every lowered test
 program (in every legal order) and every sam graph of the passes' lit tests is simulated before
-and after on random inputs, with the reference model and the compiled engine, and the output
+and after on random inputs, with the functional model and the compiled engine, and the output
 tensors (level arrays and values) must be identical. The N-token guards are shown necessary:
 the same rewrites forced past them change the results."""
 

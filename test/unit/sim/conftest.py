@@ -1,5 +1,5 @@
 """Helpers shared by the simulator tests: run one primitive (or a small graph) on hand-written
-token vectors through either the functional reference model or the compiled engine."""
+token vectors through either the functional model or the compiled engine."""
 
 from __future__ import annotations
 

@@ -54,7 +54,7 @@ def test_canonical_dialect_graphs(name, hw):
     inputs, fn = CASES[name]
     res = simulate(graph_path(name), inputs, hw=hw, check=True, expected=fn(*inputs))
     assert res.cycles > 0
-    # named binding and the reference model agree too
+    # named binding and the functional model agree too
     simulate(graph_path(name), {f"arg{k}": v for k, v in enumerate(inputs)}, check=True)
 
 

@@ -1,4 +1,4 @@
-"""Canonical kernels end to end: engine == reference model == scipy, on random and real matrices;
+"""Canonical kernels end to end: engine == functional model == scipy, on random and real matrices;
 bounded FIFOs change cycles, never outputs."""
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ SMALL = kernel_cases(
 def test_canonical_kernels_match_scipy_and_reference(name, hw):
     inputs, want = SMALL[name]
     res = simulate(canonical.CANONICAL[name](), inputs, hw=hw, check=True, expected=want)
-    simulate(canonical.CANONICAL[name](), inputs, hw=hw, check=True)  # against the reference model
+    simulate(canonical.CANONICAL[name](), inputs, hw=hw, check=True)  # against the functional model
     assert res.cycles > 0 and res.region_cycles == [res.cycles]
     ref = simulate(canonical.CANONICAL[name](), inputs, engine="functional", check=True, expected=want)
     got = res.outputs["out"]

@@ -1,4 +1,4 @@
-"""Every primitive on hand-written token vectors, against the reference model and the engine.
+"""Every primitive on hand-written token vectors, against the functional model and the engine.
 
 Stop notation: ``S1'`` is a vacant stop (closes no fiber at its innermost level, see
 fuseflow.sim.tokens); ``N`` is the empty token, ``R`` a repeat signal.

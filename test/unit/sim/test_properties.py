@@ -1,5 +1,5 @@
 """Property tests: random tensors and random token streams give identical results in the
-compiled engine and the reference model (and bounded FIFOs never change outputs)."""
+compiled engine and the functional model (and bounded FIFOs never change outputs)."""
 
 from __future__ import annotations
 
