@@ -202,20 +202,20 @@ def _run(g: Graph, tensors: list[TensorData], hw: HardwareConfig, eng, depths: l
          trace: TraceOptions | None, offset: int, pid: int, progress: Callable | None,
          progress_every: float) -> RegionResult:
     x = _Build(g, tensors, eng, hw)
-    tiled = _tiled_fifos(x)
     block = max([t.block for t in tensors] + [0])
     for n in g.nodes:  # tiles produced by sources
         if n.kind == Kind.SOURCE:
             for t in g.sources[n.iparams[0]]:
                 if isinstance(t, np.ndarray):
                     block = block or t.shape[0]
+    tiled = _tiled_fifos(x) if block else [False] * len(g.fifo_kinds)
     eng.zero_tile_shape = (block, block)
     x.tiles = _Tiles(eng, block)
     outputs = make_output_builders(g, tensors)
     nodes = []
     for n in g.nodes:
         rec = PRIMITIVES[n.kind]
-        B = block if any(tiled[f] for f in n.ins) or any(tiled[f] for port in n.outs for f in port) else 0
+        B = block if block and (any(tiled[f] for f in n.ins) or any(tiled[f] for port in n.outs for f in port)) else 0
         kw = rec.configure(n, x, B)
         lat, ii = rec.timing(n, x, B)
         node = eng.add_node(getattr(_engine, rec.kernel)(), n.name, int(n.kind), n.ins, n.outs, lat, ii)
