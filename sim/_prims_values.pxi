@@ -362,11 +362,17 @@ cdef class Spacc1(Node):
     cdef int64_t fpos, capacity, flush_ii
     cdef Token fstop
     cdef bint flushing
+    cdef object tile_fn  # on tile streams: (acc tile id or -1, tile id or -1) -> tile id; acc holds ids
 
     def configure(self, **kw):
-        """Parameters from the record's ``configure`` (primitives.py): capacity, flush_ii (HardwareConfig.spacc_capacity, spacc_flush_ii)."""
+        """Parameters from the record's ``configure`` (primitives.py): capacity, flush_ii (HardwareConfig.spacc_capacity, spacc_flush_ii); tile_fn on tile streams."""
         self.capacity = kw["capacity"]
         self.flush_ii = kw["flush_ii"]
+        self.tile_fn = kw.get("tile_fn")
+
+    cdef inline Token value(self, double acc):
+        """An accumulated value as a token (a tile id on tile streams)."""
+        return mk(TK_DATA, <int64_t> acc, 0.0, 0) if self.tiled else mk(TK_DATA, 0, acc, 0)
 
     def release(self):
         Node.release(self)
@@ -393,7 +399,7 @@ cdef class Spacc1(Node):
                 c = start(self, c)
                 if self.fpos < <int64_t> self.fk.size():
                     emit(self, 0, mk(TK_DATA, self.fk[self.fpos], 0.0, 0), c)
-                    emit(self, 1, mk(TK_DATA, 0, self.fv[self.fpos], 0), c)
+                    emit(self, 1, self.value(self.fv[self.fpos]), c)
                     self.fpos += 1
                     if self.flush_ii:
                         step(self, c)
@@ -415,8 +421,13 @@ cdef class Spacc1(Node):
                 if tok.kind == TK_DATA:
                     # insert() (not operator[]): an allocation failure is a MemoryError, not an abort
                     slot = self.acc.insert(pair[int64_t, double](tok.i, 0.0))
-                    deref(slot.first).second = deref(slot.first).second + (v.tok.v if v.tok.kind == TK_DATA else 0.0)
-                    self.ops += 1
+                    if self.tiled:
+                        deref(slot.first).second = <double> self.tile_fn(-1 if slot.second else <int64_t> deref(slot.first).second,
+                                                                         v.tok.i if v.tok.kind == TK_DATA else -1)
+                        self.ops += self.block * self.block
+                    else:
+                        deref(slot.first).second = deref(slot.first).second + (v.tok.v if v.tok.kind == TK_DATA else 0.0)
+                        self.ops += 1
                     if slot.second:
                         if self.capacity and <int64_t> self.acc.size() > self.capacity:
                             raise SpaccOverflowError(f"node {self.name!r}: sparse accumulator exceeds its capacity of {self.capacity} entries")
@@ -484,11 +495,17 @@ cdef class Spacc2(Node):
     cdef int64_t fpos, capacity, flush_ii
     cdef Token f1stop
     cdef bint flushing, c2_done
+    cdef object tile_fn  # on tile streams: (acc tile id or -1, tile id or -1) -> tile id; acc holds ids
 
     def configure(self, **kw):
-        """Parameters from the record's ``configure`` (primitives.py): capacity, flush_ii (HardwareConfig.spacc_capacity, spacc_flush_ii)."""
+        """Parameters from the record's ``configure`` (primitives.py): capacity, flush_ii (HardwareConfig.spacc_capacity, spacc_flush_ii); tile_fn on tile streams."""
         self.capacity = kw["capacity"]
         self.flush_ii = kw["flush_ii"]
+        self.tile_fn = kw.get("tile_fn")
+
+    cdef inline Token value(self, double acc):
+        """An accumulated value as a token (a tile id on tile streams)."""
+        return mk(TK_DATA, <int64_t> acc, 0.0, 0) if self.tiled else mk(TK_DATA, 0, acc, 0)
 
     def release(self):
         Node.release(self)
@@ -526,7 +543,7 @@ cdef class Spacc2(Node):
                 if self.fpos < <int64_t> self.f0.size():
                     t0 = self.f0[self.fpos]
                     emit(self, 0, t0, c)
-                    emit(self, 2, mk(TK_DATA, 0, self.fv[self.fpos], 0) if t0.kind == TK_DATA else t0, c)
+                    emit(self, 2, self.value(self.fv[self.fpos]) if t0.kind == TK_DATA else t0, c)
                     if self.frow[self.fpos] >= 0:
                         emit(self, 1, mk(TK_DATA, self.frow[self.fpos], 0.0, 0), c)
                     self.fpos += 1
@@ -553,8 +570,13 @@ cdef class Spacc2(Node):
                     key.first = o.tok.i
                     key.second = tok.i
                     slot = self.acc.insert(pair[pair[int64_t, int64_t], double](key, 0.0))
-                    deref(slot.first).second = deref(slot.first).second + (v.tok.v if v.tok.kind == TK_DATA else 0.0)
-                    self.ops += 1
+                    if self.tiled:
+                        deref(slot.first).second = <double> self.tile_fn(-1 if slot.second else <int64_t> deref(slot.first).second,
+                                                                         v.tok.i if v.tok.kind == TK_DATA else -1)
+                        self.ops += self.block * self.block
+                    else:
+                        deref(slot.first).second = deref(slot.first).second + (v.tok.v if v.tok.kind == TK_DATA else 0.0)
+                        self.ops += 1
                     if slot.second:
                         if self.capacity and <int64_t> self.acc.size() > self.capacity:
                             raise SpaccOverflowError(f"node {self.name!r}: sparse accumulator exceeds its capacity of {self.capacity} entries")

@@ -266,7 +266,7 @@ def run_function(func_op, args, hw: HardwareConfig | None = None, *, engine: str
 
     engines = {"cycle": "compiled", "compiled": "compiled", "functional": "functional"}
     if engine not in engines:
-        raise FuseflowError(f"unknown engine {engine!r} (cycle or reference)")
+        raise FuseflowError(f"unknown engine {engine!r} (cycle or functional)")
     g = graph_from_func(SamGraph(func_op))
     res = simulate(g, list(args), hw=hw, engine=engines[engine], trace=trace or False, check=check, progress=progress,
                    trace_offset=trace_offset)

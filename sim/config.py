@@ -42,7 +42,7 @@ class HardwareConfig:
     mem_batch: int = 8
     word_bytes: int = 4
     #: blocked (tile) streams use Comal's "true block" costs (tile matmul latency 2B-1, II B;
-    #: elementwise tile ops latency B*B; scalar-with-tile latency B; reduce and array +B*B)
+    #: elementwise tile ops latency B*B; scalar-with-tile latency B; reduce, spacc and array +B*B)
     tile_costs: bool = True
     #: guards: simulated-cycle and wall-clock limits
     max_cycles: int = 10**12

@@ -345,9 +345,17 @@ def _align_outer(outer, k, inner_stop):
     return k
 
 
+def _zero(vals) -> float | np.ndarray:
+    """The value ``N`` stands for on a value stream: 0, or a zero tile on a tile stream."""
+    tile = next((t for t in vals if isinstance(t, np.ndarray)), None)
+    return 0.0 if tile is None else np.zeros_like(tile)
+
+
 def spacc1(inner, outer, vals):
-    """acc[inner] += val across the outer loop; flush sorted on the outer loop's stop."""
+    """acc[inner] += val across the outer loop; flush sorted on the outer loop's stop. Values
+    may be tiles (summed elementwise)."""
     out_c, out_v = [], []
+    zero = _zero(vals)
     acc: dict = {}
     k = 0
     for c, v in zip(inner, vals, strict=True):
@@ -367,13 +375,15 @@ def spacc1(inner, outer, vals):
             out_v.append(st)
             acc = {}
         elif c is not EMPTY:
-            acc[c] = _combine(ReduceCode.ADD, acc.get(c), 0.0 if v is EMPTY else v)
+            acc[c] = _combine(ReduceCode.ADD, acc.get(c), zero if v is EMPTY else v)
     return out_c, out_v
 
 
 def spacc2(c0, c1, c2, vals):
-    """acc[(crd1, crd0)] += val across the outer (crd2) loop; flush on its stop."""
+    """acc[(crd1, crd0)] += val across the outer (crd2) loop; flush on its stop. Values may be
+    tiles (summed elementwise)."""
     o0, o1, ov = [], [], []
+    zero = _zero(vals)
     acc: dict = {}
     k1 = 0
     for c, v in zip(c0, vals, strict=True):
@@ -412,7 +422,7 @@ def spacc2(c0, c1, c2, vals):
         elif c is not EMPTY:
             r = c1[k1]
             key = (r, c)
-            acc[key] = _combine(ReduceCode.ADD, acc.get(key), 0.0 if v is EMPTY else v)
+            acc[key] = _combine(ReduceCode.ADD, acc.get(key), zero if v is EMPTY else v)
     return o0, o1, ov
 
 

@@ -541,13 +541,22 @@ class Reduce(Primitive):
 
 
 class _Spacc(Primitive):
-    def configure(n, x, block):
-        return {"capacity": x.hw.spacc_capacity, "flush_ii": x.hw.spacc_flush_ii}
+    """Accumulates B x B tiles (elementwise sums) when its values are tiles."""
 
-    def tiled_outputs(n, tiled_ins, x):
-        if any(tiled_ins):
-            raise FuseflowError(f"node {n.name!r}: sparse accumulators do not take tile streams")
-        return []
+    def configure(n, x, block):
+        kw = {"capacity": x.hw.spacc_capacity, "flush_ii": x.hw.spacc_flush_ii}
+        if block:
+            kw["tile_fn"] = x.tiles.reduce(ReduceCode.ADD)
+        return kw
+
+    def timing(n, x, block):
+        return x.hw.latency + (block * block if block and x.hw.tile_costs else 0), x.hw.ii
+
+    @classmethod
+    def tiled_outputs(cls, n, tiled_ins, x):
+        if any(tiled_ins[:-1]):
+            raise FuseflowError(f"node {n.name!r}: a sparse accumulator's coordinates cannot be tiles")
+        return [cls.ins - 2] if tiled_ins[-1] else []  # the value result follows the crd results
 
 
 @primitive

@@ -231,6 +231,41 @@ def test_spacc2(engine):
     check(got, "1 3 S0 0 S1 D", "0 2 S0 D", "11 2 S0 3 S1 D", val_ports=(2,))
 
 
+def _tiles(text: str, tiles: dict) -> list:
+    """Tokens of ``text`` with each data token a tile of ``tiles`` by name ("a", "b", ...)."""
+    return [tiles[w] if w in tiles else parse(w)[0] for w in text.split()]
+
+
+def test_spacc1_accumulates_tiles(engine):
+    """Tile values sum elementwise per coordinate; an N value adds a zero tile; a deep stop
+    flushes the outer fiber's tiles in coordinate order."""
+    a, b, c = np.arange(4.0).reshape(2, 2), np.ones((2, 2)), np.full((2, 2), 5.0)
+    got = run_prim(engine, lambda bb, s, t: bb.spacc1(s[0], s[1], s[2]),
+                   [("0 2 S0 2 3 S1 1 S2 D", CRD), ("5 6 S0 5 S1 D", CRD),
+                    (_tiles("a b S0 c N S1 a S2 D", {"a": a, "b": b, "c": c}), VAL)])
+    assert same_stream(got[0], T("0 2 3 S0 1 S1 D"))
+    assert same_stream(got[1], [a, b + c, np.zeros((2, 2)), *T("S0"), a, *T("S1 D")])
+
+
+def test_spacc2_accumulates_tiles(engine):
+    a, b = np.arange(4.0).reshape(2, 2), np.ones((2, 2))
+    got = run_prim(engine, lambda bb, s, t: bb.spacc2(s[0], s[1], s[2], s[3]),
+                   [("1 3 S0 0 S1 1 S2 D", CRD), ("0 2 S0 0 S1 D", CRD), ("0 1 S0 D", CRD),
+                    (_tiles("a b S0 b S1 a S2 D", {"a": a, "b": b}), VAL)])
+    assert same_stream(got[0], T("1 3 S0 0 S1 D"))
+    assert same_stream(got[1], T("0 2 S0 D"))
+    assert same_stream(got[2], [a + a, b, *T("S0"), b, *T("S1 D")])
+
+
+def test_spacc_refuses_tiled_coordinates():
+    from fuseflow.errors import FuseflowError
+
+    tile = np.ones((2, 2))
+    with pytest.raises(FuseflowError, match="coordinates cannot be tiles"):
+        run_prim("compiled", lambda b, s, t: b.spacc1(s[0], s[1], s[2]),
+                 [([tile, *T("S0 D")], VAL), ("5 S0 D", CRD), ([tile, *T("S0 D")], VAL)])
+
+
 def test_spacc_capacity_is_enforced():
     from fuseflow.sim import HardwareConfig, SpaccOverflowError
 
