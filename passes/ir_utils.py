@@ -78,11 +78,21 @@ def erase_if_unused(op: ir.Operation) -> None:
         op.erase()
 
 
+def _relocate(op: ir.Operation, loc: ir.Location) -> None:
+    op.location = loc
+    for region in op.regions:
+        for block in region.blocks:
+            for inner in block.operations:
+                _relocate(inner.operation, loc)
+
+
 def splice_function(text: str, args: list[ir.Value], before: ir.Operation,
                     context=None) -> tuple[list[ir.Value], list[ir.Operation]]:
     """Parse ``text`` (a module holding one ``func.func``), clone its body in front of
     ``before`` with its arguments replaced by ``args``; returns the values it returns and the
-    cloned ops. Ops are cloned as written (attributes included); raises what the parser raises."""
+    cloned ops. Ops are cloned as written (attributes included) and take ``before``'s location
+    (nested ops too), so a diagnostic on them points at the user's line, not at the template;
+    raises what the parser raises."""
     from fuseflow.context import parse_module
 
     helper = parse_module(text, context if context is not None else before.context)
@@ -94,6 +104,7 @@ def splice_function(text: str, args: list[ir.Value], before: ir.Operation,
             if op_name(op) == "func.return":
                 return [mapping[v] for v in op.operands], cloned
             new = op.operation.clone()
+            _relocate(new, before.location)
             cloned.append(new)
             for i, v in enumerate(new.operands):
                 for old, rep in mapping.items():
