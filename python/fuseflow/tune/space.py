@@ -315,6 +315,12 @@ class Space:
             f"no feasible point found in {self.max_rejections} attempts to build one in {self}; "
             "the constraints may be unsatisfiable")
 
+    def repair(self, point: Mapping, rng: np.random.Generator) -> dict:
+        """``point`` if it is feasible, else a feasible point built step by step keeping each
+        of its values that the constraints allow given the earlier ones."""
+        pt = self.normalize(point)
+        return pt if self.is_feasible(pt) else self._build(rng, prefer=pt)
+
     def sample(self, rng: np.random.Generator, n: int = 1) -> list[dict]:
         """``n`` feasible points (with replacement): uniform over the enumerated space, else
         built step by step (each value uniform among those the constraints allow)."""
@@ -332,8 +338,7 @@ class Space:
         cols = {p.name: p.stratified(n, rng) for p in self.params}
         out = []
         for i in range(n):
-            pt = self.normalize({name: col[i] for name, col in cols.items()})
-            out.append(pt if self.is_feasible(pt) else self._build(rng, prefer=pt))
+            out.append(self.repair({name: col[i] for name, col in cols.items()}, rng))
         return out
 
     def neighbours(self, point: Mapping, rng: np.random.Generator) -> list[dict]:
