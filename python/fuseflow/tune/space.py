@@ -95,6 +95,8 @@ class Space:
         self.enumeration_limit = enumeration_limit
         self.max_rejections = max_rejections
         self._cs = ConstraintSet(params, self._constraints)
+        self._codes: list[dict | None] = [None if p.values() is None and p.kind != "permutation" else {}
+                                          for p in params]
         self._feasible: list[dict] | None = None
         self._enumerated = False
         self.width = sum(p.width for p in params)
@@ -157,11 +159,19 @@ class Space:
         """Points as an ``(n, width)`` array in ``[0, 1]`` (inactive parameters encode their
         default, so they do not look like a move)."""
         rows = []
+        codes = self._codes  # per parameter: value -> its code (finite parameters repeat values)
         for pt in points:
             row: list[float] = []
-            for p in self.params:
+            for p, memo in zip(self.params, codes, strict=True):
                 v = pt.get(p.name)
-                row.extend(p.encode(p.default if v is None else v))
+                if v is None:
+                    v = p.default
+                code = memo.get(v) if memo is not None else None
+                if code is None:
+                    code = p.encode(v)
+                    if memo is not None and len(memo) < 100_000:
+                        memo[v] = code
+                row.extend(code)
             rows.append(row)
         return np.asarray(rows, dtype=float).reshape(len(rows), self.width)
 
@@ -276,8 +286,10 @@ class Space:
         one of them). Returns ``(point or None on a dead end, product of the branching
         factors)``; the weight is only computed when ``weighted``."""
         cs, out, weight = self._cs, {}, 1.0
+        draws = rng.random(len(self.params))  # one draw per parameter (rng calls are slow)
         for i, p in enumerate(self.params):
-            if not self.is_active(p.name, out):
+            cond = self._conditions.get(p.name)
+            if cond is not None and not cond(out):
                 out[p.name] = None
                 if not cs.check_step(i, out):
                     return None, 0.0
@@ -299,7 +311,7 @@ class Space:
             if want is not None and want in allowed:
                 out[p.name] = want
             else:
-                out[p.name] = allowed[int(rng.integers(len(allowed)))]
+                out[p.name] = allowed[int(draws[i] * len(allowed))]
         if not cs.opaque_hold(out):
             return None, 0.0
         return out, weight
