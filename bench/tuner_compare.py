@@ -39,25 +39,27 @@ QUICK_PROBLEMS = ("spmm_tiling", "taco_spmm")
 
 
 def evaluate_problem(problem, tuners: dict, seeds: int, budget: int, checkpoints: list[int],
-                     skipped: dict) -> dict:
+                     skipped: dict, caps: dict) -> dict:
     out: dict = {"optimum": problem.optimum, "tuners": {}, "skipped": dict(skipped)}
     for name, fn in tuners.items():
         traces, overhead, t0 = [], [], time.perf_counter()
+        runs = min(budget, caps.get(name, budget))
         for seed in range(seeds):
-            trace, ov = fn(problem, budget, seed)
+            trace, ov = fn(problem, runs, seed)
             traces.append(np.asarray(trace) / problem.optimum)
             overhead.append(ov)
             print(f"  [{problem.name}] {name} seed {seed}: best/opt {traces[-1][-1]:.3f}",
                   file=sys.stderr, flush=True)
         arr = np.minimum(np.stack(traces), 1e3)  # seeds x budget (1e3: nothing feasible yet)
-        reach = [int(np.argmax(row <= 1.05)) + 1 if np.any(row <= 1.05) else budget + 1 for row in arr]
+        reach = [int(np.argmax(row <= 1.05)) + 1 if np.any(row <= 1.05) else runs + 1 for row in arr]
         flat = [o for ov in overhead for o in ov]
         late = [o for ov in overhead for i, o in enumerate(ov) if i >= 50]
         out["tuners"][name] = {
-            "best_ratio": {str(b): float(arr[:, b - 1].mean()) for b in checkpoints},
+            "budget": runs,
+            "best_ratio": {str(b): float(arr[:, b - 1].mean()) for b in checkpoints if b <= runs},
             "curve": arr.mean(0).tolist(),
             "evals_to_5pct": float(np.mean(reach)),
-            "reached_5pct": float(np.mean([r <= budget for r in reach])),
+            "reached_5pct": float(np.mean([r <= runs for r in reach])),
             "seconds": time.perf_counter() - t0,
             "overhead_s_per_iter_mean": float(np.mean(flat)) if flat else None,
             "overhead_s_per_iter_at_50_60": float(np.mean(late)) if late else None,
@@ -67,9 +69,9 @@ def evaluate_problem(problem, tuners: dict, seeds: int, budget: int, checkpoints
 
 
 def _rank_note(entries: dict, name: str, b: int) -> str:
-    """'best' or the ratio of this tuner's mean to the best other tuner's (> 1: worse)."""
+    """The ratio of this tuner's mean to the best other tuner's (> 1: worse)."""
     mine = entries[name]["best_ratio"][str(b)]
-    others = [e["best_ratio"][str(b)] for n, e in entries.items() if n != name]
+    others = [e["best_ratio"][str(b)] for n, e in entries.items() if n != name and str(b) in e["best_ratio"]]
     if not others:
         return ""
     best_other = min(others)
@@ -83,8 +85,10 @@ def print_table(results: dict, checkpoints: list[int]) -> None:
     for pname, r in results["problems"].items():
         for tname, e in r["tuners"].items():
             ov, late = e["overhead_s_per_iter_mean"], e["overhead_s_per_iter_at_50_60"]
-            print(f"{pname:15} {tname:9} " + " ".join(f"{e['best_ratio'][str(b)]:9.4f}" for b in checkpoints)
-                  + f" {e['evals_to_5pct']:10.1f} {e['reached_5pct']:6.0%}"
+            cells = [f"{e['best_ratio'][str(b)]:9.4f}" if str(b) in e["best_ratio"] else f"{'-':>9}"
+                     for b in checkpoints]
+            reach = f"{e['evals_to_5pct']:10.1f}" + ("" if e["budget"] == results["budget"] else "*")
+            print(f"{pname:15} {tname:9} " + " ".join(cells) + f" {reach:>10} {e['reached_5pct']:6.0%}"
                   + (f" {ov:7.3f}" if ov is not None else f" {'-':>7}")
                   + (f" {late:10.3f}" if late is not None else f" {'-':>10}"))
         if "fuseflow" in r["tuners"] and len(r["tuners"]) > 1:
@@ -136,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=int, default=60)
     ap.add_argument("--problems", default=None, help="comma-separated subset of " + ", ".join(tuner_problems.ALL))
     ap.add_argument("--tuners", default=",".join(tuner_peers.TUNERS), help="comma-separated subset")
+    ap.add_argument("--cap", action="append", default=[], metavar="TUNER=N",
+                    help="stop TUNER's runs at N evaluations (its later columns show '-', its "
+                         "evals->5%% are marked *), e.g. gp=20: Optuna's GP sampler costs seconds "
+                         "per proposal")
     ap.add_argument("--quick", action="store_true", help=f"2 seeds, problems {', '.join(QUICK_PROBLEMS)}")
     ap.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE,
                     help="where the explore problems' tables are kept (default %(default)s)")
@@ -159,15 +167,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{t}: skipped: {why}", file=sys.stderr)
         else:
             tuners[t] = tuner_peers.TUNERS[t]
+    caps = {}
+    for c in args.cap:
+        t, _, n = c.partition("=")
+        if t not in tuner_peers.TUNERS or not n.isdigit() or int(n) < 1:
+            ap.error(f"--cap wants TUNER=N, got {c!r}")
+        caps[t] = int(n)
     b = args.budget
     checkpoints = sorted({max(1, b // 3), max(1, 2 * b // 3), b})
-    results = {"seeds": seeds, "budget": b, "checkpoints": checkpoints, "problems": {}}
+    results = {"seeds": seeds, "budget": b, "checkpoints": checkpoints, "caps": caps, "problems": {}}
     for n in names:
         problem = tuner_problems.make_problem(n, args.cache_dir)
         notes = "".join(f", {k} {v}" for k, v in problem.notes.items())
         print(f"[{n}] optimum {problem.optimum:.6g}, feasible space {problem.space.size()} points"
               f"{notes}", file=sys.stderr, flush=True)
-        results["problems"][n] = evaluate_problem(problem, tuners, seeds, b, checkpoints, skipped)
+        results["problems"][n] = evaluate_problem(problem, tuners, seeds, b, checkpoints, skipped, caps)
     print_table(results, checkpoints)
     if args.plot:
         print(f"plot: {plot_curves(results, args.plot)}")
