@@ -2,8 +2,8 @@
 
 The GP is BoTorch's ``SingleTaskGP`` model: a Matern-5/2 kernel, one lengthscale per encoded
 feature under BoTorch's dimension-scaled log-normal prior and a log-normal noise prior, fitted by
-maximum a posteriori with L-BFGS from several starts (the previous fit's hyperparameters when
-given, the prior's mode, then draws from the prior); the best posterior wins. Its posterior is
+maximum a posteriori with L-BFGS from several starts (the prior's mode, then draws from the
+prior); the best posterior wins. Its posterior is
 computed from a cached Cholesky factor. Targets are standardized by the caller's ``Transform``. The random-forest alternative
 (``RandomForestSurrogate``) predicts a mean and the spread of its trees.
 
@@ -69,22 +69,17 @@ _SQRT5 = math.sqrt(5.0)
 _TREND_SCALE = 1.0  # prior standard deviation of the linear-mean weights (standardized units)
 
 
-def _fit_map(X: np.ndarray, y: np.ndarray, ls_loc: float, ls_scale: float, restarts: int,
-             maxiter: int, seed: int, trend: bool = False, warm_start: np.ndarray | None = None):
-    """Maximum a posteriori hyperparameters of the Matern-5/2 ARD GP, by L-BFGS-B over log
-    lengthscales, log noise and the mean (a constant, plus with ``trend`` a linear term per
-    feature under a normal prior), from several starts.
+def map_loss(X: np.ndarray, y: np.ndarray, ls_loc: float, ls_scale: float, trend: bool = False):
+    """The negative log posterior (per point) of the Matern-5/2 ARD GP's hyperparameters
+    ``[log lengthscales, log noise, constant, trend weights]`` and its gradient, with their
+    bounds: ``(loss_and_grad, lower, upper)``.
 
-    This is the marginal likelihood and priors of the BoTorch model, written as one small
-    numpy function with its analytic gradient: GPyTorch's general machinery (or autograd on
-    matrices this small) costs milliseconds per evaluation, which would dominate a tuner
-    iteration. ``warm_start`` (log hyperparameters of a previous fit) is
-    the first start when given, then the prior's mode, then draws from the prior. Returns the
-    best log hyperparameters ``[log lengthscales, log noise, constant, weights]``, or ``None``
-    when every start fails numerically.
+    This is the marginal likelihood and priors of the BoTorch model (log-normal lengthscale and
+    noise priors, a normal prior on trend weights), written as one small numpy function with
+    its analytic gradient: GPyTorch's general machinery (or autograd on matrices this small)
+    costs milliseconds per evaluation, which would dominate a tuner iteration.
     """
     from scipy.linalg import LinAlgError, cho_factor, cho_solve
-    from scipy.optimize import minimize as scipy_minimize
 
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float).reshape(-1)
@@ -128,19 +123,29 @@ def _fit_map(X: np.ndarray, y: np.ndarray, ls_loc: float, ls_scale: float, resta
         g = np.r_[g_ls, g_noise, g_c, g_w] / n
         return float((nll + nlp) / n), np.nan_to_num(g, nan=0.0, posinf=0.0, neginf=0.0)
 
+    return loss_and_grad, lo, hi
+
+
+def _fit_map(X: np.ndarray, y: np.ndarray, ls_loc: float, ls_scale: float, restarts: int,
+             maxiter: int, seed: int, trend: bool = False):
+    """Maximum a posteriori hyperparameters of the GP (``map_loss``) by L-BFGS-B from several
+    starts: the prior's mode, then draws from the prior. Returns the best log hyperparameters, or ``None``
+    when every start fails numerically.
+    """
+    from scipy.optimize import minimize as scipy_minimize
+
+    y = np.asarray(y, dtype=float).reshape(-1)
+    d = np.shape(X)[1]
+    nw = d if trend else 0
+    loss_and_grad, lo, hi = map_loss(X, y, ls_loc, ls_scale, trend)
     rng = np.random.default_rng(seed)
     best, best_loss = None, math.inf
     ls_mode = ls_loc - ls_scale**2  # mode of the log-normal, in log space
-    warm = warm_start is not None and len(warm_start) == len(lo)
     for start in range(restarts):
-        if warm and start == 0:
-            theta0 = np.clip(warm_start, lo, hi)
-        else:
-            k = start - warm
-            log_ls = (np.full(d, ls_mode) if k == 0
-                      else ls_loc + ls_scale * rng.standard_normal(d) * 0.5)
-            theta0 = np.clip(np.r_[log_ls, _NOISE_LOC - _NOISE_SCALE**2, float(y.mean()), np.zeros(nw)],
-                             lo, hi)
+        log_ls = (np.full(d, ls_mode) if start == 0
+                  else ls_loc + ls_scale * rng.standard_normal(d) * 0.5)
+        theta0 = np.clip(np.r_[log_ls, _NOISE_LOC - _NOISE_SCALE**2, float(y.mean()), np.zeros(nw)],
+                         lo, hi)
         try:
             res = scipy_minimize(loss_and_grad, theta0, jac=True, method="L-BFGS-B",
                                  bounds=list(zip(lo, hi, strict=True)),
@@ -165,9 +170,7 @@ class GPSurrogate:
     The hyperparameters are BoTorch's ``SingleTaskGP`` priors fitted by MAP (``_fit_map``); the
     posterior of the latent function is computed here from a cached Cholesky factor (a
     prediction over a thousand candidates is one matrix product, where a BoTorch posterior
-    costs tens of milliseconds). ``warm_start``: the log hyperparameters of a previous fit,
-    tried first (the posterior moves little between iterations, so one start from there
-    usually suffices; see ``restarts``).
+    costs tens of milliseconds).
     """
 
     def __init__(self, restarts: int = 2, maxiter: int = 200, trend: bool = False):
@@ -182,13 +185,12 @@ class GPSurrogate:
         prior = covar.lengthscale_prior
         return float(prior.loc), float(prior.scale)
 
-    def fit(self, X: np.ndarray, y: np.ndarray, seed: int = 0,
-            warm_start: np.ndarray | None = None) -> GPSurrogate:
+    def fit(self, X: np.ndarray, y: np.ndarray, seed: int = 0) -> GPSurrogate:
         X = np.asarray(X, dtype=float)
         y = np.asarray(y, dtype=float).reshape(-1)
         n, d = X.shape
         loc, scale = self._prior(d)
-        theta = _fit_map(X, y, loc, scale, self.restarts, self.maxiter, seed, self.trend, warm_start)
+        theta = _fit_map(X, y, loc, scale, self.restarts, self.maxiter, seed, self.trend)
         if theta is None:  # every start failed numerically: the prior's mode
             theta = np.r_[np.full(d, loc - scale**2), _NOISE_LOC - _NOISE_SCALE**2, float(y.mean()),
                           np.zeros(d if self.trend else 0)]
