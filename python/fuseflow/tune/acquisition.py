@@ -42,16 +42,25 @@ def log_expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> 
 
 @dataclass
 class Acquisition:
-    """A scorer of encoded points: higher is better."""
+    """A scorer of encoded points: higher is better.
+
+    ``explore``: score by the posterior's standard deviation instead of expected improvement
+    (the most uncertain feasible point), which the tuner uses now and then when the search
+    has stopped improving (see ``Settings.explore_after``).
+    """
 
     predict: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
     best: float
     feasibility: Callable[[np.ndarray], np.ndarray] | None = None
     min_feasibility: float = 0.2
+    explore: bool = False
 
     def __call__(self, X: np.ndarray, strict: bool = True) -> np.ndarray:
         mean, std = self.predict(X)
-        score = log_expected_improvement(mean, std, self.best)
+        if self.explore:
+            score = np.log(np.maximum(std, 1e-12))
+        else:
+            score = log_expected_improvement(mean, std, self.best)
         if self.feasibility is not None:
             pof = self.feasibility(X)
             score = score + np.log(np.maximum(pof, 1e-9))

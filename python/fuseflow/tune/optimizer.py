@@ -54,7 +54,12 @@ class Settings:
     predicted feasibility are excluded; ``gp_restarts``: hyperparameter fitting starts;
     ``gp_trend``: a linear GP mean (extrapolates monotone effects, misleads on others);
     ``seeds``: points known to be good (e.g. a cost model's picks), evaluated right after the
-    default point and before the design (infeasible or out-of-space ones are skipped).
+    default point and before the design (infeasible or out-of-space ones are skipped);
+    ``explore_after``: once the best value has not improved for this many evaluations, and
+    again after each further such run, one proposal is the most uncertain feasible point
+    rather than the best expected improvement (0: never). Expected improvement under a smooth
+    GP settles into the best region found, and a needle elsewhere (one order of one fusion
+    granularity, say) would never be tried.
     """
 
     doe: int | None = None
@@ -68,6 +73,7 @@ class Settings:
     gp_trend: bool = False
     torch_threads: int = 1
     seeds: tuple = ()
+    explore_after: int = 6
 
     def __post_init__(self):
         def bad(name: str, want: str):
@@ -82,7 +88,8 @@ class Settings:
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 bad(name, " or ".join(f"'{a}'" for a in allowed))
-        for name, low in (("n_candidates", 1), ("n_starts", 0), ("gp_restarts", 0), ("torch_threads", 1)):
+        for name, low in (("n_candidates", 1), ("n_starts", 0), ("gp_restarts", 0), ("torch_threads", 1),
+                          ("explore_after", 0)):
             if not (integer(getattr(self, name)) and getattr(self, name) >= low):
                 bad(name, f"an integer >= {low}")
         if self.log_objective is not None and not isinstance(self.log_objective, bool):
@@ -287,10 +294,13 @@ class Tuner:
             best_idx = np.argsort(yt, kind="stable")[:3]
             starts = [feas[i].point for i in best_idx]
             out: list[tuple[dict, str]] = []
-            for _ in range(n):
+            stalled = self._stalled()
+            k = self.settings.explore_after
+            for j in range(n):
+                explore = k > 0 and j == 0 and stalled > 0 and stalled % k == 0
                 acq = acq_mod.Acquisition(model.predict, float(yt.min()),
                                           None if feas_model is None else feas_model.predict,
-                                          self.settings.min_feasibility)
+                                          self.settings.min_feasibility, explore)
                 pt, _score = acq_mod.optimize(acq, self.space, rng, taken, starts,
                                               self.settings.n_candidates, self.settings.n_starts)
                 if pt is None:
@@ -301,6 +311,16 @@ class Tuner:
                     xe = self.space.encode([pt])
                     model = model.with_observations(xe, model.predict(xe)[0])
         return out
+
+    def _stalled(self) -> int:
+        """Evaluations since the best feasible value last improved."""
+        best, since = math.inf, 0
+        for e in self.history:
+            if e.feasible and e.value < best:
+                best, since = e.value, 0
+            else:
+                since += 1
+        return since
 
     # -- running ----------------------------------------------------------------------------
     def _record(self, point: dict, phase: str, outcome: Outcome, log: EvaluationLog | None) -> Evaluation:

@@ -14,7 +14,12 @@ Sampling only yields feasible points. When every parameter is finite and the fea
 small, it is enumerated once as a tree: parameters are assigned in order and a constraint prunes
 a branch as soon as every parameter it reads is assigned (a constraint that reads a parameter not
 yet assigned is simply retried deeper in the tree). Sampling is then uniform over the feasible
-points. Otherwise points are drawn by rejection sampling. An empty space raises
+points. Otherwise points are *built* feasible: parameters are assigned in order, each drawn
+uniformly among the values that the constraints decidable at that step allow
+(``fuseflow.tune.constraints``), restarting on a dead end; a single-parameter constraint such
+as a precedence between loops filters that parameter's values once. Whether to enumerate is
+decided from an estimate of the feasible space's size (Knuth's estimator over random paths of
+the same tree), so a large space is never walked up to the limit first. An empty space raises
 ``EmptySpaceError``.
 """
 
@@ -26,6 +31,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from fuseflow.tune.constraints import ConstraintSet, Partial, Pending
 from fuseflow.tune.expr import Expression
 from fuseflow.tune.params import Param, SpaceError
 
@@ -34,35 +40,8 @@ class EmptySpaceError(SpaceError):
     """No point satisfies the known constraints."""
 
 
-class _Pending(BaseException):
-    """Raised when a constraint reads a parameter the tree has not assigned yet.
-
-    A ``BaseException`` so that a constraint's own ``except Exception`` cannot swallow it.
-    """
-
-
-class _Partial(Mapping):
-    """A read-only view of a partially assigned point used while enumerating the tree."""
-
-    __slots__ = ("_values",)
-
-    def __init__(self, values: dict):
-        self._values = values
-
-    def __getitem__(self, key):
-        try:
-            return self._values[key]
-        except KeyError:
-            raise _Pending(key) from None
-
-    def get(self, key, default=None):
-        return self[key]
-
-    def __iter__(self) -> Iterator:
-        return iter(self._values)
-
-    def __len__(self) -> int:
-        return len(self._values)
+class _NodeLimit(Exception):
+    """The enumeration met more tree nodes than it may visit."""
 
 
 Constraint = Callable[[Mapping], bool] | str
@@ -115,6 +94,9 @@ class Space:
                 self._conditions[p.name] = pred
         self.enumeration_limit = enumeration_limit
         self.max_rejections = max_rejections
+        self._cs = ConstraintSet(params, self._constraints)
+        self._codes: list[dict | None] = [None if p.values() is None and p.kind != "permutation" else {}
+                                          for p in params]
         self._feasible: list[dict] | None = None
         self._enumerated = False
         self.width = sum(p.width for p in params)
@@ -151,20 +133,11 @@ class Space:
 
     def violations(self, point: Mapping) -> list[str]:
         """Labels of the known constraints that ``point`` breaks."""
-        bad = []
-        for pred, label in self._constraints:
-            try:
-                ok = pred(point)
-            except _Pending:
-                raise
-            except Exception as e:
-                raise SpaceError(f"constraint {label} failed on {point}: {type(e).__name__}: {e}") from e
-            if not ok:
-                bad.append(label)
-        return bad
+        return self._cs.violations(point)
 
     def is_feasible(self, point: Mapping) -> bool:
-        return not self.violations(point)
+        """Every known constraint holds (checking stops at the first that does not)."""
+        return self._cs.feasible(point)
 
     def default_point(self) -> dict:
         return self.normalize({})
@@ -186,69 +159,105 @@ class Space:
         """Points as an ``(n, width)`` array in ``[0, 1]`` (inactive parameters encode their
         default, so they do not look like a move)."""
         rows = []
+        codes = self._codes  # per parameter: value -> its code (finite parameters repeat values)
         for pt in points:
             row: list[float] = []
-            for p in self.params:
+            for p, memo in zip(self.params, codes, strict=True):
                 v = pt.get(p.name)
-                row.extend(p.encode(p.default if v is None else v))
+                if v is None:
+                    v = p.default
+                code = memo.get(v) if memo is not None else None
+                if code is None:
+                    code = p.encode(v)
+                    if memo is not None and len(memo) < 100_000:
+                        memo[v] = code
+                row.extend(code)
             rows.append(row)
         return np.asarray(rows, dtype=float).reshape(len(rows), self.width)
 
     # -- enumeration --------------------------------------------------------------------------
+    def _walk(self, node_limit: float = math.inf) -> Iterator[dict]:
+        """Every feasible point, depth first over the parameter tree (finite spaces only);
+        stops early (raising ``_NodeLimit``) after ``node_limit`` tree nodes."""
+        cs, n, nodes = self._cs, len(self.params), 0
+
+        def admits_opaque(values: dict, todo: list[int]) -> tuple[bool, list[int]]:
+            view, left = Partial(values), []
+            for ci in todo:
+                try:
+                    ok = cs.holds(ci, view)
+                except Pending:
+                    left.append(ci)
+                    continue
+                if not ok:
+                    return False, left
+            return True, left
+
+        def walk(i: int, values: dict, todo: list[int]) -> Iterator[dict]:
+            nonlocal nodes
+            if i == n:
+                yield dict(values)
+                return
+            p = self.params[i]
+            try:
+                active = self.is_active(p.name, Partial(values))
+            except Pending:
+                raise SpaceError(f"condition of {p.name} reads a later parameter") from None
+            if active:
+                choices = cs.admissible(i, values)
+            else:
+                values[p.name] = None
+                choices = [None] if cs.check_step(i, values) else []
+            for v in choices:
+                nodes += 1
+                if nodes > node_limit:
+                    raise _NodeLimit
+                values[p.name] = v
+                ok, left = admits_opaque(values, todo)
+                if ok:
+                    yield from walk(i + 1, values, left)
+            values.pop(p.name, None)
+
+        yield from walk(0, {}, list(cs.opaque))
+
+    def iter_feasible(self) -> Iterator[dict]:
+        """Every feasible point of a finite space, with no size limit (a generator)."""
+        if any(d is None for d in (p.values() for p in self.params)):
+            raise SpaceError(f"{self} has a continuous parameter: it cannot be enumerated")
+        return self._walk()
+
+    def estimated_size(self, paths: int = 256) -> float:
+        """An unbiased estimate of the number of feasible points of a finite space (Knuth's
+        estimator: the mean over random root-to-leaf paths of the product of the branching
+        factors met, 0 for a path that ends in a dead end)."""
+        rng = np.random.default_rng(12345)
+        total = 0.0
+        for _ in range(paths):
+            _, weight = self._construct(rng, weighted=True)
+            total += weight
+        return total / paths
+
     def _enumerate(self) -> list[dict] | None:
         """All feasible points, or ``None`` when the space is continuous or too large."""
         if self._enumerated:
             return self._feasible
         self._enumerated = True
-        domains = [p.values() for p in self.params]
-        if any(d is None for d in domains):
+        if any(p.values() is None for p in self.params):
             return None
-        limit, node_limit = self.enumeration_limit, self.enumeration_limit * 20
+        limit = self.enumeration_limit
+        if self.estimated_size() > 4 * limit:
+            return None
         out: list[dict] = []
-        nodes = 0
-        pending = list(range(len(self._constraints)))
-
-        def admissible(values: dict, todo: list[int]) -> tuple[bool, list[int]]:
-            view, left = _Partial(values), []
-            for ci in todo:
-                pred, label = self._constraints[ci]
-                try:
-                    ok = pred(view)
-                except _Pending:
-                    left.append(ci)
-                    continue
-                except Exception as e:
-                    raise SpaceError(f"constraint {label} failed on {values}: {type(e).__name__}: {e}") from e
-                if not ok:
-                    return False, left
-            return True, left
-
-        def walk(i: int, values: dict, todo: list[int]) -> bool:
-            nonlocal nodes
-            if i == len(self.params):
-                out.append(dict(values))
-                return len(out) <= limit
-            p = self.params[i]
-            try:
-                active = self.is_active(p.name, _Partial(values))
-            except _Pending:
-                raise SpaceError(f"condition of {p.name} reads a later parameter") from None
-            for v in (domains[i] if active else [None]):
-                nodes += 1
-                if nodes > node_limit:
-                    return False
-                values[p.name] = v
-                ok, left = admissible(values, todo)
-                if ok and not walk(i + 1, values, left):
-                    del values[p.name]
-                    return False
-                del values[p.name]
-            return True
-
-        if walk(0, {}, pending):
-            self._feasible = out
-        if self._feasible is not None and not self._feasible:
+        try:
+            for pt in self._walk(node_limit=limit * 20):
+                out.append(pt)
+                if len(out) > limit:
+                    return None
+        except _NodeLimit:
+            return None
+        if not out:
             raise EmptySpaceError(f"no point satisfies the constraints of {self}")
+        self._feasible = out
         return self._feasible
 
     def enumerate(self) -> list[dict]:
@@ -261,7 +270,7 @@ class Space:
 
     @property
     def feasible_points(self) -> list[dict] | None:
-        """The enumerated feasible points, or ``None`` when sampling is by rejection."""
+        """The enumerated feasible points, or ``None`` when points are built by sampling."""
         return self._enumerate()
 
     def size(self) -> int | float:
@@ -270,46 +279,85 @@ class Space:
         return math.inf if pts is None else len(pts)
 
     # -- sampling -------------------------------------------------------------------------------
-    def _raw_sample(self, rng: np.random.Generator) -> dict:
-        out: dict = {}
-        for p in self.params:
-            out[p.name] = p.sample(rng) if self.is_active(p.name, out) else None
-        return out
+    def _construct(self, rng: np.random.Generator, prefer: Mapping | None = None,
+                   weighted: bool = False) -> tuple[dict | None, float]:
+        """One attempt at building a feasible point parameter by parameter: each value is drawn
+        among those the constraints decidable at its step allow (``prefer``'s value when it is
+        one of them). Returns ``(point or None on a dead end, product of the branching
+        factors)``; the weight is only computed when ``weighted``."""
+        cs, out, weight = self._cs, {}, 1.0
+        draws = rng.random(len(self.params))  # one draw per parameter (rng calls are slow)
+        for i, p in enumerate(self.params):
+            cond = self._conditions.get(p.name)
+            if cond is not None and not cond(out):
+                out[p.name] = None
+                if not cs.check_step(i, out):
+                    return None, 0.0
+                continue
+            if cs.domain(i) is None:  # continuous: draw until the step's checks pass
+                for _ in range(64):
+                    out[p.name] = p.sample(rng)
+                    if cs.check_step(i, out):
+                        break
+                else:
+                    return None, 0.0
+                continue
+            allowed = cs.admissible(i, out)
+            if not allowed:
+                return None, 0.0
+            if weighted:
+                weight *= len(allowed)
+            want = None if prefer is None else prefer.get(p.name)
+            if want is not None and want in allowed:
+                out[p.name] = want
+            else:
+                out[p.name] = allowed[int(draws[i] * len(allowed))]
+        if not cs.opaque_hold(out):
+            return None, 0.0
+        return out, weight
+
+    def _build(self, rng: np.random.Generator, prefer: Mapping | None = None) -> dict:
+        for attempt in range(self.max_rejections):
+            if prefer is not None and attempt:  # a preferred value may be what fails: drop some
+                prefer = {k: v for k, v in prefer.items() if rng.random() < 0.5}
+            pt, _ = self._construct(rng, prefer)
+            if pt is not None:
+                return pt
+        raise EmptySpaceError(
+            f"no feasible point found in {self.max_rejections} attempts to build one in {self}; "
+            "the constraints may be unsatisfiable")
+
+    def repair(self, point: Mapping, rng: np.random.Generator) -> dict:
+        """``point`` if it is feasible, else a feasible point built step by step keeping each
+        of its values that the constraints allow given the earlier ones."""
+        pt = self.normalize(point)
+        return pt if self.is_feasible(pt) else self._build(rng, prefer=pt)
 
     def sample(self, rng: np.random.Generator, n: int = 1) -> list[dict]:
-        """``n`` feasible points drawn uniformly (with replacement)."""
+        """``n`` feasible points (with replacement): uniform over the enumerated space, else
+        built step by step (each value uniform among those the constraints allow)."""
         pts = self._enumerate()
         if pts is not None:
             return [dict(pts[i]) for i in rng.integers(len(pts), size=n)]
-        out = []
-        for _ in range(n):
-            for _attempt in range(self.max_rejections):
-                cand = self._raw_sample(rng)
-                if self.is_feasible(cand):
-                    out.append(cand)
-                    break
-            else:
-                raise EmptySpaceError(
-                    f"no feasible point found in {self.max_rejections} random draws from {self}; "
-                    "the constraints may be unsatisfiable")
-        return out
+        return [self._build(rng) for _ in range(n)]
 
     def latin_hypercube(self, rng: np.random.Generator, n: int) -> list[dict]:
         """``n`` feasible points stratified per parameter (Latin hypercube); a stratified
-        combination that breaks a constraint is replaced by a uniform feasible sample."""
+        combination that breaks a constraint is repaired: built step by step keeping each of
+        its values that the constraints allow."""
         if n <= 0:
             return []
         cols = {p.name: p.stratified(n, rng) for p in self.params}
         out = []
         for i in range(n):
-            pt = self.normalize({name: col[i] for name, col in cols.items()})
-            out.append(pt if self.is_feasible(pt) else self.sample(rng)[0])
+            out.append(self.repair({name: col[i] for name, col in cols.items()}, rng))
         return out
 
     def neighbours(self, point: Mapping, rng: np.random.Generator) -> list[dict]:
         """Feasible points one local move away: ordinal +-1, another category, a swap in a
         permutation, a small real/integer step."""
         out = []
+        conditional = bool(self._conditions)
         for p in self.params:
             v = point.get(p.name)
             if v is None:
@@ -317,7 +365,8 @@ class Space:
             for nv in p.neighbours(v, rng):
                 cand = dict(point)
                 cand[p.name] = nv
-                cand = self.normalize(cand)
+                if conditional:
+                    cand = self.normalize(cand)
                 if self.is_feasible(cand):
                     out.append(cand)
         return out
