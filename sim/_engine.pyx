@@ -197,6 +197,10 @@ cdef inline int64_t imax(int64_t a, int64_t b) noexcept:
     return a if a > b else b
 
 
+cdef inline int64_t imin(int64_t a, int64_t b) noexcept:
+    return a if a <= b else b
+
+
 # A counter track for traces: one value per window of ``w`` cycles (summed or maxed), at most
 # SERIES_MAX windows: past them the window doubles and neighbours fold, so a track's memory is
 # bounded whatever the run's length (its resolution adapts instead).

@@ -227,7 +227,8 @@ cdef class Join(Node):
                     if not room(self, 0, &c):
                         return 0
                     c = start(self, c)
-                    emit(self, 0, mk(TK_STOP, self.depth - 1, 0.0, 0), c)
+                    # the unit boundary keeps the unit's vacancy: an empty fiber stays vacant
+                    emit(self, 0, mk(TK_STOP, self.depth - 1, 0.0, imin(self.pending.vac, self.depth - 1)), c)
                     self.has_pending = False
                     step(self, c)
                     continue

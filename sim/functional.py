@@ -520,7 +520,8 @@ def join(lanes, depth=0):
 
     while True:
         if pending is not None and unit_follows(rr):
-            out.append(Stop(depth - 1))
+            # the unit boundary keeps the unit's vacancy: a unit without an inner fiber stays vacant
+            out.append(Stop(depth - 1, min(pending.vac, depth - 1)))
             pending = None
         if unit_follows(rr):
             while True:  # forward one unit of lane rr

@@ -301,6 +301,15 @@ def test_fork_join_roundtrip(engine):
     check(got, "1 2 3 S0 4 S0 S1 5 6 7 8 S2 D")
 
 
+def test_join_keeps_a_vacant_unit_vacant(engine):
+    """Forked tokens k = 0..3 over two lanes, each yielding an i fiber of j fibers; k = 1's i fiber
+    is empty, so its unit is the vacant S1' alone. Joined, the j stream is the serial one: the
+    boundary after k = 0 is S1, the one after k = 1 stays vacant (S1'), not a plain S1."""
+    got = run_prim(engine, lambda b, s, t: b.join([s[0], s[1]], depth=2),
+                   [("0 1 S1 0 1 S2 D", CRD), ("S1' 0 1 S2 D", CRD)])
+    check(got, "0 1 S1 S1' 0 1 S1 0 1 S2 D")
+
+
 @pytest.mark.parametrize("lanes", [1, 2, 3])
 @pytest.mark.parametrize("refs", ["0 1 2 S0 D", "2 0 S0 1 S1 D", "1 S0 S0 2 0 S1 D", "S0 D"])
 def test_parallel_scan_then_join_equals_serial_scan(engine, lanes, refs):
