@@ -47,8 +47,9 @@ import numpy as np
 from fuseflow import tune
 from fuseflow.errors import FuseflowError
 from fuseflow.explore.heuristic import Estimate, HeuristicError, RegionEstimator
+from fuseflow.passes.fusion_modes import FUSION_MODES, fusion_text
 
-FUSIONS = ("unfused", "layers", "full")
+FUSIONS = tuple(FUSION_MODES)  # the granularities explored by default
 VARIANT_DEFAULTS = {"layouts": "declared", "associate": "keep"}
 
 
@@ -98,9 +99,8 @@ class Outcome:
 
 
 def fusion_name(fusion) -> str:
-    if isinstance(fusion, str):
-        return fusion
-    return "groups:" + ";".join(",".join(str(x) for x in g) for g in fusion)
+    """The value of the ``fusion`` parameter: a strategy's name, or ``groups:0,1;2``."""
+    return fusion if isinstance(fusion, str) else "groups:" + fusion_text(fusion)
 
 
 class Explorer:
