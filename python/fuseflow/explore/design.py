@@ -285,8 +285,9 @@ class Explorer:
         return info, idx
 
     def orders_text(self, point: dict) -> list[str]:
+        """The order of each region at ``point``, spelled ``"i,k,j"``."""
         info, idx = self.order_indices(point)
-        return ["".join(info.orders[r][i]) for r, i in enumerate(idx)]
+        return [",".join(info.orders[r][i]) for r, i in enumerate(idx)]
 
     def options(self, point: dict):
         """The ``CompileOptions`` of a point."""
