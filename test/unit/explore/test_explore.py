@@ -342,3 +342,22 @@ def test_plot_colours_are_fixed_per_fusion_and_failures_are_told_apart(sae, tmp_
     (left, title, xlabel), (_, right_title, right_xlabel) = seen
     assert {"infeasible", "pruned (not simulated)"} <= set(left) and "configuration" in xlabel
     assert right_title.startswith("estimate vs simulated") and "estimated work" in right_xlabel
+
+
+def test_the_module_is_partitioned_once_per_fusion_choice(monkeypatch):
+    from fuseflow.passes.partition import PartitionPass
+
+    runs = []
+    partition = PartitionPass.run
+
+    def counted(self, module):
+        runs.append(self.pipeline_text())
+        partition(self, module)
+
+    monkeypatch.setattr(PartitionPass, "run", counted)
+    ex = Explorer(workloads.gcn(nodes=24, features=8, hidden=8, classes=4), optimize=(True,))
+    result = explore(ex, "exhaustive")
+    assert len(result.outcomes) == ex.n_points() > len(ex.fusions)
+    assert result.best is not None and result.best.cycles > 0
+    assert len(runs) == len(ex.fusions) == 3
+    assert len(set(runs)) == len(runs)
