@@ -115,7 +115,7 @@ def test_layouts_are_a_parameter_with_their_own_orders(sae):
     def auto_point(orders):
         p = {"fusion": "unfused", "layouts": "auto"}
         for r, o in enumerate(orders):
-            choices = ["".join(x) for x in auto_info.orders[r]]
+            choices = [",".join(x) for x in auto_info.orders[r]]
             if len(choices) > 1:
                 p[auto_info.param(r)] = choices.index(o)
         return p
@@ -124,7 +124,7 @@ def test_layouts_are_a_parameter_with_their_own_orders(sae):
     assert ex.objective(auto_point(best_orders)) == declared[best_orders]
     # ... and it holds a faster one: the encoder read with the batch innermost and the chain
     # kept in the layouts its producers write, one relayout (of the input) in all
-    column_major = ("jki", "ji", "ji", "jki", "ij", "ij")
+    column_major = ("j,k,i", "j,i", "j,i", "j,k,i", "i,j", "i,j")
     assert ex.objective(auto_point(column_major)) < min(declared.values())
     assert [r.name for r in ex.program(ex.options(auto_point(column_major))).relayouts] == ["main_region0 arg0"]
     with pytest.raises(ExploreError, match="layouts must be values of declared, auto"):
