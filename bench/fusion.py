@@ -25,7 +25,6 @@ import warnings
 
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
 
-FUSIONS = ("unfused", "layers", "full")
 LARGE_GPT = {"d_model": 64, "heads": 4, "ffn": 256, "seq": 128, "block": 16}
 
 
@@ -64,6 +63,8 @@ def measure(label: str, w, fusion: str) -> dict:
 
 
 def main(argv=None) -> int:
+    from fuseflow.passes.fusion_modes import FUSION_MODES, UNFUSED
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", action="store_true", help="print one JSON object per program")
     ap.add_argument("--quick", action="store_true", help="built-in sizes only")
@@ -74,7 +75,7 @@ def main(argv=None) -> int:
     rows = []
     for label, w in workloads(args.quick):
         base = None
-        for fusion in FUSIONS:
+        for fusion in FUSION_MODES:
             print(f"... {label} {fusion}", file=sys.stderr, flush=True)
             row = measure(label, w, fusion)
             base = base or row
@@ -94,7 +95,7 @@ def main(argv=None) -> int:
                   f"{r['ops_vs_unfused']:>7.2f}x {r['bytes']:>12,} {r['buffer_words']:>8,}")
         print("\nbusiest primitive per region (tokens in):")
         for r in rows:
-            if r["fusion"] == "unfused":
+            if r["fusion"] == UNFUSED:
                 continue
             parts = ", ".join(f"{reg.rsplit('_', 1)[-1]}: {b['node']} {b['tokens_in']:,}" for reg, b in r["busiest"].items())
             print(f"  {r['workload']} {r['fusion']}: {parts}")

@@ -59,12 +59,17 @@ class ConvertLinalgToSamPass(ModulePass):
     order), `fuseflow.orders` (all legal orders, the tuner's space) and `fuseflow.expr`.
 
     Options: `orders` - one entry per region in region order: an index into that region's legal
-    orders (default 0) or an explicit permutation of its variables such as `ikj`. `layouts` -
+    orders (default 0) or an explicit permutation of its variables such as `ikj` or, braced,
+    `{i,k,j}` (the spelling of `fuseflow.order`; `orders={{i,k,j},0}`). `layouts` -
     `declared` (default: a dense runtime input or intermediate is read in its declared level
     order, which constrains the order) or `auto` (any input but a block-sparse one is read in the
     level order the chosen order needs, a sparse one keeping its level kinds: a
     `sparse_tensor.convert` to that layout, which the program runner charges as a relayout where
-    it is not the order the value arrives in).
+    it is not the order the value arrives in). Every region is read before any is lowered; a
+    region's input computed by an earlier region is then the value that region's call put in its
+    place (of the same type). From Python, `regions` may hold the function's regions as
+    `fuseflow.compiler.partition` read them (`analyze_regions`): they are lowered as read, not
+    read again (no pipeline text carries them).
     Preconditions: computing ops are `linalg.generic` (generalize named ops, fold transposes
     and sparse casts first). Fails with a located error for an op the lowering does not support
     and for an illegal or infeasible order.
@@ -72,11 +77,12 @@ class ConvertLinalgToSamPass(ModulePass):
     """
 
     name = "convert-linalg-to-sam"
-    orders = Option(list[str], [], "per-region dataflow order: index or permutation (e.g. 0,ikj,1)")
+    orders = Option(list[str], [], "per-region dataflow order: index or permutation (e.g. 0,ikj,1 or {{i,k,j},1})")
     layouts = Option(str, "declared", "declared: inputs are read as their types say; auto: every input "
                      "(dense, or sparse keeping its level kinds) in the level order the dataflow order needs "
                      "(a relayout where it differs)",
                      choices=list(LAYOUT_MODES))
+    regions: list[Region] | None = None  # read before the pass (see above); not a text option
 
     def run(self, module: ir.Operation) -> None:
         self.error: FuseflowError | None = None
@@ -95,14 +101,21 @@ class ConvertLinalgToSamPass(ModulePass):
         groups = regions_of(fn)
         if len(self.orders) > len(groups):
             raise FuseflowError(f"orders has {len(self.orders)} entries but @{fname} has {len(groups)} regions")
-        for r, ops in enumerate(groups):
-            # read each region only now: its inputs may be results of calls just created for
-            # earlier regions (whose original ops are erased)
-            region = build_region(f"{fname}_region{r}", ops, self.layouts)
+        # every region is read before any is lowered (or was, by the caller): the reading the
+        # orders were chosen on is the one lowered, from Python and from text alike
+        if self.regions is not None and _reads_of(self.regions, groups):
+            read = self.regions
+        else:
+            read = [build_region(f"{fname}_region{r}", ops, self.layouts) for r, ops in enumerate(groups)]
+        replaced: list[tuple[ir.Value, ir.Value]] = []  # region results -> the values now in their place
+        for r, region in enumerate(read):
+            region.name = f"{fname}_region{r}"
+            # inputs computed by earlier regions: their calls' results are now in their place
+            region.inputs = [_replacement(v, replaced) for v in region.inputs]
             choice = self.orders[r] if r < len(self.orders) else None
             order = region.choose_order(choice)
             graph = self._emit_graph(fn, region, order)
-            self._replace_with_call(fn, region, graph)
+            replaced += self._replace_with_call(fn, region, graph)
         for op in reversed(list(fn.regions[0].blocks[0].operations)):
             op = op.operation
             if op_name(op) in ("tensor.empty", "linalg.fill", "linalg.generic") and is_init_only(op) \
@@ -130,13 +143,14 @@ class ConvertLinalgToSamPass(ModulePass):
         i64 = ir.IntegerType.get_signless(64)
         graph.attributes[REGION_ATTR] = ir.IntegerAttr.get(i64, int(region.name.rsplit("region", 1)[1]))
         graph.attributes["fuseflow.order"] = ir.StringAttr.get(",".join(order))
-        graph.attributes["fuseflow.orders"] = _str_array("".join(o) for o in region.legal_orders())
+        graph.attributes["fuseflow.orders"] = _str_array(",".join(o) for o in region.legal_orders())
         names = [_value_name(v) for v in region.inputs]
         graph.attributes["fuseflow.expr"] = _str_array(
             f"{','.join(o.vars)}: {show(o.expr, names)}" for o in region.outputs)
         return graph
 
-    def _replace_with_call(self, fn, region: Region, graph) -> None:
+    def _replace_with_call(self, fn, region: Region, graph) -> list[tuple[ir.Value, ir.Value]]:
+        """Replace the region's ops by a call of ``graph``; returns (result, its replacement)."""
         last = region.ops[-1]
         result_types = list(ir.FunctionType(ir.TypeAttr(graph.attributes["function_type"]).value).results)
         with ir.InsertionPoint(last), last.location:
@@ -151,6 +165,7 @@ class ConvertLinalgToSamPass(ModulePass):
                 values.append(res)
         for out, v in zip(region.outputs, values, strict=True):
             out.value.replace_all_uses_with(v)
+        replaced = [(out.value, v) for out, v in zip(region.outputs, values, strict=True)]
         members = {op.operation for op in region.ops}
         first = region.ops[0].operation
         block_ops = [op.operation for op in fn.regions[0].blocks[0].operations]
@@ -165,6 +180,24 @@ class ConvertLinalgToSamPass(ModulePass):
                 source = op.operands[0]
                 if isinstance(source, ir.OpResult) and source.owner.operation in members:
                     op.erase()
+        return replaced
+
+
+def _reads_of(regions: list[Region], groups: list[list[ir.Operation]]) -> bool:
+    """Whether ``regions`` are the readings of ``groups`` (the same ops, region by region)."""
+    return len(regions) == len(groups) and all(
+        len(region.ops) == len(ops) and all(a.operation == b.operation for a, b in zip(region.ops, ops, strict=True))
+        for region, ops in zip(regions, groups, strict=True))
+
+
+def _replacement(v: ir.Value, replaced: list[tuple[ir.Value, ir.Value]]) -> ir.Value:
+    """``v``, or the value an earlier region's call put in its place (same type: the call's
+    result is converted back to the type the replaced op declared). The replaced value's op is
+    erased: it is only compared, never read."""
+    for old, new in replaced:
+        if old == v:
+            return new
+    return v
 
 
 def _operand(v: ir.Value, t: ir.Type) -> ir.Value:

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from fuseflow.bindings import ir, op_name, sparse_tensor
-from fuseflow.passes.ir_utils import num_inputs
+from fuseflow.passes.fusion_modes import (
+    FUSION_MODES,
+    GROUPS,
+    UNFUSED,
+    Fusion,
+    fusion_text,
+    mode_names,
+    parse_groups,
+)
 from fuseflow.passes.lowering import RUNNER_RESHAPES, is_init_only, is_unit_reshape
 from fuseflow.passes.pass_base import ModulePass, Option, PassFailure
 from fuseflow.passes.registry import register
@@ -20,31 +28,6 @@ def computations(func_op) -> list[ir.Operation]:
         if op_name(op).startswith("linalg.") and not is_init_only(op):
             out.append(op)
     return out
-
-
-def is_contraction(op: ir.Operation) -> bool:
-    """A generic with a reduction loop reading two or more tensors (a matmul-like product)."""
-    if op_name(op) != "linalg.generic":
-        return False
-    iters = [str(a) for a in ir.ArrayAttr(op.attributes["iterator_types"])]
-    tensors = [v for v in list(op.operands)[: num_inputs(op)] if isinstance(v.type, ir.RankedTensorType)]
-    return any("reduction" in it for it in iters) and len(tensors) >= 2
-
-
-def layer_groups(ops: list[ir.Operation]) -> list[list[int]]:
-    """Layers: a run of contractions followed by the elementwise/normalization ops that consume
-    them; a contraction that follows a non-contraction starts a new layer. (GCN: [X@W, A@XW,
-    +b, relu] per layer; SAE: [x@W, +b, relu]; a transformer block: attention, projections and
-    the FFN each end at their first non-contraction tail.)"""
-    groups: list[list[int]] = []
-    prev_contraction = True
-    for n, op in enumerate(ops):
-        c = is_contraction(op)
-        if not groups or (c and not prev_contraction):
-            groups.append([])
-        groups[-1].append(n)
-        prev_contraction = c
-    return groups
 
 
 def reshape_sources(op: ir.Operation) -> list[ir.Operation]:
@@ -82,10 +65,11 @@ class PartitionPass(ModulePass):
     graph, and values crossing regions are materialized tensors in the type (dense, or the
     sparse encoding) the producing op declares (sparsity propagation chooses those formats).
 
-    Modes: `unfused` (one op per region), `layers` (see `layer_groups`: a run of contractions
-    plus the ops that follow them up to the next contraction), `full` (one region), `groups`
-    (explicit lists of op indices, e.g. `groups=0,1;2,3` with `;` between regions; every
-    computing op must be in exactly one group, numbered in program order from 0).
+    Modes: the strategies of `fuseflow.passes.fusion_modes` (`unfused`: one op per region,
+    `layers`: a run of contractions plus the ops that follow them up to the next contraction,
+    `full`: one region) and `groups` (explicit lists of op indices, e.g. `groups=0,1;2,3` with
+    `;` between regions; every computing op must be in exactly one group, numbered in program
+    order from 0).
     Reshapes and slices (`tensor.expand_shape`/`collapse_shape` that split or merge dimensions,
     `tensor.extract_slice`, e.g. multi-head attention's seq x d -> seq x heads x dh) are region
     boundaries: an op that reads, through one of them, a value computed in its own region
@@ -105,9 +89,16 @@ class PartitionPass(ModulePass):
     """
 
     name = "fuseflow-partition"
-    mode = Option(str, "unfused", "unfused | layers | full | groups", choices=["unfused", "layers", "full", "groups"])
+    mode = Option(str, UNFUSED, f"{mode_names(' | ')} | {GROUPS}", choices=[*FUSION_MODES, GROUPS])
     groups = Option(str, "", "explicit regions for mode=groups: op indices, ',' within and ';' between regions")
     intermediates = Option(str, "", "format of values passed between regions (default: as declared)")
+
+    @classmethod
+    def for_fusion(cls, fusion: Fusion, intermediates: str = "") -> PartitionPass:
+        """The pass that partitions by ``fusion`` (a strategy name or op-index groups)."""
+        if isinstance(fusion, str):
+            return cls(mode=fusion, intermediates=intermediates)
+        return cls(mode=GROUPS, groups=fusion_text(fusion), intermediates=intermediates)
 
     def run(self, module: ir.Operation) -> None:
         for fn in module.regions[0].blocks[0].operations:
@@ -115,14 +106,10 @@ class PartitionPass(ModulePass):
                 self._partition(fn)
 
     def region_lists(self, n_ops: int, ops) -> list[list[int]]:
-        if self.mode == "unfused":
-            return [[n] for n in range(n_ops)]
-        if self.mode == "full":
-            return [list(range(n_ops))] if n_ops else []
-        if self.mode == "layers":
-            return layer_groups(ops)
+        if self.mode in FUSION_MODES:
+            return FUSION_MODES[self.mode].regions(ops)
         try:
-            lists = [[int(x) for x in g.split(",") if x.strip()] for g in self.groups.split(";") if g.strip()]
+            lists = [list(g) for g in parse_groups(self.groups)]
         except ValueError:
             raise PassFailure(f"groups='{self.groups}' is not a ';'-separated list of ','-separated op indices") from None
         flat = sorted(x for g in lists for x in g)

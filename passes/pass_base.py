@@ -68,9 +68,9 @@ class Option:
         return f"list of {base}" if self.is_list else base
 
     def parse(self, text: str) -> Any:
-        if self.is_list:
+        if self.is_list:  # an item may be braced to hold commas: {i,k,j}
             items = [t.strip() for t in split_top_level(text, ",")] if text.strip() else []
-            return [self._parse_scalar(t) for t in items]
+            return [self._parse_scalar(t[1:-1] if t.startswith("{") and t.endswith("}") else t) for t in items]
         return self._parse_scalar(text.strip())
 
     def _parse_scalar(self, text: str) -> Any:
@@ -100,7 +100,13 @@ class Option:
         def one(v):
             return str(v).lower() if isinstance(v, bool) else str(v)
 
-        return ",".join(one(v) for v in value) if self.is_list else one(value)
+        if self.is_list and any("," in one(v) for v in value):  # braced items: parse reads them back whole
+            text = "{" + ",".join(f"{{{one(v)}}}" if "," in one(v) else one(v) for v in value) + "}"
+        else:
+            text = ",".join(one(v) for v in value) if self.is_list else one(value)
+        if any(ch.isspace() for ch in text) or text[:1] in ("'", '"'):  # parse_option_text reads it back
+            return f"'{text}'" if '"' in text else f'"{text}"'
+        return text
 
 
 def split_top_level(text: str, sep: str) -> list[str]:

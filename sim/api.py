@@ -173,7 +173,7 @@ def _simulate(program, inputs, hw, check, expected, options, writer, rtol, atol,
     )
     if check:
         want = _expected_values(prog, inputs, expected, engine)
-        compare_outputs(result, want, rtol=rtol, atol=atol)
+        compare_outputs(result.tensors, want, rtol=rtol, atol=atol)
     return result
 
 
@@ -220,25 +220,31 @@ def _dense(v) -> np.ndarray:
     return np.asarray(v, np.float64)
 
 
-def compare_outputs(result: SimResult, expected: dict, *, rtol: float, atol: float) -> None:
+def compare_outputs(got: Mapping, expected: Mapping, *, rtol: float, atol: float) -> None:
+    """Raise ``SimulationMismatch`` naming the first output (and element) of ``got`` that is not
+    close to ``expected``; both map output names to values (``got``: ``TensorData`` as written,
+    or dense arrays; ``expected``: dense arrays, or scipy matrices compared on their stored
+    entries without densifying). Outputs of ``got`` that ``expected`` does not name are not
+    checked."""
     for name, want in expected.items():
-        if name not in result.tensors:
-            raise SimulationMismatch(f"expected an output named {name!r}; the program produces {sorted(result.tensors)}")
-        td = result.tensors[name]
-        if tuple(td.shape) != tuple(want.shape):
-            raise SimulationMismatch(f"output {name!r}: shape {tuple(td.shape)}, expected {tuple(want.shape)}")
-        if sp.issparse(want) and not td.block:
-            _compare_sparse(name, sp.csr_matrix(result.outputs.get(name, to_python_value(td))), want, rtol, atol)
+        if name not in got:
+            raise SimulationMismatch(f"expected an output named {name!r}; the program produces {sorted(got)}")
+        value = got[name]
+        if tuple(value.shape) != tuple(want.shape):
+            raise SimulationMismatch(f"output {name!r}: shape {tuple(value.shape)}, expected {tuple(want.shape)}")
+        written = isinstance(value, TensorData)
+        if sp.issparse(want) and not (written and value.block):
+            _compare_sparse(name, sp.csr_matrix(to_python_value(value) if written else value), want, rtol, atol)
             continue
-        got = td.to_dense()
-        ok = np.isclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
+        got_dense = value.to_dense() if written else np.asarray(value)
+        ok = np.isclose(got_dense, want, rtol=rtol, atol=atol, equal_nan=True)
         if not ok.all():
             bad = np.argwhere(~ok)
             first = tuple(int(x) for x in bad[0])
-            err = np.nanmax(np.abs(got - want)[~ok])
+            err = np.nanmax(np.abs(got_dense - want)[~ok])
             raise SimulationMismatch(
                 f"output {name!r} MISMATCH: {len(bad)} of {ok.size} elements differ (max abs error {err:.3g}); "
-                f"first at {first}: got {got[first]!r}, expected {want[first]!r}"
+                f"first at {first}: got {got_dense[first]!r}, expected {want[first]!r}"
             )
 
 

@@ -7,10 +7,12 @@
     result = fuseflow.simulate(prog, inputs, check=True)
 
 Stages (each is plain MLIR that ``fuseflow-opt`` reads back):
-``imported`` (torch-mlir linalg + sparse_tensor), ``normalized`` (``NORMALIZE``),
+``imported`` (torch-mlir linalg + sparse_tensor), ``normalized`` (``fuseflow-normalize``),
 ``partitioned`` (``fuseflow-partition``), ``lowered`` (``convert-linalg-to-sam``) and, unless
-``optimize=False``, ``optimized`` (``OPTIMIZE``: locate instead of co-iteration where exact,
-duplicate streams removed). The program runs the last stage.
+``optimize=False``, ``optimized`` (``sam-iterate-locate``, ``sam-dedup-streams``: locate instead
+of co-iteration where exact, duplicate streams removed). The program runs the last stage.
+``CompileOptions`` builds each stage's passes; each region is read once (``partition``) and
+lowered from that reading.
 """
 
 from __future__ import annotations
@@ -20,23 +22,23 @@ from dataclasses import dataclass
 
 from fuseflow.bindings import print_module
 from fuseflow.errors import FuseflowError, PipelineError
+from fuseflow.passes.fusion_modes import UNFUSED, Fusion, check_fusion
 from fuseflow.passes.lowering import LAYOUT_MODES, InfeasibleOrder
+from fuseflow.passes.pass_base import ModulePass
 from fuseflow.passes.pipeline import Pipeline
 from fuseflow.passes.reassociate import ASSOCIATIONS
 from fuseflow.program import Program
 
-NORMALIZE = "fuseflow-normalize"
-OPTIMIZE = "sam-iterate-locate,sam-dedup-streams"
-BUFFERS = "sam-size-buffers"  # the FIFO depth each fan-out edge needs (always the last pass)
-FUSION_MODES = ("unfused", "layers", "full")
 STAGES = ("imported", "normalized", "partitioned", "lowered", "optimized")
 
 
 @dataclass(frozen=True)
 class CompileOptions:
-    """Everything besides the model that decides the compiled program (hashable, ``key()``)."""
+    """Everything besides the model that decides the compiled program (hashable, ``key()``).
+    It builds the passes of each stage itself (``normalize_pass`` ... ``graph_passes``), with
+    their options set from these fields: no pipeline text is written or parsed on the way."""
 
-    fusion: str | tuple[tuple[int, ...], ...] = "unfused"
+    fusion: Fusion = UNFUSED  # fuseflow.passes.fusion_modes: a strategy name or op-index groups
     order: int | tuple[tuple[str, str], ...] | tuple[str, ...] | None = None
     optimize: bool = True  # sam-iterate-locate + sam-dedup-streams on the graphs (exact)
     intermediates: str = ""  # format of values passed between regions ("" = as declared)
@@ -46,20 +48,13 @@ class CompileOptions:
     par: str = ""  # sam-parallelize's option: lanes per loop, for every region or per region
 
     @classmethod
-    def make(cls, fusion="unfused", order=None, optimize=True, intermediates="", layouts=None,
+    def make(cls, fusion=UNFUSED, order=None, optimize=True, intermediates="", layouts=None,
              associate=None, par=None) -> CompileOptions:
-        if isinstance(fusion, str):
-            if fusion not in FUSION_MODES:
-                raise FuseflowError(f"fusion must be one of {', '.join(FUSION_MODES)} or a list of op-index groups, got '{fusion}'")
-        else:
-            try:
-                fusion = tuple(tuple(int(x) for x in g) for g in fusion)
-            except (TypeError, ValueError):
-                raise FuseflowError(f"fusion groups must be lists of op indices, got {fusion!r}") from None
+        fusion = check_fusion(fusion)
         if isinstance(order, Mapping):
-            order = tuple(sorted((str(k), _order_text(v)) for k, v in order.items()))
+            order = tuple(sorted((str(k), order_text(v)) for k, v in order.items()))
         elif isinstance(order, Sequence) and not isinstance(order, str):
-            order = tuple(_order_text(v) for v in order)
+            order = tuple(order_text(v) for v in order)
         elif order is not None and not isinstance(order, int):
             raise FuseflowError(f"order must be None, an index, a list or a dict, got {order!r}")
         layouts = "declared" if layouts is None else layouts
@@ -80,15 +75,39 @@ class CompileOptions:
         return repr((self.fusion, self.order, self.optimize, self.intermediates, self.layouts, self.associate,
                      self.pins, self.par))
 
-    def normalize_pass(self) -> str:
-        return NORMALIZE if self.associate == "keep" else f"{NORMALIZE}{{associate={self.associate}}}"
+    def normalize_pass(self) -> ModulePass:
+        """``fuseflow-normalize`` with this association."""
+        from fuseflow.passes.normalize import NormalizePass
 
-    def partition_pass(self) -> str:
-        extra = f' intermediates="{self.intermediates}"' if self.intermediates else ""
-        if isinstance(self.fusion, str):
-            return f"fuseflow-partition{{mode={self.fusion}{extra}}}"
-        groups = ";".join(",".join(str(x) for x in g) for g in self.fusion)
-        return f'fuseflow-partition{{mode=groups groups="{groups}"{extra}}}'
+        return NormalizePass(associate=self.associate)
+
+    def partition_pass(self) -> ModulePass:
+        """``fuseflow-partition`` by this fusion strategy."""
+        from fuseflow.passes.partition import PartitionPass
+
+        return PartitionPass.for_fusion(self.fusion, self.intermediates)
+
+    def lowering_pass(self, orders: list[str], regions: list | None = None) -> ModulePass:
+        """``convert-linalg-to-sam`` in ``orders`` (one per region); ``regions``: the regions
+        ``partition`` read (the pass lowers them instead of reading them again)."""
+        from fuseflow.passes.convert_linalg_to_sam import ConvertLinalgToSamPass
+
+        lower = ConvertLinalgToSamPass(orders=orders, layouts=self.layouts)
+        lower.regions = regions
+        return lower
+
+    def graph_passes(self) -> list[ModulePass]:
+        """The passes on the lowered graphs: the exact optimizations (``optimize``), the lanes
+        (``par``) and, always last, the FIFO depth each fan-out edge needs."""
+        from fuseflow.passes.sam_dedup_streams import SamDedupStreamsPass
+        from fuseflow.passes.sam_iterate_locate import SamIterateLocatePass
+        from fuseflow.passes.sam_parallelize import SamParallelizePass
+        from fuseflow.passes.sam_size_buffers import SamSizeBuffersPass
+
+        passes: list[ModulePass] = [SamIterateLocatePass(), SamDedupStreamsPass()] if self.optimize else []
+        if self.par:
+            passes.append(SamParallelizePass(par=self.par))
+        return [*passes, SamSizeBuffersPass()]
 
     def orders_for(self, n_regions: int) -> list[str]:
         """The per-region ``orders`` option of convert-linalg-to-sam."""
@@ -144,15 +163,21 @@ def par_text(par) -> str:
     return text
 
 
-def _order_text(v) -> str:
-    if isinstance(v, int):
+def order_text(v) -> str:
+    """A region's order as the compiler spells it: an index (``"2"``), ``"best"``, or the
+    variables with commas (``"i,k,j"``, as ``fuseflow.order`` and ``Program.regions`` spell it),
+    from an int, a list of variables, ``"i,k,j"`` or ``"ikj"`` (one-letter variables)."""
+    if isinstance(v, int) and not isinstance(v, bool):
         return str(v)
     if isinstance(v, (list, tuple)):
-        return "".join(map(str, v))
-    return str(v).replace(",", "").replace(" ", "")
+        return ",".join(str(x).strip() for x in v)
+    text = str(v).replace(" ", "")
+    if "," in text or text.isdigit() or text == "best":
+        return text
+    return ",".join(text)
 
 
-def compile(model, example_args=None, sparse=None, fusion="unfused", order=None, *, optimize=True,  # noqa: A001
+def compile(model, example_args=None, sparse=None, fusion=UNFUSED, order=None, *, optimize=True,  # noqa: A001
             intermediates="", layouts=None, associate=None, par=None, dynamic=None) -> Program:
     """Import ``model`` (see ``fuseflow.frontend.import_model``: an ``nn.Module`` or a
     ``torch.export.ExportedProgram``, with torch, numpy or scipy arguments), normalize,
@@ -162,7 +187,7 @@ def compile(model, example_args=None, sparse=None, fusion="unfused", order=None,
     Raises ``InfeasibleOrder`` when a region has no legal order (or the requested one is
     illegal), ``UnsupportedOp`` naming an op the lowering cannot express, and other
     ``FuseflowError``s for bad arguments. ``optimize`` runs the exact graph optimizations
-    (``OPTIMIZE``) after the lowering; ``intermediates`` is the format values crossing regions
+    (``sam-iterate-locate``, ``sam-dedup-streams``) after the lowering; ``intermediates`` is the format values crossing regions
     are materialized in (e.g. ``"d1:dense,d0:dense"``; default: as their producer declares).
     ``layouts``: ``"declared"`` (default) reads every runtime dense input and intermediate in the
     level order its type declares (weights and reshapes are laid out freely anyway);
@@ -231,44 +256,48 @@ def partition(imported, options: CompileOptions, stages: dict | None = None) -> 
     ``stages`` when given); returns the regions read as fused einsums (``passes.einsum.Region``,
     with their variables, expressions and legal orders), before any lowering. The regions point
     into the module: keep ``imported`` alive while using them."""
-    from fuseflow.passes.convert_linalg_to_sam import analyze_regions
-
     module = imported.module
     if options.pins:
         pin_layouts(imported, options.pins)
     if stages is not None:
         stages["imported"] = print_module(module)
-    _run(module, Pipeline.parse(options.normalize_pass()))
+    _run(module, Pipeline([options.normalize_pass()]))
     if stages is not None:
         stages["normalized"] = print_module(module)
-    _run(module, Pipeline.parse(options.partition_pass()))
+    _run(module, Pipeline([options.partition_pass()]))
     if stages is not None:
         stages["partitioned"] = print_module(module)
-    return analyze_regions(_entry(module, imported.func_name), "region", options.layouts)
+    return read_regions(imported, options)
+
+
+def read_regions(imported, options: CompileOptions) -> list:
+    """The regions of partitioned ``imported.module`` read as fused einsums (``region<r>``)."""
+    from fuseflow.passes.convert_linalg_to_sam import analyze_regions
+
+    return analyze_regions(_entry(imported.module, imported.func_name), "region", options.layouts)
 
 
 def compile_imported(imported, options: CompileOptions, model=None, example_args=None) -> Program:
     """The stages after import, on an ``ImportedModel``. A region whose order is not chosen
     gets the one the cost heuristic rates cheapest on ``example_args`` (``best_orders``), or
     without them the cheapest on dense bounds (``Region.best_order``)."""
-    module = imported.module
     stages: dict[str, str] = {}
     regions = partition(imported, options, stages)
+    return lower(imported, options, regions, stages, example_args, model)
+
+
+def lower(imported, options: CompileOptions, regions: list, stages: dict[str, str], example_args=None,
+          model=None) -> Program:
+    """Lower partitioned ``imported`` (whose regions ``partition`` or ``read_regions`` read:
+    ``regions``) to graphs, optimize and size them: the program. ``stages`` holds the IR of the
+    stages so far; the lowered and optimized ones are added."""
+    module = imported.module
     orders = options.orders_for(len(regions))
     if example_args is not None and "best" in orders:
         orders = best_orders(imported, regions, orders, example_args)
-    lower = Pipeline.parse("convert-linalg-to-sam")
-    lower.elements[0].orders = orders
-    lower.elements[0].layouts = options.layouts
-    _run(module, lower)
+    _run(module, Pipeline([options.lowering_pass(orders, regions)]))
     stages["lowered"] = print_module(module)
-    if options.optimize:
-        _run(module, Pipeline.parse(OPTIMIZE))
-    if options.par:
-        parallelize = Pipeline.parse("sam-parallelize")
-        parallelize.elements[0].par = options.par
-        _run(module, parallelize)
-    _run(module, Pipeline.parse(BUFFERS))
+    _run(module, Pipeline(options.graph_passes()))
     stages["optimized" if options.optimize else "lowered"] = print_module(module)
     return Program(module, imported, stages, options, model=model)
 
@@ -391,4 +420,4 @@ def _entry(module, name: str):
     raise FuseflowError(f"the module has no function @{name}")
 
 
-__all__ = ["STAGES", "CompileOptions", "InfeasibleOrder", "compile", "compile_imported", "partition"]
+__all__ = ["STAGES", "CompileOptions", "InfeasibleOrder", "compile", "compile_imported", "lower", "partition", "read_regions"]

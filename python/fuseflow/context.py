@@ -65,6 +65,19 @@ def collecting(ctx: ir.Context) -> Iterator[list[Diagnostic]]:
         out.extend(drain_diagnostics(ctx))
 
 
+def clone_module(module: ir.Module) -> ir.Module:
+    """A copy of ``module`` in its Context (its attributes and every top-level op cloned):
+    cheaper than printing and parsing it again."""
+    with module.context, ir.Location.unknown():
+        copy = ir.Module.create()
+        for op in module.body.operations:
+            op.operation.clone(ip=ir.InsertionPoint(copy.body))
+        attrs = module.operation.attributes
+        for n in range(len(attrs)):
+            copy.operation.attributes[attrs[n].name] = attrs[n].attr
+    return copy
+
+
 def parse_module(text: str, ctx: ir.Context | None = None, *, filename: str = "-",
                  line_offset: int = 0) -> ir.Module:
     """Parse and verify MLIR text; raise ``ParseError`` with mlir-opt style diagnostics."""

@@ -26,9 +26,10 @@ import numpy as np
 from fuseflow.bindings import execution_engine_class, ir, memref_runtime, op_name, print_module
 from fuseflow.context import make_context, parse_module
 from fuseflow.errors import FuseflowError
-from fuseflow.frontend.buffers import pack, to_numpy, unpack
+from fuseflow.frontend.buffers import pack, unpack
 from fuseflow.frontend.formats import HAS_CRD, HAS_POS, Format, format_from_encoding
 from fuseflow.passes import run_pipeline
+from fuseflow.program import to_numpy
 
 PIPELINE = (
     "builtin.module(sparse-assembler{direct-out=true},func.func(linalg-generalize-named-ops),"

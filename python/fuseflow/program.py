@@ -21,7 +21,8 @@ from fuseflow.errors import FuseflowError
 
 @dataclass(frozen=True)
 class RegionInfo:
-    """One fusion region as lowered: graph function name, variables, orders, expressions."""
+    """One fusion region as lowered: graph function name, the chosen order, the legal orders
+    (each spelled as its variables with commas, ``"i,k,j"``) and the expressions."""
 
     name: str
     order: str
@@ -30,7 +31,7 @@ class RegionInfo:
 
     @property
     def order_index(self) -> int:
-        return self.orders.index(self.order.replace(",", ""))
+        return self.orders.index(self.order)
 
 
 @dataclass

@@ -29,12 +29,13 @@ HELP = "compile a model to SAM graphs and print a stage's IR"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from fuseflow.compiler import STAGES
+    from fuseflow.passes.fusion_modes import UNFUSED, mode_names
     from fuseflow.passes.lowering import LAYOUT_MODES
     from fuseflow.workloads import BUILTIN
 
     parser.add_argument("workload", metavar="WORKLOAD", help=f"built-in ({', '.join(BUILTIN)}) or a .py file defining workload()")
-    parser.add_argument("--fusion", default="unfused",
-                        help="unfused | layers | full | explicit op groups such as '0,1;2,3'")
+    parser.add_argument("--fusion", default=UNFUSED,
+                        help=f"{mode_names(' | ')} | explicit op groups such as '0,1;2,3'")
     parser.add_argument("--order", action="append", default=[], metavar="[regionN=]ORDER",
                         help="dataflow order: an index into the legal orders or a permutation (repeatable)")
     parser.add_argument("--layouts", default="declared", choices=list(LAYOUT_MODES),
@@ -47,15 +48,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", dest="output", help="write the IR here instead of stdout")
     parser.add_argument("--orders", action="store_true", help="print each region's legal dataflow orders instead of IR")
     parser.add_argument("--simulate", action="store_true", help="also simulate the program and check it against PyTorch")
-
-
-def parse_fusion(text: str):
-    if text in ("unfused", "layers", "full"):
-        return text
-    try:
-        return [[int(x) for x in g.split(",") if x.strip()] for g in text.split(";") if g.strip()]
-    except ValueError:
-        raise FuseflowError(f"--fusion must be unfused, layers, full or groups like '0,1;2', got '{text}'") from None
 
 
 def parse_orders(items: list[str]):
@@ -90,13 +82,14 @@ def parse_par(items: list[str]):
 def run(args) -> int:
     import fuseflow
     from fuseflow.files import output_path, write_text
+    from fuseflow.passes.fusion_modes import parse_fusion
     from fuseflow.workloads import load
 
     if args.output:
         output_path(args.output, "-o")  # before compiling
     w = load(args.workload)
     t0 = time.perf_counter()
-    prog = fuseflow.compile(w.model, w.args, sparse=w.sparse, fusion=parse_fusion(args.fusion),
+    prog = fuseflow.compile(w.model, w.args, sparse=w.sparse, fusion=parse_fusion(args.fusion, "--fusion"),
                             order=parse_orders(args.order), layouts=args.layouts, par=parse_par(args.par))
     elapsed = time.perf_counter() - t0
     if args.orders:

@@ -17,13 +17,20 @@ import time
 
 NAME = "demo"
 HELP = "compile, simulate and check the built-in models under every fusion granularity"
-FUSIONS = ("unfused", "layers", "full")
-# configurations shown besides the three granularities: (label, compile options) per workload
-EXTRAS = {
-    "gcn": [("layers+left", {"fusion": "layers", "associate": "left"})],
-    "sae": [("full+auto", {"fusion": "full", "layouts": "auto"})],
-    "gpt3_bigbird": [("full+4lanes", {"fusion": "full", "par": 4})],
-}
+
+
+def configurations(name: str) -> list[tuple[str, dict]]:
+    """(label, compile options) shown for workload ``name``: every fusion strategy, and besides
+    them the GCN per layer re-associated, the autoencoder fully fused reading its weights in any
+    level order, the GPT block fully fused on 4 lanes."""
+    from fuseflow.passes.fusion_modes import FULL, FUSION_MODES, LAYERS
+
+    extras = {
+        "gcn": [(f"{LAYERS}+left", {"fusion": LAYERS, "associate": "left"})],
+        "sae": [(f"{FULL}+auto", {"fusion": FULL, "layouts": "auto"})],
+        "gpt3_bigbird": [(f"{FULL}+4lanes", {"fusion": FULL, "par": 4})],
+    }
+    return [(f, {"fusion": f}) for f in FUSION_MODES] + extras.get(name, [])
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,7 +57,7 @@ def run(args) -> int:
         w = workloads.BUILTIN[name](nodes=args.nodes) if name in ("gcn", "graphsage") else workloads.load(name)
         console.print(f"[bold]{w.name}[/bold]: {w.description}")
         base = None
-        for label, options in [(f, {"fusion": f}) for f in FUSIONS] + EXTRAS.get(name, []):
+        for label, options in configurations(name):
             t0 = time.perf_counter()
             with console.status(f"compiling {w.name} ({label})"):
                 try:

@@ -25,6 +25,7 @@ HELP = "explore fusion granularity and dataflow orders of a workload (exhaustive
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from fuseflow.passes.fusion_modes import FUSION_MODES, mode_names
     from fuseflow.sim.config import HardwareConfig
 
     parser.add_argument("workload", help="built-in workload (gcn, sae, spmm, graphsage) or a .py file defining workload()")
@@ -32,8 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="evaluate every point, or let the tuner choose --budget points")
     parser.add_argument("--budget", type=int, default=20, help="tuner evaluations (default 20)")
     parser.add_argument("--seed", type=int, default=0, help="tuner seed (default 0)")
-    parser.add_argument("--fusions", nargs="+", default=["unfused", "layers", "full"], metavar="F",
-                        help="granularities: unfused, layers, full, or op-index groups like '0,1;2,3'")
+    parser.add_argument("--fusions", nargs="+", default=list(FUSION_MODES), metavar="F",
+                        help=f"granularities: {mode_names()}, or op-index groups like '0,1;2,3'")
     parser.add_argument("--optimize", choices=["both", "on", "off"], default="on",
                         help="the optimize parameter: explored (both) or fixed (default on)")
     parser.add_argument("--layouts", choices=["both", "declared", "auto"], default="declared",
@@ -68,17 +69,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
-def _fusion(text: str):
-    if text in ("unfused", "layers", "full"):
-        return text
-    from fuseflow.errors import FuseflowError
-
-    try:
-        return tuple(tuple(int(x) for x in g.split(",")) for g in text.split(";") if g.strip())
-    except ValueError:
-        raise FuseflowError(f"fusion '{text}' is neither unfused/layers/full nor groups like '0,1;2'") from None
-
-
 def lanes_text(lanes: dict[str, int]) -> str:
     """``region1=4 region2=2`` (``serial`` when no region is parallel)."""
     return " ".join(f"{k}={v}" for k, v in lanes.items()) or "serial"
@@ -104,6 +94,7 @@ def run(args) -> int:
     from fuseflow.explore.run import explore, plot, write_csv
     from fuseflow.files import output_folder
     from fuseflow.limits import memory_cap
+    from fuseflow.passes.fusion_modes import UNFUSED, parse_fusion
     from fuseflow.passes.lowering import LAYOUT_MODES
     from fuseflow.passes.reassociate import ASSOCIATIONS
     from fuseflow.sim import HardwareConfig
@@ -130,7 +121,7 @@ def run(args) -> int:
     associate = ASSOCIATIONS if args.associate == "all" else (args.associate,)
     name, workload_kw = _recipe_workload(args)
     recipe = ExplorerRecipe(name, workload_kw, dict(
-        fusions=[_fusion(f) for f in args.fusions], optimize=optimize,
+        fusions=[parse_fusion(f, "--fusions") for f in args.fusions], optimize=optimize,
         hw=HardwareConfig(max_wall_seconds=args.max_wall, pe_budget=args.pe_budget, max_memory_mb=args.max_memory),
         prune=args.prune, layouts=layouts, associate=associate, lanes=args.lanes))
     with console.status(f"analysing {name}"):
@@ -178,7 +169,7 @@ def run(args) -> int:
     for col in ("fusion", "evaluated", "feasible", "best cycles", "layouts", "associate", "orders", "lanes",
                 "primitives", "optimize", "vs unfused"):
         table.add_column(col, justify="left" if col in ("fusion", "orders") else "right")
-    base = result.best_of("unfused")
+    base = result.best_of(UNFUSED)
     for name in dict.fromkeys(info.name for info in ex.fusions):
         mine = [o for o in result.outcomes if o.point["fusion"] == name]
         b = result.best_of(name)
@@ -203,7 +194,7 @@ def run(args) -> int:
             "point": bestp.point, "orders": ex.orders_text(bestp.point), "cycles": bestp.cycles,
             "lanes": bestp.lanes, "primitives": bestp.primitives, "formats": bestp.formats,
             "options": bestp.options_key},
-        "speedup_over_unfused": result.speedup_over("unfused"),
+        "speedup_over_unfused": result.speedup_over(UNFUSED),
         "heuristic_spearman": None if math.isnan(rho) else rho,
         "heuristic_spearman_ops": None if math.isnan(rho_ops) else rho_ops,
         "heuristic_agreement": None if math.isnan(agree) else agree,
@@ -213,7 +204,7 @@ def run(args) -> int:
     if bestp is None:
         out.print("no feasible configuration")
     else:
-        sp = result.speedup_over("unfused")
+        sp = result.speedup_over(UNFUSED)
         out.print(f"best: fusion={bestp.point['fusion']} orders={' '.join(ex.orders_text(bestp.point))} "
                   f"lanes={lanes_text(bestp.lanes)} primitives={bestp.primitives or 0:,} "
                   f"cycles={bestp.cycles:,}" + ("" if sp is None else f" ({sp:.2f}x over unfused)"))

@@ -127,9 +127,9 @@ def run_program(module, inputs, hw, args, trace, progress) -> int:
     res = prog.run(inputs, hw=hw, trace=trace, progress=progress)
     progress.stop()
     if args.check:  # the compiled engine against the functional model
-        from fuseflow.simulation import compare_outputs
+        from fuseflow.simulation import check_outputs
 
-        compare_outputs(res, prog.run(inputs, hw=hw, engine="functional").outputs, rtol=1e-5, atol=1e-7)
+        check_outputs(res, prog.run(inputs, hw=hw, engine="functional").outputs, rtol=1e-5, atol=1e-7)
     if args.save:
         np.savez(args.save, **{f"out{k}": v for k, v in enumerate(res.outputs)})
     from dataclasses import asdict

@@ -26,6 +26,10 @@ a configuration that is illegal by construction. A granularity whose regions hav
 (or that the lowering rejects) stays in the space and evaluates as ``tune.Infeasible``, so the
 tuner's feasibility classifier learns it.
 
+The module is parsed and partitioned once per fusion choice (granularity, layouts and
+association: ``Explorer.partitioned``); the legal orders, the heuristic and every point's
+compile start from that partitioned module (a copy of it, for a compile).
+
 An evaluation is a pure function of (workload, inputs, compile options, hardware config):
 compile (cached by ``CompileOptions.key()``), simulate with ``check=True`` (a mismatch against
 PyTorch is a bug and raises ``SimulationMismatch``), return cycles. Infeasible: an illegal order,
@@ -47,8 +51,9 @@ import numpy as np
 from fuseflow import tune
 from fuseflow.errors import FuseflowError
 from fuseflow.explore.heuristic import Estimate, HeuristicError, RegionEstimator
+from fuseflow.passes.fusion_modes import FUSION_MODES, fusion_text
 
-FUSIONS = ("unfused", "layers", "full")
+FUSIONS = tuple(FUSION_MODES)  # the granularities explored by default
 VARIANT_DEFAULTS = {"layouts": "declared", "associate": "keep"}
 
 
@@ -79,6 +84,16 @@ class FusionInfo:
         return f"{kind}_{self.key or self.name}_{tag}{r}"
 
 
+@dataclass(frozen=True)
+class Partitioned:
+    """A module normalized and partitioned for one fusion choice, its regions as read
+    (``fuseflow.compiler.partition``) and the IR of the stages so far."""
+
+    imported: object  # fuseflow.frontend.ImportedModel: keeps the module the regions point into alive
+    regions: list
+    stages: dict[str, str]
+
+
 @dataclass
 class Outcome:
     """One evaluated point."""
@@ -98,9 +113,8 @@ class Outcome:
 
 
 def fusion_name(fusion) -> str:
-    if isinstance(fusion, str):
-        return fusion
-    return "groups:" + ";".join(",".join(str(x) for x in g) for g in fusion)
+    """The value of the ``fusion`` parameter: a strategy's name, or ``groups:0,1;2``."""
+    return fusion if isinstance(fusion, str) else "groups:" + fusion_text(fusion)
 
 
 class Explorer:
@@ -149,8 +163,8 @@ class Explorer:
         self._text = print_module(self._imported.module)
         self._args = [np.asarray(a, np.float64) for a in self._bound_args()]
         self.fusions: list[FusionInfo] = []
+        self._partitions: dict[tuple, Partitioned] = {}
         self._estimators: dict[tuple, RegionEstimator | None] = {}
-        self._estimated: dict[tuple, object] = {}  # the modules the estimators' regions point into
         for k, f in enumerate(fusions):
             for lay, assoc in itertools.product(self.layout_values, self.associate_values):
                 info = self._analyze(f, lay, assoc)
@@ -174,23 +188,26 @@ class Explorer:
 
         return dataclasses.replace(self._imported, module=parse_module(self._text, make_context()))
 
-    def _partitioned(self, fusion, layouts: str = "declared", associate: str = "keep"):
+    def partitioned(self, fusion, layouts: str = "declared", associate: str = "keep") -> Partitioned:
+        """The module parsed, normalized and partitioned for this fusion choice (once: cached)."""
         from fuseflow.compiler import CompileOptions, partition
 
-        imported = self._fresh()
-        partition(imported, CompileOptions.make(fusion, layouts=layouts, associate=associate))
-        return imported
+        options = CompileOptions.make(fusion, layouts=layouts, associate=associate)
+        key = (fusion_name(options.fusion), layouts, associate)
+        if key not in self._partitions:
+            imported, stages = self._fresh(), {}
+            regions = partition(imported, options, stages)
+            self._partitions[key] = Partitioned(imported, regions, stages)
+        return self._partitions[key]
 
     def _analyze(self, fusion, layouts: str = "declared", associate: str = "keep") -> FusionInfo:
-        from fuseflow.compiler import CompileOptions, partition
+        from fuseflow.compiler import CompileOptions
 
         fusion = CompileOptions.make(fusion).fusion
         name = fusion_name(fusion)
         try:
-            imported = self._fresh()  # keeps the module (which the regions point into) alive
-            regions = partition(imported, CompileOptions.make(fusion, layouts=layouts, associate=associate))
             orders = []
-            for region in regions:
+            for region in self.partitioned(fusion, layouts, associate).regions:
                 legal = region.legal_orders()
                 if not legal:
                     return FusionInfo(name, fusion, infeasible=f"{region.name}: no legal dataflow order "
@@ -206,10 +223,10 @@ class Explorer:
         key = (info.name, info.layouts, info.associate)
         if key not in self._estimators:
             try:
-                imported = self._partitioned(info.fusion, info.layouts, info.associate)
-                self._estimated[key] = imported  # kept alive: est.regions read its IR
+                part = self.partitioned(info.fusion, info.layouts, info.associate)
                 self._estimators[key] = RegionEstimator.from_partitioned(
-                    imported.module, imported.func_name, self._args, layouts=info.layouts)
+                    part.imported.module, part.imported.func_name, self._args, layouts=info.layouts,
+                    regions=part.regions)
             except HeuristicError:
                 self._estimators[key] = None
         return self._estimators[key]
@@ -285,8 +302,9 @@ class Explorer:
         return info, idx
 
     def orders_text(self, point: dict) -> list[str]:
+        """The order of each region at ``point``, spelled ``"i,k,j"``."""
         info, idx = self.order_indices(point)
-        return ["".join(info.orders[r][i]) for r, i in enumerate(idx)]
+        return [",".join(info.orders[r][i]) for r, i in enumerate(idx)]
 
     def options(self, point: dict):
         """The ``CompileOptions`` of a point."""
@@ -330,7 +348,7 @@ class Explorer:
         est = self.estimator(info)
         if est is None:
             return None
-        imported = self._estimated[(info.name, info.layouts, info.associate)]
+        imported = self.partitioned(info.fusion, info.layouts, info.associate).imported
         picks = cheapest_orders(est, est.regions, ["best"] * len(est.regions), weight_arguments(imported))
         p: dict = {"fusion": info.name}
         for k, values in self.variants.items():
@@ -374,12 +392,17 @@ class Explorer:
 
     # -- evaluation ----------------------------------------------------------------------------
     def program(self, options):
-        """The compiled program of ``options`` (cached by ``options.key()``)."""
-        from fuseflow.compiler import compile_imported
+        """The compiled program of ``options`` (cached by ``options.key()``): lowered from a copy
+        of its fusion choice's partitioned module."""
+        from fuseflow.compiler import lower, read_regions
+        from fuseflow.context import clone_module
 
         key = options.key()
         if key not in self._programs:
-            self._programs[key] = compile_imported(self._fresh(), options, model=self.workload.model)
+            part = self.partitioned(options.fusion, options.layouts, options.associate)
+            imported = dataclasses.replace(part.imported, module=clone_module(part.imported.module))
+            self._programs[key] = lower(imported, options, read_regions(imported, options), dict(part.stages),
+                                        model=self.workload.model)
         return self._programs[key]
 
     def evaluate(self, point: dict) -> Outcome:
@@ -442,4 +465,4 @@ def _infeasible_errors() -> tuple[type[BaseException], ...]:
             BufferBudgetError, PeBudgetError, MemoryError)
 
 
-__all__ = ["FUSIONS", "ExploreError", "Explorer", "FusionInfo", "Outcome", "fusion_name"]
+__all__ = ["FUSIONS", "ExploreError", "Explorer", "FusionInfo", "Outcome", "Partitioned", "fusion_name"]

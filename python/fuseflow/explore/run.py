@@ -24,6 +24,7 @@ from pathlib import Path
 
 from fuseflow.explore.design import ExploreError, Explorer, Outcome
 from fuseflow.explore.heuristic import spearman
+from fuseflow.passes.fusion_modes import FUSION_MODES, UNFUSED
 
 MODES = ("exhaustive", "tune")
 
@@ -58,7 +59,7 @@ class ExploreResult:
         feas = [o for o in self.feasible if o.point["fusion"] == fusion]
         return min(feas, key=lambda o: o.cycles) if feas else None
 
-    def speedup_over(self, fusion: str = "unfused") -> float | None:
+    def speedup_over(self, fusion: str = UNFUSED) -> float | None:
         base, best = self.best_of(fusion), self.best
         if base is None or best is None:
             return None
@@ -226,7 +227,7 @@ def _wide(values: list[float]) -> bool:
 
 
 #: colours per fusion granularity, fixed so that a fusion keeps its colour from run to run
-FUSION_COLOURS = {"unfused": "#1f77b4", "layers": "#2ca02c", "full": "#d62728"}
+FUSION_COLOURS = dict(zip(FUSION_MODES, ("#1f77b4", "#2ca02c", "#d62728"), strict=True))
 _OTHER_COLOURS = ["#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#ff7f0e"]
 
 

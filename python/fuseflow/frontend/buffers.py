@@ -25,22 +25,7 @@ from fuseflow.frontend.formats import (
     FormatError,
     parse_format,
 )
-
-
-def to_numpy(x) -> np.ndarray:
-    """A dense numpy array from a numpy array, torch tensor (any layout) or scipy matrix."""
-    if isinstance(x, np.ndarray):
-        return x
-    if hasattr(x, "toarray"):  # scipy.sparse
-        return np.asarray(x.toarray())
-    if hasattr(x, "layout"):  # torch
-        import torch
-
-        t = x.detach()
-        if t.layout != torch.strided:
-            t = t.to_dense()
-        return t.cpu().numpy()
-    return np.asarray(x)
+from fuseflow.program import to_numpy
 
 
 def _level_coords(fmt: Format, idx: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@
 // so the reduction over k is not innermost and becomes a sparse accumulator of order 1.
 // CHECK-LABEL: func.func @spmm_region0(
 // CHECK-SAME: fuseflow.order = "i,k,j"
-// CHECK-SAME: fuseflow.orders = ["ikj"]
+// CHECK-SAME: fuseflow.orders = ["i,k,j"]
 // CHECK: "sam.root"
 // CHECK: "sam.fiber_lookup"(%arg0, %{{.*}}) {format = "dense", index = "i", level = 0 : i64}
 // CHECK: "sam.repeat"

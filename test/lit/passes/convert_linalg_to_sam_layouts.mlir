@@ -14,7 +14,7 @@
 // CHECK-LABEL: func.func @spmm_region0(
 // CHECK-SAME: %arg1: tensor<5x3xf32, #sparse{{[0-9]*}}>
 // CHECK-SAME: fuseflow.order = "i,j,k"
-// CHECK-SAME: fuseflow.orders = ["ijk", "ikj", "jik", "jki", "kij", "kji"]
+// CHECK-SAME: fuseflow.orders = ["i,j,k", "i,k,j", "j,i,k", "j,k,i", "k,i,j", "k,j,i"]
 // CHECK: "sam.fiber_lookup"(%arg1, %{{.*}}) {format = "dense", index = "j", level = 0 : i64}
 // CHECK: "sam.fiber_lookup"(%arg1, %{{.*}}) {format = "dense", index = "k", level = 1 : i64}
 // CHECK: "sam.reduce"

@@ -45,13 +45,13 @@ func.func @outer(%A: tensor<4x1xf32, #csr>, %B: tensor<1x3xf32>) -> tensor<4x3xf
 // k and B's k before j. With layouts=auto both are free: every order is legal.
 // CHECK-LABEL: func.func @bmm_region0(
 // CHECK-SAME: %arg0: tensor<4x5xf32, #[[COO:sparse[0-9]*]]>, %arg1: tensor<1x5x3xf32>
-// CHECK-SAME: fuseflow.orders = ["ikj"]
+// CHECK-SAME: fuseflow.orders = ["i,k,j"]
 // CHECK: "sam.fiber_lookup"(%arg0, %{{.*}}) {format = "compressed", index = "i", level = 0 : i64}
 // CHECK: "sam.fiber_lookup"(%arg0, %{{.*}}) {format = "singleton", index = "k", level = 1 : i64}
 // CHECK-LABEL: func.func @bmm(
 // CHECK: tensor.collapse_shape %arg0 {{\[\[}}0, 1], [2]] : tensor<1x4x5xf32, #{{.*}}> into tensor<4x5xf32, #[[COO]]>
 // AUTO-LABEL: func.func @bmm_region0(
-// AUTO-SAME: fuseflow.orders = ["ijk", "ikj", "jik", "jki", "kij", "kji"]
+// AUTO-SAME: fuseflow.orders = ["i,j,k", "i,k,j", "j,i,k", "j,k,i", "k,i,j", "k,j,i"]
 func.func @bmm(%A: tensor<1x4x5xf32, #coo3>, %B: tensor<1x5x3xf32>) -> tensor<1x4x3xf32> {
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<1x4x3xf32>

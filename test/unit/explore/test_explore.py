@@ -46,7 +46,7 @@ def test_space_lists_exactly_the_legal_orders(sae, sae_explorer):
         compiled = prog.regions
         assert len(compiled) == len(info.orders)
         for r, (region, orders) in enumerate(zip(compiled, info.orders, strict=True)):
-            assert ["".join(o) for o in orders] == list(region.orders)
+            assert [",".join(o) for o in orders] == list(region.orders)
             name = info.param(r)
             if len(orders) > 1:
                 assert (by_name[name].low, by_name[name].high) == (0, len(orders) - 1)
@@ -69,7 +69,7 @@ def test_objective_equals_direct_compile_and_simulate(sae, sae_explorer):
     assert out.options_key == ex.options(point).key()
     res = fuseflow.simulate(prog, sae.args)
     assert out.region_cycles == {**res.region_cycles, **{f"relayout {k}": v for k, v in res.relayouts.items()}}
-    assert ex.orders_text(point) == [r.order.replace(",", "") for r in prog.regions]
+    assert ex.orders_text(point) == [r.order for r in prog.regions]
     # the program is compiled once per CompileOptions.key()
     assert ex.program(ex.options(point)) is ex.program(ex.options(dict(point)))
 
@@ -115,7 +115,7 @@ def test_layouts_are_a_parameter_with_their_own_orders(sae):
     def auto_point(orders):
         p = {"fusion": "unfused", "layouts": "auto"}
         for r, o in enumerate(orders):
-            choices = ["".join(x) for x in auto_info.orders[r]]
+            choices = [",".join(x) for x in auto_info.orders[r]]
             if len(choices) > 1:
                 p[auto_info.param(r)] = choices.index(o)
         return p
@@ -124,7 +124,7 @@ def test_layouts_are_a_parameter_with_their_own_orders(sae):
     assert ex.objective(auto_point(best_orders)) == declared[best_orders]
     # ... and it holds a faster one: the encoder read with the batch innermost and the chain
     # kept in the layouts its producers write, one relayout (of the input) in all
-    column_major = ("jki", "ji", "ji", "jki", "ij", "ij")
+    column_major = ("j,k,i", "j,i", "j,i", "j,k,i", "i,j", "i,j")
     assert ex.objective(auto_point(column_major)) < min(declared.values())
     assert [r.name for r in ex.program(ex.options(auto_point(column_major))).relayouts] == ["main_region0 arg0"]
     with pytest.raises(ExploreError, match="layouts must be values of declared, auto"):
@@ -342,3 +342,22 @@ def test_plot_colours_are_fixed_per_fusion_and_failures_are_told_apart(sae, tmp_
     (left, title, xlabel), (_, right_title, right_xlabel) = seen
     assert {"infeasible", "pruned (not simulated)"} <= set(left) and "configuration" in xlabel
     assert right_title.startswith("estimate vs simulated") and "estimated work" in right_xlabel
+
+
+def test_the_module_is_partitioned_once_per_fusion_choice(monkeypatch):
+    from fuseflow.passes.partition import PartitionPass
+
+    runs = []
+    partition = PartitionPass.run
+
+    def counted(self, module):
+        runs.append(self.pipeline_text())
+        partition(self, module)
+
+    monkeypatch.setattr(PartitionPass, "run", counted)
+    ex = Explorer(workloads.gcn(nodes=24, features=8, hidden=8, classes=4), optimize=(True,))
+    result = explore(ex, "exhaustive")
+    assert len(result.outcomes) == ex.n_points() > len(ex.fusions)
+    assert result.best is not None and result.best.cycles > 0
+    assert len(runs) == len(ex.fusions) == 3
+    assert len(set(runs)) == len(runs)

@@ -67,3 +67,15 @@ def test_empty_rows_and_all_zero_tensors(fmt):
     assert np.array_equal(unpack(pack(d, fmt), fmt, d.shape), d)
     d[1, 2] = 3.0
     assert np.array_equal(unpack(pack(d, fmt), fmt, d.shape), d)
+
+
+def test_pack_reads_values_as_the_program_does():
+    """One conversion to numpy (``fuseflow.program.to_numpy``): bfloat16 is widened exactly and
+    values that are not real numbers are refused by name."""
+    torch = pytest.importorskip("torch")
+    from fuseflow.errors import FuseflowError
+
+    d = torch.tensor([[0.0, 1.5], [2.25, 0.0]], dtype=torch.bfloat16)
+    assert pack(d, "csr")[2].tolist() == [1.5, 2.25]
+    with pytest.raises(FuseflowError, match="complex"):
+        pack(np.ones((2, 2), np.complex64), "csr")

@@ -66,3 +66,17 @@ def test_option_text_tokenizer():
 
 def test_split_top_level_respects_nesting():
     assert split_top_level("a,b{x=1,2},c(d,e)", ",") == ["a", "b{x=1,2}", "c(d,e)"]
+
+
+def test_list_items_with_commas_are_braced_and_read_back_whole():
+    p = _Demo(names=["i,k,j", "0"])
+    assert p.option_text() == "{limit=8 scale=1.5 enabled=false mode=fast sizes=1,2 names={{i,k,j},0}}"
+    assert _Demo.from_option_text(p.option_text()[1:-1]).names == ["i,k,j", "0"]
+    assert _Demo.from_option_text("names={{i,j}}").names == ["i,j"]
+    assert _Demo.from_option_text("names={i,j}").names == ["i", "j"]  # MLIR's braced list
+
+
+def test_values_with_spaces_are_quoted():
+    p = _Demo(names=["a b"])
+    assert "names=\"a b\"" in p.option_text()
+    assert _Demo.from_option_text(p.option_text()[1:-1]).names == ["a b"]
