@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Iterator
 
 from torch_mlir import ir, passmanager, rewrite  # noqa: F401  (re-exported)
+from torch_mlir._mlir_libs._mlir import globals as _mlir_globals
 from torch_mlir.dialects import (  # noqa: F401  (re-exported)
     arith,
     builtin,
@@ -26,6 +27,12 @@ from torch_mlir.dialects import torch as torch_dialect
 
 MLIRError = ir.MLIRError
 PassManager = passmanager.PassManager
+
+# The bindings look a dialect's Python module up as ``<prefix>.<namespace>`` each time they wrap
+# one of its ops or values, and retry after a failed import: without this prefix every sam op
+# wrapped cost a failed import of ``torch_mlir.dialects.sam`` (thousands per compile).
+if "fuseflow.dialects" not in _mlir_globals.dialect_search_modules:
+    _mlir_globals.append_dialect_search_prefix("fuseflow.dialects")
 
 
 def register_torch_dialect(ctx: ir.Context) -> None:
