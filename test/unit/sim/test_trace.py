@@ -7,6 +7,7 @@ from __future__ import annotations
 import _thread
 import gzip
 import json
+import signal
 
 import numpy as np
 import pytest
@@ -164,8 +165,14 @@ def test_ctrl_c_stops_with_partial_statistics():
         if len(calls) == 3:
             _thread.interrupt_main()  # as Ctrl-C does: the engine sees it between two passes
 
-    with pytest.raises(SimulationInterrupted) as e:
-        _run_cryg(interrupt_on_third, every=0.0)
+    # Python's own Ctrl-C handler, as a user's session has it: a library loaded by an earlier
+    # test in the same process may have replaced it, and interrupt_main() does nothing then
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(SimulationInterrupted) as e:
+            _run_cryg(interrupt_on_third, every=0.0)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     err = e.value
     assert isinstance(err, KeyboardInterrupt)
     assert err.region == "spmm_ikj" and 0 < err.cycles < 6_252_554 and err.tokens > 0
