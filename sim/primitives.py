@@ -50,7 +50,7 @@ class Primitive:
     code: int  # the node kind's integer code (``Kind``)
     name: str  # the node kind's name, also its ``GraphBuilder`` method
     op: str | None = None  # the sam op it is read from; None for the test harness's nodes
-    kernel: str = ""  # its class in ``_engine.NODE_CLASSES``
+    kernel: str = ""  # its class in ``_engine`` (a ``cdef class`` in a ``_prims_*.pxi``)
     ins: int | None = None  # number of input streams; None: ``inputs(iparams)`` decides
     tensor_param: bool = False  # iparams[0] is an input tensor index (scanners, loads)
     writer: bool = False  # no output: done a cycle after its last token (writers, sinks)
