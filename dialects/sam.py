@@ -19,7 +19,9 @@ from fuseflow import context as _context
 from fuseflow.bindings import ext, ir
 from fuseflow.dialects.sam_types import (  # noqa: F401  (the dialect's types, re-exported)
     BINARY_ALU_KINDS,
+    MATMUL_KINDS,
     STREAM_KINDS,
+    TILE_ONLY_KINDS,
     UNARY_ALU_KINDS,
     AluKind,
     CrdType,
@@ -526,7 +528,9 @@ class RepeatOp(SamOp, name="repeat", traits=[Pure]):
 
 class ArrayOp(SamOp, name="array", traits=[Pure]):
     """Value load: ``vals[ref]`` (``N`` -> 0); a tiled result type loads B x B tiles from the
-    tensor's trailing dense levels.
+    tensor's trailing dense (in-block) levels. A tile of higher rank than the tensor's in-block
+    levels repeats the block along its leading axes: a blocked vector read as B x B tiles whose
+    rows are all that B-vector (a bias added to every row of a tile).
 
     ``%v = "sam.array"(%A, %ref) : (tensor<4x4xf32, #csr>, !sam.ref<index>) -> !sam.val<f32, array<i64>>``
     """
@@ -555,10 +559,15 @@ class ArrayOp(SamOp, name="array", traits=[Pure]):
         tile = tile_shape(self.out_val.type)
         if any(t <= 0 for t in tile):
             raise VerifyError(f"tile shape must be positive, got {list(tile)}")
-        if len(tile) >= len(formats) and tile:
-            raise VerifyError(f"tile rank {len(tile)} leaves no sparse level of the {len(formats)}-level tensor")
-        if any(f != LevelFormat.DENSE for f in formats[len(formats) - len(tile):] if tile):
-            raise VerifyError(f"a {len(tile)}-d tile needs the tensor's last {len(tile)} levels to be dense")
+        if not tile:
+            return
+        in_block = len(formats) - ir.RankedTensorType(self.tensor.type).rank  # a blocked tensor's in-block levels
+        if in_block <= 0:
+            raise VerifyError(f"a {len(tile)}-d tile needs a blocked tensor, got {self.tensor.type}")
+        if len(tile) < in_block:
+            raise VerifyError(f"tile rank {len(tile)} is below the tensor's {in_block} in-block levels")
+        if any(f != LevelFormat.DENSE for f in formats[-in_block:]):
+            raise VerifyError(f"a tile needs the tensor's last {in_block} levels to be dense")
 
     def loop_nest(self, ins, alias):
         return [ins[1]]
@@ -570,7 +579,11 @@ class ArrayOp(SamOp, name="array", traits=[Pure]):
 class AluOp(SamOp, name="alu", traits=[Pure]):
     """Arithmetic on value streams. Binary kinds take two operands, or one operand and a float
     ``scalar`` attribute (``x <kind> scalar``); unary kinds take one operand. On tile streams every
-    kind is elementwise except ``matmul``: the product of an M x K and a K x N tile.
+    kind is elementwise except the tile products: ``matmul`` (``a @ b``, an M x K and a K x N
+    tile), ``matmul_nt`` (``a @ b^T``), ``matmul_tn`` (``a^T @ b``), ``matmul_tt`` (``a^T @ b^T``),
+    ``transpose`` (of a square tile), and the in-tile reductions ``row_sum``/``row_max``/``row_min``
+    (each row of a tile reduced, its statistic broadcast along the row) and
+    ``col_sum``/``col_max``/``col_min`` (each column).
 
     ``%v = "sam.alu"(%a, %b) {kind = "mul", operandSegmentSizes = array<i32: 2>}
     : (!sam.val<f32, array<i64>>, !sam.val<f32, array<i64>>) -> !sam.val<f32, array<i64>>``
@@ -600,9 +613,11 @@ class AluOp(SamOp, name="alu", traits=[Pure]):
         has_scalar = "scalar" in attrs
         if has_scalar and not isinstance(attrs["scalar"], ir.FloatAttr):
             raise VerifyError(f"'scalar' must be a float attribute, got {attrs['scalar']}")
-        if kind == AluKind.MATMUL:
-            self._check_matmul(ins, has_scalar)
+        if kind in MATMUL_KINDS:
+            self._check_matmul(kind, ins, has_scalar)
             return
+        if kind in TILE_ONLY_KINDS and len(tile_shape(self.out_val.type)) != 2:
+            raise VerifyError(f"kind \"{kind.value}\" works on 2-d tiles, got {self.out_val.type}")
         if kind.is_binary:
             want = 1 if has_scalar else 2
             if len(ins) != want:
@@ -622,17 +637,23 @@ class AluOp(SamOp, name="alu", traits=[Pure]):
     def structure(self, node, of, unite):  # an ALU pairs its operands token for token
         return [unite([of(v) for v in self.ins])]
 
-    def _check_matmul(self, ins, has_scalar: bool) -> None:
+    def _check_matmul(self, kind: AluKind, ins, has_scalar: bool) -> None:
+        k = kind.value
         if has_scalar or len(ins) != 2:
-            raise VerifyError("kind \"matmul\" takes 2 tile operands and no 'scalar' attribute")
+            raise VerifyError(f"kind \"{k}\" takes 2 tile operands and no 'scalar' attribute")
         a, b, out = (tile_shape(v.type) for v in (ins[0], ins[1], self.out_val))
         if len(a) != 2 or len(b) != 2:
-            raise VerifyError(f"kind \"matmul\" needs 2-d tile operands, got {list(a)} and {list(b)}")
+            raise VerifyError(f"kind \"{k}\" needs 2-d tile operands, got {list(a)} and {list(b)}")
+        if kind in (AluKind.MATMUL_TN, AluKind.MATMUL_TT):
+            a = a[::-1]
+        if kind in (AluKind.MATMUL_NT, AluKind.MATMUL_TT):
+            b = b[::-1]
         if a[1] != b[0] or out != (a[0], b[1]):
-            raise VerifyError(f"kind \"matmul\" of {list(a)} and {list(b)} tiles cannot give {list(out)} tiles")
+            raise VerifyError(f"kind \"{k}\" of {list(tile_shape(ins[0].type))} and {list(tile_shape(ins[1].type))} "
+                              f"tiles cannot give {list(out)} tiles")
         elems = {str(val_elem_type(v.type)) for v in (ins[0], ins[1], self.out_val)}
         if len(elems) != 1:
-            raise VerifyError(f"kind \"matmul\" needs one element type, got {sorted(elems)}")
+            raise VerifyError(f"kind \"{k}\" needs one element type, got {sorted(elems)}")
 
 
 class ReduceOp(SamOp, name="reduce", traits=[Pure]):
@@ -944,8 +965,9 @@ class OutputOp(SamOp, name="output"):
         elem = ir.RankedTensorType(self.tensor.type).element_type
         if val_elem_type(val_t) != elem:
             raise VerifyError(f"written element type {val_elem_type(val_t)} differs from the tensor's {elem}")
-        tile = tile_shape(val_t)
-        written = len(formats) - len(tile)
+        # a blocked result's block levels are written by fiber writers, its in-block levels are
+        # the tiles (a vector result's tiles hold it along one axis)
+        written = min(len(formats), ir.RankedTensorType(self.tensor.type).rank) if tile_shape(val_t) else len(formats)
         if len(levels) != written:
             raise VerifyError(f"needs {written} level writers for the result's levels, got {len(levels)}")
         for i, v in enumerate(levels):

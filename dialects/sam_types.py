@@ -40,15 +40,28 @@ class AluKind(enum.StrEnum):
     TANH = "tanh"
     GELU = "gelu"
     RCP = "rcp"
-    MATMUL = "matmul"  # tile x tile product of block-sparse value streams
+    MATMUL = "matmul"  # tile x tile product a @ b of block-sparse value streams
+    MATMUL_NT = "matmul_nt"  # a @ b^T
+    MATMUL_TN = "matmul_tn"  # a^T @ b
+    MATMUL_TT = "matmul_tt"  # a^T @ b^T
+    TRANSPOSE = "transpose"  # a tile transposed (a row vector becomes a column vector)
+    # a tile's rows (row_*) or columns (col_*) reduced: each row's statistic broadcast along it
+    ROW_SUM = "row_sum"
+    ROW_MAX = "row_max"
+    ROW_MIN = "row_min"
+    COL_SUM = "col_sum"
+    COL_MAX = "col_max"
+    COL_MIN = "col_min"
 
     @property
     def is_binary(self) -> bool:
         return self in BINARY_ALU_KINDS
 
 
-BINARY_ALU_KINDS = frozenset({AluKind.ADD, AluKind.SUB, AluKind.MUL, AluKind.DIV, AluKind.MAX, AluKind.MIN,
-                              AluKind.MATMUL})
+MATMUL_KINDS = frozenset({AluKind.MATMUL, AluKind.MATMUL_NT, AluKind.MATMUL_TN, AluKind.MATMUL_TT})
+TILE_ONLY_KINDS = frozenset({AluKind.TRANSPOSE, AluKind.ROW_SUM, AluKind.ROW_MAX, AluKind.ROW_MIN, AluKind.COL_SUM, AluKind.COL_MAX,
+                             AluKind.COL_MIN})
+BINARY_ALU_KINDS = frozenset({AluKind.ADD, AluKind.SUB, AluKind.MUL, AluKind.DIV, AluKind.MAX, AluKind.MIN}) | MATMUL_KINDS
 UNARY_ALU_KINDS = frozenset(set(AluKind) - BINARY_ALU_KINDS)
 
 

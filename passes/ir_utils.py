@@ -114,3 +114,10 @@ def splice_function(text: str, args: list[ir.Value], before: ir.Operation,
             for old_r, new_r in zip(op.results, new.results, strict=True):
                 mapping[old_r] = new_r
     raise ValueError("the spliced function has no return")
+
+
+def value_name(v: ir.Value) -> str:
+    """``%argN`` for a function argument, else the producing op's name (no printing)."""
+    if isinstance(v, ir.BlockArgument):
+        return f"%arg{v.arg_number}"
+    return f"the result of '{op_name(v.owner)}'"

@@ -108,7 +108,9 @@ class OutputBuilder:
             npos = len(crd)
         if self.vals is None:
             raise FuseflowError(f"output {spec.name!r} has no val_write")
-        if spec.block:
+        if spec.block and len(self.shape) == 1:
+            vals = np.array([vector_of(v, spec.block) for v in self.vals]).reshape(len(self.vals), 1, spec.block)
+        elif spec.block:
             vals = np.zeros((len(self.vals), spec.block, spec.block))
             for k, v in enumerate(self.vals):
                 vals[k] = v
@@ -117,6 +119,16 @@ class OutputBuilder:
         if len(vals) != npos:
             raise FuseflowError(f"output {spec.name!r}: val_write produced {len(vals)} values for {npos} positions")
         return TensorData(spec.name, self.shape, spec.order, levels, vals, spec.block)
+
+
+def vector_of(tile, block: int) -> np.ndarray:
+    """The B-vector a tile of a vector result holds: a 1 x B row, a B x 1 column, or a B x B tile
+    constant along one axis (a vector broadcast by an elementwise op; a zero tile)."""
+    t = np.asarray(tile, np.float64)
+    if t.size == block:
+        return t.reshape(block)
+    t = np.broadcast_to(t, (block, block))
+    return t[:, 0] if np.array_equal(t, np.broadcast_to(t[:, :1], t.shape)) else t[0]
 
 
 def make_output_builders(g: Graph, bound: list[TensorData]) -> list[OutputBuilder]:

@@ -23,7 +23,10 @@ class AluCode(IntEnum):
     DIV = 3
     MAX = 4
     MIN = 5
-    MATMUL = 6  # tile x tile matrix product (blocked streams); scalar mul otherwise
+    MATMUL = 6  # tile x tile matrix product a @ b (blocked streams); scalar mul otherwise
+    MATMUL_NT = 7  # a @ b^T
+    MATMUL_TN = 8  # a^T @ b
+    MATMUL_TT = 9  # a^T @ b^T
     NEG = 16
     EXP = 17
     RELU = 18
@@ -38,9 +41,20 @@ class AluCode(IntEnum):
     MAXC = 27
     MINC = 28
     RCP = 29  # 1 / x
+    # tile-only operations (blocked streams): a transpose; each row / column of a tile reduced
+    # (keeping its axis)
+    ROW_SUM = 30
+    ROW_MAX = 31
+    ROW_MIN = 32
+    COL_SUM = 33
+    COL_MAX = 34
+    COL_MIN = 35
+    TRANSPOSE = 36
 
 
 BINARY_CODES = frozenset(op for op in AluCode if op < 16)
+MATMUL_CODES = frozenset({AluCode.MATMUL, AluCode.MATMUL_NT, AluCode.MATMUL_TN, AluCode.MATMUL_TT})
+TILE_ONLY_CODES = frozenset(range(AluCode.ROW_SUM, AluCode.TRANSPOSE + 1))
 
 
 class ReduceCode(IntEnum):

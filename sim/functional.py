@@ -18,7 +18,7 @@ import numpy as np
 from scipy.special import erf
 
 from fuseflow.errors import FuseflowError
-from fuseflow.sim.codes import AluCode, ReduceCode
+from fuseflow.sim.codes import MATMUL_CODES, AluCode, ReduceCode
 from fuseflow.sim.errors import StreamError
 from fuseflow.sim.tensors import TensorData
 from fuseflow.sim.tokens import DONE, EMPTY, REP, Stop, is_data, is_stop
@@ -250,8 +250,11 @@ def alu_apply(op: int, a, b=None, c: float = 0.0):
         return a - b
     if op == AluCode.MUL:
         return a * b
-    if op == AluCode.MATMUL:
-        return a @ b if isinstance(a, np.ndarray) else a * b
+    if op in MATMUL_CODES:
+        if not isinstance(a, np.ndarray):
+            return a * b
+        ta, tb = op in (AluCode.MATMUL_TN, AluCode.MATMUL_TT), op in (AluCode.MATMUL_NT, AluCode.MATMUL_TT)
+        return (a.T if ta else a) @ (b.T if tb else b)
     if op == AluCode.DIV:
         return a / b if isinstance(a, np.ndarray) or b != 0 else (math.copysign(math.inf, a) if a else math.nan)
     if op == AluCode.MAX:
@@ -274,6 +277,13 @@ def alu_apply(op: int, a, b=None, c: float = 0.0):
         AluCode.MAXC: lambda: np.maximum(x, c),
         AluCode.MINC: lambda: np.minimum(x, c),
         AluCode.RCP: lambda: 1.0 / x,
+        AluCode.TRANSPOSE: lambda: x.T,
+        AluCode.ROW_SUM: lambda: x.sum(axis=-1, keepdims=True),
+        AluCode.ROW_MAX: lambda: x.max(axis=-1, keepdims=True),
+        AluCode.ROW_MIN: lambda: x.min(axis=-1, keepdims=True),
+        AluCode.COL_SUM: lambda: x.sum(axis=0, keepdims=True),
+        AluCode.COL_MAX: lambda: x.max(axis=0, keepdims=True),
+        AluCode.COL_MIN: lambda: x.min(axis=0, keepdims=True),
     }[op]()
     return r if isinstance(a, np.ndarray) else float(r)
 

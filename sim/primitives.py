@@ -33,7 +33,7 @@ import numpy as np
 
 from fuseflow.errors import FuseflowError
 from fuseflow.sim import functional as fn
-from fuseflow.sim.codes import BINARY_CODES, AluCode, ReduceCode, StreamKind
+from fuseflow.sim.codes import BINARY_CODES, MATMUL_CODES, TILE_ONLY_CODES, AluCode, ReduceCode, StreamKind
 
 CRD, REF, VAL, REPSIG = StreamKind.CRD, StreamKind.REF, StreamKind.VAL, StreamKind.REPSIG
 
@@ -500,9 +500,10 @@ class Alu(Primitive):
     def timing(n, x, block):
         if not (block and x.hw.tile_costs):
             return x.hw.latency, x.hw.ii
-        if n.iparams[0] == AluCode.MATMUL:
+        if n.iparams[0] in MATMUL_CODES:
             return 2 * block - 1, block
-        return (block * block if n.iparams[0] in BINARY_CODES else block), x.hw.ii
+        elementwise = n.iparams[0] in BINARY_CODES or n.iparams[0] in TILE_ONLY_CODES  # touch every element
+        return (block * block if elementwise else block), x.hw.ii
 
     def tiled_outputs(n, tiled_ins, x):
         return [0] if any(tiled_ins) else []

@@ -204,6 +204,14 @@ def from_value(name: str, value, fmt: str | None = None, order=None, block: int 
     dense = np.zeros(shape)
     dense[tuple(coords)] = vals
     bshape = tuple(s // block for s in shape)
+    if len(shape) == 1:  # a blocked vector: 1 x B tiles (a row vector; the graph transposes it where it needs a column)
+        tiles = dense.reshape(bshape[0], 1, block)
+        bc = np.vstack(np.nonzero(np.abs(tiles).sum(axis=(1, 2)))).astype(np.int64)
+        td = from_coo(name, bc, tiles[bc[0]], bshape, fmt, order)
+        td.shape, td.block = tuple(shape), block
+        return td
+    if len(shape) != 2:
+        raise FuseflowError(f"tensor {name!r}: only vectors and matrices are blocked, got shape {shape}")
     tiles = dense.reshape(bshape[0], block, bshape[1], block).transpose(0, 2, 1, 3)
     bc = np.vstack(np.nonzero(np.abs(tiles).sum(axis=(2, 3)))).astype(np.int64)
     td = from_coo(name, bc, tiles[bc[0], bc[1]], bshape, fmt, order)
@@ -273,6 +281,10 @@ def levels_to_dense(levels, vals, shape, order, block: int = 0) -> np.ndarray:
         np.add.at(out, tuple(idx), v)
         return out
     bshape = tuple(s // block for s in shape)
+    if len(shape) == 1:
+        out = np.zeros((bshape[0], block))
+        np.add.at(out, cols[0], np.asarray(v).reshape(len(cols[0]), block))
+        return out.reshape(shape)
     out = np.zeros((bshape[0], bshape[1], block, block))
     idx = [None, None]
     for lv, m in enumerate(order):

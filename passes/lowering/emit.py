@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 
 from fuseflow.bindings import ir
 from fuseflow.errors import LoweringError
+from fuseflow.passes.lowering.blocking import block_layout, tiled_output_type
 from fuseflow.passes.lowering.expr import (
     UNIT,
     ZERO_PRESERVING_SCALAR,
@@ -133,6 +134,9 @@ def layout_of(t: ir.Type, full: ir.Type | None = None) -> Layout:
     levels then name ``full``'s dimensions, and no level is a unit one."""
     from fuseflow.dialects.sam import tensor_level_formats
 
+    blocked = block_layout(t)
+    if blocked is not None:  # its block levels are scanned; the in-block levels are the tiles
+        return list(blocked.dims), list(blocked.formats)
     formats = tensor_level_formats(t)
     dims = level_dims(t)
     if full is not None and dims is not None and ir.RankedTensorType(t).rank != ir.RankedTensorType(full).rank:
@@ -433,6 +437,9 @@ class _Context:
         e: Reduce = r.expr
         child = r.children[0]
         val = self._value(child)
+        in_tile = self.low.region.tiling.in_tile(e) if self.low.region.block else None
+        if in_tile is not None:  # each tile reduced along the variable, then the tiles across blocks
+            val = self.b.alu(in_tile, val)
         after = self.trailing[id(r)]
         if not after:
             if e.kind in ("max", "min") and not self.full[(id(child), e.var)] and not e.stored:
@@ -608,12 +615,21 @@ class _Context:
         e = node.expr
         if node.view is not None or id(node) in self.val:
             return self.val[id(node)]
+        block = self.low.region.block
         if isinstance(e, Leaf):
-            return self.b.array(self.low.args[e.tensor], self.ref[id(node)])
+            tile = (block, block) if block else ()
+            return self.b.array(self.low.args[e.tensor], self.ref[id(node)], tile=tile)
         if isinstance(e, Map) and e.kind == "sample":
             return self._value(node.children[0])  # the right side only restricts the iteration
         if isinstance(e, Map):
             ins = [self._value(c) for c in node.children]
+            if block:
+                ins = [self.b.alu("transpose", x) if self.low.region.tiling.transposed(e, k) else x
+                       for k, x in enumerate(ins)]
+            product = self.low.region.tiling.product(e) if block else None
+            if product is not None:  # a contraction of tiles: their product, summed across blocks
+                kind, swapped = product
+                return self.b.alu(kind, *(ins[::-1] if swapped else ins))
             return self.b.alu(e.kind, *ins, scalar=e.scalar)
         return self.val[id(node)]
 
@@ -622,6 +638,8 @@ class _Context:
         top = id(self.tree)
         ovars = self.ctx[top]
         val = self._value(self.tree)
+        if self.low.region.block and self.low.region.outputs.index(out) in self.low.region.tiling.out_transposes:
+            val = self.b.alu("transpose", val)
         crds = {v: self.crd[(top, v)] for v in ovars}
         formats = {v: "dense" if self.full[(top, v)] else "compressed" for v in ovars}
         may_empty = {v: self.may_empty[(top, v)] for v in ovars}
@@ -635,8 +653,13 @@ class _Context:
 
         # casts (extf/truncf) are read through: the graph writes the values' element type and
         # the program casts the result
-        rtype = output_type(unit_free_type(out.value.type, out.vars), [_kept(out.vars).index(v) for v in ovars],
-                            [formats[v] for v in ovars], val_elem_type(val.type))
+        dims = [_kept(out.vars).index(v) for v in ovars]
+        if self.low.region.block:
+            rtype = tiled_output_type(out.value.type, self.low.region.block, dims, [formats[v] for v in ovars],
+                                      val_elem_type(val.type))
+        else:
+            rtype = output_type(unit_free_type(out.value.type, out.vars), dims, [formats[v] for v in ovars],
+                                val_elem_type(val.type))
         levels = [self.b.fiber_write(crds[v], n, formats[v]) for n, v in enumerate(ovars)]
         return self.b.output(rtype, levels, self.b.val_write(val))
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 
 from fuseflow.bindings import ir, op_name
 from fuseflow.errors import FuseflowError, InfeasibleOrder, LoweringError, UnsupportedOp
-from fuseflow.passes.ir_utils import encoding
+from fuseflow.passes.ir_utils import encoding, value_name
+from fuseflow.passes.lowering.blocking import Tiling, block_layout, region_block, tiled_type, tiling
 from fuseflow.passes.lowering.expr import (
     UNIT,
     Expr,
@@ -113,6 +114,8 @@ class Region:
     outputs: list[Output]
     vars: list[str] = field(default_factory=list)
     layouts: str = "declared"  # LAYOUT_MODES
+    block: int = 0  # B when the region reads a block-sparse input: it runs on B x B tiles (``blocking``)
+    tiling: Tiling | None = None  # then: each node's tile axes and products
     # computed once: the legal orders, the storage precedences, the reductions (``_Acc``)
     _orders: list[list[str]] | None = field(default=None, repr=False, compare=False)
     _precedences: set[tuple[str, str]] | None = field(default=None, repr=False, compare=False)
@@ -182,6 +185,8 @@ class Region:
         of a sparse one stay at their levels). ``graph_type`` is what the graph takes."""
         t = self.inputs[n].type
         layouts = self._free_layouts(order).get(n)
+        if self.block:  # a blocked input as it is, another tiled in its (chosen) level order
+            return t if block_layout(t) else tiled_type(t, self.block, list(next(iter(layouts))) if layouts else level_dims(t))
         if not layouts:
             return t
         (dims,) = layouts
@@ -225,8 +230,8 @@ class Region:
                     continue
                 t = self.inputs[leaf.tensor].type
                 dims = level_dims(t)
-                if dims is None:
-                    raise InfeasibleOrder(f"{self.name}: block-sparse input {t} needs the blocking schedule")
+                if dims is None:  # a blocked input: its block levels are scanned
+                    dims = block_layout(t).dims
                 lv = [leaf.vars[d] for d in dims if leaf.vars[d] != UNIT]
                 for a, b in itertools.pairwise(lv):
                     if a == b:
@@ -407,7 +412,7 @@ def build_region(name: str, ops: list[ir.Operation], layouts: str = "declared") 
                     try:  # a sparse one is read without its unit dimensions: is there such a format?
                         drop_unit_levels(v.type)
                     except FuseflowError as e:
-                        raise UnsupportedOp(op, f"sparse operand {_name(v)} ({v.type}): {e}") from None
+                        raise UnsupportedOp(op, f"sparse operand {value_name(v)} ({v.type}): {e}") from None
                 return Leaf(input_index(v), tuple(UNIT if d is None else f"#{d}" for d in dims))
             ptree = trees[p]
             # The producer's expression is inlined (recomputed per use) with all its variables
@@ -451,6 +456,9 @@ def build_region(name: str, ops: list[ir.Operation], layouts: str = "declared") 
         # one object per distinct subexpression: the lowering compares and hashes them often
         region.outputs.append(Output(res, intern(rename(e, canon)), tuple(canon[v] for v in out_vars)))
     region.vars = [canon[v] for v in order_seen]
+    region.block = region_block(name, inputs)
+    if region.block:
+        region.tiling = tiling(name, region.block, inputs, region.outputs)
     return region
 
 
@@ -560,13 +568,6 @@ def _used_outside(v: ir.Value, op_index: dict) -> bool:
             continue
         return True
     return False
-
-
-def _name(v: ir.Value) -> str:
-    """``%argN`` for a function argument, else the producing op's name (no printing)."""
-    if isinstance(v, ir.BlockArgument):
-        return f"%arg{v.arg_number}"
-    return f"the result of '{op_name(v.owner)}'"
 
 
 def _key(op) -> object:

@@ -31,6 +31,7 @@ _LAZY = {
     "compile": "fuseflow.compiler",
     "CompileOptions": "fuseflow.compiler",
     "InfeasibleOrder": "fuseflow.compiler",
+    "BlockingError": "fuseflow.errors",
     "simulate": "fuseflow.simulation",
 }
 

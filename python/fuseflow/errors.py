@@ -81,3 +81,8 @@ class InfeasibleOrder(FuseflowError):
 
 class LoweringError(FuseflowError):
     """A region's expression cannot be lowered in the chosen order (the message says why)."""
+
+
+class BlockingError(FuseflowError):
+    """A region that reads a block-sparse input cannot run on tiles: a block size that does not
+    divide a dimension, or an op with no tile form (the message names the input or the op)."""

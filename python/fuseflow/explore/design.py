@@ -450,6 +450,7 @@ class Explorer:
 
 
 def _infeasible_errors() -> tuple[type[BaseException], ...]:
+    from fuseflow.errors import BlockingError
     from fuseflow.passes.lowering import InfeasibleOrder, LoweringError, UnsupportedOp
     from fuseflow.sim.errors import (
         BufferBudgetError,
@@ -461,7 +462,7 @@ def _infeasible_errors() -> tuple[type[BaseException], ...]:
 
     # GuardError covers the simulator's cycle, wall-time and memory budgets (MemoryBudgetError);
     # a MemoryError anywhere in compiling a point is that point's failure too (``fuseflow.limits``)
-    return (InfeasibleOrder, UnsupportedOp, LoweringError, GuardError, DeadlockError, SpaccOverflowError,
+    return (InfeasibleOrder, UnsupportedOp, LoweringError, BlockingError, GuardError, DeadlockError, SpaccOverflowError,
             BufferBudgetError, PeBudgetError, MemoryError)
 
 

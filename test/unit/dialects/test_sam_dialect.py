@@ -60,9 +60,11 @@ def test_tensor_level_formats():
 
 
 def test_alu_kind_partition():
-    assert {k.value for k in sam.BINARY_ALU_KINDS} == {"add", "sub", "mul", "div", "max", "min", "matmul"}
+    assert {k.value for k in sam.BINARY_ALU_KINDS} == {"add", "sub", "mul", "div", "max", "min", "matmul", "matmul_nt",
+                                                       "matmul_tn", "matmul_tt"}
     assert {k.value for k in sam.UNARY_ALU_KINDS} == {"neg", "exp", "relu", "rsqrt", "sqrt", "sigmoid", "tanh",
-                                                      "gelu", "rcp"}
+                                                      "gelu", "rcp", "transpose", "row_sum", "row_max", "row_min",
+                                                      "col_sum", "col_max", "col_min"}
     assert sam.AluKind("max").is_binary and not sam.AluKind("relu").is_binary
 
 

@@ -211,6 +211,39 @@ def test_tile_valued_stream(engine):
     assert same_stream(got[0], want)
 
 
+@pytest.mark.parametrize("kind, fn", [
+    ("matmul_nt", lambda a, b: a @ b.T),
+    ("matmul_tn", lambda a, b: a.T @ b),
+    ("matmul_tt", lambda a, b: a.T @ b.T),
+])
+def test_transposed_tile_products(engine, kind, fn):
+    t1, t2 = np.arange(4.0).reshape(2, 2), np.array([[1.0, -2.0], [3.0, 5.0]])
+    stop, done = parse("S0")[0], parse("D")[0]
+    got = run_prim(engine, lambda b, s, t: b.reduce(b.alu(kind, s[0], s[1])),
+                   [([t1, t2, stop, done], VAL), ([t2, t1, stop, done], VAL)])
+    assert same_stream(got[0], [fn(t1, t2) + fn(t2, t1), done])
+
+
+@pytest.mark.parametrize("kind, fn", [
+    ("row_sum", lambda t: t.sum(axis=1, keepdims=True)),
+    ("row_max", lambda t: t.max(axis=1, keepdims=True)),
+    ("row_min", lambda t: t.min(axis=1, keepdims=True)),
+    ("col_sum", lambda t: t.sum(axis=0, keepdims=True)),
+    ("col_max", lambda t: t.max(axis=0, keepdims=True)),
+    ("col_min", lambda t: t.min(axis=0, keepdims=True)),
+    ("transpose", lambda t: t.T),
+])
+def test_in_tile_operations(engine, kind, fn):
+    """Each tile of a stream reduced along a row / column (or transposed); stops, an empty fiber
+    and done pass through; the results are then summed across blocks as tiles."""
+    t1, t2 = np.array([[1.0, -2.0], [3.0, 5.0]]), np.array([[0.5, 4.0], [-1.0, 2.0]])
+    s0, s1, done = parse("S0")[0], parse("S1")[0], parse("D")[0]
+    got = run_prim(engine, lambda b, s, t: b.alu(kind, s[0]), [([t1, t2, s0, s1, done], VAL)])
+    assert same_stream(got[0], [fn(t1), fn(t2), s0, s1, done])
+    summed = run_prim(engine, lambda b, s, t: b.reduce(b.alu(kind, s[0])), [([t1, t2, s0, done], VAL)])
+    assert same_stream(summed[0], [fn(t1) + fn(t2), done])
+
+
 # -- accumulators ---------------------------------------------------------------------------
 def test_spacc1(engine):
     got = run_prim(engine, lambda b, s, t: b.spacc1(s[0], s[1], s[2]),

@@ -230,18 +230,27 @@ func.func @array_elem_type(%A: tensor<4xf32>, %r: !sam.ref<index>) {
 // -----
 
 #csr = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed) }>
-func.func @array_tile_no_sparse_level(%A: tensor<4x4xf32, #csr>, %r: !sam.ref<index>) {
-  // expected-error @+1 {{tile rank 2 leaves no sparse level of the 2-level tensor}}
+func.func @array_tile_not_blocked(%A: tensor<4x4xf32, #csr>, %r: !sam.ref<index>) {
+  // expected-error @+1 {{a 2-d tile needs a blocked tensor}}
   %0 = "sam.array"(%A, %r) : (tensor<4x4xf32, #csr>, !sam.ref<index>) -> !sam.val<f32, array<i64: 2, 2>>
   return
 }
 
 // -----
 
-#dcsr = #sparse_tensor.encoding<{ map = (d0, d1, d2) -> (d0 : dense, d1 : compressed, d2 : compressed) }>
-func.func @array_tile_sparse_level(%A: tensor<4x4x4xf32, #dcsr>, %r: !sam.ref<index>) {
-  // expected-error @+1 {{a 1-d tile needs the tensor's last 1 levels to be dense}}
-  %0 = "sam.array"(%A, %r) : (tensor<4x4x4xf32, #dcsr>, !sam.ref<index>) -> !sam.val<f32, array<i64: 4>>
+#bv = #sparse_tensor.encoding<{ map = (d0) -> (d0 floordiv 2 : dense, d0 mod 2 : compressed) }>
+func.func @array_tile_sparse_level(%A: tensor<4xf32, #bv>, %r: !sam.ref<index>) {
+  // expected-error @+1 {{a tile needs the tensor's last 1 levels to be dense}}
+  %0 = "sam.array"(%A, %r) : (tensor<4xf32, #bv>, !sam.ref<index>) -> !sam.val<f32, array<i64: 2>>
+  return
+}
+
+// -----
+
+#bsr = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 floordiv 2 : dense, d1 floordiv 2 : compressed, d0 mod 2 : dense, d1 mod 2 : dense) }>
+func.func @array_tile_rank(%A: tensor<4x4xf32, #bsr>, %r: !sam.ref<index>) {
+  // expected-error @+1 {{tile rank 1 is below the tensor's 2 in-block levels}}
+  %0 = "sam.array"(%A, %r) : (tensor<4x4xf32, #bsr>, !sam.ref<index>) -> !sam.val<f32, array<i64: 2>>
   return
 }
 
@@ -290,7 +299,7 @@ func.func @scalar_not_float(%a: !sam.val<f32, array<i64>>) {
 // -----
 
 func.func @alu_unknown_kind(%a: !sam.val<f32, array<i64>>) {
-  // expected-error @+1 {{'kind' must be one of add, sub, mul, div, max, min, neg, exp, relu, rsqrt, sqrt, sigmoid, tanh, gelu, rcp, matmul; got "pow"}}
+  // expected-error @+1 {{'kind' must be one of add, sub, mul, div, max, min, neg, exp, relu, rsqrt, sqrt, sigmoid, tanh, gelu, rcp, matmul, matmul_nt, matmul_tn, matmul_tt, transpose, row_sum, row_max, row_min, col_sum, col_max, col_min; got "pow"}}
   %0 = "sam.alu"(%a, %a) {kind = "pow", operandSegmentSizes = array<i32: 2>} : (!sam.val<f32, array<i64>>, !sam.val<f32, array<i64>>) -> !sam.val<f32, array<i64>>
   return
 }
@@ -316,6 +325,22 @@ func.func @matmul_scalars(%a: !sam.val<f32, array<i64>>) {
 func.func @matmul_shapes(%a: !sam.val<f32, array<i64: 2, 4>>, %b: !sam.val<f32, array<i64: 2, 4>>) {
   // expected-error @+1 {{kind "matmul" of [2, 4] and [2, 4] tiles cannot give [2, 4] tiles}}
   %0 = "sam.alu"(%a, %b) {kind = "matmul", operandSegmentSizes = array<i32: 2>} : (!sam.val<f32, array<i64: 2, 4>>, !sam.val<f32, array<i64: 2, 4>>) -> !sam.val<f32, array<i64: 2, 4>>
+  return
+}
+
+// -----
+
+func.func @matmul_nt_shapes(%a: !sam.val<f32, array<i64: 2, 4>>, %b: !sam.val<f32, array<i64: 4, 2>>) {
+  // expected-error @+1 {{kind "matmul_nt" of [2, 4] and [4, 2] tiles cannot give [2, 2] tiles}}
+  %0 = "sam.alu"(%a, %b) {kind = "matmul_nt", operandSegmentSizes = array<i32: 2>} : (!sam.val<f32, array<i64: 2, 4>>, !sam.val<f32, array<i64: 4, 2>>) -> !sam.val<f32, array<i64: 2, 2>>
+  return
+}
+
+// -----
+
+func.func @row_sum_of_scalars(%a: !sam.val<f32, array<i64>>) {
+  // expected-error @+1 {{kind "row_sum" works on 2-d tiles, got !sam.val<f32, array<i64>>}}
+  %0 = "sam.alu"(%a) {kind = "row_sum", operandSegmentSizes = array<i32: 1>} : (!sam.val<f32, array<i64>>) -> !sam.val<f32, array<i64>>
   return
 }
 

@@ -61,6 +61,9 @@ func.func @repeaters(%c: !sam.crd<index>, %r: !sam.ref<index>, %v: !sam.val<f32,
 // CHECK: "sam.alu"(%{{.*}}) {kind = "mul", operandSegmentSizes = array<i32: 1>, scalar = 5.000000e-01 : f32}
 // CHECK: "sam.alu"(%{{.*}}, %{{.*}}) {kind = "add", operandSegmentSizes = array<i32: 2>} : (!sam.val<f32, array<i64: 2, 2>>
 // CHECK: "sam.alu"(%{{.*}}, %{{.*}}) {kind = "matmul", operandSegmentSizes = array<i32: 2>} : (!sam.val<f32, array<i64: 2, 2>>, !sam.val<f32, array<i64: 2, 2>>) -> !sam.val<f32, array<i64: 2, 2>>
+// CHECK: "sam.alu"(%{{.*}}, %{{.*}}) {kind = "matmul_nt", operandSegmentSizes = array<i32: 2>} : (!sam.val<f32, array<i64: 2, 2>>, !sam.val<f32, array<i64: 2, 2>>) -> !sam.val<f32, array<i64: 2, 2>>
+// CHECK: "sam.alu"(%{{.*}}) {kind = "row_sum", operandSegmentSizes = array<i32: 1>} : (!sam.val<f32, array<i64: 2, 2>>) -> !sam.val<f32, array<i64: 2, 2>>
+// CHECK: "sam.alu"(%{{.*}}) {kind = "transpose", operandSegmentSizes = array<i32: 1>} : (!sam.val<f32, array<i64: 2, 2>>) -> !sam.val<f32, array<i64: 2, 2>>
 // CHECK: "sam.reduce"(%{{.*}}) {kind = "max"}
 // CHECK: "sam.reduce"(%{{.*}}) {kind = "add"} : (!sam.val<f32, array<i64: 2, 2>>) -> !sam.val<f32, array<i64: 2, 2>>
 func.func @values(%A: tensor<4x5xf32, #csr>, %B: tensor<4x6xf32, #bsr>, %r: !sam.ref<index>,
@@ -72,6 +75,9 @@ func.func @values(%A: tensor<4x5xf32, #csr>, %B: tensor<4x6xf32, #bsr>, %r: !sam
   %h = "sam.alu"(%e) {kind = "mul", operandSegmentSizes = array<i32: 1>, scalar = 0.5 : f32} : (!sam.val<f32, array<i64>>) -> !sam.val<f32, array<i64>>
   %tt = "sam.alu"(%t, %t) {kind = "add", operandSegmentSizes = array<i32: 2>} : (!sam.val<f32, array<i64: 2, 2>>, !sam.val<f32, array<i64: 2, 2>>) -> !sam.val<f32, array<i64: 2, 2>>
   %pq = "sam.alu"(%p, %q) {kind = "matmul", operandSegmentSizes = array<i32: 2>} : (!sam.val<f32, array<i64: 2, 2>>, !sam.val<f32, array<i64: 2, 2>>) -> !sam.val<f32, array<i64: 2, 2>>
+  %pqt = "sam.alu"(%p, %q) {kind = "matmul_nt", operandSegmentSizes = array<i32: 2>} : (!sam.val<f32, array<i64: 2, 2>>, !sam.val<f32, array<i64: 2, 2>>) -> !sam.val<f32, array<i64: 2, 2>>
+  %rs = "sam.alu"(%p) {kind = "row_sum", operandSegmentSizes = array<i32: 1>} : (!sam.val<f32, array<i64: 2, 2>>) -> !sam.val<f32, array<i64: 2, 2>>
+  %pt = "sam.alu"(%p) {kind = "transpose", operandSegmentSizes = array<i32: 1>} : (!sam.val<f32, array<i64: 2, 2>>) -> !sam.val<f32, array<i64: 2, 2>>
   %m = "sam.reduce"(%h) {kind = "max"} : (!sam.val<f32, array<i64>>) -> !sam.val<f32, array<i64>>
   %s = "sam.reduce"(%tt) {kind = "add"} : (!sam.val<f32, array<i64: 2, 2>>) -> !sam.val<f32, array<i64: 2, 2>>
   return

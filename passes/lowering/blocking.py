@@ -1,0 +1,255 @@
+"""Sparsity blocking (SAM_SEMANTICS.md section 5): a region that reads a block-sparse input runs on
+streams of B x B tiles.
+
+A blocked (BSR/BSC) input stores its block coordinates in its first levels and each B x B block
+densely in its in-block levels. A region that reads one is lowered over *block* coordinates: every
+index variable ranges over blocks of B, the block levels are scanned like any dense or compressed
+level, and every value token is a tile whose axes are the in-block coordinates of two of the
+region's variables. The dense operands that meet a blocked one are tiled the same way (their
+levels split into block and in-block levels: ``tiled_type``); a vector (a bias) is read as tiles
+whose rows all hold its B-vector. Values then compose as tiles:
+
+- an elementwise op works on tiles with the same axes (a row-vector tile broadcasts down the rows);
+- a product summed over a variable both factors index (a contraction) is a tile product
+  (``matmul`` and its transposed forms, ``Tiling.product``) summed across blocks by the
+  reduction or sparse accumulator that sums scalars in the unblocked graph.
+
+What has no tile form is refused with ``BlockingError`` naming the input or the op: a reduction
+that is not a contraction (a row sum or maximum inside a tile), a scalar or size-1 operand, a
+tensor of rank above 2, a block size that does not divide a dimension, blocks that are not
+square, or inputs blocked with different sizes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fuseflow.bindings import ir
+from fuseflow.errors import BlockingError
+from fuseflow.passes.ir_utils import encoding, value_name
+from fuseflow.passes.lowering.expr import UNIT, Expr, Leaf, Map, Reduce, show
+
+# matmul kind by (first operand transposed, second operand transposed)
+_PRODUCTS = {(False, False): "matmul", (False, True): "matmul_nt", (True, False): "matmul_tn",
+             (True, True): "matmul_tt"}
+
+
+@dataclass(frozen=True)
+class BlockLayout:
+    """A blocked tensor type's block levels: the tensor dimension and format of each, and B."""
+
+    dims: list[int]
+    formats: list[str]
+    size: int
+
+
+def block_layout(t: ir.Type) -> BlockLayout | None:
+    """The block levels of a blocked type (``(d0 floordiv B, ..., d0 mod B, ...)``); None for one
+    whose levels are plain dimensions. Raises ``ValueError`` for blocks that are not square."""
+    from fuseflow.dialects.sam import tensor_level_formats
+
+    enc = encoding(t)
+    if enc is None or enc.dim_to_lvl is None:
+        return None
+    rank = ir.RankedTensorType(t).rank
+    exprs = list(enc.dim_to_lvl.results)
+    if len(exprs) != 2 * rank or not all(isinstance(e, ir.AffineFloorDivExpr) for e in exprs[:rank]) or \
+            not all(isinstance(e, ir.AffineModExpr) for e in exprs[rank:]):
+        return None
+    sizes = {int(e.rhs.value) for e in exprs}
+    if len(sizes) != 1:
+        raise ValueError(f"blocks of {' x '.join(str(int(e.rhs.value)) for e in exprs[rank:])} are not square")
+    dims = [e.lhs.position for e in exprs[:rank]]
+    formats = [str(f) for f in tensor_level_formats(t)[:rank]]
+    return BlockLayout(dims, formats, sizes.pop())
+
+
+def tiled_type(t: ir.Type, size: int, dims: list[int]) -> ir.Type:
+    """Dense type ``t`` tiled in ``size`` blocks: dense block levels over ``dims`` (outermost
+    first), then the in-block levels in dimension order (the tile's axes)."""
+    rt = ir.RankedTensorType(t)
+    names = ", ".join(f"d{d}" for d in range(rt.rank))
+    lvls = [f"d{d} floordiv {size} : dense" for d in dims] + [f"d{d} mod {size} : dense" for d in range(rt.rank)]
+    enc = ir.Attribute.parse(f"#sparse_tensor.encoding<{{ map = ({names}) -> ({', '.join(lvls)}) }}>", t.context)
+    return ir.RankedTensorType.get(rt.shape, rt.element_type, enc, loc=ir.Location.unknown(t.context))
+
+
+def tiled_output_type(like: ir.Type, size: int, dims: list[int], formats: list[str], elem: ir.Type) -> ir.Type:
+    """A blocked result: block levels over ``dims`` with ``formats``, dense in-block levels."""
+    rt = ir.RankedTensorType(like)
+    names = ", ".join(f"d{d}" for d in range(rt.rank))
+    lvls = [f"d{d} floordiv {size} : {f}" for d, f in zip(dims, formats, strict=True)]
+    lvls += [f"d{d} mod {size} : dense" for d in range(rt.rank)]
+    enc = ir.Attribute.parse(f"#sparse_tensor.encoding<{{ map = ({names}) -> ({', '.join(lvls)}) }}>")
+    return ir.RankedTensorType.get(rt.shape, elem, enc)
+
+
+def _name(v: ir.Value, n: int) -> str:
+    """A region input as a user reads it: ``%argN`` or the op producing it, and its type."""
+    return f"{value_name(v)} ({v.type})"
+
+
+# The region variables of a tile's (row, column) axes; None where the tile is constant along the
+# axis (a row vector (None, j): a bias read as tiles; a column vector (i, None): a row statistic).
+Axes = tuple
+
+
+@dataclass
+class Tiling:
+    """How a blocked region's values are tiles: the block size, each node's tile axes and the
+    tile product each contraction uses (computed once per region from its outputs)."""
+
+    region_name: str
+    size: int
+    inputs: list[ir.Value]
+    prefer: list[tuple[str, str]]  # the outputs' (row, column) variables: products follow them
+    axes: dict[Expr, Axes] = field(default_factory=dict)
+    products: dict[Map, tuple[str, bool]] = field(default_factory=dict)  # Map -> (kind, operands swapped)
+    reductions: dict[Reduce, str] = field(default_factory=dict)  # Reduce -> its in-tile reduction kind
+    transposes: set[tuple[Map, int]] = field(default_factory=set)  # (Map, operand) read transposed
+    out_transposes: set[int] = field(default_factory=set)  # outputs whose tiles are transposed to be written
+
+    def _name(self, n: int) -> str:
+        return _name(self.inputs[n], n)
+
+    def _refuse(self, what: str) -> BlockingError:
+        return BlockingError(f"{self.region_name}: blocked region (B = {self.size}): {what}")
+
+    def tile_axes(self, e: Expr, under: str | None = None) -> Axes:
+        """The axes of ``e``'s tiles; ``under``: the variable of the sum ``e`` is directly
+        under (a product there is a contraction)."""
+        key = (e, under)
+        got = self.axes.get(key)
+        if got is None:
+            got = self.axes[key] = self._axes(e, under)
+        return got
+
+    def _axes(self, e: Expr, under: str | None) -> Axes:
+        if isinstance(e, Leaf):
+            return self._leaf_axes(e)
+        if isinstance(e, Reduce):
+            if e.kind == "add" and isinstance(e.arg, Map) and e.arg.kind == "mul" and e.arg.scalar is None and \
+                    len(e.arg.args) == 2 and all(e.var in self.tile_axes(a) for a in e.arg.args):
+                return self.tile_axes(e.arg, e.var)  # a contraction: a tile product
+            return self._in_tile_reduction(e)
+        if under is not None and e.kind == "mul":
+            return self._product(e, under)
+        return self._elementwise(e, [self.tile_axes(a) for a in e.args])
+
+    def _elementwise(self, e: Map, args: list[Axes]) -> Axes:
+        """Operands over the same axes; one over the reversed axes is transposed first, a
+        vector on the other axis too (a row vector becomes a column vector)."""
+        target = next((a for a in args if None not in a), args[0])
+        for k, a in enumerate(args):
+            merged = _place(a, target)
+            if merged is None:
+                merged = _place(a[::-1], target)
+                if merged is None:
+                    raise self._refuse(f"{show(e)} combines tiles over different axes {sorted(map(str, args))}")
+                self.transposes.add((e, k))
+            target = merged
+        return target
+
+    def _in_tile_reduction(self, e: Reduce) -> Axes:
+        """A reduction that is not a contraction: each tile reduced along ``e.var`` (a row or
+        column statistic, kept as a tile broadcast along that axis), then across blocks."""
+        a = self.tile_axes(e.arg)
+        if None in a or e.var not in a:
+            raise self._refuse(f"{show(e)} reduces over {e.var}, which is not an axis of the matrix tiles "
+                               f"{a} of its operand; only matrix tiles are reduced")
+        along = "row" if a[1] == e.var else "col"
+        self.reductions[e] = f"{along}_{'sum' if e.kind == 'add' else e.kind}"
+        return (a[0], None) if along == "row" else (None, a[1])
+
+    def _leaf_axes(self, e: Leaf) -> Axes:
+        if UNIT in e.vars or not e.vars:
+            raise self._refuse(f"input {self._name(e.tensor)} has a size-1 or no dimension; "
+                               "only vectors and matrices are tiled")
+        if len(e.vars) > 2:
+            raise self._refuse(f"input {self._name(e.tensor)} has rank {len(e.vars)}; only vectors and matrices are tiled")
+        if len(set(e.vars)) != len(e.vars):
+            raise self._refuse(f"input {self._name(e.tensor)} is read on its diagonal")
+        return tuple(e.vars) if len(e.vars) == 2 else (None, e.vars[0])
+
+    def _product(self, e: Map, v: str) -> Axes:
+        """A product summed over ``v``, which both factors' tiles have as an axis: their tile
+        product (a vector factor is a 1 x B or B x 1 matrix)."""
+        a, b = (self.tile_axes(x) for x in e.args)
+        p = a[0] if a[1] == v else a[1]
+        q = b[0] if b[1] == v else b[1]
+        if p is not None and p == q:
+            raise self._refuse(f"{show(e)} summed over {v} multiplies tiles over the same axes {a}")
+        swap = (q, p) in self.prefer and (p, q) not in self.prefer
+        if swap:
+            a, b, p, q = b, a, q, p
+        self.products[e] = (_PRODUCTS[(a[0] == v, b[1] == v)], swap)
+        return (p, q)
+
+    def transposed(self, e: Map, k: int) -> bool:
+        """Whether operand ``k`` of elementwise ``e`` is transposed first."""
+        return (e, k) in self.transposes
+
+    def in_tile(self, e: Reduce) -> str | None:
+        """The in-tile reduction (``row_sum``, ``col_max``, ...) applied to each tile of ``e``'s
+        operand before the tiles are reduced across blocks (None: ``e`` is a contraction)."""
+        return self.reductions.get(e)
+
+    def product(self, e: Map) -> tuple[str, bool] | None:
+        """The tile product kind of contraction ``e`` and whether its operands are swapped
+        (None: ``e`` is elementwise)."""
+        return self.products.get(e)
+
+
+def _place(a: Axes, target: Axes) -> Axes | None:
+    """``target`` with ``a``'s axes filled in, or None where they conflict."""
+    if any(x is not None and t is not None and x != t for x, t in zip(a, target, strict=True)):
+        return None
+    merged = tuple(x if x is not None else t for x, t in zip(a, target, strict=True))
+    return None if merged[0] is not None and merged[0] == merged[1] else merged
+
+
+def region_block(name: str, inputs: list[ir.Value]) -> int:
+    """The block size of a region reading ``inputs`` (0: none is blocked); one square size for
+    every blocked input, dividing each dimension of every input."""
+    sizes = {}
+    for n, v in enumerate(inputs):
+        try:
+            bl = block_layout(v.type)
+        except ValueError as e:
+            raise BlockingError(f"{name}: input {_name(v, n)}: {e}; only square blocks are tiled") from None
+        if bl is not None:
+            sizes[n] = bl.size
+    if not sizes:
+        return 0
+    if len(set(sizes.values())) > 1:
+        raise BlockingError(f"{name}: inputs are blocked with different sizes "
+                            f"({', '.join(f'{_name(inputs[n], n)}: {b}' for n, b in sizes.items())})")
+    size = next(iter(sizes.values()))
+    for n, v in enumerate(inputs):
+        shape = ir.RankedTensorType(v.type).shape
+        bad = [(d, s) for d, s in enumerate(shape) if s % size and s != 1]
+        if bad:
+            d, s = bad[0]
+            raise BlockingError(f"{name}: block size {size} does not divide dimension {d} (size {s}) "
+                                f"of input {_name(v, n)}")
+    return size
+
+
+def tiling(name: str, size: int, inputs: list[ir.Value], outputs) -> Tiling:
+    """The tile axes of every node of a blocked region's outputs (refusing what has no tile form)."""
+    prefer = [tuple(o.vars) for o in outputs if len(o.vars) == 2]
+    t = Tiling(name, size, inputs, prefer)
+    for n, o in enumerate(outputs):
+        if not 1 <= len(o.vars) <= 2 or UNIT in o.vars:
+            raise t._refuse(f"result of shape {list(ir.RankedTensorType(o.value.type).shape)} is not a vector "
+                            "or a matrix; only those are written as tiles")
+        axes = t.tile_axes(o.expr)
+        if len(o.vars) == 1:  # a vector result: its tiles may hold it along either axis
+            if o.vars[0] not in axes or None not in axes:
+                raise t._refuse(f"vector result {show(o.expr)} is computed as tiles over {axes}")
+        elif axes == tuple(o.vars)[::-1]:
+            t.out_transposes.add(n)
+        elif axes != tuple(o.vars):
+            raise t._refuse(f"result {show(o.expr)} is computed as tiles over {axes}, "
+                            f"not over its dimensions {tuple(o.vars)}")
+    return t
