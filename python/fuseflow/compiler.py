@@ -360,7 +360,7 @@ def cheapest_orders(est, regions: list, orders: list[str], weights=()) -> list[s
         except FuseflowError:
             continue  # the lowering reports it
         for out in region.outputs:
-            written[out.value] = written_order(out, order)
+            written[out.value] = written_order(out, order, region.block)
     return chosen
 
 

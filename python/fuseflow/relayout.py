@@ -17,6 +17,12 @@ layout, SAM_SEMANTICS.md 4.12). What it costs depends on where the value comes f
 - the program's results are handed back in their declared order (a relayout if written in
   another).
 
+A dense value read as B x B tiles (a region with a block-sparse input tiles its dense operands,
+docs/lowering.md "Sparsity blocking") has the layout ``("tiled", B, block dims...)``: tiling a
+runtime input or an intermediate written untiled (and untiling a tiled result) is a relayout of
+its elements like any other; a block-sparse (BSR) value itself is not tracked (it arrives as the
+user made it).
+
 Only the order of the dimensions larger than 1 matters (a unit dimension has one position).
 A sparse value's layout is its level order with each level's kind: reading a runtime CSR input
 or a sparse intermediate as CSC (``layouts="auto"`` frees sparse inputs too) is a sparse
@@ -40,6 +46,7 @@ from dataclasses import dataclass, field
 
 from fuseflow.bindings import ir, op_name
 from fuseflow.passes.lowering import RUNNER_RESHAPES, level_dims
+from fuseflow.passes.lowering.blocking import block_layout
 
 FREE = "free"  # laid out offline in whatever order a graph reads it
 # storage order of the non-unit dims (dense: dims; sparse: (dim, level kind) pairs), FREE, or None
@@ -69,11 +76,21 @@ def stored_order(t: ir.Type) -> Layout:
     rt = ir.RankedTensorType(t)
     dims = level_dims(t)
     if dims is None:
-        return None
+        blocked = block_layout(t)
+        return None if blocked is None or has_sparse_level(t) else tiled(blocked.size, blocked.dims)
     if has_sparse_level(t):
         kinds = [str(f) for f in tensor_level_formats(t)]
         return tuple((d, k) for d, k in zip(dims, kinds, strict=True) if rt.shape[d] != 1)
     return tuple(d for d in dims if rt.shape[d] != 1)
+
+
+def tiled(block: int, dims) -> tuple:
+    """The layout of a dense value stored as ``block`` x ``block`` tiles, blocks over ``dims``."""
+    return ("tiled", block, *dims)
+
+
+def is_tiled(layout: Layout) -> bool:
+    return isinstance(layout, tuple) and bool(layout) and layout[0] == "tiled"
 
 
 def is_sparse(layout: Layout) -> bool:
@@ -127,6 +144,9 @@ def arrival(v: ir.Value, produced: Callable[[ir.Value], Layout], charges: dict) 
             return src
         out_shape = ir.RankedTensorType(v.type).shape
         out_dims = [d for d, n in enumerate(out_shape) if n != 1]
+        if is_tiled(src):  # the runner reshapes row-major values: untiled first
+            charges.setdefault((source, "row-major"), Relayout(f"before {name} at {owner.location}", elements(source.type)))
+            return tuple(out_dims)
         if is_sparse(src):  # a sparse value keeps its layout where only unit dimensions change
             in_dims = sorted(d for d, _ in src)
             in_sizes = [ir.RankedTensorType(source.type).shape[d] for d in in_dims]
@@ -193,16 +213,17 @@ def source(v: ir.Value) -> ir.Value:
     return v
 
 
-def written_order(out, order: list[str]) -> Layout:
+def written_order(out, order: list[str], block: int = 0) -> Layout:
     """The order a region's graph writes output ``out`` in, in dataflow ``order``: its levels
-    follow the order (None for a format with a sparse level)."""
+    follow the order (None for a format with a sparse level); ``block``: the region's tile size
+    (its results are written as tiles)."""
     t = out.value.type
-    if stored_order(t) is None or is_sparse(stored_order(t)):
+    if not block and (stored_order(t) is None or is_sparse(stored_order(t))):
         return stored_order(t)  # a sparse result is written in its type's level order
     shape = ir.RankedTensorType(t).shape
     pos = {v: n for n, v in enumerate(order)}
-    dims = [d for d, v in enumerate(out.vars) if v in pos and shape[d] != 1]
-    return tuple(sorted(dims, key=lambda d: pos[out.vars[d]]))
+    dims = tuple(sorted((d for d, v in enumerate(out.vars) if v in pos and shape[d] != 1), key=lambda d: pos[out.vars[d]]))
+    return tiled(block, dims) if block else dims
 
 
 def region_relayouts(region, order: list[str], written: dict, stored: Callable[[int], int] | None = None) -> int:

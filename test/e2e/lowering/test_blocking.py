@@ -86,6 +86,28 @@ def test_blocked_weight_with_bias_and_relu(fusion):
     assert "matmul_nt" in _tile_kinds(prog) or "matmul_tn" in _tile_kinds(prog)
 
 
+def test_tiling_a_runtime_input_is_a_relayout():
+    """x and b arrive row-major and are read as tiles, the result is written as tiles and handed
+    back row-major: three relayouts; a weight (a parameter) is tiled offline for free."""
+    w = _block_sparse(16, 12, 4).to_sparse_bsr((4, 4))
+    x, b = torch.rand(8, 12), torch.rand(16)
+    prog = fuseflow.compile(Linear(), (x, w, b), fusion="full")
+    res = fuseflow.simulate(prog, (x, w, b))
+    assert set(res.relayouts) == {"main_region0 arg0", "main_region0 arg2", "result 0"}
+    assert res.cycles == sum(res.region_cycles.values()) + sum(res.relayouts.values())
+
+    class Biased(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.b = torch.nn.Parameter(b, requires_grad=False)
+
+        def forward(self, x, w):
+            return torch.relu(x @ w.t() + self.b)
+
+    prog = fuseflow.compile(Biased(), (x, w), fusion="full")
+    assert set(fuseflow.simulate(prog, (x, w)).relayouts) == {"main_region0 arg0", "result 0"}
+
+
 def test_tiles_move_fewer_tokens_than_scalars():
     """The same block-sparse matrix as BSR and as CSR: the tile graph moves one token per block."""
     a = _block_sparse(16, 16, 4, density=0.3)
