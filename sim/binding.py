@@ -32,11 +32,14 @@ def bind_inputs(g: Graph, inputs) -> list[TensorData]:
         readers = [n.name for n in g.nodes if PRIMITIVES[n.kind].tensor_param and n.iparams[0] == k]
         who = f" (read by node {', '.join(readers)})" if readers else ""
         try:
-            td = from_value(spec.name, v, spec.format, spec.order, spec.block)
+            td = from_value(spec.name, v, spec.format, spec.order, spec.block, spec.batch)
         except FuseflowError as e:
             raise FuseflowError(f"{e}{who}") from None
-        if td.format != spec.format or tuple(td.order) != tuple(spec.order) or td.block != spec.block:
-            raise FuseflowError(f"input {spec.name!r}{who}: graph expects format {spec.format!r} order {spec.order} block {spec.block}, got {td.format!r} order {td.order} block {td.block}")
+        if td.format != spec.format or tuple(td.order) != tuple(spec.order) or td.block != spec.block or \
+                tuple(td.batch) != tuple(spec.batch):
+            raise FuseflowError(f"input {spec.name!r}{who}: graph expects format {spec.format!r} order {spec.order} "
+                                f"block {spec.block} (batch dims {spec.batch}), got {td.format!r} order {td.order} "
+                                f"block {td.block} (batch dims {td.batch})")
         if spec.shape and tuple(spec.shape) != td.shape and all(isinstance(s, int) for s in spec.shape):
             raise FuseflowError(f"input {spec.name!r}{who}: graph expects shape {tuple(spec.shape)}, got {td.shape}")
         bound.append(td)
@@ -92,7 +95,7 @@ class OutputBuilder:
         spec = self.spec
         levels = []
         npos = 1
-        bdims = [s // spec.block for s in self.shape] if spec.block else list(self.shape)
+        bdims = [s if d in spec.batch or not spec.block else s // spec.block for d, s in enumerate(self.shape)]
         for lv, fmt in enumerate(spec.format):
             dim = bdims[spec.order[lv]]
             if fmt == "d":
@@ -108,7 +111,7 @@ class OutputBuilder:
             npos = len(crd)
         if self.vals is None:
             raise FuseflowError(f"output {spec.name!r} has no val_write")
-        if spec.block and len(self.shape) == 1:
+        if spec.block and len(self.shape) - len(spec.batch) == 1:  # tiles of a vector: 1 x B rows
             vals = np.array([vector_of(v, spec.block) for v in self.vals]).reshape(len(self.vals), 1, spec.block)
         elif spec.block:
             vals = np.zeros((len(self.vals), spec.block, spec.block))
@@ -118,7 +121,7 @@ class OutputBuilder:
             vals = np.asarray(self.vals, np.float64)
         if len(vals) != npos:
             raise FuseflowError(f"output {spec.name!r}: val_write produced {len(vals)} values for {npos} positions")
-        return TensorData(spec.name, self.shape, spec.order, levels, vals, spec.block)
+        return TensorData(spec.name, self.shape, spec.order, levels, vals, spec.block, tuple(spec.batch))
 
 
 def vector_of(tile, block: int) -> np.ndarray:

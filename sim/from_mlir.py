@@ -61,12 +61,14 @@ def tensor_spec(name: str, ty, *, what: str) -> GraphTensor:
     if all(e.startswith("d") and e[1:].isdigit() for e in exprs):
         return GraphTensor(name, "".join(fmts), tuple(int(e[1:]) for e in exprs), shape, 0)
     rank = len(shape)
-    if len(exprs) == 2 * rank and all("floordiv" in e for e in exprs[:rank]) and all("mod" in e for e in exprs[rank:]):
-        blocks = {int(e.split("floordiv")[1]) for e in exprs[:rank]} | {int(e.split("mod")[1]) for e in exprs[rank:]}
-        if len(blocks) != 1 or any(f != "d" for f in fmts[rank:]):
+    outer, inner = exprs[:rank], exprs[rank:]
+    if inner and all("mod" in e for e in inner) and all("floordiv" in e or e[1:].isdigit() for e in outer):
+        blocks = {int(e.split("floordiv")[1]) for e in outer if "floordiv" in e} | {int(e.split("mod")[1]) for e in inner}
+        batch = tuple(sorted(int(e[1:]) for e in outer if "floordiv" not in e))
+        if len(blocks) != 1 or any(f != "d" for f in fmts[rank:]) or len(inner) != rank - len(batch):
             raise FuseflowError(f"{what}: blocked encodings need one square block size and dense inner levels ({ty})")
-        order = tuple(int(e.split("floordiv")[0][1:]) for e in exprs[:rank])
-        return GraphTensor(name, "".join(fmts[:rank]), order, shape, blocks.pop())
+        order = tuple(int(e.split("floordiv")[0][1:]) for e in outer)
+        return GraphTensor(name, "".join(fmts[:rank]), order, shape, blocks.pop(), batch)
     raise FuseflowError(f"{what}: unsupported level map {enc.dim_to_lvl} ({ty})")
 
 
@@ -105,7 +107,7 @@ def graph_from_func(sg, region: int = 0) -> Graph:
     src_of = {(e.dst, e.dst_operand): (e.src, e.src_result) for e in sg.edges}
     for k, arg in enumerate(sg.args):
         spec = tensor_spec(f"arg{k}", arg.type, what=f"@{sg.name} argument {k}")
-        tensor_ids[(k, 0)] = b.input(spec.name, spec.format, spec.order, spec.block)
+        tensor_ids[(k, 0)] = b.input(spec.name, spec.format, spec.order, spec.block, spec.batch)
         b.inputs[-1].shape = spec.shape
     sized: dict = {}  # (consumer node, producer node, port) -> compiler depth
     n_results = len(sg.ops[-1].operands) if sg.ops and sg.ops[-1].name == "func.return" else 0
@@ -158,7 +160,7 @@ def _emit_output(b: GraphBuilder, name: str, op, handles, where: str) -> None:
     spec = tensor_spec(name, op.results[0].type, what=where)
     if not all(isinstance(h, Writer) for h in handles):
         raise FuseflowError(f"{where}: operands must be fiber_write / val_write results")
-    oid = b.output(name, spec.format, spec.shape, spec.order, spec.block)
+    oid = b.output(name, spec.format, spec.shape, spec.order, spec.block, spec.batch)
     for h in handles:
         if h.kind == Kind.FIBER_WRITE:
             level, fmt = h.level, h.format

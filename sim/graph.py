@@ -60,13 +60,15 @@ class Node:
 
 @dataclass
 class GraphTensor:
-    """An input or output tensor of a graph: name, level formats, mode order, shape, block."""
+    """An input or output tensor of a graph: name, level formats, mode order, shape, block (and
+    the dimensions of a blocked tensor that are not blocked: ``batch``)."""
 
     name: str
     format: str
     order: tuple[int, ...]
     shape: tuple = ()  # ints or (input name, dim) pairs resolved at bind time
     block: int = 0
+    batch: tuple[int, ...] = ()
 
 
 @dataclass
@@ -139,12 +141,12 @@ class GraphBuilder:
         self.sink_names: list[str] = []
 
     # -- tensors ------------------------------------------------------------------------------
-    def input(self, name: str, fmt: str, order=None, block: int = 0) -> int:
-        self.inputs.append(GraphTensor(name, fmt, tuple(order or range(len(fmt))), (), block))
+    def input(self, name: str, fmt: str, order=None, block: int = 0, batch=()) -> int:
+        self.inputs.append(GraphTensor(name, fmt, tuple(order or range(len(fmt))), (), block, tuple(batch)))
         return len(self.inputs) - 1
 
-    def output(self, name: str, fmt: str, shape, order=None, block: int = 0) -> int:
-        self.outputs.append(GraphTensor(name, fmt, tuple(order or range(len(fmt))), tuple(shape), block))
+    def output(self, name: str, fmt: str, shape, order=None, block: int = 0, batch=()) -> int:
+        self.outputs.append(GraphTensor(name, fmt, tuple(order or range(len(fmt))), tuple(shape), block, tuple(batch)))
         return len(self.outputs) - 1
 
     # -- nodes ------------------------------------------------------------------------------

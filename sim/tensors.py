@@ -64,13 +64,14 @@ class TensorData:
     levels: list[Level]
     vals: np.ndarray
     block: int = 0
+    batch: tuple[int, ...] = ()  # dimensions of a blocked tensor that are not blocked (plain levels)
 
     @property
     def format(self) -> str:
         return "".join(lv.format for lv in self.levels)
 
     def to_dense(self) -> np.ndarray:
-        return levels_to_dense(self.levels, self.vals, self.shape, self.order, self.block)
+        return levels_to_dense(self.levels, self.vals, self.shape, self.order, self.block, self.batch)
 
 
 def _check_real(name: str, value) -> None:
@@ -187,8 +188,12 @@ def from_coo(name, coords, vals, shape, fmt: str, order=None) -> TensorData:
     return TensorData(name, tuple(int(s) for s in shape), order, levels, out)
 
 
-def from_value(name: str, value, fmt: str | None = None, order=None, block: int = 0) -> TensorData:
-    """Bind a numpy array, scipy sparse matrix or torch tensor in format ``fmt``."""
+def from_value(name: str, value, fmt: str | None = None, order=None, block: int = 0,
+               batch: tuple[int, ...] = ()) -> TensorData:
+    """Bind a numpy array, scipy sparse matrix or torch tensor in format ``fmt``; with ``block``,
+    as ``block`` x ``block`` tiles over its dimensions but the ``batch`` ones (``fmt`` and
+    ``order`` then describe the block levels; only the non-empty blocks of a sparse level are
+    stored)."""
     if isinstance(value, TensorData):
         return value
     _check_real(name, value)
@@ -199,24 +204,40 @@ def from_value(name: str, value, fmt: str | None = None, order=None, block: int 
     fmt = fmt or ("d" * len(shape) if not sp.issparse(value) else "dc")
     if not block:
         return from_coo(name, coords, vals, shape, fmt, order)
-    if any(s % block for s in shape):
+    if any(s % block for d, s in enumerate(shape) if d not in batch):
         raise FuseflowError(f"tensor {name!r}: shape {shape} is not a multiple of block {block}")
     dense = np.zeros(shape)
     dense[tuple(coords)] = vals
-    bshape = tuple(s // block for s in shape)
-    if len(shape) == 1:  # a blocked vector: 1 x B tiles (a row vector; the graph transposes it where it needs a column)
-        tiles = dense.reshape(bshape[0], 1, block)
-        bc = np.vstack(np.nonzero(np.abs(tiles).sum(axis=(1, 2)))).astype(np.int64)
-        td = from_coo(name, bc, tiles[bc[0]], bshape, fmt, order)
-        td.shape, td.block = tuple(shape), block
-        return td
-    if len(shape) != 2:
-        raise FuseflowError(f"tensor {name!r}: only vectors and matrices are blocked, got shape {shape}")
-    tiles = dense.reshape(bshape[0], block, bshape[1], block).transpose(0, 2, 1, 3)
-    bc = np.vstack(np.nonzero(np.abs(tiles).sum(axis=(2, 3)))).astype(np.int64)
-    td = from_coo(name, bc, tiles[bc[0], bc[1]], bshape, fmt, order)
-    td.shape, td.block = tuple(shape), block
+    outer, tiles = _tiles(dense, block, batch)
+    nonzero = np.abs(tiles).sum(axis=tuple(range(len(outer), tiles.ndim)))
+    bc = np.vstack(np.nonzero(nonzero)).astype(np.int64) if nonzero.ndim else np.zeros((0, 1), np.int64)
+    td = from_coo(name, bc, tiles[tuple(bc)], outer, fmt, order)
+    td.shape, td.block, td.batch = tuple(shape), block, tuple(batch)
     return td
+
+
+def _tile_axes(shape, block: int, batch) -> tuple[list[int], list[int], list[int]]:
+    """How a dense array of ``shape`` splits into tiles: the split shape (each blocked dimension
+    as (blocks, block)), and the axes of the split array holding the block coordinates (one per
+    dimension) and the in-block ones (one per blocked dimension)."""
+    split, outer, inner = [], [], []
+    for d, s in enumerate(shape):
+        outer.append(len(split))
+        if d in batch:
+            split.append(s)
+        else:
+            inner.append(len(split) + 1)
+            split += [s // block, block]
+    return split, outer, inner
+
+
+def _tiles(dense: np.ndarray, block: int, batch) -> tuple[tuple[int, ...], np.ndarray]:
+    """``dense`` as an array of tiles indexed by block coordinates: (block shape, tiles). A tile
+    over one blocked dimension is a 1 x B row."""
+    split, outer, inner = _tile_axes(dense.shape, block, batch)
+    tiles = dense.reshape(split).transpose(outer + inner)
+    bshape = tuple(tiles.shape[:len(outer)])
+    return bshape, tiles.reshape(bshape + ((1, block) if len(inner) == 1 else tiles.shape[len(outer):]))
 
 
 def run_ends(group: np.ndarray, crd: np.ndarray) -> np.ndarray:
@@ -268,29 +289,22 @@ def level_positions(levels: list[Level]):
     return pos, cols
 
 
-def levels_to_dense(levels, vals, shape, order, block: int = 0) -> np.ndarray:
+def levels_to_dense(levels, vals, shape, order, block: int = 0, batch: tuple[int, ...] = ()) -> np.ndarray:
     pos, cols = level_positions(levels)
     v = np.asarray(vals)[pos] if len(levels) else np.asarray(vals)[:1]
+    idx = [None] * len(shape)
+    for lv, m in enumerate(order):
+        idx[m] = cols[lv]
     if not block:
         out = np.zeros(shape)
         if not len(levels):
             return out + (v[0] if v.size else 0.0)
-        idx = [None] * len(shape)
-        for lv, m in enumerate(order):
-            idx[m] = cols[lv]
         np.add.at(out, tuple(idx), v)
         return out
-    bshape = tuple(s // block for s in shape)
-    if len(shape) == 1:
-        out = np.zeros((bshape[0], block))
-        np.add.at(out, cols[0], np.asarray(v).reshape(len(cols[0]), block))
-        return out.reshape(shape)
-    out = np.zeros((bshape[0], bshape[1], block, block))
-    idx = [None, None]
-    for lv, m in enumerate(order):
-        idx[m] = cols[lv]
-    np.add.at(out, tuple(idx), v)
-    return out.transpose(0, 2, 1, 3).reshape(shape)
+    split, outer, inner = _tile_axes(shape, block, batch)
+    tiled = np.zeros([split[a] for a in outer + inner])
+    np.add.at(tiled, tuple(idx), v.reshape(len(cols[0]), *tiled.shape[len(outer):]))
+    return tiled.transpose(np.argsort(outer + inner)).reshape(shape)
 
 
 def stored_value(td: TensorData):

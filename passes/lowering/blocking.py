@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from fuseflow.bindings import ir
 from fuseflow.errors import BlockingError
 from fuseflow.passes.ir_utils import encoding, value_name
-from fuseflow.passes.lowering.expr import UNIT, Expr, Leaf, Map, Reduce, show
+from fuseflow.passes.lowering.expr import UNIT, Expr, Leaf, Map, Reduce, leaves, show
 
 # matmul kind by (first operand transposed, second operand transposed)
 _PRODUCTS = {(False, False): "matmul", (False, True): "matmul_nt", (True, False): "matmul_tn",
@@ -36,16 +36,19 @@ _PRODUCTS = {(False, False): "matmul", (False, True): "matmul_nt", (True, False)
 
 @dataclass(frozen=True)
 class BlockLayout:
-    """A blocked tensor type's block levels: the tensor dimension and format of each, and B."""
+    """A blocked tensor type's outer levels: the tensor dimension and format of each, B, and the
+    dimensions that are not blocked (``batch``: plain levels, no in-block level)."""
 
     dims: list[int]
     formats: list[str]
     size: int
+    batch: tuple[int, ...] = ()
 
 
 def block_layout(t: ir.Type) -> BlockLayout | None:
-    """The block levels of a blocked type (``(d0 floordiv B, ..., d0 mod B, ...)``); None for one
-    whose levels are plain dimensions. Raises ``ValueError`` for blocks that are not square."""
+    """The outer levels of a blocked type (``(d0 floordiv B, ..., d0 mod B, ...)``, a batch
+    dimension as a plain ``d1``); None for one whose levels are plain dimensions. Raises
+    ``ValueError`` for blocks that are not square."""
     from fuseflow.dialects.sam import tensor_level_formats
 
     enc = encoding(t)
@@ -53,35 +56,41 @@ def block_layout(t: ir.Type) -> BlockLayout | None:
         return None
     rank = ir.RankedTensorType(t).rank
     exprs = list(enc.dim_to_lvl.results)
-    if len(exprs) != 2 * rank or not all(isinstance(e, ir.AffineFloorDivExpr) for e in exprs[:rank]) or \
-            not all(isinstance(e, ir.AffineModExpr) for e in exprs[rank:]):
+    outer, inner = exprs[:rank], exprs[rank:]
+    if not inner or not all(isinstance(e, ir.AffineModExpr) for e in inner) or \
+            not all(isinstance(e, ir.AffineFloorDivExpr | ir.AffineDimExpr) for e in outer):
         return None
-    sizes = {int(e.rhs.value) for e in exprs}
+    sizes = {int(e.rhs.value) for e in exprs if not isinstance(e, ir.AffineDimExpr)}
     if len(sizes) != 1:
-        raise ValueError(f"blocks of {' x '.join(str(int(e.rhs.value)) for e in exprs[rank:])} are not square")
-    dims = [e.lhs.position for e in exprs[:rank]]
+        raise ValueError(f"blocks of {' x '.join(str(int(e.rhs.value)) for e in inner)} are not square")
+    dims = [e.position if isinstance(e, ir.AffineDimExpr) else e.lhs.position for e in outer]
+    batch = tuple(sorted(e.position for e in outer if isinstance(e, ir.AffineDimExpr)))
     formats = [str(f) for f in tensor_level_formats(t)[:rank]]
-    return BlockLayout(dims, formats, sizes.pop())
+    return BlockLayout(dims, formats, sizes.pop(), batch)
 
 
-def tiled_type(t: ir.Type, size: int, dims: list[int]) -> ir.Type:
-    """Dense type ``t`` tiled in ``size`` blocks: dense block levels over ``dims`` (outermost
-    first), then the in-block levels in dimension order (the tile's axes)."""
+def _block_map(rank: int, size: int, dims: list[int], formats: list[str], batch) -> str:
+    """The level map of a tensor tiled in ``size`` blocks: outer levels over ``dims`` (a batch
+    dimension plain), then the in-block levels of the blocked dimensions in dimension order."""
+    names = ", ".join(f"d{d}" for d in range(rank))
+    lvls = [f"d{d} : {f}" if d in batch else f"d{d} floordiv {size} : {f}" for d, f in zip(dims, formats, strict=True)]
+    lvls += [f"d{d} mod {size} : dense" for d in range(rank) if d not in batch]
+    return f"#sparse_tensor.encoding<{{ map = ({names}) -> ({', '.join(lvls)}) }}>"
+
+
+def tiled_type(t: ir.Type, size: int, dims: list[int], batch: tuple[int, ...] = ()) -> ir.Type:
+    """Dense type ``t`` tiled in ``size`` blocks over every dimension but the ``batch`` ones:
+    dense outer levels over ``dims`` (outermost first), then the in-block levels (the tile's axes)."""
     rt = ir.RankedTensorType(t)
-    names = ", ".join(f"d{d}" for d in range(rt.rank))
-    lvls = [f"d{d} floordiv {size} : dense" for d in dims] + [f"d{d} mod {size} : dense" for d in range(rt.rank)]
-    enc = ir.Attribute.parse(f"#sparse_tensor.encoding<{{ map = ({names}) -> ({', '.join(lvls)}) }}>", t.context)
+    enc = ir.Attribute.parse(_block_map(rt.rank, size, dims, ["dense"] * rt.rank, batch), t.context)
     return ir.RankedTensorType.get(rt.shape, rt.element_type, enc, loc=ir.Location.unknown(t.context))
 
 
-def tiled_output_type(like: ir.Type, size: int, dims: list[int], formats: list[str], elem: ir.Type) -> ir.Type:
-    """A blocked result: block levels over ``dims`` with ``formats``, dense in-block levels."""
+def tiled_output_type(like: ir.Type, size: int, dims: list[int], formats: list[str], elem: ir.Type,
+                      batch: tuple[int, ...] = ()) -> ir.Type:
+    """A blocked result: outer levels over ``dims`` with ``formats``, dense in-block levels."""
     rt = ir.RankedTensorType(like)
-    names = ", ".join(f"d{d}" for d in range(rt.rank))
-    lvls = [f"d{d} floordiv {size} : {f}" for d, f in zip(dims, formats, strict=True)]
-    lvls += [f"d{d} mod {size} : dense" for d in range(rt.rank)]
-    enc = ir.Attribute.parse(f"#sparse_tensor.encoding<{{ map = ({names}) -> ({', '.join(lvls)}) }}>")
-    return ir.RankedTensorType.get(rt.shape, elem, enc)
+    return ir.RankedTensorType.get(rt.shape, elem, ir.Attribute.parse(_block_map(rt.rank, size, dims, formats, batch)))
 
 
 def _name(v: ir.Value, n: int) -> str:
@@ -103,6 +112,8 @@ class Tiling:
     size: int
     inputs: list[ir.Value]
     prefer: list[tuple[str, str]]  # the outputs' (row, column) variables: products follow them
+    batch: set[str] = field(default_factory=set)  # variables that are plain loops, not tile axes
+    batch_dims: dict[int, tuple[int, ...]] = field(default_factory=dict)  # input -> its batch dimensions
     axes: dict[Expr, Axes] = field(default_factory=dict)
     products: dict[Map, tuple[str, bool]] = field(default_factory=dict)  # Map -> (kind, operands swapped)
     reductions: dict[Reduce, str] = field(default_factory=dict)  # Reduce -> its in-tile reduction kind
@@ -164,12 +175,28 @@ class Tiling:
     def _leaf_axes(self, e: Leaf) -> Axes:
         if UNIT in e.vars or not e.vars:
             raise self._refuse(f"input {self._name(e.tensor)} has a size-1 or no dimension; "
+                               "only vectors and matrices (besides batch dimensions) are tiled")
+        axes = tuple(v for v in e.vars if v not in self.batch)
+        if not 1 <= len(axes) <= 2:
+            raise self._refuse(f"input {self._name(e.tensor)} is read over {len(axes)} tiled dimensions "
+                               f"({', '.join(e.vars)}; batch loops: {', '.join(sorted(self.batch)) or 'none'}); "
                                "only vectors and matrices are tiled")
-        if len(e.vars) > 2:
-            raise self._refuse(f"input {self._name(e.tensor)} has rank {len(e.vars)}; only vectors and matrices are tiled")
         if len(set(e.vars)) != len(e.vars):
             raise self._refuse(f"input {self._name(e.tensor)} is read on its diagonal")
-        return tuple(e.vars) if len(e.vars) == 2 else (None, e.vars[0])
+        dims = tuple(d for d, v in enumerate(e.vars) if v in self.batch)
+        bl = block_layout(self.inputs[e.tensor].type)
+        if bl is not None and bl.batch != dims:
+            raise self._refuse(f"input {self._name(e.tensor)} is blocked over its dimensions but {bl.batch}, "
+                               f"read with batch loops over {dims}")
+        if self.batch_dims.setdefault(e.tensor, dims) != dims:
+            raise self._refuse(f"input {self._name(e.tensor)} is read with batch dimensions {self.batch_dims[e.tensor]} "
+                               f"and {dims}")
+        shape = ir.RankedTensorType(self.inputs[e.tensor].type).shape
+        bad = [(d, n) for d, n in enumerate(shape) if d not in dims and n % self.size]
+        if bad:
+            raise BlockingError(f"{self.region_name}: block size {self.size} does not divide dimension {bad[0][0]} "
+                                f"(size {bad[0][1]}) of input {self._name(e.tensor)}")
+        return axes if len(axes) == 2 else (None, axes[0])
 
     def _product(self, e: Map, v: str) -> Axes:
         """A product summed over ``v``, which both factors' tiles have as an axis: their tile
@@ -209,8 +236,8 @@ def _place(a: Axes, target: Axes) -> Axes | None:
 
 
 def region_block(name: str, inputs: list[ir.Value]) -> int:
-    """The block size of a region reading ``inputs`` (0: none is blocked); one square size for
-    every blocked input, dividing each dimension of every input."""
+    """The block size of a region reading ``inputs`` (0: none is blocked): one square size for
+    every blocked input."""
     sizes = {}
     for n, v in enumerate(inputs):
         try:
@@ -219,37 +246,44 @@ def region_block(name: str, inputs: list[ir.Value]) -> int:
             raise BlockingError(f"{name}: input {_name(v, n)}: {e}; only square blocks are tiled") from None
         if bl is not None:
             sizes[n] = bl.size
-    if not sizes:
-        return 0
     if len(set(sizes.values())) > 1:
         raise BlockingError(f"{name}: inputs are blocked with different sizes "
                             f"({', '.join(f'{_name(inputs[n], n)}: {b}' for n, b in sizes.items())})")
-    size = next(iter(sizes.values()))
-    for n, v in enumerate(inputs):
-        shape = ir.RankedTensorType(v.type).shape
-        bad = [(d, s) for d, s in enumerate(shape) if s % size and s != 1]
-        if bad:
-            d, s = bad[0]
-            raise BlockingError(f"{name}: block size {size} does not divide dimension {d} (size {s}) "
-                                f"of input {_name(v, n)}")
-    return size
+    return next(iter(sizes.values()), 0)
+
+
+def batch_vars(inputs: list[ir.Value], outputs) -> set[str]:
+    """The variables a blocked region runs as plain loops: those every operand of rank 3 or more
+    and every result index (the heads of multi-head attention) and no block-sparse input does."""
+    reads = [leaf for o in outputs for leaf in leaves(o.expr)]
+    high = [set(leaf.vars) - {UNIT} for leaf in reads if len(set(leaf.vars) - {UNIT}) >= 3]
+    if not high:
+        return set()
+    blocked = set()  # the variables of block-sparse inputs' blocked dimensions
+    for leaf in reads:
+        bl = block_layout(inputs[leaf.tensor].type)
+        if bl is not None:
+            blocked |= {v for d, v in enumerate(leaf.vars) if d not in bl.batch}
+    return set.intersection(*high, *(set(o.vars) for o in outputs)) - blocked
 
 
 def tiling(name: str, size: int, inputs: list[ir.Value], outputs) -> Tiling:
     """The tile axes of every node of a blocked region's outputs (refusing what has no tile form)."""
-    prefer = [tuple(o.vars) for o in outputs if len(o.vars) == 2]
-    t = Tiling(name, size, inputs, prefer)
+    batch = batch_vars(inputs, outputs)
+    prefer = [axes for o in outputs if len(axes := tuple(v for v in o.vars if v not in batch)) == 2]
+    t = Tiling(name, size, inputs, prefer, batch)
     for n, o in enumerate(outputs):
-        if not 1 <= len(o.vars) <= 2 or UNIT in o.vars:
+        ovars = tuple(v for v in o.vars if v not in batch)
+        if not 1 <= len(ovars) <= 2 or UNIT in o.vars:
             raise t._refuse(f"result of shape {list(ir.RankedTensorType(o.value.type).shape)} is not a vector "
-                            "or a matrix; only those are written as tiles")
+                            "or a matrix (besides batch dimensions); only those are written as tiles")
         axes = t.tile_axes(o.expr)
-        if len(o.vars) == 1:  # a vector result: its tiles may hold it along either axis
-            if o.vars[0] not in axes or None not in axes:
+        if len(ovars) == 1:  # a vector result: its tiles may hold it along either axis
+            if ovars[0] not in axes or None not in axes:
                 raise t._refuse(f"vector result {show(o.expr)} is computed as tiles over {axes}")
-        elif axes == tuple(o.vars)[::-1]:
+        elif axes == ovars[::-1]:
             t.out_transposes.add(n)
-        elif axes != tuple(o.vars):
+        elif axes != ovars:
             raise t._refuse(f"result {show(o.expr)} is computed as tiles over {axes}, "
-                            f"not over its dimensions {tuple(o.vars)}")
+                            f"not over its dimensions {ovars}")
     return t

@@ -655,8 +655,9 @@ class _Context:
         # the program casts the result
         dims = [_kept(out.vars).index(v) for v in ovars]
         if self.low.region.block:
+            batch = tuple(d for d, v in enumerate(out.vars) if v in self.low.region.tiling.batch)
             rtype = tiled_output_type(out.value.type, self.low.region.block, dims, [formats[v] for v in ovars],
-                                      val_elem_type(val.type))
+                                      val_elem_type(val.type), batch)
         else:
             rtype = output_type(unit_free_type(out.value.type, out.vars), dims, [formats[v] for v in ovars],
                                 val_elem_type(val.type))

@@ -186,7 +186,8 @@ class Region:
         t = self.inputs[n].type
         layouts = self._free_layouts(order).get(n)
         if self.block:  # a blocked input as it is, another tiled in its (chosen) level order
-            return t if block_layout(t) else tiled_type(t, self.block, list(next(iter(layouts))) if layouts else level_dims(t))
+            dims = list(next(iter(layouts))) if layouts else level_dims(t)
+            return t if block_layout(t) else tiled_type(t, self.block, dims, self.tiling.batch_dims.get(n, ()))
         if not layouts:
             return t
         (dims,) = layouts

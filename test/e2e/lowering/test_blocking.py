@@ -189,3 +189,14 @@ def test_cli_reports_a_blocking_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 1
     assert "error:" in err and "does not divide dimension 1 (size 6)" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("fusion", FUSIONS)
+@pytest.mark.parametrize("block", [4, 8])
+def test_gpt_block_with_bsr_mask(block, fusion):
+    """Multi-head attention over a BSR BigBird mask: the heads are batch loops, Q K^T a transposed
+    tile product, the masked softmax's row max and sum in-tile reductions, P V a tile product."""
+    w = workloads.gpt3_bigbird(d_model=16, heads=2, ffn=32, seq=4 * block, block=block)
+    prog = _run(w.model, w.args, fusion, sparse={"mask": f"bsr{block}"})
+    # unfused, Q K^T is a region of its own that reads no blocked input: dense scalar scores
+    assert {"row_max", "row_sum"} | ({"matmul_nt"} if fusion != "unfused" else set()) <= _tile_kinds(prog)
