@@ -178,7 +178,7 @@ def order_text(v) -> str:
 
 
 def compile(model, example_args=None, sparse=None, fusion=UNFUSED, order=None, *, optimize=True,  # noqa: A001
-            intermediates="", layouts=None, associate=None, par=None, dynamic=None) -> Program:
+            intermediates="", layouts=None, associate=None, par=None, dynamic=None, block=None) -> Program:
     """Import ``model`` (see ``fuseflow.frontend.import_model``: an ``nn.Module`` or a
     ``torch.export.ExportedProgram``, with torch, numpy or scipy arguments), normalize,
     partition into fusion regions and lower each region to a SAM graph in the chosen dataflow
@@ -208,10 +208,15 @@ def compile(model, example_args=None, sparse=None, fusion=UNFUSED, order=None, *
     other sizes there on a program compiled for their shapes with the same options (compiled on
     first use, then cached: ``Program.for_shapes``); other shape changes are refused naming the
     input. Shapes are static in every compiled graph (SAM streams carry sizes as coordinates).
+    ``block``: sparsity blocking, ``{input or weight name: B}``: that sparse tensor is read as
+    B x B tiles (``bsr(B,B)``, or ``bsc(B,B)`` where its format is column-major; 0 keeps it
+    scalar), and every region that reads it runs on tile streams (docs/lowering.md, "Sparsity
+    blocking"); the same as naming the block format in ``sparse=``.
     """
     from fuseflow.frontend import import_model
     from fuseflow.frontend.importer import prepare
 
+    sparse = blocked_formats(sparse, block)
     options = CompileOptions.make(fusion, order, optimize, intermediates, layouts, associate, par)
     model, example_args = prepare(model, example_args)  # an ExportedProgram, numpy or scipy arguments
     imported = import_model(model, example_args, sparse=sparse)
@@ -229,6 +234,25 @@ def compile(model, example_args=None, sparse=None, fusion=UNFUSED, order=None, *
 
         program._recompile = recompile
     return program
+
+
+def blocked_formats(sparse, block) -> dict | None:
+    """``sparse=`` with the formats ``block=`` asks for: ``{name: B}`` -> ``bsr(B,B)`` (``bsc``
+    where the declared format is column-major); B = 0 leaves the name's format as it is."""
+    from collections.abc import Mapping
+
+    if not block:
+        return sparse
+    if not isinstance(block, Mapping):
+        raise FuseflowError(f"block= maps sparse input names to block sizes, e.g. {{'mask': 16}}; got {block!r}")
+    out = dict(sparse or {})
+    for name, size in block.items():
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise FuseflowError(f"block= gives '{name}' the block size {size!r}; a block size is a positive integer (0: not blocked)")
+        if size:
+            declared = str(out.get(name, "csr")).replace(" ", "").lower()
+            out[name] = f"{'bsc' if declared.startswith(('csc', 'dcsc', 'bsc')) else 'bsr'}({size},{size})"
+    return out
 
 
 def _dynamic_dims(dynamic, imported) -> dict[str, set[int]]:
@@ -420,4 +444,4 @@ def _entry(module, name: str):
     raise FuseflowError(f"the module has no function @{name}")
 
 
-__all__ = ["STAGES", "CompileOptions", "InfeasibleOrder", "compile", "compile_imported", "lower", "partition", "read_regions"]
+__all__ = ["STAGES", "CompileOptions", "InfeasibleOrder", "blocked_formats", "compile", "compile_imported", "lower", "partition", "read_regions"]

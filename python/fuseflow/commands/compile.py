@@ -9,6 +9,7 @@ Examples:
     fuseflow compile spmm --layouts auto --order ijk       # B read column-major (a relayout)
     fuseflow compile my_model.py --simulate               # a file defining workload()
     fuseflow compile gpt3_bigbird --fusion full --par region1=i:4 --stage optimized --simulate
+    fuseflow compile gpt3_bigbird --fusion full --block mask=8 --simulate   # the mask as 8x8 tiles
 
 WORKLOAD is a built-in name (see --help) or a Python file defining ``workload()`` returning a
 ``fuseflow.workloads.Workload``. ``--order`` takes ``regionN=ORDER`` (an index or a permutation
@@ -44,6 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="parallel lanes (sam-parallelize): 4 (outermost loop), 4,2 (outermost two), "
                              "i:4,j:2 (named loops), or regionN=... per region (repeatable); shown in the "
                              "optimized stage")
+    parser.add_argument("--block", action="append", default=[], metavar="NAME=B",
+                        help="read sparse input or weight NAME as BxB tiles (bsr(B,B); repeatable)")
     parser.add_argument("--stage", default="lowered", choices=STAGES, help="which stage's IR to print")
     parser.add_argument("-o", dest="output", help="write the IR here instead of stdout")
     parser.add_argument("--orders", action="store_true", help="print each region's legal dataflow orders instead of IR")
@@ -79,6 +82,17 @@ def parse_par(items: list[str]):
     return out
 
 
+def parse_block(items: list[str]) -> dict[str, int] | None:
+    """``--block NAME=B`` values -> ``compile(block=...)``."""
+    out = {}
+    for item in items:
+        name, _, size = item.partition("=")
+        if not name.strip() or not size.strip().isdigit():
+            raise FuseflowError(f"--block '{item}': use NAME=B with a block size B, e.g. mask=16")
+        out[name.strip()] = int(size)
+    return out or None
+
+
 def run(args) -> int:
     import fuseflow
     from fuseflow.files import output_path, write_text
@@ -90,7 +104,8 @@ def run(args) -> int:
     w = load(args.workload)
     t0 = time.perf_counter()
     prog = fuseflow.compile(w.model, w.args, sparse=w.sparse, fusion=parse_fusion(args.fusion, "--fusion"),
-                            order=parse_orders(args.order), layouts=args.layouts, par=parse_par(args.par))
+                            order=parse_orders(args.order), layouts=args.layouts, par=parse_par(args.par),
+                            block=parse_block(args.block))
     elapsed = time.perf_counter() - t0
     if args.orders:
         for r in prog.regions:

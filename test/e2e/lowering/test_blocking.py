@@ -200,3 +200,27 @@ def test_gpt_block_with_bsr_mask(block, fusion):
     prog = _run(w.model, w.args, fusion, sparse={"mask": f"bsr{block}"})
     # unfused, Q K^T is a region of its own that reads no blocked input: dense scalar scores
     assert {"row_max", "row_sum"} | ({"matmul_nt"} if fusion != "unfused" else set()) <= _tile_kinds(prog)
+
+
+def test_block_option_reads_a_sparse_input_as_tiles():
+    """``block={name: B}`` is the BSR (or BSC, for a column-major format) of that input."""
+    from fuseflow.compiler import blocked_formats
+
+    assert blocked_formats({"a": "csc", "w": "csr"}, {"a": 4, "w": 0, "m": 8}) == {"a": "bsc(4,4)", "w": "csr", "m": "bsr(8,8)"}
+    a = _block_sparse(8, 12, 4).to_sparse_csr()
+    x = torch.rand(12, 8)
+    prog = fuseflow.compile(MatMul(), (a, x), block={"a": 4})
+    assert "d0 floordiv 4 : dense, d1 floordiv 4 : compressed" in prog.stage("lowered")
+    np.testing.assert_allclose(fuseflow.simulate(prog, (a, x)).outputs[0], (a.to_dense() @ x).numpy(), rtol=RTOL, atol=ATOL)
+    for bad in ({"a": -1}, {"a": 2.5}, [("a", 4)]):
+        with pytest.raises(fuseflow.errors.FuseflowError, match="block="):
+            fuseflow.compile(MatMul(), (a, x), block=bad)
+
+
+def test_cli_block_option(capsys):
+    from fuseflow.cli import main
+
+    assert main(["compile", "gpt3_bigbird", "--fusion", "full", "--block", "mask=8", "--simulate"]) == 0
+    assert "outputs match PyTorch" in capsys.readouterr().err
+    assert main(["compile", "gpt3_bigbird", "--block", "mask"]) == 1
+    assert "use NAME=B" in capsys.readouterr().err
