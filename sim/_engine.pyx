@@ -490,6 +490,35 @@ cdef inline int mwrite(Node n, int slot, int64_t addr, int64_t t) except -1:
     return 0
 
 
+cdef inline int64_t mread_words(Node n, int slot, int64_t addr, int64_t words, int64_t t) except -1:
+    # a value of ``words`` consecutive words (a tile): all its bytes, one request per memory batch
+    # it touches; ready when the last arrives
+    cdef Engine e = n.eng
+    cdef int64_t a = addr, r = t, calls = 0
+    if words == 1:
+        return mread(n, slot, addr, t)
+    while a < addr + words:
+        r = imax(r, mread(n, slot, a, t))
+        calls += 1
+        a = (a // e.m_batch + 1) * e.m_batch
+    n.bytes_read += (words - calls) * e.m_word
+    return r
+
+
+cdef inline int mwrite_words(Node n, int slot, int64_t addr, int64_t words, int64_t t) except -1:
+    # the write of a value of ``words`` consecutive words (a tile): its bytes, a request per batch
+    cdef Engine e = n.eng
+    cdef int64_t a = addr, calls = 0
+    if words == 1:
+        return mwrite(n, slot, addr, t)
+    while a < addr + words:
+        mwrite(n, slot, a, t)
+        calls += 1
+        a = (a // e.m_batch + 1) * e.m_batch
+    n.bytes_written += (words - calls) * e.m_word
+    return 0
+
+
 _NO_POSITIONS = np.zeros(1, np.int64)
 
 # Primitives (textually included: they share this module's inline helpers); each kernel class

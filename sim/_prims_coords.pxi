@@ -360,11 +360,12 @@ cdef class FiberWrite(Node):
 cdef class ValWrite(Node):
     cdef vector[double] vals
     cdef vector[int64_t] tids
-    cdef int64_t val_base
+    cdef int64_t val_base, words
 
     def configure(self, **kw):
-        """Parameters from the record's ``configure`` (primitives.py): val_base: the written values' address."""
+        """Parameters from the record's ``configure`` (primitives.py): val_base: the written values' address; words: per value (a tile's)."""
         self.val_base = kw["val_base"]
+        self.words = kw.get("words", 1)
 
     def release(self):
         Node.release(self)
@@ -384,7 +385,7 @@ cdef class ValWrite(Node):
             c = start(self, imax(self.t, h.time))
             take(self, 0, c)
             if tok.kind == TK_DATA or tok.kind == TK_EMPTY:
-                mwrite(self, 0, self.val_base + <int64_t> self.vals.size(), c)
+                mwrite_words(self, 0, self.val_base + <int64_t> self.vals.size() * self.words, self.words, c)
                 cap = self.vals.capacity()
                 self.vals.push_back(tok.v if tok.kind == TK_DATA else 0.0)
                 self.tids.push_back(tok.i if tok.kind == TK_DATA else -1)

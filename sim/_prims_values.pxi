@@ -2,15 +2,16 @@
 
 cdef class Array(Node):
     cdef double[::1] vals
-    cdef int64_t nvals, val_base, tile_base, zero_tile
+    cdef int64_t nvals, val_base, tile_base, zero_tile, words
 
     def configure(self, **kw):
-        """Parameters from the record's ``configure`` (primitives.py): vals, nvals, val_base; tile_base and zero_tile for a blocked tensor."""
+        """Parameters from the record's ``configure`` (primitives.py): vals, nvals, val_base; tile_base, zero_tile and words (per tile) for a blocked tensor."""
         self.vals = kw["vals"]
         self.nvals = kw["nvals"]
         self.val_base = kw["val_base"]
         self.tile_base = kw.get("tile_base", 0)
         self.zero_tile = kw.get("zero_tile", 0)
+        self.words = kw.get("words", 1)
 
     cdef int run(self) except -1:
         cdef Entry* h
@@ -28,7 +29,7 @@ cdef class Array(Node):
                 r = tok.i
                 if r < 0 or r >= self.nvals:
                     raise self.error(f"reference {r} out of range ({self.nvals} values)")
-                c = mread(self, 0, self.val_base + r, c)
+                c = mread_words(self, 0, self.val_base + r * self.words, self.words, c)
                 if self.tiled:
                     tok = mk(TK_DATA, self.tile_base + r, 0.0, 0)
                 else:
@@ -71,7 +72,7 @@ cdef class Array(Node):
                 if r < 0 or r >= self.nvals:
                     break
                 self.steps = steps
-                c = mread(self, 0, self.val_base + r, c)
+                c = mread_words(self, 0, self.val_base + r * self.words, self.words, c)
                 if self.tiled:
                     tok.i = self.tile_base + r
                     tok.v = 0.0
@@ -200,7 +201,8 @@ cdef class Alu(Node):
             if ta.kind == TK_DATA or ta.kind == TK_EMPTY:
                 if self.tiled:
                     tok = mk(TK_DATA, self.tile_fn(ta.i if ta.kind == TK_DATA else -1, tb.i if (self.binary and tb.kind == TK_DATA) else -1), 0.0, 0)
-                    self.ops += 2 * self.block * self.block * self.block if self.op == 6 else self.block * self.block
+                    # a tile product (AluCode.MATMUL .. MATMUL_TT) multiplies and adds B^3 times
+                    self.ops += 2 * self.block * self.block * self.block if 6 <= self.op <= 9 else self.block * self.block
                 else:
                     x = ta.v if ta.kind == TK_DATA else 0.0
                     y = (tb.v if tb.kind == TK_DATA else 0.0) if self.binary else 0.0

@@ -447,8 +447,9 @@ class Array(Primitive):
                 eng.add_tile(np.asarray(tile, np.float64))
             x.tile_bases[n.iparams[0]] = (base, eng.add_tile(np.zeros((t.block, t.block))))
         base, zero = x.tile_bases[n.iparams[0]]
-        return {"vals": np.zeros(1), "nvals": len(t.vals), "val_base": eng.alloc(len(t.vals) * t.block * t.block),
-                "tile_base": base, "zero_tile": zero}
+        words = int(np.prod(np.shape(t.vals)[1:])) or 1  # a tile's words: B x B, or B for a vector's
+        return {"vals": np.zeros(1), "nvals": len(t.vals), "val_base": eng.alloc(len(t.vals) * words),
+                "tile_base": base, "zero_tile": zero, "words": words}
 
     def timing(n, x, block):
         t = x.tensors[n.iparams[0]]
@@ -727,7 +728,9 @@ class ValWrite(Primitive):
         return [Writer(Kind.VAL_WRITE, r.stream(0), r.name)]
 
     def configure(n, x, block):
-        return {"val_base": x.eng.alloc(1 << 20)}
+        spec = x.g.outputs[n.iparams[0]]
+        words = (block if len(spec.format) - len(spec.batch) == 1 else block * block) if block else 1  # per tile
+        return {"val_base": x.eng.alloc(1 << 20), "words": words}
 
     def timing(n, x, block):
         return 1, x.hw.ii
