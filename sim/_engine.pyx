@@ -371,6 +371,16 @@ cdef inline bint room1(Node n, Q* q, int64_t* c) noexcept:
     return True
 
 
+cdef inline int64_t q_space(Q* q) noexcept:
+    # How many pushes in a row room() allows on q with no pop in between (the batched loops'
+    # round size): a bounded FIFO's free slots, an unbounded one's tokens under the soft limit.
+    if q.depth:
+        return q.depth - q.count
+    if g_soft:
+        return g_soft - q.count if q.count < g_soft else 0
+    return INT64_MAX
+
+
 cdef inline bint room_all(Node n, int64_t* c) noexcept:
     cdef int p
     for p in range(n.nout):

@@ -192,72 +192,118 @@ cdef class FiberLookup(Node):
 
 
     cdef bint emit_run(self) except -1:
-        # Mode 1 with one consumer per output: the same steps as the generic path, batched
-        # (no per-token helper calls, counters in locals). Returns False when blocked on an
-        # output.
+        # Mode 1 with one consumer per output: the generic path's steps, batched. Each round
+        # takes as many steps as both outputs have free slots for (room() would succeed for
+        # each: the slot a step fills was freed by a pop already recorded), with the FIFOs'
+        # ends and the node's counters in locals. Returns False when blocked on an output.
         cdef Q* q0 = self.outs[0].qs[0]
         cdef Q* q1 = self.outs[1].qs[0]
-        cdef int64_t p = self.p, end = self.end, t = self.t, c, nxt, vis, k = 0
-        cdef int64_t lat = self.lat, ii = self.ii, ready = self.ready, base = self.base
-        cdef int64_t steps = self.steps, stall = self.stall, finish = self.finish
+        cdef int64_t p = self.p, end = self.end, t = self.t, c, nxt, vis, n, j, f
+        cdef int64_t lat = self.lat, ii = self.ii, ready = self.ready, base = self.base, req = self.req
+        cdef int64_t steps = self.steps, stall = self.stall, crd_base = self.crd_base, k = 0
         cdef bint dense = self.dense, unique = self.unique, tracing = self.tracing
-        cdef Entry* e
         cdef bint ok = True
+        cdef Entry* e
+        # the ends of q0 and q1 (only this node pushes; nothing pops while it runs)
+        cdef Entry* b0 = q0.buf
+        cdef Entry* b1 = q1.buf
+        cdef int64_t* s0 = q0.pops
+        cdef int64_t* s1 = q1.pops
+        cdef int64_t d0 = q0.depth, d1 = q1.depth, m0 = q0.cap - 1, m1 = q1.cap - 1
+        cdef int64_t w0 = q0.head + q0.count, w1 = q1.head + q1.count  # next write slots (mod cap)
+        cdef int64_t n0 = q0.count, n1 = q1.count, u0 = q0.pushed, u1 = q1.pushed
+        cdef const int64_t* crd = &self.crd[0] if self.crd.shape[0] else NULL
         while p < end:
-            c = t if t > ready else ready
-            nxt = p + 1 if unique else self.run_end[p]
-            if not dense:
-                c = imax(c, mread(self, 1, self.crd_base + p, self.req))
-                if nxt > p + 1:
-                    c = imax(c, mread(self, 1, self.crd_base + nxt - 1, self.req))
-            if not room1(self, q0, &c) or not room1(self, q1, &c):
+            n = imin(q_space(q0), q_space(q1))
+            if n == 0:  # the generic step reads its coordinate batch before it finds no room
+                c = imax(t, ready)
+                if not dense:
+                    c = imax(c, mread(self, 1, crd_base + p, req))
+                    nxt = p + 1 if unique else self.run_end[p]
+                    if nxt > p + 1:
+                        mread(self, 1, crd_base + nxt - 1, req)
+                if room1(self, q0, &c):
+                    room1(self, q1, &c)
                 ok = False
                 break
-            if steps:
-                stall += c - t
-            else:
-                self.first = c
-            vis = c + lat
-            if q0.count == q0.cap:
-                q_grow(q0)
-            e = &q0.buf[(q0.head + q0.count) & (q0.cap - 1)]
-            e.tok.kind = TK_DATA
-            e.tok.vac = 0
-            e.tok.i = (p - base) if dense else self.crd[p]
-            e.tok.v = 0.0
-            e.time = vis
-            q0.count += 1
-            q0.pushed += 1
-            if q0.count > q0.high:
-                q0.high = q0.count
-            if q1.count == q1.cap:
-                q_grow(q1)
-            e = &q1.buf[(q1.head + q1.count) & (q1.cap - 1)]
-            e.tok.kind = TK_DATA
-            e.tok.vac = 0
-            e.tok.i = p
-            e.tok.v = 0.0
-            e.time = vis
-            q1.count += 1
-            q1.pushed += 1
-            if q1.count > q1.high:
-                q1.high = q1.count
-            k += 1
-            p = nxt
-            t = c + ii
-            steps += 1
-            if vis > finish:
-                finish = vis
-            if tracing:
-                self.steps = steps
-                self.t = t
-                record_span(self, c)
+            if unique and n > end - p:
+                n = end - p
+            for j in range(n):
+                c = t if t > ready else ready
+                nxt = p + 1 if unique else self.run_end[p]
+                if not dense:
+                    c = imax(c, mread(self, 1, crd_base + p, req))
+                    if nxt > p + 1:  # a nonunique level reads through the run
+                        c = imax(c, mread(self, 1, crd_base + nxt - 1, req))
+                if d0 and u0 >= d0:
+                    f = s0[(u0 - d0) & m0]
+                    if f > c:
+                        c = f
+                if d1 and u1 >= d1:
+                    f = s1[(u1 - d1) & m1]
+                    if f > c:
+                        c = f
+                if steps:
+                    stall += c - t
+                else:
+                    self.first = c
+                vis = c + lat
+                if n0 == m0 + 1:  # a full unbounded FIFO doubles, as q_push does
+                    q0.count = n0
+                    q_grow(q0)
+                    b0 = q0.buf
+                    m0 = q0.cap - 1
+                    w0 = n0
+                e = &b0[w0 & m0]
+                e.tok.kind = TK_DATA
+                e.tok.vac = 0
+                e.tok.i = (p - base) if dense else crd[p]
+                e.tok.v = 0.0
+                e.time = vis
+                w0 += 1
+                n0 += 1
+                u0 += 1
+                if n1 == m1 + 1:
+                    q1.count = n1
+                    q_grow(q1)
+                    b1 = q1.buf
+                    m1 = q1.cap - 1
+                    w1 = n1
+                e = &b1[w1 & m1]
+                e.tok.kind = TK_DATA
+                e.tok.vac = 0
+                e.tok.i = p
+                e.tok.v = 0.0
+                e.time = vis
+                w1 += 1
+                n1 += 1
+                u1 += 1
+                k += 1
+                p = nxt
+                t = c + ii
+                steps += 1
+                if tracing:
+                    self.steps = steps
+                    self.t = t
+                    record_span(self, c)
+                if p >= end:
+                    break
+            q0.count = n0
+            q0.pushed = u0
+            q1.count = n1
+            q1.pushed = u1
+            # only pushes happened since the round began: the counts peak now
+            if n0 > q0.high:
+                q0.high = n0
+            if n1 > q1.high:
+                q1.high = n1
+            if t - ii + lat > self.finish:
+                self.finish = t - ii + lat
         global g_moves
         g_moves += 2 * k
         self.tout += 2 * k
         self.steps = steps
         self.stall = stall
-        self.finish = finish
         self.p = p
         self.t = t
         if p >= end:
@@ -483,7 +529,8 @@ cdef class Joiner(Node):
     cdef bint drop_run(self) except -1:
         # Two-input intersect, batched: while both coordinate heads are data, emit a match or
         # drop the smaller one (crd and payload); while one is a stop, drop the other's data;
-        # one step each, exactly as the generic path does.
+        # one step each, exactly as the generic path does. A run of drops from one side (while
+        # the other head stays put) is one tight loop.
         # Returns False when blocked on an input, True when the next step is not a drop.
         cdef Q* ca = self.ins[0]
         cdef Q* ra = self.ins[1]
@@ -493,10 +540,12 @@ cdef class Joiner(Node):
         cdef Q* qr
         cdef Entry* a
         cdef Entry* b
+        cdef Entry* o
+        cdef Entry* x
         cdef Entry* r
-        cdef int64_t t = self.t, c, ii = self.ii, lat = self.lat, k = 0
+        cdef int64_t t = self.t, c, ii = self.ii, lat = self.lat, k = 0, bound, otime, hc, hr, nc, nr
         cdef int64_t steps = self.steps, stall = self.stall, finish = self.finish
-        cdef bint ok = True, drop_a, tracing = self.tracing
+        cdef bint ok = True, drop_a, tracing = self.tracing, ostop
         while True:
             if ca.count == 0 or cb.count == 0:
                 self.blk_fifo = ca.id if ca.count == 0 else cb.id
@@ -547,45 +596,66 @@ cdef class Joiner(Node):
             if drop_a:
                 qc = ca
                 qr = ra
+                o = b
             else:
                 qc = cb
                 qr = rb
+                o = a
             if qr.count == 0:
                 self.blk_fifo = qr.id
                 self.blk_why = 0
                 ok = False
                 break
-            r = &qr.buf[qr.head]
-            c = t
-            if a.time > c:
-                c = a.time
-            if b.time > c:
-                c = b.time
-            if r.time > c:
-                c = r.time
-            if steps:
-                stall += c - t
-            else:
-                self.first = c
-            if qc.depth:
-                qc.pops[qc.popped & (qc.cap - 1)] = c
-            qc.popped += 1
-            qc.head = (qc.head + 1) & (qc.cap - 1)
-            qc.count -= 1
-            if qr.depth:
-                qr.pops[qr.popped & (qr.cap - 1)] = c
-            qr.popped += 1
-            qr.head = (qr.head + 1) & (qr.cap - 1)
-            qr.count -= 1
-            k += 1
-            t = c + ii
-            steps += 1
-            if c + lat > finish:
-                finish = c + lat
-            if tracing:
-                self.steps = steps
-                self.t = t
-                record_span(self, c)
+            # drop while this side's head is data below the other (fixed) head, or the other
+            # head is a stop; the outer loop sorts out whatever ends the run
+            otime = o.time
+            ostop = o.tok.kind == TK_STOP
+            bound = o.tok.i
+            hc = qc.head
+            hr = qr.head
+            nc = qc.count
+            nr = qr.count
+            while nc and nr:
+                x = &qc.buf[hc]
+                if x.tok.kind != TK_DATA or (not ostop and x.tok.i >= bound):
+                    break
+                r = &qr.buf[hr]
+                c = t if t > otime else otime
+                if x.time > c:
+                    c = x.time
+                if r.time > c:
+                    c = r.time
+                if steps:
+                    stall += c - t
+                else:
+                    self.first = c
+                if qc.depth:
+                    qc.pops[qc.popped & (qc.cap - 1)] = c
+                qc.popped += 1
+                hc = (hc + 1) & (qc.cap - 1)
+                nc -= 1
+                if qr.depth:
+                    qr.pops[qr.popped & (qr.cap - 1)] = c
+                qr.popped += 1
+                hr = (hr + 1) & (qr.cap - 1)
+                nr -= 1
+                k += 1
+                t = c + ii
+                steps += 1
+                if tracing:
+                    self.steps = steps
+                    self.t = t
+                    qc.head = hc
+                    qc.count = nc
+                    qr.head = hr
+                    qr.count = nr
+                    record_span(self, c)
+            qc.head = hc
+            qc.count = nc
+            qr.head = hr
+            qr.count = nr
+            if t - ii + lat > finish:
+                finish = t - ii + lat
         global g_moves
         g_moves += 2 * k
         self.tin += 2 * k
