@@ -35,6 +35,7 @@ from libcpp.map cimport map as cmap
 from libcpp.pair cimport pair
 from cython.operator cimport dereference as deref, predecrement as dec, preincrement as inc
 from cpython.exc cimport PyErr_CheckSignals
+from cpython.ref cimport PyObject
 
 from ._token_types cimport Entry, TK_DATA, TK_DONE, TK_EMPTY, TK_STOP, Token
 
@@ -523,6 +524,7 @@ cdef class Engine:
     cdef readonly int64_t next_addr
     cdef readonly int64_t moves
     cdef readonly int64_t horizon  # the latest local clock any node reached (when a run stopped)
+    cdef int running  # index of the node the current pass is running
     # the memory model's busy intervals: held now, the most held at once, made in all
     cdef readonly int64_t intervals, intervals_peak, intervals_made
     # traces: the window of cycles recorded [w0, w1), counter tracks of FIFO occupancy (one per
@@ -792,6 +794,33 @@ cdef class Engine:
         cdef Q* q = &self.qs[k]
         return {"count": q.count, "depth": q.depth, "pushed": q.pushed, "high_water": q.high}
 
+    cdef bint sweep(self, PyObject** order, Py_ssize_t nlive, int64_t* horizon, int64_t* earliest) except -1:
+        # One scheduler pass: run each live node in graph order until it blocks. Returns
+        # whether a node finished; ``running`` names the node an exception came from.
+        cdef Node n
+        cdef Py_ssize_t k
+        cdef bint finished = False
+        for k in range(nlive):
+            n = <Node> order[k]
+            # A node that last stopped for want of input tokens and has received none since
+            # would take the same path to the same failed check (only it pops its inputs),
+            # with no side effect on the way: skip the call.
+            if n.blk_why != 1 and n.blk_fifo >= 0 and n.seen == pushed_in(n):
+                if n.t > horizon[0]:
+                    horizon[0] = n.t
+                if n.t < earliest[0]:
+                    earliest[0] = n.t
+                continue
+            self.running = n.index
+            if n.run():
+                finished = True
+            n.seen = pushed_in(n)
+            if n.t > horizon[0]:
+                horizon[0] = n.t
+            if not n.done and n.t < earliest[0]:
+                earliest[0] = n.t
+        return finished
+
     def run(self, int64_t max_cycles, double max_seconds, describe_fifo, progress=None, double every=0.5):
         """Run to completion; returns the number of scheduler passes. ``progress(cycles,
         tokens)``, if given, is called when the run starts, about every ``every`` seconds
@@ -801,10 +830,15 @@ cdef class Engine:
         global g_moves, g_soft
         cdef Node n
         cdef int64_t before, passes = 0, horizon = 0, earliest, reached = 0
-        cdef int remaining = 0
         cdef bint moved, finished
         cdef list live = [nd for nd in self.nodes]
         cdef double now, t0, last
+        cdef Py_ssize_t k, nlive = len(live)
+        # the live nodes in graph order, borrowed from ``live`` (the pass loop then runs in C)
+        cdef vector[PyObject*] order
+        order.resize(nlive)
+        for k in range(nlive):
+            order[k] = <PyObject*> live[k]
         g_moves = 0
         g_soft = 4096
         t0 = _time.perf_counter()
@@ -821,37 +855,24 @@ cdef class Engine:
             horizon = 0
             earliest = INT64_MAX
             finished = False
-            for nd in live:
-                n = <Node> nd
-                # A node that last stopped for want of input tokens and has received none since
-                # would take the same path to the same failed check (only it pops its inputs),
-                # with no side effect on the way: skip the call.
-                if n.blk_why != 1 and n.blk_fifo >= 0 and n.seen == pushed_in(n):
-                    if n.t > horizon:
-                        horizon = n.t
-                    if n.t < earliest:
-                        earliest = n.t
-                    continue
-                try:
-                    if n.run():
-                        finished = True
-                except _OverBudget as e:
-                    self.moves = g_moves
-                    raise self._over_budget(n, e.what, e.fifo, describe_fifo) from None
-                except MemoryError:
-                    self.moves = g_moves
-                    raise self._over_budget(n, "a structure (the machine refused the allocation)", -1, describe_fifo) from None
-                n.seen = pushed_in(n)
-                if n.t > horizon:
-                    horizon = n.t
-                if not n.done and n.t < earliest:
-                    earliest = n.t
+            try:
+                finished = self.sweep(order.data(), nlive, &horizon, &earliest)
+            except _OverBudget as e:
+                self.moves = g_moves
+                raise self._over_budget(self.nodes[self.running], e.what, e.fifo, describe_fifo) from None
+            except MemoryError:
+                self.moves = g_moves
+                raise self._over_budget(self.nodes[self.running], "a structure (the machine refused the allocation)", -1,
+                                        describe_fifo) from None
             if self.mem_on and earliest != INT64_MAX:
                 self.forget_before(earliest)
             passes += 1
             moved = g_moves != before
             if finished:
                 live = [nd for nd in live if not (<Node> nd).done]
+                nlive = len(live)
+                for k in range(nlive):
+                    order[k] = <PyObject*> live[k]
             if not moved and not finished and live and g_soft:
                 g_soft = 0
                 continue
