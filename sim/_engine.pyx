@@ -257,6 +257,11 @@ cdef class Node:
     cdef readonly int blk_fifo
     cdef readonly int blk_why  # 0: input empty, 1: output full, 2: input short of a look-ahead
     cdef int64_t seen  # tokens ever pushed into the inputs when the last run() returned
+    cdef int64_t seen_out  # tokens ever popped from the outputs then
+    # The last run() took no step and blocked on a full output, touching nothing but its
+    # bytes_read (a read before the room check counts again on every attempt): retry_bytes
+    cdef bint idle_full
+    cdef int64_t retry_bytes
     cdef int64_t mc_batch[2]
     cdef int64_t mc_ready[2]
     cdef bint mem_started
@@ -320,6 +325,15 @@ cdef inline int64_t pushed_in(Node n) noexcept:
     cdef int64_t total = 0
     for p in range(n.nin):
         total += n.ins[p].pushed
+    return total
+
+
+cdef inline int64_t popped_out(Node n) noexcept:
+    cdef int p, j
+    cdef int64_t total = 0
+    for p in range(n.nout):
+        for j in range(n.outs[p].n):
+            total += n.outs[p].qs[j].popped
     return total
 
 
@@ -525,6 +539,7 @@ cdef class Engine:
     cdef readonly int64_t moves
     cdef readonly int64_t horizon  # the latest local clock any node reached (when a run stopped)
     cdef int running  # index of the node the current pass is running
+    cdef int64_t requests  # memory requests issued (reserve calls)
     # the memory model's busy intervals: held now, the most held at once, made in all
     cdef readonly int64_t intervals, intervals_peak, intervals_made
     # traces: the window of cycles recorded [w0, w1), counter tracks of FIFO occupancy (one per
@@ -646,6 +661,7 @@ cdef class Engine:
         # would let it escape as an abort.)
         cdef int64_t ch = batch % self.m_ch
         cdef int64_t s = (t + self.m_ii - 1) // self.m_ii
+        self.requests += 1
         cdef cmap[int64_t, int64_t]* busy = &self.occ[ch]
         cdef cmap[int64_t, int64_t].iterator nxt
         cdef cmap[int64_t, int64_t].iterator prv
@@ -800,21 +816,34 @@ cdef class Engine:
         cdef Node n
         cdef Py_ssize_t k
         cdef bint finished = False
+        cdef int64_t moves, requests, nbytes
         for k in range(nlive):
             n = <Node> order[k]
             # A node that last stopped for want of input tokens and has received none since
             # would take the same path to the same failed check (only it pops its inputs),
-            # with no side effect on the way: skip the call.
-            if n.blk_why != 1 and n.blk_fifo >= 0 and n.seen == pushed_in(n):
+            # with no side effect on the way: skip the call. So for one that last found an
+            # output full, took no step and made no memory request, while nothing was pushed
+            # to it or popped from its outputs since: its attempt would only count its reads.
+            if n.blk_fifo >= 0 and n.seen == pushed_in(n) and (
+                    n.blk_why != 1 or (n.idle_full and n.seen_out == popped_out(n))):
+                if n.blk_why == 1:
+                    n.bytes_read += n.retry_bytes
                 if n.t > horizon[0]:
                     horizon[0] = n.t
                 if n.t < earliest[0]:
                     earliest[0] = n.t
                 continue
             self.running = n.index
+            moves = g_moves
+            requests = self.requests
+            nbytes = n.bytes_read
             if n.run():
                 finished = True
             n.seen = pushed_in(n)
+            n.idle_full = n.blk_why == 1 and not n.done and g_moves == moves and self.requests == requests
+            if n.idle_full:
+                n.seen_out = popped_out(n)
+                n.retry_bytes = n.bytes_read - nbytes
             if n.t > horizon[0]:
                 horizon[0] = n.t
             if not n.done and n.t < earliest[0]:
@@ -875,6 +904,8 @@ cdef class Engine:
                     order[k] = <PyObject*> live[k]
             if not moved and not finished and live and g_soft:
                 g_soft = 0
+                for nd in live:  # a FIFO at the soft limit has room again: retry its producer
+                    (<Node> nd).idle_full = False
                 continue
             if not moved and not finished and live:
                 blocked = []
