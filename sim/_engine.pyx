@@ -396,6 +396,113 @@ cdef inline int64_t q_space(Q* q) noexcept:
     return INT64_MAX
 
 
+# A batched loop keeps the ends of its FIFOs in locals (``Tail``: the pushing end, ``Head``:
+# the popping end) so the compiler holds them in registers across steps: only the node runs
+# while it runs, so nothing else moves these ends; ``*_close`` writes them back.
+cdef struct Tail:
+    Q* q
+    Entry* buf
+    int64_t* pops
+    int64_t mask, write, count, pushed, depth
+
+cdef struct Head:
+    Q* q
+    Entry* buf
+    int64_t* pops
+    int64_t mask, read, count, popped, depth
+
+
+cdef inline void tail_open(Tail* t, Q* q) noexcept:
+    t.q = q
+    t.buf = q.buf
+    t.pops = q.pops
+    t.mask = q.cap - 1
+    t.write = q.head + q.count
+    t.count = q.count
+    t.pushed = q.pushed
+    t.depth = q.depth
+
+
+cdef inline int64_t tail_slot(Tail* t, int64_t c) noexcept:
+    # c delayed to the free time of the slot the next push fills (room()'s wait; the caller
+    # knows the FIFO has room)
+    cdef int64_t f
+    if t.depth and t.pushed >= t.depth:
+        f = t.pops[(t.pushed - t.depth) & t.mask]
+        if f > c:
+            return f
+    return c
+
+
+cdef inline int tail_push(Tail* t, Token tok, int64_t time) except -1:
+    cdef Entry* e
+    if t.count == t.mask + 1:  # a full unbounded FIFO doubles, as q_push does
+        t.q.count = t.count
+        q_grow(t.q)
+        t.buf = t.q.buf
+        t.mask = t.q.cap - 1
+        t.write = t.count
+    e = &t.buf[t.write & t.mask]
+    e.tok = tok
+    e.time = time
+    t.write += 1
+    t.count += 1
+    t.pushed += 1
+    return 0
+
+
+cdef inline void tail_close(Tail* t) noexcept:
+    # only pushes happened since the open: the count peaks now
+    t.q.count = t.count
+    t.q.pushed = t.pushed
+    if t.count > t.q.high:
+        t.q.high = t.count
+
+
+cdef inline bint tail_room(Node n, Tail* t, int64_t* c) noexcept:
+    # room1() on a Tail
+    if t.depth:
+        if t.count >= t.depth:
+            n.blk_fifo = t.q.id
+            n.blk_why = 1
+            return False
+        c[0] = tail_slot(t, c[0])
+    elif g_soft and t.count >= g_soft:
+        n.blk_fifo = t.q.id
+        n.blk_why = 1
+        return False
+    return True
+
+
+cdef inline void head_open(Head* h, Q* q) noexcept:
+    h.q = q
+    h.buf = q.buf
+    h.pops = q.pops
+    h.mask = q.cap - 1
+    h.read = q.head
+    h.count = q.count
+    h.popped = q.popped
+    h.depth = q.depth
+
+
+cdef inline Entry* head_at(Head* h) noexcept:
+    return &h.buf[h.read]
+
+
+cdef inline void head_pop(Head* h, int64_t time) noexcept:
+    if h.depth:
+        h.pops[h.popped & h.mask] = time
+    h.popped += 1
+    h.read = (h.read + 1) & h.mask
+    h.count -= 1
+
+
+cdef inline void head_close(Head* h) noexcept:
+    h.q.head = h.read
+    h.q.count = h.count
+    h.q.popped = h.popped
+
+
 cdef inline bint room_all(Node n, int64_t* c) noexcept:
     cdef int p
     for p in range(n.nout):

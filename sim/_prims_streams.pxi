@@ -194,25 +194,18 @@ cdef class FiberLookup(Node):
     cdef bint emit_run(self) except -1:
         # Mode 1 with one consumer per output: the generic path's steps, batched. Each round
         # takes as many steps as both outputs have free slots for (room() would succeed for
-        # each: the slot a step fills was freed by a pop already recorded), with the FIFOs'
-        # ends and the node's counters in locals. Returns False when blocked on an output.
+        # each), with the FIFOs' ends and the node's counters in locals. Returns False when
+        # blocked on an output.
         cdef Q* q0 = self.outs[0].qs[0]
         cdef Q* q1 = self.outs[1].qs[0]
-        cdef int64_t p = self.p, end = self.end, t = self.t, c, nxt, vis, n, j, f
+        cdef Tail o0, o1
+        cdef int64_t p = self.p, end = self.end, t = self.t, c, nxt, vis, n, j
         cdef int64_t lat = self.lat, ii = self.ii, ready = self.ready, base = self.base, req = self.req
         cdef int64_t steps = self.steps, stall = self.stall, crd_base = self.crd_base, k = 0
         cdef bint dense = self.dense, unique = self.unique, tracing = self.tracing
         cdef bint ok = True
-        cdef Entry* e
-        # the ends of q0 and q1 (only this node pushes; nothing pops while it runs)
-        cdef Entry* b0 = q0.buf
-        cdef Entry* b1 = q1.buf
-        cdef int64_t* s0 = q0.pops
-        cdef int64_t* s1 = q1.pops
-        cdef int64_t d0 = q0.depth, d1 = q1.depth, m0 = q0.cap - 1, m1 = q1.cap - 1
-        cdef int64_t w0 = q0.head + q0.count, w1 = q1.head + q1.count  # next write slots (mod cap)
-        cdef int64_t n0 = q0.count, n1 = q1.count, u0 = q0.pushed, u1 = q1.pushed
         cdef const int64_t* crd = &self.crd[0] if self.crd.shape[0] else NULL
+        cdef Token tok = mk(TK_DATA, 0, 0.0, 0)
         while p < end:
             n = imin(q_space(q0), q_space(q1))
             if n == 0:  # the generic step reads its coordinate batch before it finds no room
@@ -228,6 +221,8 @@ cdef class FiberLookup(Node):
                 break
             if unique and n > end - p:
                 n = end - p
+            tail_open(&o0, q0)
+            tail_open(&o1, q1)
             for j in range(n):
                 c = t if t > ready else ready
                 nxt = p + 1 if unique else self.run_end[p]
@@ -235,49 +230,16 @@ cdef class FiberLookup(Node):
                     c = imax(c, mread(self, 1, crd_base + p, req))
                     if nxt > p + 1:  # a nonunique level reads through the run
                         c = imax(c, mread(self, 1, crd_base + nxt - 1, req))
-                if d0 and u0 >= d0:
-                    f = s0[(u0 - d0) & m0]
-                    if f > c:
-                        c = f
-                if d1 and u1 >= d1:
-                    f = s1[(u1 - d1) & m1]
-                    if f > c:
-                        c = f
+                c = tail_slot(&o1, tail_slot(&o0, c))
                 if steps:
                     stall += c - t
                 else:
                     self.first = c
                 vis = c + lat
-                if n0 == m0 + 1:  # a full unbounded FIFO doubles, as q_push does
-                    q0.count = n0
-                    q_grow(q0)
-                    b0 = q0.buf
-                    m0 = q0.cap - 1
-                    w0 = n0
-                e = &b0[w0 & m0]
-                e.tok.kind = TK_DATA
-                e.tok.vac = 0
-                e.tok.i = (p - base) if dense else crd[p]
-                e.tok.v = 0.0
-                e.time = vis
-                w0 += 1
-                n0 += 1
-                u0 += 1
-                if n1 == m1 + 1:
-                    q1.count = n1
-                    q_grow(q1)
-                    b1 = q1.buf
-                    m1 = q1.cap - 1
-                    w1 = n1
-                e = &b1[w1 & m1]
-                e.tok.kind = TK_DATA
-                e.tok.vac = 0
-                e.tok.i = p
-                e.tok.v = 0.0
-                e.time = vis
-                w1 += 1
-                n1 += 1
-                u1 += 1
+                tok.i = (p - base) if dense else crd[p]
+                tail_push(&o0, tok, vis)
+                tok.i = p
+                tail_push(&o1, tok, vis)
                 k += 1
                 p = nxt
                 t = c + ii
@@ -288,15 +250,8 @@ cdef class FiberLookup(Node):
                     record_span(self, c)
                 if p >= end:
                     break
-            q0.count = n0
-            q0.pushed = u0
-            q1.count = n1
-            q1.pushed = u1
-            # only pushes happened since the round began: the counts peak now
-            if n0 > q0.high:
-                q0.high = n0
-            if n1 > q1.high:
-                q1.high = n1
+            tail_close(&o0)
+            tail_close(&o1)
             if t - ii + lat > self.finish:
                 self.finish = t - ii + lat
         global g_moves
@@ -543,7 +498,8 @@ cdef class Joiner(Node):
         cdef Entry* o
         cdef Entry* x
         cdef Entry* r
-        cdef int64_t t = self.t, c, ii = self.ii, lat = self.lat, k = 0, bound, otime, hc, hr, nc, nr
+        cdef int64_t t = self.t, c, ii = self.ii, lat = self.lat, k = 0, bound, otime
+        cdef Head hc, hr
         cdef int64_t steps = self.steps, stall = self.stall, finish = self.finish
         cdef bint ok = True, drop_a, tracing = self.tracing, ostop
         while True:
@@ -611,15 +567,13 @@ cdef class Joiner(Node):
             otime = o.time
             ostop = o.tok.kind == TK_STOP
             bound = o.tok.i
-            hc = qc.head
-            hr = qr.head
-            nc = qc.count
-            nr = qr.count
-            while nc and nr:
-                x = &qc.buf[hc]
+            head_open(&hc, qc)
+            head_open(&hr, qr)
+            while hc.count and hr.count:
+                x = head_at(&hc)
                 if x.tok.kind != TK_DATA or (not ostop and x.tok.i >= bound):
                     break
-                r = &qr.buf[hr]
+                r = head_at(&hr)
                 c = t if t > otime else otime
                 if x.time > c:
                     c = x.time
@@ -629,31 +583,19 @@ cdef class Joiner(Node):
                     stall += c - t
                 else:
                     self.first = c
-                if qc.depth:
-                    qc.pops[qc.popped & (qc.cap - 1)] = c
-                qc.popped += 1
-                hc = (hc + 1) & (qc.cap - 1)
-                nc -= 1
-                if qr.depth:
-                    qr.pops[qr.popped & (qr.cap - 1)] = c
-                qr.popped += 1
-                hr = (hr + 1) & (qr.cap - 1)
-                nr -= 1
+                head_pop(&hc, c)
+                head_pop(&hr, c)
                 k += 1
                 t = c + ii
                 steps += 1
                 if tracing:
                     self.steps = steps
                     self.t = t
-                    qc.head = hc
-                    qc.count = nc
-                    qr.head = hr
-                    qr.count = nr
+                    head_close(&hc)
+                    head_close(&hr)
                     record_span(self, c)
-            qc.head = hc
-            qc.count = nc
-            qr.head = hr
-            qr.count = nr
+            head_close(&hc)
+            head_close(&hr)
             if t - ii + lat > finish:
                 finish = t - ii + lat
         global g_moves
