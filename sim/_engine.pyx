@@ -10,8 +10,10 @@ next step is at ``c + ii``. Because every primitive is deterministic in its toke
 order in which blocked nodes are resumed never changes outputs; with the memory model on it can
 change which issue slot a request gets, so the visiting order is fixed (graph order, passes).
 The hottest inner loops (dense / compressed scans, two-input intersect, array loads, scalar
-ALUs) are batched per ``run()`` call with counters in locals, step for step the same as the
-generic paths.
+ALUs) are batched per ``run()`` call with counters and FIFO ends in locals, step for step the
+same as the generic paths. A pass skips a node whose call could only repeat its last failed
+check: one waiting for input that has received none, or one that found an output full without
+taking a step or requesting memory while nothing was pushed to it or popped from its outputs.
 
 Bounded FIFOs record when each slot was freed, so a producer refilling a slot waits for the
 consumer's pop (exact backpressure).
