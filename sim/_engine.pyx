@@ -10,8 +10,10 @@ next step is at ``c + ii``. Because every primitive is deterministic in its toke
 order in which blocked nodes are resumed never changes outputs; with the memory model on it can
 change which issue slot a request gets, so the visiting order is fixed (graph order, passes).
 The hottest inner loops (dense / compressed scans, two-input intersect, array loads, scalar
-ALUs) are batched per ``run()`` call with counters in locals, step for step the same as the
-generic paths.
+ALUs) are batched per ``run()`` call with counters and FIFO ends in locals, step for step the
+same as the generic paths. A pass skips a node whose call could only repeat its last failed
+check: one waiting for input that has received none, or one that found an output full without
+taking a step or requesting memory while nothing was pushed to it or popped from its outputs.
 
 Bounded FIFOs record when each slot was freed, so a producer refilling a slot waits for the
 consumer's pop (exact backpressure).
@@ -35,6 +37,7 @@ from libcpp.map cimport map as cmap
 from libcpp.pair cimport pair
 from cython.operator cimport dereference as deref, predecrement as dec, preincrement as inc
 from cpython.exc cimport PyErr_CheckSignals
+from cpython.ref cimport PyObject
 
 from ._token_types cimport Entry, TK_DATA, TK_DONE, TK_EMPTY, TK_STOP, Token
 
@@ -256,6 +259,11 @@ cdef class Node:
     cdef readonly int blk_fifo
     cdef readonly int blk_why  # 0: input empty, 1: output full, 2: input short of a look-ahead
     cdef int64_t seen  # tokens ever pushed into the inputs when the last run() returned
+    cdef int64_t seen_out  # tokens ever popped from the outputs then
+    # The last run() took no step and blocked on a full output, touching nothing but its
+    # bytes_read (a read before the room check counts again on every attempt): retry_bytes
+    cdef bint idle_full
+    cdef int64_t retry_bytes
     cdef int64_t mc_batch[2]
     cdef int64_t mc_ready[2]
     cdef bint mem_started
@@ -322,6 +330,15 @@ cdef inline int64_t pushed_in(Node n) noexcept:
     return total
 
 
+cdef inline int64_t popped_out(Node n) noexcept:
+    cdef int p, j
+    cdef int64_t total = 0
+    for p in range(n.nout):
+        for j in range(n.outs[p].n):
+            total += n.outs[p].qs[j].popped
+    return total
+
+
 cdef inline bint has(Node n, int p, int64_t k) noexcept:
     if n.ins[p].count > k:
         return True
@@ -369,6 +386,123 @@ cdef inline bint room1(Node n, Q* q, int64_t* c) noexcept:
         n.blk_why = 1
         return False
     return True
+
+
+cdef inline int64_t q_space(Q* q) noexcept:
+    # How many pushes in a row room() allows on q with no pop in between (the batched loops'
+    # round size): a bounded FIFO's free slots, an unbounded one's tokens under the soft limit.
+    if q.depth:
+        return q.depth - q.count
+    if g_soft:
+        return g_soft - q.count if q.count < g_soft else 0
+    return INT64_MAX
+
+
+# A batched loop keeps the ends of its FIFOs in locals (``Tail``: the pushing end, ``Head``:
+# the popping end) so the compiler holds them in registers across steps: only the node runs
+# while it runs, so nothing else moves these ends; ``*_close`` writes them back.
+cdef struct Tail:
+    Q* q
+    Entry* buf
+    int64_t* pops
+    int64_t mask, write, count, pushed, depth
+
+cdef struct Head:
+    Q* q
+    Entry* buf
+    int64_t* pops
+    int64_t mask, read, count, popped, depth
+
+
+cdef inline void tail_open(Tail* t, Q* q) noexcept:
+    t.q = q
+    t.buf = q.buf
+    t.pops = q.pops
+    t.mask = q.cap - 1
+    t.write = q.head + q.count
+    t.count = q.count
+    t.pushed = q.pushed
+    t.depth = q.depth
+
+
+cdef inline int64_t tail_slot(Tail* t, int64_t c) noexcept:
+    # c delayed to the free time of the slot the next push fills (room()'s wait; the caller
+    # knows the FIFO has room)
+    cdef int64_t f
+    if t.depth and t.pushed >= t.depth:
+        f = t.pops[(t.pushed - t.depth) & t.mask]
+        if f > c:
+            return f
+    return c
+
+
+cdef inline int tail_push(Tail* t, Token tok, int64_t time) except -1:
+    cdef Entry* e
+    if t.count == t.mask + 1:  # a full unbounded FIFO doubles, as q_push does
+        t.q.count = t.count
+        q_grow(t.q)
+        t.buf = t.q.buf
+        t.mask = t.q.cap - 1
+        t.write = t.count
+    e = &t.buf[t.write & t.mask]
+    e.tok = tok
+    e.time = time
+    t.write += 1
+    t.count += 1
+    t.pushed += 1
+    return 0
+
+
+cdef inline void tail_close(Tail* t) noexcept:
+    # only pushes happened since the open: the count peaks now
+    t.q.count = t.count
+    t.q.pushed = t.pushed
+    if t.count > t.q.high:
+        t.q.high = t.count
+
+
+cdef inline bint tail_room(Node n, Tail* t, int64_t* c) noexcept:
+    # room1() on a Tail
+    if t.depth:
+        if t.count >= t.depth:
+            n.blk_fifo = t.q.id
+            n.blk_why = 1
+            return False
+        c[0] = tail_slot(t, c[0])
+    elif g_soft and t.count >= g_soft:
+        n.blk_fifo = t.q.id
+        n.blk_why = 1
+        return False
+    return True
+
+
+cdef inline void head_open(Head* h, Q* q) noexcept:
+    h.q = q
+    h.buf = q.buf
+    h.pops = q.pops
+    h.mask = q.cap - 1
+    h.read = q.head
+    h.count = q.count
+    h.popped = q.popped
+    h.depth = q.depth
+
+
+cdef inline Entry* head_at(Head* h) noexcept:
+    return &h.buf[h.read]
+
+
+cdef inline void head_pop(Head* h, int64_t time) noexcept:
+    if h.depth:
+        h.pops[h.popped & h.mask] = time
+    h.popped += 1
+    h.read = (h.read + 1) & h.mask
+    h.count -= 1
+
+
+cdef inline void head_close(Head* h) noexcept:
+    h.q.head = h.read
+    h.q.count = h.count
+    h.q.popped = h.popped
 
 
 cdef inline bint room_all(Node n, int64_t* c) noexcept:
@@ -542,6 +676,8 @@ cdef class Engine:
     cdef readonly int64_t next_addr
     cdef readonly int64_t moves
     cdef readonly int64_t horizon  # the latest local clock any node reached (when a run stopped)
+    cdef int running  # index of the node the current pass is running
+    cdef int64_t requests  # memory requests issued (reserve calls)
     # the memory model's busy intervals: held now, the most held at once, made in all
     cdef readonly int64_t intervals, intervals_peak, intervals_made
     # traces: the window of cycles recorded [w0, w1), counter tracks of FIFO occupancy (one per
@@ -663,6 +799,7 @@ cdef class Engine:
         # would let it escape as an abort.)
         cdef int64_t ch = batch % self.m_ch
         cdef int64_t s = (t + self.m_ii - 1) // self.m_ii
+        self.requests += 1
         cdef cmap[int64_t, int64_t]* busy = &self.occ[ch]
         cdef cmap[int64_t, int64_t].iterator nxt
         cdef cmap[int64_t, int64_t].iterator prv
@@ -811,6 +948,46 @@ cdef class Engine:
         cdef Q* q = &self.qs[k]
         return {"count": q.count, "depth": q.depth, "pushed": q.pushed, "high_water": q.high}
 
+    cdef bint sweep(self, PyObject** order, Py_ssize_t nlive, int64_t* horizon, int64_t* earliest) except -1:
+        # One scheduler pass: run each live node in graph order until it blocks. Returns
+        # whether a node finished; ``running`` names the node an exception came from.
+        cdef Node n
+        cdef Py_ssize_t k
+        cdef bint finished = False
+        cdef int64_t moves, requests, nbytes
+        for k in range(nlive):
+            n = <Node> order[k]
+            # A node that last stopped for want of input tokens and has received none since
+            # would take the same path to the same failed check (only it pops its inputs),
+            # with no side effect on the way: skip the call. So for one that last found an
+            # output full, took no step and made no memory request, while nothing was pushed
+            # to it or popped from its outputs since: its attempt would only count its reads.
+            if n.blk_fifo >= 0 and n.seen == pushed_in(n) and (
+                    n.blk_why != 1 or (n.idle_full and n.seen_out == popped_out(n))):
+                if n.blk_why == 1:
+                    n.bytes_read += n.retry_bytes
+                if n.t > horizon[0]:
+                    horizon[0] = n.t
+                if n.t < earliest[0]:
+                    earliest[0] = n.t
+                continue
+            self.running = n.index
+            moves = g_moves
+            requests = self.requests
+            nbytes = n.bytes_read
+            if n.run():
+                finished = True
+            n.seen = pushed_in(n)
+            n.idle_full = n.blk_why == 1 and not n.done and g_moves == moves and self.requests == requests
+            if n.idle_full:
+                n.seen_out = popped_out(n)
+                n.retry_bytes = n.bytes_read - nbytes
+            if n.t > horizon[0]:
+                horizon[0] = n.t
+            if not n.done and n.t < earliest[0]:
+                earliest[0] = n.t
+        return finished
+
     def run(self, int64_t max_cycles, double max_seconds, describe_fifo, progress=None, double every=0.5):
         """Run to completion; returns the number of scheduler passes. ``progress(cycles,
         tokens)``, if given, is called when the run starts, about every ``every`` seconds
@@ -820,10 +997,15 @@ cdef class Engine:
         global g_moves, g_soft
         cdef Node n
         cdef int64_t before, passes = 0, horizon = 0, earliest, reached = 0
-        cdef int remaining = 0
         cdef bint moved, finished
         cdef list live = [nd for nd in self.nodes]
         cdef double now, t0, last
+        cdef Py_ssize_t k, nlive = len(live)
+        # the live nodes in graph order, borrowed from ``live`` (the pass loop then runs in C)
+        cdef vector[PyObject*] order
+        order.resize(nlive)
+        for k in range(nlive):
+            order[k] = <PyObject*> live[k]
         g_moves = 0
         g_soft = 4096
         t0 = _time.perf_counter()
@@ -840,39 +1022,28 @@ cdef class Engine:
             horizon = 0
             earliest = INT64_MAX
             finished = False
-            for nd in live:
-                n = <Node> nd
-                # A node that last stopped for want of input tokens and has received none since
-                # would take the same path to the same failed check (only it pops its inputs),
-                # with no side effect on the way: skip the call.
-                if n.blk_why != 1 and n.blk_fifo >= 0 and n.seen == pushed_in(n):
-                    if n.t > horizon:
-                        horizon = n.t
-                    if n.t < earliest:
-                        earliest = n.t
-                    continue
-                try:
-                    if n.run():
-                        finished = True
-                except _OverBudget as e:
-                    self.moves = g_moves
-                    raise self._over_budget(n, e.what, e.fifo, describe_fifo) from None
-                except MemoryError:
-                    self.moves = g_moves
-                    raise self._over_budget(n, "a structure (the machine refused the allocation)", -1, describe_fifo) from None
-                n.seen = pushed_in(n)
-                if n.t > horizon:
-                    horizon = n.t
-                if not n.done and n.t < earliest:
-                    earliest = n.t
+            try:
+                finished = self.sweep(order.data(), nlive, &horizon, &earliest)
+            except _OverBudget as e:
+                self.moves = g_moves
+                raise self._over_budget(self.nodes[self.running], e.what, e.fifo, describe_fifo) from None
+            except MemoryError:
+                self.moves = g_moves
+                raise self._over_budget(self.nodes[self.running], "a structure (the machine refused the allocation)", -1,
+                                        describe_fifo) from None
             if self.mem_on and earliest != INT64_MAX:
                 self.forget_before(earliest)
             passes += 1
             moved = g_moves != before
             if finished:
                 live = [nd for nd in live if not (<Node> nd).done]
+                nlive = len(live)
+                for k in range(nlive):
+                    order[k] = <PyObject*> live[k]
             if not moved and not finished and live and g_soft:
                 g_soft = 0
+                for nd in live:  # a FIFO at the soft limit has room again: retry its producer
+                    (<Node> nd).idle_full = False
                 continue
             if not moved and not finished and live:
                 blocked = []

@@ -192,72 +192,73 @@ cdef class FiberLookup(Node):
 
 
     cdef bint emit_run(self) except -1:
-        # Mode 1 with one consumer per output: the same steps as the generic path, batched
-        # (no per-token helper calls, counters in locals). Returns False when blocked on an
-        # output.
+        # Mode 1 with one consumer per output: the generic path's steps, batched. Each round
+        # takes as many steps as both outputs have free slots for (room() would succeed for
+        # each), with the FIFOs' ends and the node's counters in locals. Returns False when
+        # blocked on an output.
         cdef Q* q0 = self.outs[0].qs[0]
         cdef Q* q1 = self.outs[1].qs[0]
-        cdef int64_t p = self.p, end = self.end, t = self.t, c, nxt, vis, k = 0
-        cdef int64_t lat = self.lat, ii = self.ii, ready = self.ready, base = self.base
-        cdef int64_t steps = self.steps, stall = self.stall, finish = self.finish
+        cdef Tail o0, o1
+        cdef int64_t p = self.p, end = self.end, t = self.t, c, nxt, vis, n, j
+        cdef int64_t lat = self.lat, ii = self.ii, ready = self.ready, base = self.base, req = self.req
+        cdef int64_t steps = self.steps, stall = self.stall, crd_base = self.crd_base, k = 0
         cdef bint dense = self.dense, unique = self.unique, tracing = self.tracing
-        cdef Entry* e
         cdef bint ok = True
+        cdef const int64_t* crd = &self.crd[0] if self.crd.shape[0] else NULL
+        cdef Token tok = mk(TK_DATA, 0, 0.0, 0)
         while p < end:
-            c = t if t > ready else ready
-            nxt = p + 1 if unique else self.run_end[p]
-            if not dense:
-                c = imax(c, mread(self, 1, self.crd_base + p, self.req))
-                if nxt > p + 1:
-                    c = imax(c, mread(self, 1, self.crd_base + nxt - 1, self.req))
-            if not room1(self, q0, &c) or not room1(self, q1, &c):
+            n = imin(q_space(q0), q_space(q1))
+            if n == 0:  # the generic step reads its coordinate batch before it finds no room
+                c = imax(t, ready)
+                if not dense:
+                    c = imax(c, mread(self, 1, crd_base + p, req))
+                    nxt = p + 1 if unique else self.run_end[p]
+                    if nxt > p + 1:
+                        mread(self, 1, crd_base + nxt - 1, req)
+                if room1(self, q0, &c):
+                    room1(self, q1, &c)
                 ok = False
                 break
-            if steps:
-                stall += c - t
-            else:
-                self.first = c
-            vis = c + lat
-            if q0.count == q0.cap:
-                q_grow(q0)
-            e = &q0.buf[(q0.head + q0.count) & (q0.cap - 1)]
-            e.tok.kind = TK_DATA
-            e.tok.vac = 0
-            e.tok.i = (p - base) if dense else self.crd[p]
-            e.tok.v = 0.0
-            e.time = vis
-            q0.count += 1
-            q0.pushed += 1
-            if q0.count > q0.high:
-                q0.high = q0.count
-            if q1.count == q1.cap:
-                q_grow(q1)
-            e = &q1.buf[(q1.head + q1.count) & (q1.cap - 1)]
-            e.tok.kind = TK_DATA
-            e.tok.vac = 0
-            e.tok.i = p
-            e.tok.v = 0.0
-            e.time = vis
-            q1.count += 1
-            q1.pushed += 1
-            if q1.count > q1.high:
-                q1.high = q1.count
-            k += 1
-            p = nxt
-            t = c + ii
-            steps += 1
-            if vis > finish:
-                finish = vis
-            if tracing:
-                self.steps = steps
-                self.t = t
-                record_span(self, c)
+            if unique and n > end - p:
+                n = end - p
+            tail_open(&o0, q0)
+            tail_open(&o1, q1)
+            for j in range(n):
+                c = t if t > ready else ready
+                nxt = p + 1 if unique else self.run_end[p]
+                if not dense:
+                    c = imax(c, mread(self, 1, crd_base + p, req))
+                    if nxt > p + 1:  # a nonunique level reads through the run
+                        c = imax(c, mread(self, 1, crd_base + nxt - 1, req))
+                c = tail_slot(&o1, tail_slot(&o0, c))
+                if steps:
+                    stall += c - t
+                else:
+                    self.first = c
+                vis = c + lat
+                tok.i = (p - base) if dense else crd[p]
+                tail_push(&o0, tok, vis)
+                tok.i = p
+                tail_push(&o1, tok, vis)
+                k += 1
+                p = nxt
+                t = c + ii
+                steps += 1
+                if tracing:
+                    self.steps = steps
+                    self.t = t
+                    record_span(self, c)
+                if p >= end:
+                    break
+            tail_close(&o0)
+            tail_close(&o1)
+            if t - ii + lat > self.finish:
+                self.finish = t - ii + lat
         global g_moves
         g_moves += 2 * k
         self.tout += 2 * k
         self.steps = steps
         self.stall = stall
-        self.finish = finish
         self.p = p
         self.t = t
         if p >= end:
@@ -483,7 +484,8 @@ cdef class Joiner(Node):
     cdef bint drop_run(self) except -1:
         # Two-input intersect, batched: while both coordinate heads are data, emit a match or
         # drop the smaller one (crd and payload); while one is a stop, drop the other's data;
-        # one step each, exactly as the generic path does.
+        # one step each, exactly as the generic path does. A run of drops from one side (while
+        # the other head stays put) is one tight loop.
         # Returns False when blocked on an input, True when the next step is not a drop.
         cdef Q* ca = self.ins[0]
         cdef Q* ra = self.ins[1]
@@ -493,10 +495,13 @@ cdef class Joiner(Node):
         cdef Q* qr
         cdef Entry* a
         cdef Entry* b
+        cdef Entry* o
+        cdef Entry* x
         cdef Entry* r
-        cdef int64_t t = self.t, c, ii = self.ii, lat = self.lat, k = 0
+        cdef int64_t t = self.t, c, ii = self.ii, lat = self.lat, k = 0, bound, otime
+        cdef Head hc, hr
         cdef int64_t steps = self.steps, stall = self.stall, finish = self.finish
-        cdef bint ok = True, drop_a, tracing = self.tracing
+        cdef bint ok = True, drop_a, tracing = self.tracing, ostop
         while True:
             if ca.count == 0 or cb.count == 0:
                 self.blk_fifo = ca.id if ca.count == 0 else cb.id
@@ -547,45 +552,52 @@ cdef class Joiner(Node):
             if drop_a:
                 qc = ca
                 qr = ra
+                o = b
             else:
                 qc = cb
                 qr = rb
+                o = a
             if qr.count == 0:
                 self.blk_fifo = qr.id
                 self.blk_why = 0
                 ok = False
                 break
-            r = &qr.buf[qr.head]
-            c = t
-            if a.time > c:
-                c = a.time
-            if b.time > c:
-                c = b.time
-            if r.time > c:
-                c = r.time
-            if steps:
-                stall += c - t
-            else:
-                self.first = c
-            if qc.depth:
-                qc.pops[qc.popped & (qc.cap - 1)] = c
-            qc.popped += 1
-            qc.head = (qc.head + 1) & (qc.cap - 1)
-            qc.count -= 1
-            if qr.depth:
-                qr.pops[qr.popped & (qr.cap - 1)] = c
-            qr.popped += 1
-            qr.head = (qr.head + 1) & (qr.cap - 1)
-            qr.count -= 1
-            k += 1
-            t = c + ii
-            steps += 1
-            if c + lat > finish:
-                finish = c + lat
-            if tracing:
-                self.steps = steps
-                self.t = t
-                record_span(self, c)
+            # drop while this side's head is data below the other (fixed) head, or the other
+            # head is a stop; the outer loop sorts out whatever ends the run
+            otime = o.time
+            ostop = o.tok.kind == TK_STOP
+            bound = o.tok.i
+            head_open(&hc, qc)
+            head_open(&hr, qr)
+            while hc.count and hr.count:
+                x = head_at(&hc)
+                if x.tok.kind != TK_DATA or (not ostop and x.tok.i >= bound):
+                    break
+                r = head_at(&hr)
+                c = t if t > otime else otime
+                if x.time > c:
+                    c = x.time
+                if r.time > c:
+                    c = r.time
+                if steps:
+                    stall += c - t
+                else:
+                    self.first = c
+                head_pop(&hc, c)
+                head_pop(&hr, c)
+                k += 1
+                t = c + ii
+                steps += 1
+                if tracing:
+                    self.steps = steps
+                    self.t = t
+                    head_close(&hc)
+                    head_close(&hr)
+                    record_span(self, c)
+            head_close(&hc)
+            head_close(&hr)
+            if t - ii + lat > finish:
+                finish = t - ii + lat
         global g_moves
         g_moves += 2 * k
         self.tin += 2 * k

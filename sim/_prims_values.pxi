@@ -48,24 +48,25 @@ cdef class Array(Node):
 
 
     cdef bint load_run(self) except -1:
-        # The data / N steps of run() for a single-consumer output, batched with counters in
-        # locals. Returns False when blocked, True at a stop, D or bad reference (run() takes it).
-        cdef Q* qi = self.ins[0]
-        cdef Q* qo = self.outs[0].qs[0]
+        # The data / N steps of run() for a single-consumer output, batched with the FIFOs'
+        # ends and counters in locals. Returns False when blocked, True at a stop, D or bad
+        # reference (run() takes it).
+        cdef Head hi
+        cdef Tail to
         cdef Entry* h
         cdef int64_t c, r, t = self.t, lat = self.lat, ii = self.ii, k = 0
         cdef int64_t steps = self.steps, stall = self.stall, finish = self.finish
         cdef bint tracing = self.tracing, ok = True
-        cdef Token tok
-        tok.kind = TK_DATA
-        tok.vac = 0
+        cdef Token tok = mk(TK_DATA, 0, 0.0, 0)
+        head_open(&hi, self.ins[0])
+        tail_open(&to, self.outs[0].qs[0])
         while True:
-            if qi.count == 0:
-                self.blk_fifo = qi.id
+            if hi.count == 0:
+                self.blk_fifo = hi.q.id
                 self.blk_why = 0
                 ok = False
                 break
-            h = &qi.buf[qi.head]
+            h = head_at(&hi)
             c = t if t > h.time else h.time
             if h.tok.kind == TK_DATA:
                 r = h.tok.i
@@ -84,15 +85,15 @@ cdef class Array(Node):
                 tok.v = 0.0
             else:
                 break
-            if not room1(self, qo, &c):
+            if not tail_room(self, &to, &c):
                 ok = False
                 break
             if steps:
                 stall += c - t
             else:
                 self.first = c
-            q_pop(qi, c)
-            q_push(qo, tok, c + lat)
+            head_pop(&hi, c)
+            tail_push(&to, tok, c + lat)
             k += 1
             t = c + ii
             steps += 1
@@ -101,7 +102,12 @@ cdef class Array(Node):
             if tracing:
                 self.steps = steps
                 self.t = t
+                head_close(&hi)
                 record_span(self, c)
+        head_close(&hi)
+        tail_close(&to)
+        global g_moves
+        g_moves += 2 * k
         self.tin += k
         self.tout += k
         self.steps = steps
@@ -222,40 +228,42 @@ cdef class Alu(Node):
 
     cdef bint value_run(self) except -1:
         # The data / N steps of run() on scalars for a single-consumer output, batched with
-        # counters in locals. Returns False when blocked, True at any other token.
-        cdef Q* qa = self.ins[0]
-        cdef Q* qb = self.ins[1] if self.binary else NULL
-        cdef Q* qo = self.outs[0].qs[0]
+        # the FIFOs' ends and counters in locals. Returns False when blocked, True at any
+        # other token.
+        cdef Head ha, hb
+        cdef Tail to
         cdef Entry* a
         cdef Entry* b
         cdef int64_t c, t = self.t, lat = self.lat, ii = self.ii, k = 0
         cdef int64_t steps = self.steps, stall = self.stall, finish = self.finish
         cdef bint tracing = self.tracing, binary = self.binary, ok = True
         cdef double x, y
-        cdef Token tok
-        tok.kind = TK_DATA
-        tok.vac = 0
-        tok.i = 0
+        cdef Token tok = mk(TK_DATA, 0, 0.0, 0)
+        head_open(&ha, self.ins[0])
+        hb.count = 1  # a unary ALU never waits on a second operand
+        if binary:
+            head_open(&hb, self.ins[1])
+        tail_open(&to, self.outs[0].qs[0])
         while True:
-            if qa.count == 0 or (binary and qb.count == 0):
-                self.blk_fifo = qa.id if qa.count == 0 else qb.id
+            if ha.count == 0 or hb.count == 0:
+                self.blk_fifo = ha.q.id if ha.count == 0 else hb.q.id
                 self.blk_why = 0
                 ok = False
                 break
-            a = &qa.buf[qa.head]
+            a = head_at(&ha)
             if a.tok.kind != TK_DATA and a.tok.kind != TK_EMPTY:
                 break
             c = t if t > a.time else a.time
             x = a.tok.v if a.tok.kind == TK_DATA else 0.0
             y = 0.0
             if binary:
-                b = &qb.buf[qb.head]
+                b = head_at(&hb)
                 if b.tok.kind != TK_DATA and b.tok.kind != TK_EMPTY:
                     break
                 if b.time > c:
                     c = b.time
                 y = b.tok.v if b.tok.kind == TK_DATA else 0.0
-            if not room1(self, qo, &c):
+            if not tail_room(self, &to, &c):
                 ok = False
                 break
             if steps:
@@ -263,10 +271,10 @@ cdef class Alu(Node):
             else:
                 self.first = c
             tok.v = alu_scalar(self.op, x, y, self.const)
-            q_pop(qa, c)
+            head_pop(&ha, c)
             if binary:
-                q_pop(qb, c)
-            q_push(qo, tok, c + lat)
+                head_pop(&hb, c)
+            tail_push(&to, tok, c + lat)
             k += 1
             t = c + ii
             steps += 1
@@ -275,7 +283,16 @@ cdef class Alu(Node):
             if tracing:
                 self.steps = steps
                 self.t = t
+                head_close(&ha)
+                if binary:
+                    head_close(&hb)
                 record_span(self, c)
+        head_close(&ha)
+        if binary:
+            head_close(&hb)
+        tail_close(&to)
+        global g_moves
+        g_moves += (3 if binary else 2) * k
         self.tin += k * (2 if binary else 1)
         self.tout += k
         self.ops += k

@@ -253,19 +253,21 @@ def run_ends(group: np.ndarray, crd: np.ndarray) -> np.ndarray:
 
 
 def _from_compressed_matrix(name, value, fmt, order, block) -> TensorData | None:
-    """A canonical scipy CSR (CSC) matrix bound as ``"dc"`` in row (column) order: its index
-    arrays are the level arrays, no COO round trip. None when that does not apply."""
+    """A canonical scipy CSR or CSC matrix bound as ``"dc"`` in either order: the index arrays
+    of its row (column) compressed form are the level arrays, no COO round trip (scipy converts
+    CSR <-> CSC canonically). None when that does not apply."""
     if block or fmt != "dc" or not sp.issparse(value) or value.format not in ("csr", "csc"):
         return None
     if not value.has_canonical_format:
         return None
-    natural = (0, 1) if value.format == "csr" else (1, 0)
-    if tuple(order if order is not None else (0, 1)) != natural:
+    order = tuple(order if order is not None else (0, 1))
+    if order not in ((0, 1), (1, 0)):
         return None
-    outer, inner = (value.shape[0], value.shape[1]) if value.format == "csr" else (value.shape[1], value.shape[0])
+    value = value.tocsr() if order == (0, 1) else value.tocsc()
+    outer, inner = value.shape if order == (0, 1) else value.shape[::-1]
     seg = np.asarray(value.indptr, np.int64)
     crd = np.asarray(value.indices, np.int64)
-    return TensorData(name, tuple(int(s) for s in value.shape), natural,
+    return TensorData(name, tuple(int(s) for s in value.shape), order,
                       [Level("d", int(outer)), Level("c", int(inner), seg, crd)], np.asarray(value.data, np.float64))
 
 
@@ -329,6 +331,12 @@ def to_python_value(td: TensorData):
 
 
 def _csr_from_levels(td: TensorData):
+    if td.format == "dc" and tuple(td.order) in ((0, 1), (1, 0)):  # the levels are CSR (CSC) arrays
+        lv = td.levels[1]
+        arrays = (np.asarray(td.vals), lv.crd, lv.seg)
+        m = sp.csr_matrix(arrays, shape=td.shape) if tuple(td.order) == (0, 1) else sp.csc_matrix(arrays, shape=td.shape)
+        if m.has_canonical_format:  # else a writer repeated a coordinate: sum like COO does
+            return m.tocsr()
     pos, cols = level_positions(td.levels)
     idx = [None, None]
     for lv, m in enumerate(td.order):
