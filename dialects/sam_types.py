@@ -196,17 +196,25 @@ def tensor_level_formats(t: ir.Type) -> list[LevelFormat] | None:
 
 
 def level_size(tensor_type: ir.Type, level: int) -> int | None:
-    """Number of coordinates of storage level ``level`` (None for block-sparse or dynamic)."""
+    """Number of coordinates of storage level ``level``: a dimension's size, or for a blocked
+    level (``d0 floordiv B``) its number of blocks, an in-block one (``d0 mod B``) B (None for a
+    dynamic size or another level map)."""
     rt = ir.RankedTensorType(tensor_type)
-    dims = list(range(rt.rank))
-    if rt.encoding is not None and sparse_tensor.EncodingAttr(rt.encoding).dim_to_lvl is not None:
-        try:
-            dims = [ir.AffineDimExpr(e).position for e in sparse_tensor.EncodingAttr(rt.encoding).dim_to_lvl.results]
-        except (ValueError, TypeError):
-            return None
-        if sorted(dims) != list(range(rt.rank)):
-            return None
-    if not 0 <= level < len(dims):
+    if not 0 <= level:
         return None
-    size = rt.shape[dims[level]]
-    return None if ir.ShapedType.is_dynamic_size(size) else int(size)
+    if rt.encoding is None or sparse_tensor.EncodingAttr(rt.encoding).dim_to_lvl is None:
+        exprs = [ir.AffineDimExpr.get(d) for d in range(rt.rank)]
+    else:
+        exprs = list(sparse_tensor.EncodingAttr(rt.encoding).dim_to_lvl.results)
+    if level >= len(exprs):
+        return None
+    e = exprs[level]
+    if isinstance(e, ir.AffineDimExpr):
+        size, per = rt.shape[e.position], 1
+    elif isinstance(e, ir.AffineFloorDivExpr | ir.AffineModExpr) and isinstance(e.lhs, ir.AffineDimExpr):
+        size, per = rt.shape[e.lhs.position], int(e.rhs.value)
+    else:
+        return None
+    if ir.ShapedType.is_dynamic_size(size):
+        return None
+    return per if isinstance(e, ir.AffineModExpr) else int(size) // per

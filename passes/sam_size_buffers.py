@@ -49,7 +49,7 @@ import math
 
 from fuseflow.bindings import ir
 from fuseflow.dialects.sam_graph import SamGraph, loop_aliases, loop_nests
-from fuseflow.passes.lowering import level_dims
+from fuseflow.dialects.sam_types import level_size
 from fuseflow.passes.pass_base import ModulePass
 from fuseflow.passes.registry import register
 from fuseflow.passes.sam_dedup_streams import check_graph, graph_functions
@@ -213,14 +213,10 @@ def _var_sizes(g: SamGraph, alias: dict[str, str]) -> dict[str, int]:
     for op in g.ops:
         if op.name not in ("sam.fiber_lookup", "sam.locate"):
             continue
-        t = op.operands[0].type
-        dims = level_dims(t)
-        level = ir.IntegerAttr(op.attributes["level"]).value
-        shape = ir.RankedTensorType(t).shape
-        if dims is None or level >= len(dims):
+        n = level_size(op.operands[0].type, ir.IntegerAttr(op.attributes["level"]).value)
+        if n is None:
             continue
         index = ir.StringAttr(op.attributes["index"]).value
-        n = int(shape[dims[level]])
         for name in (index, alias.get(index, index)):
             sizes[name] = max(sizes.get(name, 0), n)
     for name, rep in alias.items():  # every alias of a loop iterates the same dimension

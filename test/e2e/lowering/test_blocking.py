@@ -224,3 +224,11 @@ def test_cli_block_option(capsys):
     assert "outputs match PyTorch" in capsys.readouterr().err
     assert main(["compile", "gpt3_bigbird", "--block", "mask"]) == 1
     assert "use NAME=B" in capsys.readouterr().err
+
+
+def test_fan_out_buffers_are_sized_in_blocks():
+    """A fiber of 32 blocks per row fanned out to the softmax's max and subtraction: the buffer
+    pass sizes those FIFOs from the block levels (sized as scalars' unknown levels, they were a
+    single entry and the graph deadlocked)."""
+    w = workloads.gpt3_bigbird(d_model=16, heads=2, ffn=32, seq=128, block=4)
+    _run(w.model, w.args, "full", sparse={"mask": "bsr4"})

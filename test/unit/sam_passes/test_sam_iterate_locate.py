@@ -119,7 +119,9 @@ def test_level_sizes_follow_the_storage_order(ctx):
     assert [level_size(_t("4x5", CSR), lv) for lv in (0, 1)] == [4, 5]
     assert [level_size(_t("4x5", CSC), lv) for lv in (0, 1)] == [5, 4]
     assert level_size(_t("4x5"), 1) == 5
-    assert level_size(_t("4x4", BSR), 0) is None
+    # a blocked level has a coordinate per block, an in-block level one per position in the block
+    assert [level_size(_t("4x4", BSR), lv) for lv in range(4)] == [2, 2, 2, 2]
+    assert [level_size(_t("8x4", BSR), lv) for lv in range(4)] == [4, 2, 2, 2]
     assert level_size(_t("4x5", CSR), 2) is None
     assert [level_size(_t("?x5"), lv) for lv in (0, 1)] == [None, 5]
 
