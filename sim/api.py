@@ -1,7 +1,7 @@
-"""``simulate()``: run a SAM program on tensors and report outputs, cycles and statistics.
+"""``simulate_graph()``: run SAM graphs on tensors and report outputs, cycles and statistics.
 
-    >>> from fuseflow.sim import simulate, canonical
-    >>> res = simulate(canonical.spmv(), {"A": A_csr, "x": x}, check=True)
+    >>> from fuseflow.sim import simulate_graph, canonical
+    >>> res = simulate_graph(canonical.spmv(), {"A": A_csr, "x": x}, check=True)
     >>> res.outputs["out"], res.cycles
 
 ``program`` is a ``Graph``, a ``GraphSequence`` (regions run in sequence; a region input named like an
@@ -96,7 +96,7 @@ def _load_program(program) -> GraphSequence:
     return from_mlir.load_program(program)
 
 
-def simulate(program, inputs, hw: HardwareConfig | None = None, *, check: bool = False, expected=None,
+def simulate_graph(program, inputs, hw: HardwareConfig | None = None, *, check: bool = False, expected=None,
              trace: bool | str | Path | TraceOptions = False, rtol: float = 1e-5, atol: float = 1e-8,
              engine: str = "compiled", progress=None, trace_offset: int = 0) -> SimResult:
     """Simulate ``program`` on ``inputs`` (mapping name -> tensor, or a sequence in argument
@@ -182,7 +182,7 @@ def _expected_values(prog, inputs, expected, engine) -> dict:
     if expected is None:
         if engine == "functional":
             raise FuseflowError("check=True with the functional engine needs an expected value")
-        ref = simulate(prog, inputs, engine="functional")
+        ref = simulate_graph(prog, inputs, engine="functional")
         return {n: _sparse_or_dense(ref.outputs[n]) for n in names}
     if isinstance(expected, Callable) and not isinstance(expected, Mapping):
         expected = expected(inputs)
@@ -265,7 +265,7 @@ def run_function(func_op, args, hw: HardwareConfig | None = None, *, engine: str
 
     This is the per-region entry point of program runners: ``engine`` is ``"cycle"`` (the
     compiled engine) or ``"functional"`` (the functional model); ``trace``, ``trace_offset`` and
-    ``progress`` as for ``simulate``.
+    ``progress`` as for ``simulate_graph``.
     """
     from fuseflow.dialects.sam_graph import SamGraph
     from fuseflow.sim.from_mlir import graph_from_func
@@ -274,7 +274,7 @@ def run_function(func_op, args, hw: HardwareConfig | None = None, *, engine: str
     if engine not in engines:
         raise FuseflowError(f"unknown engine {engine!r} (cycle or functional)")
     g = graph_from_func(SamGraph(func_op))
-    res = simulate(g, list(args), hw=hw, engine=engines[engine], trace=trace or False, check=check, progress=progress,
+    res = simulate_graph(g, list(args), hw=hw, engine=engines[engine], trace=trace or False, check=check, progress=progress,
                    trace_offset=trace_offset)
     written = [res.tensors[s.name] for s in g.outputs]
     return FunctionResult([t.to_dense() for t in written], res.cycles, res.stats[0], res, written)

@@ -1,9 +1,15 @@
-"""``fuseflow.simulate``: one entry point for compiled programs and hand-written SAM graphs."""
+"""``fuseflow.simulate``: run a compiled model (a ``fuseflow.compile`` result) and check it.
+
+Hand-written SAM graphs and sam-dialect modules run with ``fuseflow.sim.simulate_graph``: its
+inputs and outputs are named graph tensors, where a compiled model takes forward() arguments and
+returns outputs in result order, so the two have different names and result types.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from fuseflow.errors import FuseflowError
 from fuseflow.program import Program, ProgramResult, to_numpy
 from fuseflow.sim.errors import MemoryBudgetError
 
@@ -12,9 +18,8 @@ def simulate(program, inputs, hw=None, *, check: bool = False, expected=None, en
              trace=None, rtol: float | None = None, atol: float | None = None, progress=None):
     """Simulate ``program`` on ``inputs``.
 
-    ``program``: a ``fuseflow.compile`` result (inputs are the model's forward() arguments;
-    ``check=True`` compares with PyTorch eager, or with ``expected``), or anything
-    ``fuseflow.sim.simulate`` takes (a sam-dialect module, text or path, or a simulator graph).
+    ``program``: a ``fuseflow.compile`` result; ``inputs``: the model's forward() arguments;
+    ``check=True`` compares with PyTorch eager, or with ``expected`` (outputs in result order).
     ``hw``: a ``fuseflow.sim.HardwareConfig``; ``engine``: "cycle" or "functional";
     ``trace``: a path for a Chrome/Perfetto trace (``.json``, or ``.json.gz``), True to keep the
     events in the result, or ``fuseflow.sim.TraceOptions`` (regions and nodes by name pattern,
@@ -37,11 +42,8 @@ def simulate(program, inputs, hw=None, *, check: bool = False, expected=None, en
 
 def _simulate(program, inputs, hw, check, expected, engine, trace, rtol, atol, progress):
     if not isinstance(program, Program):
-        from fuseflow import sim
-
-        return sim.simulate(program, inputs, hw=hw, check=check, expected=expected, trace=trace or False,
-                            rtol=1e-4 if rtol is None else rtol, atol=1e-5 if atol is None else atol,
-                            engine={"cycle": "compiled"}.get(engine, engine), progress=progress)
+        raise FuseflowError(f"fuseflow.simulate runs a fuseflow.compile result, not a {type(program).__name__}; "
+                            "simulate SAM graphs and sam-dialect modules with fuseflow.sim.simulate_graph")
     result = program.run(inputs, hw=hw, engine=engine, trace=trace, progress=progress)
     if check:
         if expected is not None:

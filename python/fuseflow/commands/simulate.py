@@ -288,9 +288,9 @@ class ProgressDisplay:
 
 
 def run_graph(inputs, hw, args, trace, progress) -> int:
-    from fuseflow.sim import simulate
+    from fuseflow.sim import simulate_graph
 
-    res = simulate(Path(args.ir_file), inputs, hw=hw, check=args.check, trace=trace or False, progress=progress)
+    res = simulate_graph(Path(args.ir_file), inputs, hw=hw, check=args.check, trace=trace or False, progress=progress)
     progress.stop()
     if args.save:
         import numpy as np

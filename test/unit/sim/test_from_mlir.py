@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 from fuseflow.errors import FuseflowError
-from fuseflow.sim import HardwareConfig, simulate
+from fuseflow.sim import HardwareConfig, simulate_graph
 from fuseflow.sim.from_mlir import load_program
 
 GRAPHS = Path(__file__).resolve().parents[2] / "lit" / "dialects" / "sam" / "graphs"
@@ -52,10 +52,10 @@ def graph_path(name):
 @pytest.mark.parametrize("hw", [HardwareConfig(), HardwareConfig(fifo_depth=0, memory=False)], ids=["default", "comal"])
 def test_canonical_dialect_graphs(name, hw):
     inputs, fn = CASES[name]
-    res = simulate(graph_path(name), inputs, hw=hw, check=True, expected=fn(*inputs))
+    res = simulate_graph(graph_path(name), inputs, hw=hw, check=True, expected=fn(*inputs))
     assert res.cycles > 0
     # named binding and the functional model agree too
-    simulate(graph_path(name), {f"arg{k}": v for k, v in enumerate(inputs)}, check=True)
+    simulate_graph(graph_path(name), {f"arg{k}": v for k, v in enumerate(inputs)}, check=True)
 
 
 def test_module_object_and_text_are_accepted():
@@ -64,20 +64,20 @@ def test_module_object_and_text_are_accepted():
     text = graph_path("spmv").read_text()
     a, x = CASES["spmv"][0]
     want = a @ x
-    simulate(text, [a, x], check=True, expected=want)
-    simulate(parse_module(text, make_context()), [a, x], check=True, expected=want)
+    simulate_graph(text, [a, x], check=True, expected=want)
+    simulate_graph(parse_module(text, make_context()), [a, x], check=True, expected=want)
 
 
 def test_shape_mismatch_names_the_tensor():
     a, x = CASES["spmv"][0]
     with pytest.raises(FuseflowError, match="arg1.*shape"):
-        simulate(graph_path("spmv"), [a, np.ones(J + 1)])
+        simulate_graph(graph_path("spmv"), [a, np.ones(J + 1)])
 
 
 def test_missing_input_names_the_reading_node():
     a, _ = CASES["spmv"][0]
     with pytest.raises(FuseflowError, match="no input tensor named 'arg1'.*needed by node"):
-        simulate(graph_path("spmv"), {"arg0": a})
+        simulate_graph(graph_path("spmv"), {"arg0": a})
 
 
 def test_bad_file_and_malformed_module():
@@ -130,5 +130,5 @@ def test_coo_inputs_read_as_nonunique_and_singleton_levels(engine):
     prog = load_program(COO_ADD)
     assert [s.format for s in prog.regions[0].inputs] == ["ns", "ns"]
     a, b = rnd(NI, J, 8), rnd(NI, J, 9)
-    res = simulate(prog, [a, b], engine=engine)
+    res = simulate_graph(prog, [a, b], engine=engine)
     np.testing.assert_allclose(res.outputs["out"].toarray(), (a + b).toarray())

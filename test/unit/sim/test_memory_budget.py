@@ -82,7 +82,7 @@ def test_the_memory_model_forgets_busy_slots_no_live_node_can_reach(monkeypatch)
     import numpy as np
     import scipy.sparse as sp
 
-    from fuseflow.sim import canonical, engine, simulate
+    from fuseflow.sim import canonical, engine, simulate_graph
 
     made = []
 
@@ -95,7 +95,7 @@ def test_the_memory_model_forgets_busy_slots_no_live_node_can_reach(monkeypatch)
     rng = np.random.default_rng(0)
     a = sp.random(300, 300, density=0.3, random_state=1, format="csr")
     d, e = sp.csr_matrix(rng.random((300, 16))), sp.csr_matrix(rng.random((16, 300)))
-    res = simulate(canonical.sddmm(), {"M": a, "A": d, "B": e}, check=True, expected=a.multiply(d @ e))
+    res = simulate_graph(canonical.sddmm(), {"M": a, "A": d, "B": e}, check=True, expected=a.multiply(d @ e))
     eng = made[-1]
     assert eng.intervals_made > 10_000
     assert eng.intervals_peak < eng.intervals_made / 20

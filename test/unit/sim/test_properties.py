@@ -9,7 +9,7 @@ from conftest import run_prim
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fuseflow.sim import HardwareConfig, canonical, functional, simulate
+from fuseflow.sim import HardwareConfig, canonical, functional, simulate_graph
 from fuseflow.sim.graph import StreamKind
 from fuseflow.sim.tensors import from_value
 from fuseflow.sim.tokens import same_stream
@@ -51,7 +51,7 @@ DEPTHS = st.sampled_from([0, 2, 3, 5])
 def test_random_spmm(a, b, depth, kernel):
     k = a.shape[1]
     b = sp.random(k, b.shape[1], density=0.4, random_state=b.nnz, format="csr")
-    simulate(canonical.CANONICAL[kernel](), {"A": a, "B": b}, hw=HardwareConfig(fifo_depth=depth), check=True, expected=(a @ b).toarray())
+    simulate_graph(canonical.CANONICAL[kernel](), {"A": a, "B": b}, hw=HardwareConfig(fifo_depth=depth), check=True, expected=(a @ b).toarray())
 
 
 @SETTINGS
@@ -60,11 +60,11 @@ def test_random_elementwise_and_sddmm(a, seed, depth, kernel):
     b = sp.random(*a.shape, density=0.4, random_state=seed, format="csr")
     hw = HardwareConfig(fifo_depth=depth)
     want = (a + b) if kernel == "sparse_add" else a.multiply(b)
-    simulate(canonical.CANONICAL[kernel](), {"A": a, "B": b}, hw=hw, check=True, expected=want.toarray())
-    simulate(canonical.sparse_mul("cc"), {"A": a, "B": b}, hw=hw, check=True, expected=a.multiply(b).toarray())
+    simulate_graph(canonical.CANONICAL[kernel](), {"A": a, "B": b}, hw=hw, check=True, expected=want.toarray())
+    simulate_graph(canonical.sparse_mul("cc"), {"A": a, "B": b}, hw=hw, check=True, expected=a.multiply(b).toarray())
     rng = np.random.default_rng(seed)
     da, db = sp.csr_matrix(rng.random((a.shape[0], 3))), sp.csr_matrix(rng.random((3, a.shape[1])))
-    simulate(canonical.sddmm(), {"M": a, "A": da, "B": db}, hw=hw, check=True, expected=a.multiply(da @ db).toarray())
+    simulate_graph(canonical.sddmm(), {"M": a, "A": da, "B": db}, hw=hw, check=True, expected=a.multiply(da @ db).toarray())
 
 
 def both(build, streams, tensors=()):
