@@ -5,8 +5,8 @@ a ``GraphSequence``, or a sam-dialect MLIR module) with the compiled local-clock
 (``_engine.pyx``) and returns outputs by name, cycles and per-node statistics (``SimResult``); a
 compiled model runs with ``fuseflow.simulate``. ``functional`` is the functional model the
 engine is tested against; ``primitives`` holds one record per primitive (how each is built, read,
-run and evaluated); ``graph.GraphBuilder`` builds graphs by hand; ``canonical`` holds the classic
-kernels.
+run and evaluated); ``graph.GraphBuilder`` builds graphs by hand; ``examples`` reads the classic
+kernels from their sam-dialect definitions (``fuseflow.dialects.sam_examples``).
 """
 
 from fuseflow.sim._tokens import DATA, DONE, EMPTY, KIND_NAMES, STOP, Fifo

@@ -27,6 +27,9 @@ S_IJ, A2_IJ = rnd(NI, J, 3), rnd(NI, J, 4)
 X_K = np.random.default_rng(0).random(K)
 X_J = np.random.default_rng(1).random(J)
 DA, DB = np.random.default_rng(2).random((NI, K)), np.random.default_rng(3).random((J, K))
+# 2 x 2 tiles, about half of them zero (bspmm_ijk: J = 8)
+BLOCKS_IK, BLOCKS_KJ = (np.random.default_rng(s).random((m, n)) * np.kron(np.random.default_rng(s).random((m // 2, n // 2)) < 0.5, np.ones((2, 2)))
+                        for s, (m, n) in ((4, (NI, K)), (5, (K, 8))))
 
 CASES = {
     "spmv": ([rnd(NI, J, 5), X_J], lambda a, x: a @ x),
@@ -35,6 +38,7 @@ CASES = {
     "spmm_ijk": ([A_IK, B_KJ], lambda a, b: (a @ b).toarray()),
     "spmm_ikj": ([A_IK, B_KJ], lambda a, b: (a @ b).toarray()),
     "spmm_kij": ([A_IK, B_KJ], lambda a, b: (a @ b).toarray()),
+    "bspmm_ijk": ([BLOCKS_IK, BLOCKS_KJ], lambda a, b: a @ b),
     "sddmm": ([S_IJ, DA, DB], lambda s, a, b: s.multiply(a @ b.T).toarray()),
     "add": ([S_IJ, A2_IJ], lambda a, b: (a + b).toarray()),
     "mul": ([S_IJ, A2_IJ], lambda a, b: a.multiply(b).toarray()),

@@ -12,7 +12,7 @@ from fuseflow.sim import (
     GraphBuilder,
     GuardError,
     HardwareConfig,
-    canonical,
+    examples,
     simulate_graph,
 )
 from fuseflow.sim.graph import Graph, Kind, Node, StreamKind
@@ -101,9 +101,26 @@ SPMV_IN = {"A": sp.random(6, 7, density=0.4, random_state=1, format="csr"), "x":
 
 def test_too_shallow_fifos_deadlock_with_a_report():
     with pytest.raises(DeadlockError) as e:
-        simulate_graph(canonical.spmv(), SPMV_IN, hw=HardwareConfig(fifo_depth=1))
+        simulate_graph(examples.graph("spmv"), SPMV_IN, hw=HardwareConfig(fifo_depth=1))
     msg = str(e.value)
     assert "deadlock" in msg and "output full" in msg and "input empty" in msg
+    assert ("root0", 3, "full") in e.value.blocked  # the shared root feeds the scan and x's repeat
+
+
+def test_a_repeat_waiting_to_look_ahead_is_reported():
+    # SpMV with x's own root (not the scan's): with one-token FIFOs the repeat holds that root's
+    # token and must see the signal's next token to decide whether to repeat it again
+    b = GraphBuilder("spmv_two_roots")
+    A, x = b.input("A", "dc"), b.input("x", "d")
+    out = b.output("out", "d", (("A", 0),))
+    i_crd, a_i = b.fiber_lookup(b.root(), A, 0)
+    j_a, a_ref = b.fiber_lookup(a_i, A, 1)
+    j_x, x_ref = b.fiber_lookup(b.repeat(b.root(), b.repeat_sig_gen(i_crd)), x, 0)
+    _, (a2, x2) = b.intersect([(j_a, a_ref), (j_x, x_ref)])
+    b.fiber_write(i_crd, out, 0)
+    b.val_write(b.reduce(b.alu("mul", b.array(a2, A), b.array(x2, x))), out)
+    with pytest.raises(DeadlockError) as e:
+        simulate_graph(b.build(), SPMV_IN, hw=HardwareConfig(fifo_depth=1))
     assert ("repeat5", 3, "lookahead") in e.value.blocked  # holds 0, needs to see what follows
 
 
@@ -125,7 +142,7 @@ def test_cyclic_graph_deadlocks_with_a_report():
 
 def test_cycle_guard():
     with pytest.raises(GuardError, match="cycle limit"):
-        simulate_graph(canonical.spmv(), SPMV_IN, hw=HardwareConfig(max_cycles=5))
+        simulate_graph(examples.graph("spmv"), SPMV_IN, hw=HardwareConfig(max_cycles=5))
 
 
 def test_malformed_graph_names_the_node():
@@ -147,7 +164,7 @@ def test_wrong_level_and_format_name_the_node():
     with pytest.raises(FuseflowError, match="scanA.*level 2"):
         simulate_graph(b.build(), {"A": sp.eye(3, format="csr")})
     with pytest.raises(FuseflowError, match="'A'.*format 'dc'.*read by node fiber_lookup1"):
-        simulate_graph(canonical.spmv(), {"A": np.ones(3), "x": np.ones(3)})
+        simulate_graph(examples.graph("spmv"), {"A": np.ones(3), "x": np.ones(3)})
 
 
 def test_reference_out_of_range_names_the_node():
@@ -175,7 +192,7 @@ def test_trace_file(tmp_path):
     import json
 
     path = tmp_path / "t.json"
-    res = simulate_graph(canonical.spmv(), SPMV_IN, trace=path)
+    res = simulate_graph(examples.graph("spmv"), SPMV_IN, trace=path)
     events = json.loads(path.read_text())["traceEvents"]
     spans = [e for e in events if e["ph"] == "X"]
     names = [e for e in events if e["ph"] == "M" and e["name"] == "thread_name"]
