@@ -95,16 +95,22 @@ def spmm_ijk() -> ir.Module:
     a_t, b_t, c_t = _t(f"{NI}x{NK}", CSR), _t(f"{NK}x{NJ}", CSC), _t(f"{NI}x{NJ}")
 
     def body(b: SamBuilder, A, B):
-        root = b.root()
-        ci, ri = b.fiber_lookup(A, root, 0, "dense", "i")
-        cj, rjb = b.fiber_lookup(B, b.repeat(root, ci), 0, "dense", "j")
-        cka, rka = b.fiber_lookup(A, b.repeat(ri, cj), 1, "compressed", "k")
-        ckb, rkb = b.fiber_lookup(B, rjb, 1, "compressed", "k")
-        _, (ra, rb) = b.intersect([cka, ckb], [rka, rkb], "k")
-        c = b.reduce(b.alu("mul", b.array(A, ra), b.array(B, rb)), "add")
+        ci, cj, c = _inner_product(b, A, B)
         return [b.write_tensor(c_t, [ci, cj], c)]
 
     return build_graph("spmm_ijk", [a_t, b_t], [c_t], body)
+
+
+def _inner_product(b: SamBuilder, A, B, tile: tuple[int, ...] = ()):
+    """The i, j, k loops of SpMM as an inner product (on ``tile``-shaped values if given): the
+    i and j crd streams and the products reduced over k."""
+    root = b.root()
+    ci, ri = b.fiber_lookup(A, root, 0, "dense", "i")
+    cj, rjb = b.fiber_lookup(B, b.repeat(root, ci), 0, "dense", "j")
+    cka, rka = b.fiber_lookup(A, b.repeat(ri, cj), 1, "compressed", "k")
+    ckb, rkb = b.fiber_lookup(B, rjb, 1, "compressed", "k")
+    _, (ra, rb) = b.intersect([cka, ckb], [rka, rkb], "k")
+    return ci, cj, b.reduce(b.alu("matmul" if tile else "mul", b.array(A, ra, tile), b.array(B, rb, tile)), "add")
 
 
 def bspmm_ijk() -> ir.Module:
@@ -115,13 +121,7 @@ def bspmm_ijk() -> ir.Module:
     a_t, b_t, c_t = _t(f"{NI}x{NK}", BSR), _t(f"{NK}x{nj}", BSC), _t(f"{NI}x{nj}", BSR)
 
     def body(b: SamBuilder, A, B):
-        root = b.root()
-        ci, ri = b.fiber_lookup(A, root, 0, "dense", "i")
-        cj, rjb = b.fiber_lookup(B, b.repeat(root, ci), 0, "dense", "j")
-        cka, rka = b.fiber_lookup(A, b.repeat(ri, cj), 1, "compressed", "k")
-        ckb, rkb = b.fiber_lookup(B, rjb, 1, "compressed", "k")
-        _, (ra, rb) = b.intersect([cka, ckb], [rka, rkb], "k")
-        c = b.reduce(b.alu("matmul", b.array(A, ra, (2, 2)), b.array(B, rb, (2, 2))), "add")
+        ci, cj, c = _inner_product(b, A, B, (2, 2))
         levels = [b.fiber_write(ci, 0, "dense"), b.fiber_write(cj, 1, "compressed")]
         return [b.output(c_t, levels, b.val_write(c))]
 
