@@ -10,13 +10,7 @@ kernels from their sam-dialect definitions (``fuseflow.dialects.sam_examples``).
 """
 
 from fuseflow.sim._tokens import DATA, DONE, EMPTY, KIND_NAMES, STOP, Fifo
-from fuseflow.sim.api import (
-    FunctionResult,
-    SimResult,
-    SimulationMismatch,
-    run_function,
-    simulate_graph,
-)
+from fuseflow.sim.api import SimResult, SimulationMismatch, simulate_graph
 from fuseflow.sim.config import COMAL, HardwareConfig
 from fuseflow.sim.errors import (
     DeadlockError,
@@ -40,6 +34,6 @@ from fuseflow.sim.trace import TraceOptions
 __all__ = [
     "COMAL", "DATA", "DONE", "EMPTY", "KIND_NAMES", "STOP", "AluCode", "DeadlockError", "Fifo",
     "Graph", "GraphBuilder", "GuardError", "HardwareConfig", "Kind", "MemoryBudgetError", "GraphSequence", "ReduceCode",
-    "FunctionResult", "SimResult", "SimulationInterrupted", "SimulationMismatch", "SpaccOverflowError",
-    "StreamError", "StreamKind", "TraceOptions", "run_function", "simulate_graph",
+    "SimResult", "SimulationInterrupted", "SimulationMismatch", "SpaccOverflowError",
+    "StreamError", "StreamKind", "TraceOptions", "simulate_graph",
 ]

@@ -15,7 +15,7 @@ from fuseflow.sim.errors import MemoryBudgetError
 
 
 def simulate(program, inputs, hw=None, *, check: bool = False, expected=None, engine: str = "cycle",
-             trace=None, rtol: float | None = None, atol: float | None = None, progress=None):
+             trace=None, rtol: float | None = None, atol: float | None = None, progress=None, workers: int = 1):
     """Simulate ``program`` on ``inputs``.
 
     ``program``: a ``fuseflow.compile`` result; ``inputs``: the model's forward() arguments;
@@ -25,13 +25,15 @@ def simulate(program, inputs, hw=None, *, check: bool = False, expected=None, en
     events in the result, or ``fuseflow.sim.TraceOptions`` (regions and nodes by name pattern,
     a window of cycles, counter tracks); ``progress(region, cycles, tokens, fraction)``: called
     about twice a second during long regions. Ctrl-C stops with
-    ``fuseflow.sim.SimulationInterrupted`` (the statistics so far). The result has ``outputs``, ``cycles``,
+    ``fuseflow.sim.SimulationInterrupted`` (the statistics so far). ``workers``: processes that run
+    the regions' cycle simulations side by side (``fuseflow.sim.runner``; the results are those of
+    the run in order). The result has ``outputs``, ``cycles``,
     ``region_cycles`` and ``stats``; a mismatch raises ``fuseflow.sim.SimulationMismatch``.
     ``rtol``/``atol``: the check's tolerances (default: 1e-4/1e-5, or what the model's output
     dtype allows: float16 1e-2/1e-3, bfloat16 2e-2/1e-2).
     """
     try:
-        return _simulate(program, inputs, hw, check, expected, engine, trace, rtol, atol, progress)
+        return _simulate(program, inputs, hw, check, expected, engine, trace, rtol, atol, progress, workers)
     except MemoryError as e:
         # raised outside the handler: the error holds no frame of the failed run
         err = MemoryBudgetError(f"the machine ran out of memory while simulating ({e or 'an allocation failed'}); "
@@ -40,11 +42,11 @@ def simulate(program, inputs, hw=None, *, check: bool = False, expected=None, en
     raise err
 
 
-def _simulate(program, inputs, hw, check, expected, engine, trace, rtol, atol, progress):
+def _simulate(program, inputs, hw, check, expected, engine, trace, rtol, atol, progress, workers):
     if not isinstance(program, Program):
         raise FuseflowError(f"fuseflow.simulate runs a fuseflow.compile result, not a {type(program).__name__}; "
                             "simulate SAM graphs and sam-dialect modules with fuseflow.sim.simulate_graph")
-    result = program.run(inputs, hw=hw, engine=engine, trace=trace, progress=progress)
+    result = program.run(inputs, hw=hw, engine=engine, trace=trace, progress=progress, workers=workers)
     if check:
         if expected is not None:
             want, (r, a) = [to_numpy(e, "expected output") for e in expected], (1e-4, 1e-5)

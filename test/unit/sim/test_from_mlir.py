@@ -92,18 +92,23 @@ def test_bad_file_and_malformed_module():
 
 
 @pytest.mark.parametrize("engine", ["cycle", "functional"])
-def test_run_function_on_a_func_op(engine):
-    from fuseflow.context import make_context, parse_module
-    from fuseflow.dialects.sam_graph import sam_functions
-    from fuseflow.sim import run_function
+def test_a_program_region_runs_as_its_graph(engine):
+    from fuseflow.program import Program
 
-    module = parse_module(graph_path("spmm_ikj").read_text(), make_context())
-    func_op = sam_functions(module)[0].func
-    res = run_function(func_op, [A_IK.toarray().astype(np.float32), B_KJ.toarray()], engine=engine)
-    np.testing.assert_allclose(res.outputs[0], (A_IK @ B_KJ).toarray(), rtol=1e-6)
+    prog = Program(load_program_module("spmm_ikj"), None, {}, None)
+    g = prog.region_graph("spmm_ikj")
+    assert prog.region_graph("spmm_ikj") is g  # read once
+    res = simulate_graph(g, [A_IK.toarray().astype(np.float32), B_KJ.toarray()], engine=engine)
+    np.testing.assert_allclose(res.outputs["out"].toarray(), (A_IK @ B_KJ).toarray(), rtol=1e-6)
     assert (res.cycles > 0) == (engine == "cycle")
     with pytest.raises(FuseflowError, match="unknown engine"):
-        run_function(func_op, [A_IK, B_KJ], engine="fast")
+        simulate_graph(g, [A_IK, B_KJ], engine="fast")
+
+
+def load_program_module(name):
+    from fuseflow.context import make_context, parse_module
+
+    return parse_module(graph_path(name).read_text(), make_context())
 
 
 COO_ADD = """

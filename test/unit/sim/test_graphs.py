@@ -141,7 +141,8 @@ def test_block_sparse_spmm_with_tile_values(depth):
     assert alu.busy_cycles > 0
 
 
-def test_multi_region_program_sums_region_cycles():
+def _two_regions():
+    """SpMM then SpMV of its result: (A B) x, and its inputs."""
     from fuseflow.sim import GraphSequence
 
     A, B = rand(6, 7, 0.4, 11), rand(7, 5, 0.4, 12)
@@ -150,11 +151,38 @@ def test_multi_region_program_sums_region_cycles():
     g2.inputs[0].name = "out"
     g2.outputs[0].shape = (("out", 0),)
     g2.outputs[0].name = "y"
-    res = simulate_graph(GraphSequence([examples.graph("spmm_ikj"), g2]), {"A": A, "B": B, "x": x}, check=True, expected={"y": (A @ B) @ x})
+    return GraphSequence([examples.graph("spmm_ikj"), g2]), {"A": A, "B": B, "x": x}, (A @ B) @ x
+
+
+def test_multi_region_program_sums_region_cycles():
+    seq, inputs, want = _two_regions()
+    res = simulate_graph(seq, inputs, check=True, expected={"y": want})
     assert len(res.region_cycles) == 2 and all(c > 0 for c in res.region_cycles)
     assert res.cycles == sum(res.region_cycles)
     assert res.overlapped_cycles == max(res.region_cycles)
     assert list(res.outputs) == ["y"]
+
+
+@pytest.mark.parametrize("wrong_model", [False, True], ids=["model-exact", "model-off"])
+def test_regions_side_by_side_give_the_in_order_results(monkeypatch, wrong_model):
+    from fuseflow.sim import runner
+
+    seq, inputs, _ = _two_regions()
+    want = simulate_graph(seq, inputs)
+    if wrong_model:  # region 2's pooled run gets other inputs, and is simulated again
+        real = runner.simulate_region
+
+        def off_by_one(graph, args, hw, engine, **kw):
+            run = real(graph, args, hw, engine, **kw)
+            for t in run.tensors if engine == "functional" else ():
+                t.vals = t.vals + 1.0
+            return run
+
+        monkeypatch.setattr(runner, "simulate_region", off_by_one)
+    got = simulate_graph(seq, inputs, workers=2)
+    assert got.region_cycles == want.region_cycles and got.stats == want.stats
+    assert got.region_memory == want.region_memory and got.region_buffers == want.region_buffers
+    np.testing.assert_array_equal(got.outputs["y"], want.outputs["y"])
 
 
 def test_torch_inputs_dense_csr_and_coo():
