@@ -4,7 +4,7 @@ once per simulated cycle, as the SAM Python simulator does).
 
     .venv/bin/python bench/sim_throughput.py --json
 
-Engine rates are wall-clock for the whole ``simulate()`` call (binding, run, output assembly),
+Engine rates are wall-clock for the whole ``simulate_graph()`` call (binding, run, output assembly),
 best of ``--repeat``, with the process's peak resident memory during those runs (reset before
 each graph) and the engine's own peak, with the default ``HardwareConfig`` and with Comal-like settings. The
 stepper is bounded: it runs for at most ``--stepper-seconds`` per graph and its rates are
@@ -25,7 +25,7 @@ import numpy as np
 import scipy.io
 import scipy.sparse as sp
 
-from fuseflow.sim import HardwareConfig, canonical, simulate
+from fuseflow.sim import HardwareConfig, examples, simulate_graph
 from fuseflow.sim.binding import bind_inputs
 from fuseflow.sim.functional import _IDENTITY, alu_apply
 from fuseflow.sim.graph import Kind
@@ -338,12 +338,11 @@ def workloads():
         if A is None:
             continue
         B = sp.csr_matrix(A.T) if A.shape[0] != A.shape[1] else A
-        out.append((f"spmm_ikj/{name}", canonical.spmm_ikj(), {"A": A, "B": B}, A @ B))
+        out.append((f"spmm_ikj/{name}", examples.graph("spmm_ikj"), {"A": A, "B": B}, A @ B))
         rng = np.random.default_rng(0)
         m, n = A.shape
-        D = sp.csr_matrix(rng.random((m, 16)))
-        E = sp.csr_matrix(rng.random((16, n)))
-        out.append((f"sddmm/{name}", canonical.sddmm(), {"M": A, "A": D, "B": E}, A.multiply(D @ E)))
+        D, E = rng.random((m, 16)), rng.random((n, 16))
+        out.append((f"sddmm/{name}", examples.graph("sddmm"), {"S": A, "A": D, "B": E}, A.multiply(D @ E.T)))
     return out
 
 
@@ -386,7 +385,7 @@ def main(argv=None) -> int:
             reset_peak_rss()
             for _ in range(args.repeat):
                 t0 = time.perf_counter()
-                res = simulate(g, inputs, hw=hw)
+                res = simulate_graph(g, inputs, hw=hw)
                 dt = time.perf_counter() - t0
                 best = dt if best is None else min(best, dt)
             timings[key] = (res, best, peak_rss_mb())

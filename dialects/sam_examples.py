@@ -1,14 +1,16 @@
-"""Canonical SAM graphs built with ``SamBuilder``: the reference wiring of the classic kernels.
+"""Canonical SAM graphs built with ``SamBuilder``: the one definition of the classic kernels.
 
 Each builder function makes one ``func.func`` in the current Context (which must have the sam
-dialect loaded). The checked-in copies in ``test/lit/dialects/sam/graphs/`` are these graphs;
-``python -m fuseflow.dialects.sam_examples NAME`` prints one::
+dialect loaded). The checked-in copies in ``test/lit/dialects/sam/graphs/`` are these graphs, and
+the simulator reads its hand-run kernels from them (``fuseflow.sim.examples``, naming tensors by
+``TENSORS``); ``python -m fuseflow.dialects.sam_examples NAME`` prints one::
 
     func.func @spmv(%arg0: tensor<4x5xf32, #csr>, %arg1: tensor<5xf32>) -> tensor<4xf32> {
       %0 = "sam.root"() : () -> !sam.ref<index>
       %1:2 = "sam.fiber_lookup"(%arg0, %0) {format = "dense", index = "i", level = 0 : i64} ...
 
-Sizes: I = 4, K = 6, J = 5 (distinct so that a dimension mix-up is visible).
+Sizes: I = 4, K = 6, J = 5 (distinct so that a dimension mix-up is visible; the block-sparse
+SpMM has J = 8, a multiple of its 2 x 2 tiles).
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ NI, NK, NJ = 4, 6, 5
 CSR = "#sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed) }>"
 CSC = "#sparse_tensor.encoding<{ map = (d0, d1) -> (d1 : dense, d0 : compressed) }>"
 DCSR = "#sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : compressed, d1 : compressed) }>"
+BSR = ("#sparse_tensor.encoding<{ map = (d0, d1) -> (d0 floordiv 2 : dense, d1 floordiv 2 : compressed, "
+       "d0 mod 2 : dense, d1 mod 2 : dense) }>")
+BSC = ("#sparse_tensor.encoding<{ map = (d0, d1) -> (d1 floordiv 2 : dense, d0 floordiv 2 : compressed, "
+       "d0 mod 2 : dense, d1 mod 2 : dense) }>")
 
 
 def _t(shape: str, enc: str | None = None) -> ir.Type:
@@ -89,16 +95,37 @@ def spmm_ijk() -> ir.Module:
     a_t, b_t, c_t = _t(f"{NI}x{NK}", CSR), _t(f"{NK}x{NJ}", CSC), _t(f"{NI}x{NJ}")
 
     def body(b: SamBuilder, A, B):
-        root = b.root()
-        ci, ri = b.fiber_lookup(A, root, 0, "dense", "i")
-        cj, rjb = b.fiber_lookup(B, b.repeat(root, ci), 0, "dense", "j")
-        cka, rka = b.fiber_lookup(A, b.repeat(ri, cj), 1, "compressed", "k")
-        ckb, rkb = b.fiber_lookup(B, rjb, 1, "compressed", "k")
-        _, (ra, rb) = b.intersect([cka, ckb], [rka, rkb], "k")
-        c = b.reduce(b.alu("mul", b.array(A, ra), b.array(B, rb)), "add")
+        ci, cj, c = _inner_product(b, A, B)
         return [b.write_tensor(c_t, [ci, cj], c)]
 
     return build_graph("spmm_ijk", [a_t, b_t], [c_t], body)
+
+
+def _inner_product(b: SamBuilder, A, B, tile: tuple[int, ...] = ()):
+    """The i, j, k loops of SpMM as an inner product (on ``tile``-shaped values if given): the
+    i and j crd streams and the products reduced over k."""
+    root = b.root()
+    ci, ri = b.fiber_lookup(A, root, 0, "dense", "i")
+    cj, rjb = b.fiber_lookup(B, b.repeat(root, ci), 0, "dense", "j")
+    cka, rka = b.fiber_lookup(A, b.repeat(ri, cj), 1, "compressed", "k")
+    ckb, rkb = b.fiber_lookup(B, rjb, 1, "compressed", "k")
+    _, (ra, rb) = b.intersect([cka, ckb], [rka, rkb], "k")
+    return ci, cj, b.reduce(b.alu("matmul" if tile else "mul", b.array(A, ra, tile), b.array(B, rb, tile)), "add")
+
+
+def bspmm_ijk() -> ir.Module:
+    """C(i,j) = sum_k A(i,k) B(k,j) on 2 x 2 tiles; A, C BSR, B BSC; order i, j, k over blocks.
+    The wiring of ``spmm_ijk`` with tile values: the ALU is a tile matmul, the reduce adds tiles,
+    and the output's two block levels are written (its tile levels are the values)."""
+    nj = 8
+    a_t, b_t, c_t = _t(f"{NI}x{NK}", BSR), _t(f"{NK}x{nj}", BSC), _t(f"{NI}x{nj}", BSR)
+
+    def body(b: SamBuilder, A, B):
+        ci, cj, c = _inner_product(b, A, B, (2, 2))
+        levels = [b.fiber_write(ci, 0, "dense"), b.fiber_write(cj, 1, "compressed")]
+        return [b.output(c_t, levels, b.val_write(c))]
+
+    return build_graph("bspmm_ijk", [a_t, b_t], [c_t], body)
 
 
 def spmm_ikj() -> ir.Module:
@@ -201,11 +228,30 @@ GRAPHS: dict[str, Callable[[], ir.Module]] = {
     "spmv_locate": spmv_locate,
     "spmv_par2": spmv_par2,
     "spmm_ijk": spmm_ijk,
+    "bspmm_ijk": bspmm_ijk,
     "spmm_ikj": spmm_ikj,
     "spmm_kij": spmm_kij,
     "sddmm": sddmm,
     "add": add,
     "mul": mul,
+}
+
+# Each graph's tensors as in its formula, arguments then the result: (name, indices). The
+# simulator binds a graph's inputs by these names and sizes its output from them.
+_SPMV = (("A", "ij"), ("x", "j"), ("out", "i"))
+_SPMM = (("A", "ik"), ("B", "kj"), ("out", "ij"))
+_ELEMENTWISE = (("A", "ij"), ("B", "ij"), ("out", "ij"))
+TENSORS: dict[str, tuple[tuple[str, str], ...]] = {
+    "spmv": _SPMV,
+    "spmv_locate": _SPMV,
+    "spmv_par2": _SPMV,
+    "spmm_ijk": _SPMM,
+    "bspmm_ijk": _SPMM,
+    "spmm_ikj": _SPMM,
+    "spmm_kij": _SPMM,
+    "sddmm": (("S", "ij"), ("A", "ik"), ("B", "jk"), ("out", "ij")),
+    "add": _ELEMENTWISE,
+    "mul": _ELEMENTWISE,
 }
 
 

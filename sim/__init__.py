@@ -1,15 +1,16 @@
 """The SAM cycle simulator.
 
-``simulate(program, inputs, hw=HardwareConfig(...), check=True)`` runs a SAM graph (``Graph``,
-``GraphSequence``, or a sam-dialect MLIR module) with the compiled local-clock engine (``_engine.pyx``)
-and returns outputs, cycles and per-node statistics. ``functional`` is the functional model the
+``simulate_graph(graph, inputs, hw=HardwareConfig(...), check=True)`` runs SAM graphs (a ``Graph``,
+a ``GraphSequence``, or a sam-dialect MLIR module) with the compiled local-clock engine
+(``_engine.pyx``) and returns outputs by name, cycles and per-node statistics (``SimResult``); a
+compiled model runs with ``fuseflow.simulate``. ``functional`` is the functional model the
 engine is tested against; ``primitives`` holds one record per primitive (how each is built, read,
-run and evaluated); ``graph.GraphBuilder`` builds graphs by hand; ``canonical`` holds the classic
-kernels.
+run and evaluated); ``graph.GraphBuilder`` builds graphs by hand; ``examples`` reads the classic
+kernels from their sam-dialect definitions (``fuseflow.dialects.sam_examples``).
 """
 
 from fuseflow.sim._tokens import DATA, DONE, EMPTY, KIND_NAMES, STOP, Fifo
-from fuseflow.sim.api import FunctionResult, SimResult, SimulationMismatch, run_function, simulate
+from fuseflow.sim.api import SimResult, SimulationMismatch, simulate_graph
 from fuseflow.sim.config import COMAL, HardwareConfig
 from fuseflow.sim.errors import (
     DeadlockError,
@@ -33,6 +34,6 @@ from fuseflow.sim.trace import TraceOptions
 __all__ = [
     "COMAL", "DATA", "DONE", "EMPTY", "KIND_NAMES", "STOP", "AluCode", "DeadlockError", "Fifo",
     "Graph", "GraphBuilder", "GuardError", "HardwareConfig", "Kind", "MemoryBudgetError", "GraphSequence", "ReduceCode",
-    "FunctionResult", "SimResult", "SimulationInterrupted", "SimulationMismatch", "SpaccOverflowError",
-    "StreamError", "StreamKind", "TraceOptions", "run_function", "simulate",
+    "SimResult", "SimulationInterrupted", "SimulationMismatch", "SpaccOverflowError",
+    "StreamError", "StreamKind", "TraceOptions", "simulate_graph",
 ]

@@ -1,14 +1,15 @@
-"""``simulate()``: run a SAM program on tensors and report outputs, cycles and statistics.
+"""``simulate_graph()``: run SAM graphs on tensors and report outputs, cycles and statistics.
 
-    >>> from fuseflow.sim import simulate, canonical
-    >>> res = simulate(canonical.spmv(), {"A": A_csr, "x": x}, check=True)
+    >>> from fuseflow.sim import examples, simulate_graph
+    >>> res = simulate_graph(examples.graph("spmv"), {"A": A_csr, "x": x}, check=True)
     >>> res.outputs["out"], res.cycles
 
-``program`` is a ``Graph``, a ``GraphSequence`` (regions run in sequence; a region input named like an
-earlier region's output receives it), a sam-dialect MLIR module, MLIR text, or a path to a
-``.mlir`` file. ``check=True`` compares every output with ``expected`` (a mapping name -> value,
-one value for a single output, or a callable taking the input mapping) or, without
-``expected``, with the functional reference model; a mismatch raises ``SimulationMismatch``.
+``program`` is a ``Graph``, a ``GraphSequence`` (regions run by ``fuseflow.sim.runner``, as a
+compiled program's do; a region input named like an earlier region's output receives it), a
+sam-dialect MLIR module, MLIR text, or a path to a ``.mlir`` file. ``check=True`` compares every
+output with ``expected`` (a mapping name -> value, one value for a single output, or a callable
+taking the input mapping) or, without ``expected``, with the functional model; a mismatch raises
+``SimulationMismatch``.
 """
 
 from __future__ import annotations
@@ -21,12 +22,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from fuseflow.errors import FuseflowError
-from fuseflow.sim import functional
-from fuseflow.sim.binding import bind_inputs, make_output_builders
 from fuseflow.sim.config import HardwareConfig
-from fuseflow.sim.engine import NodeStats, run_region
+from fuseflow.sim.engine import NodeStats
 from fuseflow.sim.graph import Graph, GraphSequence
 from fuseflow.sim.resources import lane_busy
+from fuseflow.sim.runner import Runner
 from fuseflow.sim.tensors import TensorData, to_python_value
 from fuseflow.sim.trace import TraceOptions, TraceWriter
 
@@ -96,85 +96,50 @@ def _load_program(program) -> GraphSequence:
     return from_mlir.load_program(program)
 
 
-def simulate(program, inputs, hw: HardwareConfig | None = None, *, check: bool = False, expected=None,
-             trace: bool | str | Path | TraceOptions = False, rtol: float = 1e-5, atol: float = 1e-8,
-             engine: str = "compiled", progress=None, trace_offset: int = 0) -> SimResult:
+def simulate_graph(program, inputs, hw: HardwareConfig | None = None, *, check: bool = False, expected=None,
+                   trace: bool | str | Path | TraceOptions = False, rtol: float = 1e-5, atol: float = 1e-8,
+                   engine: str = "compiled", progress=None, workers: int = 1) -> SimResult:
     """Simulate ``program`` on ``inputs`` (mapping name -> tensor, or a sequence in argument
     order). ``engine="functional"`` runs the functional model (no timing: cycles are 0).
     ``trace``: True (events in the result), a path (``.json``/``.json.gz``, written region by
-    region) or ``TraceOptions`` (filters, window, counters; see ``fuseflow.sim.trace``), placed
-    at ``trace_offset`` cycles. ``progress(region, cycles, tokens, fraction)``: see
-    ``run_region``."""
+    region) or ``TraceOptions`` (filters, window, counters; see ``fuseflow.sim.trace``).
+    ``progress(region, cycles, tokens, fraction)``: see ``run_region``. ``workers``: processes
+    for the regions' cycle simulations (``fuseflow.sim.runner``)."""
     hw = hw or HardwareConfig()
-    options = TraceOptions.of(trace)
-    writer = TraceWriter(options.path) if options is not None and options.path is not None else None
-    try:
-        return _simulate(program, inputs, hw, check, expected, options, writer, rtol, atol, engine, progress,
-                         trace_offset)
-    finally:
-        if writer is not None:
-            writer.close()
-
-
-def _simulate(program, inputs, hw, check, expected, options, writer, rtol, atol, engine, progress,
-              trace_offset) -> SimResult:
     prog = _load_program(program)
-    if engine not in ("compiled", "functional"):
-        raise FuseflowError(f"unknown engine {engine!r} (compiled or functional)")
-    env: dict = {}
-    positional = None
-    if isinstance(inputs, Mapping):
-        env.update(inputs)
-    else:
-        positional = list(inputs)
-    tensors: dict[str, TensorData] = {}
-    region_cycles, stats, events, buffers, memory = [], [], [], [], []
-    for r, g in enumerate(prog.regions):
-        if positional is not None and r == 0:
-            bound = bind_inputs(g, positional)
-        else:
-            bound = bind_inputs(g, {**env, **{k: v for k, v in tensors.items()}})
-        if engine == "compiled":
-            traced = options is not None and options.wants_region(g.name)
-            res = run_region(g, bound, hw, trace=options if traced else None, offset=trace_offset + sum(region_cycles),
-                             pid=r, progress=progress)
-            outs = res.outputs
-            region_cycles.append(res.cycles)
-            stats.append(res.stats)
-            buffers.append((res.buffer_words, res.buffer_peak))
-            memory.append(res.memory_peak)
-            if writer is not None:
-                writer.add(res.trace)
-            else:
-                events += res.trace
-        else:
-            builders = make_output_builders(g, bound)
-            functional.run_graph(g, bound, builders)
-            outs = {b.spec.name: b.finish() for b in builders}
-            region_cycles.append(0)
-            stats.append([])
-            buffers.append((sum(g.buffers.values()), 0))
-            memory.append(0)
-        for name, td in outs.items():
-            tensors[name] = td
-        if positional is not None and r == 0:
-            env.update({t.name: t for t in bound})
+    runner = Runner(hw, engine=engine, trace=trace, progress=progress, workers=workers)
+    tensors, runs = runner.run(lambda region: _walk(prog, inputs, region))
     final_names = [s.name for s in prog.regions[-1].outputs]
     result = SimResult(
         outputs={n: to_python_value(tensors[n]) for n in final_names},
         tensors={n: tensors[n] for n in final_names},
-        cycles=sum(region_cycles),
-        region_cycles=region_cycles,
-        stats=stats,
+        cycles=sum(r.cycles for r in runs),
+        region_cycles=[r.cycles for r in runs],
+        stats=[r.stats for r in runs],
         hw=hw,
-        trace_events=events,
-        region_buffers=buffers,
-        region_memory=memory,
+        trace_events=[ev for r in runs for ev in r.trace],
+        region_buffers=[r.buffers for r in runs],
+        region_memory=[r.memory for r in runs],
     )
     if check:
-        want = _expected_values(prog, inputs, expected, engine)
+        want = _expected_values(prog, inputs, expected, runner.engine)
         compare_outputs(result.tensors, want, rtol=rtol, atol=atol)
     return result
+
+
+def _walk(prog: GraphSequence, inputs, region) -> dict[str, TensorData]:
+    """The regions in sequence: the first takes ``inputs`` as given, a later one its inputs by
+    name among the given ones and the earlier regions' outputs. Returns every output by name."""
+    env: dict = dict(inputs) if isinstance(inputs, Mapping) else {}
+    tensors: dict[str, TensorData] = {}
+    for r, g in enumerate(prog.regions):
+        if r == 0 and not isinstance(inputs, Mapping):
+            args = list(inputs)
+            env.update({spec.name: v for spec, v in zip(g.inputs, args, strict=False)})
+        else:
+            args = {**env, **tensors}
+        tensors.update({spec.name: t for spec, t in zip(g.outputs, region(g.name, g, args), strict=True)})
+    return tensors
 
 
 def _expected_values(prog, inputs, expected, engine) -> dict:
@@ -182,7 +147,7 @@ def _expected_values(prog, inputs, expected, engine) -> dict:
     if expected is None:
         if engine == "functional":
             raise FuseflowError("check=True with the functional engine needs an expected value")
-        ref = simulate(prog, inputs, engine="functional")
+        ref = simulate_graph(prog, inputs, engine="functional")
         return {n: _sparse_or_dense(ref.outputs[n]) for n in names}
     if isinstance(expected, Callable) and not isinstance(expected, Mapping):
         expected = expected(inputs)
@@ -237,6 +202,8 @@ def compare_outputs(got: Mapping, expected: Mapping, *, rtol: float, atol: float
             _compare_sparse(name, sp.csr_matrix(to_python_value(value) if written else value), want, rtol, atol)
             continue
         got_dense = value.to_dense() if written else np.asarray(value)
+        if sp.issparse(want):  # a blocked output: its stored tiles hold zeros the matrix does not
+            want = want.toarray()
         ok = np.isclose(got_dense, want, rtol=rtol, atol=atol, equal_nan=True)
         if not ok.all():
             bad = np.argwhere(~ok)
@@ -246,38 +213,6 @@ def compare_outputs(got: Mapping, expected: Mapping, *, rtol: float, atol: float
                 f"output {name!r} MISMATCH: {len(bad)} of {ok.size} elements differ (max abs error {err:.3g}); "
                 f"first at {first}: got {got_dense[first]!r}, expected {want[first]!r}"
             )
-
-
-@dataclass
-class FunctionResult:
-    """Result of ``run_function``: dense outputs in result order, cycles, per-node stats."""
-
-    outputs: list[np.ndarray]
-    cycles: int
-    stats: list[NodeStats]
-    result: SimResult
-    tensors: list[TensorData] = field(default_factory=list)  # the outputs as written (stored entries)
-
-
-def run_function(func_op, args, hw: HardwareConfig | None = None, *, engine: str = "cycle", trace=None,
-                 check: bool = False, progress=None, trace_offset: int = 0) -> FunctionResult:
-    """Simulate one sam-dialect ``func.func`` on positional tensors (numpy, scipy, torch).
-
-    This is the per-region entry point of program runners: ``engine`` is ``"cycle"`` (the
-    compiled engine) or ``"functional"`` (the functional model); ``trace``, ``trace_offset`` and
-    ``progress`` as for ``simulate``.
-    """
-    from fuseflow.dialects.sam_graph import SamGraph
-    from fuseflow.sim.from_mlir import graph_from_func
-
-    engines = {"cycle": "compiled", "compiled": "compiled", "functional": "functional"}
-    if engine not in engines:
-        raise FuseflowError(f"unknown engine {engine!r} (cycle or functional)")
-    g = graph_from_func(SamGraph(func_op))
-    res = simulate(g, list(args), hw=hw, engine=engines[engine], trace=trace or False, check=check, progress=progress,
-                   trace_offset=trace_offset)
-    written = [res.tensors[s.name] for s in g.outputs]
-    return FunctionResult([t.to_dense() for t in written], res.cycles, res.stats[0], res, written)
 
 
 def _compare_sparse(name, got, want, rtol, atol) -> None:

@@ -238,7 +238,11 @@ def array(refs, vals, *, where="array"):
 
 
 def _gelu(x):
-    # exact GELU (PyTorch's default): x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2))
+    # exact GELU (PyTorch's default): x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)); a scalar through
+    # the C library's erf, as the engine's kernel (scipy's differs in the last bit), so that the
+    # model gives the engine's values exactly; a tile through scipy's, as both engines do
+    if np.ndim(x) == 0:
+        return 0.5 * float(x) * (1.0 + math.erf(float(x) * 0.7071067811865476))
     return 0.5 * x * (1.0 + erf(x * 0.7071067811865476))
 
 

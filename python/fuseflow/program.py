@@ -2,8 +2,9 @@
 
 The program function (``fuseflow.program``) holds constants (model weights), one ``func.call``
 per fusion region (a SAM graph function), ``sparse_tensor.convert`` where a graph wrote its
-result in another storage order or format, and the return. ``Program.run`` walks it, simulating
-each graph; the cycle count of the program is the sum over regions (FuseFlow's convention).
+result in another storage order or format, and the return. ``Program.run`` walks it and
+``fuseflow.sim.runner`` simulates each graph (in order, or side by side with ``workers``); the
+cycle count of the program is the sum over regions (FuseFlow's convention).
 """
 
 from __future__ import annotations
@@ -105,9 +106,11 @@ class ProgramResult:
 
 
 def _dense(value) -> np.ndarray:
-    """A value the program runner holds as a dense array (a sparse intermediate is kept as a
-    scipy matrix of its stored entries between regions)."""
-    return np.asarray(value.toarray()) if hasattr(value, "toarray") else value  # as TensorData.to_dense
+    """A value the program runner holds as a dense array (a region's result is kept as written,
+    a ``TensorData``, between regions)."""
+    from fuseflow.sim.tensors import TensorData
+
+    return value.to_dense() if isinstance(value, TensorData) else value
 
 
 def _input_shapes(inputs, names: list[str]) -> list[tuple | None]:
@@ -166,6 +169,7 @@ class Program:
         self.dynamic: dict[str, set[int]] = {}
         self._recompile = None
         self._variants: dict[tuple, Program] = {}
+        self._graphs: dict = {}  # region name -> simulator graph (``region_graph``)
 
     def for_shapes(self, inputs) -> Program:
         """The program to run ``inputs`` on: this one when their shapes are the ones it was
@@ -298,68 +302,68 @@ class Program:
         return [to_numpy(a, f"input '{names[k]}'" if k < len(names) else f"input {k}").astype(np.float32, copy=False)
                 for k, a in enumerate(args)]
 
-    def run(self, inputs, *, hw=None, engine: str = "cycle", trace=False, progress=None) -> ProgramResult:
+    def region_graph(self, name: str):
+        """The simulator graph of region ``name`` (``fuseflow.sim.graph.Graph``), read from its
+        sam function once and kept: every run of the program simulates the same graphs."""
+        if name not in self._graphs:
+            from fuseflow.dialects.sam_graph import SamGraph
+            from fuseflow.sim.from_mlir import graph_from_func
+
+            self._graphs[name] = graph_from_func(SamGraph(self.graph(name)))
+        return self._graphs[name]
+
+    def run(self, inputs, *, hw=None, engine: str = "cycle", trace=False, progress=None,
+            workers: int = 1) -> ProgramResult:
         """Simulate every region in program order on ``inputs`` (forward() arguments);
         ``engine`` is "cycle" (the compiled engine) or "functional" (the functional model).
         ``trace``: True (events in the result), a path (written region by region) or
         ``fuseflow.sim.TraceOptions``; ``progress(region, cycles, tokens, fraction)``: called
-        about twice a second during long regions (see ``fuseflow.sim.engine.run_region``).
-        Inputs of other sizes in dynamic dimensions run on the program compiled for them
-        (``for_shapes``)."""
+        about twice a second during long regions (see ``fuseflow.sim.engine.run_region``);
+        ``workers``: processes that run the regions' cycle simulations side by side
+        (``fuseflow.sim.runner``: the same results as in order). Inputs of other sizes in
+        dynamic dimensions run on the program compiled for them (``for_shapes``)."""
         variant = self.for_shapes(inputs)
         if variant is not self:
-            return variant.run(inputs, hw=hw, engine=engine, trace=trace, progress=progress)
-        return self._run_here(inputs, hw, engine, trace, progress)
-
-    def _run_here(self, inputs, hw, engine: str, trace, progress) -> ProgramResult:
-        from fuseflow.sim.trace import TraceOptions, TraceWriter
-
-        options = TraceOptions.of(trace)
-        writer = TraceWriter(options.path) if options is not None and options.path is not None else None
-        try:
-            return self._run(inputs, hw, engine, options, writer, progress)
-        finally:
-            if writer is not None:
-                writer.close()
-
-    def _run(self, inputs, hw, engine: str, options, writer, progress) -> ProgramResult:
-        from fuseflow.relayout import sparse_words
+            return variant.run(inputs, hw=hw, engine=engine, trace=trace, progress=progress, workers=workers)
         from fuseflow.sim import HardwareConfig
-        from fuseflow.sim.api import run_function
         from fuseflow.sim.resources import check_pe_budget
-        from fuseflow.sim.tensors import stored_value
+        from fuseflow.sim.runner import Runner
 
-        entry = self.entry
-        block = entry.regions[0].blocks[0]
+        config = hw or HardwareConfig()
+        runner = Runner(config, engine=engine, trace=trace, progress=progress, workers=workers)
+        if runner.engine == "cycle" and config.pe_budget:
+            # every region before the first is simulated (the engine checks each one again)
+            lanes = self.lanes
+            for region, counts in self.primitives.items():
+                check_pe_budget(region, counts, lanes[region], config.pe_budget)
+        (outputs, relayouts), runs = runner.run(lambda region: self._walk(inputs, config, region))
+        return ProgramResult(outputs, sum(r.cycles for r in runs) + sum(relayouts.values()),
+                             {r.name: r.cycles for r in runs}, {r.name: r.stats for r in runs},
+                             [ev for r in runs for ev in r.trace], {r.name: r.buffers for r in runs}, relayouts,
+                             {r.name: r.memory for r in runs})
+
+    def _walk(self, inputs, hw, region) -> tuple[list[np.ndarray], dict[str, int]]:
+        """Execute the program function, ``region`` simulating each graph call (see
+        ``fuseflow.sim.runner``): the outputs (dense, in result order) and the relayouts' cycles."""
+        from fuseflow.relayout import sparse_words
+
+        block = self.entry.regions[0].blocks[0]
         args = self.bind(inputs)
         if len(args) != len(block.arguments):
             raise FuseflowError(f"the program takes {len(block.arguments)} inputs, got {len(args)}")
-        env: dict = {}
-        for a, v in zip(block.arguments, args, strict=True):
-            env[a] = v
+        env: dict = dict(zip(block.arguments, args, strict=True))
         constants = ConstantReader(self.module)
-        region_cycles: dict[str, int] = {}
-        region_buffers: dict[str, tuple[int, int]] = {}
-        region_memory: dict[str, int] = {}
-        stats: dict[str, Any] = {}
         outputs: list[np.ndarray] = []
-        events: list[dict] = []
         # relayouts happen between the regions; each is a line of its own in the cycle count (a
         # sparse one is costed on its stored entries once the program holds the value)
-        config = hw or HardwareConfig()
-        relayouts = {r.name: config.relayout_cycles(r.elements) for r in self.relayouts if not r.sparse_levels}
+        relayouts = {r.name: hw.relayout_cycles(r.elements) for r in self.relayouts if not r.sparse_levels}
         pending = [r for r in self.relayouts if r.sparse_levels]
 
         def cost_sparse_relayouts() -> None:
             for r in [r for r in pending if r.value in env]:
-                relayouts[r.name] = config.relayout_cycles(sparse_words(_dense(env[r.value]), r.sparse_levels))
+                relayouts[r.name] = hw.relayout_cycles(sparse_words(_dense(env[r.value]), r.sparse_levels))
                 pending.remove(r)
 
-        if engine != "functional" and hw is not None and hw.pe_budget:
-            # every region before the first is simulated (the engine checks each one again)
-            lanes = self.lanes
-            for region, counts in self.primitives.items():
-                check_pe_budget(region, counts, lanes[region], hw.pe_budget)
         for op in block.operations:
             name = op_name(op)
             if name == "arith.constant":
@@ -368,24 +372,11 @@ class Program:
             elif name == "func.call":
                 cost_sparse_relayouts()
                 callee = ir.FlatSymbolRefAttr(op.attributes["callee"]).value
-                graph_args = [env[v] for v in op.operands]
-                traced = options is not None and options.wants_region(callee)
-                res = run_function(self.graph(callee), graph_args, hw=hw, engine=engine,
-                                   trace=options.in_memory() if traced else None, progress=progress,
-                                   trace_offset=sum(region_cycles.values()) + sum(relayouts.values()))
-                region_events = [{**ev, "pid": len(region_cycles)} for ev in res.result.trace_events]
-                if writer is not None:
-                    writer.add(region_events)
-                else:
-                    events += region_events
-                region_cycles[callee] = res.cycles
-                region_buffers[callee] = res.result.region_buffers[0]
-                region_memory[callee] = res.result.region_memory[0]
-                stats[callee] = res.stats
-                # sparse results keep their stored entries (explicit zeros included) for the
-                # regions that read them; everything else is a dense array
-                for r, t in zip(op.results, res.tensors, strict=True):
-                    env[r] = stored_value(t)
+                written = region(callee, self.region_graph(callee), [env[v] for v in op.operands],
+                                 sum(relayouts.values()))
+                # a result travels as written (its stored entries, explicit zeros included) to
+                # the regions that read it
+                env.update(zip(op.results, written, strict=True))
             elif name == "sparse_tensor.convert":
                 env[op.results[0]] = env[op.operands[0]]
             elif name in DENSE_OPS:
@@ -395,8 +386,7 @@ class Program:
             elif any(True for r in op.results for _ in r.uses):
                 raise FuseflowError(f"{op.location}: the program runner does not execute '{name}'")
         cost_sparse_relayouts()
-        return ProgramResult(outputs, sum(region_cycles.values()) + sum(relayouts.values()), region_cycles, stats,
-                             events, region_buffers, relayouts, region_memory)
+        return outputs, relayouts
 
     def reference(self, inputs) -> list[np.ndarray]:
         """PyTorch eager outputs of the compiled model on ``inputs``."""

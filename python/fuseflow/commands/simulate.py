@@ -7,6 +7,7 @@ Examples:
     fuseflow simulate spmm.mlir --inputs A.mtx B.mtx --hw fifo_depth=unbounded --hw memory=off
     fuseflow simulate spmm.mlir --inputs A.mtx B.mtx --json --trace trace.json --check
     fuseflow simulate prog.mlir --inputs x.npy --trace t.json.gz --trace-nodes 'spacc*' --trace-window 0:50000
+    fuseflow simulate prog.mlir --inputs x.npy --workers 2     # regions side by side, same results
 
 Long runs show progress on a terminal (cycles simulated, tokens/s, how far the outermost loop
 has come and an ETA from it); Ctrl-C stops a run and prints where it stopped with the busiest
@@ -42,6 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="trace only these nodes (names or kinds, fnmatch patterns, e.g. 'spacc*')")
     parser.add_argument("--trace-window", metavar="START:END", help="trace only cycles START to END of the run")
     parser.add_argument("--no-trace-counters", action="store_true", help="no counter tracks in the trace")
+    parser.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="simulate the regions in N processes side by side (same results; no --trace)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress display during long runs")
     parser.add_argument("--check", action="store_true", help="compare outputs with the functional reference model")
     parser.add_argument("--save", metavar="FILE.npz", help="save the (dense) outputs to an .npz archive")
@@ -124,7 +127,7 @@ def run_program(module, inputs, hw, args, trace, progress) -> int:
     prog = Program(module, None, {}, None)
     if isinstance(inputs, dict):
         inputs = _program_args(prog, inputs)
-    res = prog.run(inputs, hw=hw, trace=trace, progress=progress)
+    res = prog.run(inputs, hw=hw, trace=trace, progress=progress, workers=args.workers)
     progress.stop()
     if args.check:  # the compiled engine against the functional model
         from fuseflow.simulation import check_outputs
@@ -288,9 +291,10 @@ class ProgressDisplay:
 
 
 def run_graph(inputs, hw, args, trace, progress) -> int:
-    from fuseflow.sim import simulate
+    from fuseflow.sim import simulate_graph
 
-    res = simulate(Path(args.ir_file), inputs, hw=hw, check=args.check, trace=trace or False, progress=progress)
+    res = simulate_graph(Path(args.ir_file), inputs, hw=hw, check=args.check, trace=trace or False, progress=progress,
+                         workers=args.workers)
     progress.stop()
     if args.save:
         import numpy as np

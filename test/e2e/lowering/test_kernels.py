@@ -101,7 +101,7 @@ def test_a_refused_compile_dumps_no_repro(tmp_path, monkeypatch):
 def test_compressed_output_after_an_intersection_drops_empty_fibers(optimize):
     """DCSR * DCSR: rows both store but whose columns do not meet are dropped (crd_drop), so
     the written tensor is canonical: every stored row has a stored entry."""
-    from fuseflow.sim.api import run_function
+    from fuseflow.sim import simulate_graph
 
     a = sparse((12, 10), 0.2, 0, layout="dense")
     b = sparse((12, 10), 0.2, 5, layout="dense")
@@ -112,8 +112,8 @@ def test_compressed_output_after_an_intersection_drops_empty_fibers(optimize):
     prog = compile(Fn(lambda x, y: x * y), args, sparse=fmts, fusion="full", optimize=optimize)
     assert "sam.crd_drop" in prog.stage("lowered")
     _check(prog, args)
-    run = run_function(prog.graph(prog.regions[0].name), [x for x in args], engine="functional")
-    (out,) = run.result.tensors.values()  # the graph's one output, as written
+    run = simulate_graph(prog.region_graph(prog.regions[0].name), list(args), engine="functional")
+    (out,) = run.tensors.values()  # the graph's one output, as written
     rows, cols = out.levels[0], out.levels[1]
     assert len(rows.crd) == int(((a * b) != 0).any(1).sum())  # only rows with an entry
     assert all(cols.seg[n + 1] > cols.seg[n] for n in range(len(rows.crd)))

@@ -21,6 +21,11 @@ def _built(name):
         return ctx, module
 
 
+def test_every_checked_in_graph_has_its_builder():
+    assert sorted(p.stem for p in GRAPH_DIR.glob("*.mlir")) == sorted(sam_examples.GRAPHS)
+    assert sorted(sam_examples.TENSORS) == sorted(sam_examples.GRAPHS)
+
+
 @pytest.mark.parametrize("name", sorted(sam_examples.GRAPHS))
 def test_checked_in_graph_matches_builder(name):
     ctx, built = _built(name)

@@ -11,7 +11,7 @@ from fuseflow.bindings import ir, print_module
 from fuseflow.context import make_context, parse_module
 from fuseflow.dialects.sam_graph import SamGraph, check_loop_nests, sam_functions
 from fuseflow.passes import run_pipeline
-from fuseflow.sim import simulate
+from fuseflow.sim import simulate_graph
 from fuseflow.sim.from_mlir import graph_from_func
 from fuseflow.sim.graph import GraphSequence
 
@@ -199,7 +199,7 @@ def random_inputs(graph: SamGraph, seed: int) -> list[np.ndarray]:
 
 def simulate_outputs(graph: SamGraph, inputs, engine: str) -> dict:
     """Output name -> (formats, per-level seg/crd arrays, values) of one graph function."""
-    res = simulate(GraphSequence([graph_from_func(graph)]), inputs, engine=engine)
+    res = simulate_graph(GraphSequence([graph_from_func(graph)]), inputs, engine=engine)
     out = {}
     for name, td in res.tensors.items():
         levels = [(lv.format, None if lv.seg is None else lv.seg.tolist(), None if lv.crd is None else lv.crd.tolist())

@@ -10,7 +10,7 @@ from sam_pass_cases import LIT_PASSES, sam_chunks
 from fuseflow.context import make_context, parse_module
 from fuseflow.dialects.sam_graph import sam_functions
 from fuseflow.passes import run_pipeline
-from fuseflow.sim import HardwareConfig, simulate
+from fuseflow.sim import HardwareConfig, simulate_graph
 from fuseflow.sim.errors import BufferBudgetError, DeadlockError
 from fuseflow.sim.from_mlir import graph_from_func
 from fuseflow.sim.graph import GraphSequence
@@ -29,7 +29,7 @@ def _rowmax_sub(sized: bool):
 
 
 def _run(prog, **hw):
-    return simulate(prog, [X], hw=HardwareConfig(**hw))
+    return simulate_graph(prog, [X], hw=HardwareConfig(**hw))
 
 
 def test_sized_fifos_run_where_default_ones_deadlock():

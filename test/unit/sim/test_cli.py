@@ -102,3 +102,21 @@ def test_compiled_program_takes_named_inputs_top_and_reports_the_full_config(tmp
     assert "no input named 'argx'; its inputs are arg0, arg1" in capsys.readouterr().err
     assert main(["simulate", str(prog), "--inputs", named[0]]) == 1
     assert "missing program input(s) arg0" in capsys.readouterr().err
+
+
+def test_workers_simulate_a_program_s_regions_side_by_side_with_the_same_report(tmp_path, capsys):
+    prog = tmp_path / "sae.mlir"
+    assert main(["compile", "sae", "--fusion", "unfused", "-o", str(prog)]) == 0  # 6 regions
+    rng = np.random.default_rng(0)
+    inputs = []
+    for k, shape in enumerate([(8, 64), (16, 64), (64, 16)]):
+        np.save(tmp_path / f"a{k}.npy", (rng.random(shape) * (rng.random(shape) < 0.3)).astype(np.float32))
+        inputs.append(str(tmp_path / f"a{k}.npy"))
+    capsys.readouterr()
+    docs = []
+    for workers in ("1", "2"):
+        assert main(["simulate", str(prog), "--inputs", *inputs, "--json", "--workers", workers]) == 0
+        docs.append(json.loads(capsys.readouterr().out))
+    assert len(docs[0]["region_cycles"]) == 6 and docs[1] == docs[0]
+    assert main(["simulate", str(prog), "--inputs", *inputs, "--workers", "2", "--trace", str(tmp_path / "t.json")]) == 1
+    assert "workers=1 to trace" in capsys.readouterr().err

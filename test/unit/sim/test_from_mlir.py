@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 from fuseflow.errors import FuseflowError
-from fuseflow.sim import HardwareConfig, simulate
+from fuseflow.sim import HardwareConfig, simulate_graph
 from fuseflow.sim.from_mlir import load_program
 
 GRAPHS = Path(__file__).resolve().parents[2] / "lit" / "dialects" / "sam" / "graphs"
@@ -27,6 +27,9 @@ S_IJ, A2_IJ = rnd(NI, J, 3), rnd(NI, J, 4)
 X_K = np.random.default_rng(0).random(K)
 X_J = np.random.default_rng(1).random(J)
 DA, DB = np.random.default_rng(2).random((NI, K)), np.random.default_rng(3).random((J, K))
+# 2 x 2 tiles, about half of them zero (bspmm_ijk: J = 8)
+BLOCKS_IK, BLOCKS_KJ = (np.random.default_rng(s).random((m, n)) * np.kron(np.random.default_rng(s).random((m // 2, n // 2)) < 0.5, np.ones((2, 2)))
+                        for s, (m, n) in ((4, (NI, K)), (5, (K, 8))))
 
 CASES = {
     "spmv": ([rnd(NI, J, 5), X_J], lambda a, x: a @ x),
@@ -35,6 +38,7 @@ CASES = {
     "spmm_ijk": ([A_IK, B_KJ], lambda a, b: (a @ b).toarray()),
     "spmm_ikj": ([A_IK, B_KJ], lambda a, b: (a @ b).toarray()),
     "spmm_kij": ([A_IK, B_KJ], lambda a, b: (a @ b).toarray()),
+    "bspmm_ijk": ([BLOCKS_IK, BLOCKS_KJ], lambda a, b: a @ b),
     "sddmm": ([S_IJ, DA, DB], lambda s, a, b: s.multiply(a @ b.T).toarray()),
     "add": ([S_IJ, A2_IJ], lambda a, b: (a + b).toarray()),
     "mul": ([S_IJ, A2_IJ], lambda a, b: a.multiply(b).toarray()),
@@ -52,10 +56,10 @@ def graph_path(name):
 @pytest.mark.parametrize("hw", [HardwareConfig(), HardwareConfig(fifo_depth=0, memory=False)], ids=["default", "comal"])
 def test_canonical_dialect_graphs(name, hw):
     inputs, fn = CASES[name]
-    res = simulate(graph_path(name), inputs, hw=hw, check=True, expected=fn(*inputs))
+    res = simulate_graph(graph_path(name), inputs, hw=hw, check=True, expected=fn(*inputs))
     assert res.cycles > 0
     # named binding and the functional model agree too
-    simulate(graph_path(name), {f"arg{k}": v for k, v in enumerate(inputs)}, check=True)
+    simulate_graph(graph_path(name), {f"arg{k}": v for k, v in enumerate(inputs)}, check=True)
 
 
 def test_module_object_and_text_are_accepted():
@@ -64,20 +68,20 @@ def test_module_object_and_text_are_accepted():
     text = graph_path("spmv").read_text()
     a, x = CASES["spmv"][0]
     want = a @ x
-    simulate(text, [a, x], check=True, expected=want)
-    simulate(parse_module(text, make_context()), [a, x], check=True, expected=want)
+    simulate_graph(text, [a, x], check=True, expected=want)
+    simulate_graph(parse_module(text, make_context()), [a, x], check=True, expected=want)
 
 
 def test_shape_mismatch_names_the_tensor():
     a, x = CASES["spmv"][0]
     with pytest.raises(FuseflowError, match="arg1.*shape"):
-        simulate(graph_path("spmv"), [a, np.ones(J + 1)])
+        simulate_graph(graph_path("spmv"), [a, np.ones(J + 1)])
 
 
 def test_missing_input_names_the_reading_node():
     a, _ = CASES["spmv"][0]
     with pytest.raises(FuseflowError, match="no input tensor named 'arg1'.*needed by node"):
-        simulate(graph_path("spmv"), {"arg0": a})
+        simulate_graph(graph_path("spmv"), {"arg0": a})
 
 
 def test_bad_file_and_malformed_module():
@@ -88,18 +92,23 @@ def test_bad_file_and_malformed_module():
 
 
 @pytest.mark.parametrize("engine", ["cycle", "functional"])
-def test_run_function_on_a_func_op(engine):
-    from fuseflow.context import make_context, parse_module
-    from fuseflow.dialects.sam_graph import sam_functions
-    from fuseflow.sim import run_function
+def test_a_program_region_runs_as_its_graph(engine):
+    from fuseflow.program import Program
 
-    module = parse_module(graph_path("spmm_ikj").read_text(), make_context())
-    func_op = sam_functions(module)[0].func
-    res = run_function(func_op, [A_IK.toarray().astype(np.float32), B_KJ.toarray()], engine=engine)
-    np.testing.assert_allclose(res.outputs[0], (A_IK @ B_KJ).toarray(), rtol=1e-6)
+    prog = Program(load_program_module("spmm_ikj"), None, {}, None)
+    g = prog.region_graph("spmm_ikj")
+    assert prog.region_graph("spmm_ikj") is g  # read once
+    res = simulate_graph(g, [A_IK.toarray().astype(np.float32), B_KJ.toarray()], engine=engine)
+    np.testing.assert_allclose(res.outputs["out"].toarray(), (A_IK @ B_KJ).toarray(), rtol=1e-6)
     assert (res.cycles > 0) == (engine == "cycle")
     with pytest.raises(FuseflowError, match="unknown engine"):
-        run_function(func_op, [A_IK, B_KJ], engine="fast")
+        simulate_graph(g, [A_IK, B_KJ], engine="fast")
+
+
+def load_program_module(name):
+    from fuseflow.context import make_context, parse_module
+
+    return parse_module(graph_path(name).read_text(), make_context())
 
 
 COO_ADD = """
@@ -130,5 +139,5 @@ def test_coo_inputs_read_as_nonunique_and_singleton_levels(engine):
     prog = load_program(COO_ADD)
     assert [s.format for s in prog.regions[0].inputs] == ["ns", "ns"]
     a, b = rnd(NI, J, 8), rnd(NI, J, 9)
-    res = simulate(prog, [a, b], engine=engine)
+    res = simulate_graph(prog, [a, b], engine=engine)
     np.testing.assert_allclose(res.outputs["out"].toarray(), (a + b).toarray())

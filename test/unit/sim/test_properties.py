@@ -9,7 +9,7 @@ from conftest import run_prim
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fuseflow.sim import HardwareConfig, canonical, functional, simulate
+from fuseflow.sim import HardwareConfig, examples, functional, simulate_graph
 from fuseflow.sim.graph import StreamKind
 from fuseflow.sim.tensors import from_value
 from fuseflow.sim.tokens import same_stream
@@ -51,20 +51,19 @@ DEPTHS = st.sampled_from([0, 2, 3, 5])
 def test_random_spmm(a, b, depth, kernel):
     k = a.shape[1]
     b = sp.random(k, b.shape[1], density=0.4, random_state=b.nnz, format="csr")
-    simulate(canonical.CANONICAL[kernel](), {"A": a, "B": b}, hw=HardwareConfig(fifo_depth=depth), check=True, expected=(a @ b).toarray())
+    simulate_graph(examples.graph(kernel), {"A": a, "B": b}, hw=HardwareConfig(fifo_depth=depth), check=True, expected=(a @ b).toarray())
 
 
 @SETTINGS
-@given(sparse_matrix(), st.integers(0, 1000), DEPTHS, st.sampled_from(["sparse_add", "sparse_mul"]))
+@given(sparse_matrix(), st.integers(0, 1000), DEPTHS, st.sampled_from(["add", "mul"]))
 def test_random_elementwise_and_sddmm(a, seed, depth, kernel):
     b = sp.random(*a.shape, density=0.4, random_state=seed, format="csr")
     hw = HardwareConfig(fifo_depth=depth)
-    want = (a + b) if kernel == "sparse_add" else a.multiply(b)
-    simulate(canonical.CANONICAL[kernel](), {"A": a, "B": b}, hw=hw, check=True, expected=want.toarray())
-    simulate(canonical.sparse_mul("cc"), {"A": a, "B": b}, hw=hw, check=True, expected=a.multiply(b).toarray())
+    want = (a + b) if kernel == "add" else a.multiply(b)
+    simulate_graph(examples.graph(kernel), {"A": a, "B": b}, hw=hw, check=True, expected=want.toarray())
     rng = np.random.default_rng(seed)
-    da, db = sp.csr_matrix(rng.random((a.shape[0], 3))), sp.csr_matrix(rng.random((3, a.shape[1])))
-    simulate(canonical.sddmm(), {"M": a, "A": da, "B": db}, hw=hw, check=True, expected=a.multiply(da @ db).toarray())
+    da, db = rng.random((a.shape[0], 3)), rng.random((a.shape[1], 3))
+    simulate_graph(examples.graph("sddmm"), {"S": a, "A": da, "B": db}, hw=hw, check=True, expected=a.multiply(da @ db.T).toarray())
 
 
 def both(build, streams, tensors=()):

@@ -18,7 +18,7 @@ from fuseflow.dialects import sam_examples, sam_graph
 from fuseflow.errors import FuseflowError
 from fuseflow.passes.sam_parallelize import LANE_ATTR
 from fuseflow.program import Program
-from fuseflow.sim import HardwareConfig, simulate
+from fuseflow.sim import HardwareConfig, simulate_graph
 from fuseflow.sim.engine import run_region
 from fuseflow.sim.errors import PeBudgetError
 from fuseflow.sim.from_mlir import graph_from_func
@@ -119,7 +119,7 @@ def test_from_mlir_carries_lane_tags_to_nodes_and_statistics():
         f"{sg.ops[k].name.removeprefix('sam.')}{k}": lane for lane, positions in LANE_OPS.items() for k in positions}
     assert lanes["fiber_lookup4"] == "0" and lanes["reduce12"] == "0" and lanes["fiber_lookup13"] == "1"
     a, x = skewed_matrix(), np.arange(5.0)
-    res = simulate(module, [a, x], hw=NOMEM, check=True)
+    res = simulate_graph(module, [a, x], hw=NOMEM, check=True)
     np.testing.assert_allclose(res.outputs["out"], a @ x)
     busy = lane_busy(res.stats[0])
     by_name = {s.name: s.busy_cycles for s in res.stats[0]}
@@ -128,7 +128,7 @@ def test_from_mlir_carries_lane_tags_to_nodes_and_statistics():
     assert busy["0"] > busy["1"]  # the full rows all went to lane 0
     assert lane_imbalance(busy) == pytest.approx(2 * busy["0"] / (busy["0"] + busy["1"]))
     # the full rows on the odd positions: the lanes swap their work exactly
-    swapped = simulate(module, [sp.csr_matrix(a.toarray()[[1, 0, 3, 2]]), x], hw=NOMEM, check=True)
+    swapped = simulate_graph(module, [sp.csr_matrix(a.toarray()[[1, 0, 3, 2]]), x], hw=NOMEM, check=True)
     assert lane_busy(swapped.stats[0]) == {"0": busy["1"], "1": busy["0"]}
     assert [r["lane"] for r in res.to_json()["regions"][0] if r["name"] == "alu11"] == ["0"]
     assert res.to_json()["lane_busy"] == [busy]
@@ -150,13 +150,13 @@ def test_pe_budget_below_the_count_raises_naming_the_largest_kinds():
     _, module = tagged_spmv_par2()
     inputs = [skewed_matrix(), np.arange(5.0)]
     with pytest.raises(PeBudgetError) as err:
-        simulate(module, inputs, hw=HardwareConfig(pe_budget=25))
+        simulate_graph(module, inputs, hw=HardwareConfig(pe_budget=25))
     assert str(err.value) == ("spmv_par2 uses 26 primitives (budget 25, HardwareConfig.pe_budget): 5 fiber_lookup, "
                               "4 array, 2 alu, 2 fork, 2 intersect, ...; use fewer lanes (it has 2)")
     assert isinstance(err.value, FuseflowError)
-    cycles = simulate(module, inputs).cycles
-    assert simulate(module, inputs, hw=HardwareConfig(pe_budget=26)).cycles == cycles
-    assert simulate(module, inputs, hw=HardwareConfig(pe_budget=0)).cycles == cycles
+    cycles = simulate_graph(module, inputs).cycles
+    assert simulate_graph(module, inputs, hw=HardwareConfig(pe_budget=26)).cycles == cycles
+    assert simulate_graph(module, inputs, hw=HardwareConfig(pe_budget=0)).cycles == cycles
 
 
 def test_pe_budget_of_a_serial_region_advises_a_smaller_region():

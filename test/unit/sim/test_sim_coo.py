@@ -9,7 +9,7 @@ import scipy.sparse as sp
 from conftest import run_prim
 
 from fuseflow.errors import FuseflowError
-from fuseflow.sim import GraphBuilder, HardwareConfig, simulate
+from fuseflow.sim import GraphBuilder, HardwareConfig, simulate_graph
 from fuseflow.sim.graph import StreamKind
 from fuseflow.sim.tensors import from_value
 from fuseflow.sim.tokens import parse, same_stream
@@ -126,7 +126,7 @@ def test_coo_add_and_mul_end_to_end(union, fmt):
     want = x + y if union else x * y
     for engine in ("functional", "compiled"):
         for hw in (HardwareConfig(fifo_depth=2), HardwareConfig()):
-            res = simulate(g, {"A": x, "B": y}, hw=hw, engine=engine)
+            res = simulate_graph(g, {"A": x, "B": y}, hw=hw, engine=engine)
             got = res.outputs["out"]
             np.testing.assert_allclose(got.toarray() if sp.issparse(got) else got, want)
 
@@ -137,7 +137,7 @@ def test_nonunique_scan_cycles():
     A = b.input("A", "ns")
     crd, _ = b.fiber_lookup(b.root(), A, 0)
     b.sink(crd, "crd")
-    res = simulate(b.build(), {"A": coo()}, hw=HardwareConfig(memory=False, fifo_depth=0))
+    res = simulate_graph(b.build(), {"A": coo()}, hw=HardwareConfig(memory=False, fifo_depth=0))
     assert res.cycles == 6
 
 
@@ -148,7 +148,7 @@ def test_locate_rejects_singleton_levels():
     _, loc, _ = b.locate(i, ri, b.root(), A, 1)
     b.sink(loc, "loc")
     with pytest.raises(FuseflowError, match="locate needs a dense or compressed level"):
-        simulate(b.build(), {"A": coo(), "x": np.ones(3)})
+        simulate_graph(b.build(), {"A": coo(), "x": np.ones(3)})
 
 
 def test_duplicate_entries_are_summed():

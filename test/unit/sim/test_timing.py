@@ -12,8 +12,8 @@ from fuseflow.sim import (
     GraphBuilder,
     GuardError,
     HardwareConfig,
-    canonical,
-    simulate,
+    examples,
+    simulate_graph,
 )
 from fuseflow.sim.graph import Graph, Kind, Node, StreamKind
 from fuseflow.sim.tensors import Level, TensorData
@@ -42,7 +42,7 @@ def test_single_compressed_scan_cycles(length, cycles):
     # token per cycle from cycle 1: L crds, S0 (it must see the next token, visible at 2), D;
     # the sink takes D one cycle after it is emitted and finishes a cycle later.
     lv = [Level("c", 8, np.array([0, length]), np.arange(length))]
-    res = simulate(scan_graph(lv), {"A": tensor(lv, length)}, hw=NOMEM)
+    res = simulate_graph(scan_graph(lv), {"A": tensor(lv, length)}, hw=NOMEM)
     assert res.cycles == cycles
 
 
@@ -54,7 +54,7 @@ def test_two_level_scan_cycles(depth):
     lens = [3, 0, 2, 1]
     seg = np.concatenate([[0], np.cumsum(lens)])
     lv = [Level("d", 4), Level("c", 5, seg, np.arange(seg[-1]) % 5)]
-    res = simulate(scan_graph(lv), {"A": tensor(lv, seg[-1])}, hw=HardwareConfig(memory=False, fifo_depth=depth))
+    res = simulate_graph(scan_graph(lv), {"A": tensor(lv, seg[-1])}, hw=HardwareConfig(memory=False, fifo_depth=depth))
     assert res.cycles == sum(lens) + len(lens) + 4
     scan = [s for s in res.stats[0] if s.kind == "fiber_lookup"][1]
     assert scan.tokens_out == 2 * (sum(lens) + len(lens) + 1)  # crd and ref ports
@@ -69,7 +69,7 @@ def test_backpressure_cycles_with_depth_one():
     lens = [3, 0, 2, 1]
     seg = np.concatenate([[0], np.cumsum(lens)])
     lv = [Level("d", 4), Level("c", 5, seg, np.arange(seg[-1]) % 5)]
-    res = simulate(scan_graph(lv), {"A": tensor(lv, seg[-1])}, hw=HardwareConfig(memory=False, fifo_depth=1))
+    res = simulate_graph(scan_graph(lv), {"A": tensor(lv, seg[-1])}, hw=HardwareConfig(memory=False, fifo_depth=1))
     assert res.cycles == 15
     dense = res.stats[0][1]
     assert dense.stall_cycles > 0
@@ -77,9 +77,9 @@ def test_backpressure_cycles_with_depth_one():
 
 def test_latency_and_ii_scale_cycles():
     lv = [Level("c", 8, np.array([0, 5]), np.arange(5))]
-    base = simulate(scan_graph(lv), {"A": tensor(lv, 5)}, hw=NOMEM).cycles
-    slow = simulate(scan_graph(lv), {"A": tensor(lv, 5)}, hw=HardwareConfig(memory=False, fifo_depth=0, ii=2)).cycles
-    late = simulate(scan_graph(lv), {"A": tensor(lv, 5)}, hw=HardwareConfig(memory=False, fifo_depth=0, latency=3)).cycles
+    base = simulate_graph(scan_graph(lv), {"A": tensor(lv, 5)}, hw=NOMEM).cycles
+    slow = simulate_graph(scan_graph(lv), {"A": tensor(lv, 5)}, hw=HardwareConfig(memory=False, fifo_depth=0, ii=2)).cycles
+    late = simulate_graph(scan_graph(lv), {"A": tensor(lv, 5)}, hw=HardwareConfig(memory=False, fifo_depth=0, latency=3)).cycles
     assert base == 9
     assert slow > base
     assert late == base + 2 * 2  # two latency-carrying hops (root -> scanner -> sink)
@@ -88,7 +88,7 @@ def test_latency_and_ii_scale_cycles():
 def test_memory_start_up_and_latency_are_charged():
     lv = [Level("c", 8, np.array([0, 5]), np.arange(5))]
     hw = HardwareConfig(fifo_depth=0, mem_latency=2, mem_startup=14, mem_issue_interval=2)
-    res = simulate(scan_graph(lv), {"A": tensor(lv, 5)}, hw=hw)
+    res = simulate_graph(scan_graph(lv), {"A": tensor(lv, 5)}, hw=hw)
     # the ref arrives at cycle 1; the seg request waits for the next issue slot (cycle 2) and
     # returns after latency 2 + start-up 14 (cycle 18); the crd batch (another channel) is
     # requested then and arrives at 20 instead of cycle 1 without memory: 19 cycles later.
@@ -101,9 +101,26 @@ SPMV_IN = {"A": sp.random(6, 7, density=0.4, random_state=1, format="csr"), "x":
 
 def test_too_shallow_fifos_deadlock_with_a_report():
     with pytest.raises(DeadlockError) as e:
-        simulate(canonical.spmv(), SPMV_IN, hw=HardwareConfig(fifo_depth=1))
+        simulate_graph(examples.graph("spmv"), SPMV_IN, hw=HardwareConfig(fifo_depth=1))
     msg = str(e.value)
     assert "deadlock" in msg and "output full" in msg and "input empty" in msg
+    assert ("root0", 3, "full") in e.value.blocked  # the shared root feeds the scan and x's repeat
+
+
+def test_a_repeat_waiting_to_look_ahead_is_reported():
+    # SpMV with x's own root (not the scan's): with one-token FIFOs the repeat holds that root's
+    # token and must see the signal's next token to decide whether to repeat it again
+    b = GraphBuilder("spmv_two_roots")
+    A, x = b.input("A", "dc"), b.input("x", "d")
+    out = b.output("out", "d", (("A", 0),))
+    i_crd, a_i = b.fiber_lookup(b.root(), A, 0)
+    j_a, a_ref = b.fiber_lookup(a_i, A, 1)
+    j_x, x_ref = b.fiber_lookup(b.repeat(b.root(), b.repeat_sig_gen(i_crd)), x, 0)
+    _, (a2, x2) = b.intersect([(j_a, a_ref), (j_x, x_ref)])
+    b.fiber_write(i_crd, out, 0)
+    b.val_write(b.reduce(b.alu("mul", b.array(a2, A), b.array(x2, x))), out)
+    with pytest.raises(DeadlockError) as e:
+        simulate_graph(b.build(), SPMV_IN, hw=HardwareConfig(fifo_depth=1))
     assert ("repeat5", 3, "lookahead") in e.value.blocked  # holds 0, needs to see what follows
 
 
@@ -118,14 +135,14 @@ def test_cyclic_graph_deadlocks_with_a_report():
     g = Graph(nodes, [StreamKind.REF, StreamKind.REPSIG, StreamKind.REF, StreamKind.REF],
               [(0, 0, 1, 0), (2, 0, 1, 1), (1, 0, 2, 0), (1, 0, 3, 0)], [], [], [], ["out"], "cyclic")
     with pytest.raises(DeadlockError, match="rep: waits on fifo 1 .*input empty"):
-        simulate(g, {})
+        simulate_graph(g, {})
     with pytest.raises(FuseflowError, match="cycle"):
-        simulate(g, {}, engine="functional")
+        simulate_graph(g, {}, engine="functional")
 
 
 def test_cycle_guard():
     with pytest.raises(GuardError, match="cycle limit"):
-        simulate(canonical.spmv(), SPMV_IN, hw=HardwareConfig(max_cycles=5))
+        simulate_graph(examples.graph("spmv"), SPMV_IN, hw=HardwareConfig(max_cycles=5))
 
 
 def test_malformed_graph_names_the_node():
@@ -145,9 +162,9 @@ def test_wrong_level_and_format_name_the_node():
     A = b.input("A", "dc")
     b.sink(b.fiber_lookup(b.root(), A, 2, name="scanA")[0], "o")
     with pytest.raises(FuseflowError, match="scanA.*level 2"):
-        simulate(b.build(), {"A": sp.eye(3, format="csr")})
+        simulate_graph(b.build(), {"A": sp.eye(3, format="csr")})
     with pytest.raises(FuseflowError, match="'A'.*format 'dc'.*read by node fiber_lookup1"):
-        simulate(canonical.spmv(), {"A": np.ones(3), "x": np.ones(3)})
+        simulate_graph(examples.graph("spmv"), {"A": np.ones(3), "x": np.ones(3)})
 
 
 def test_reference_out_of_range_names_the_node():
@@ -157,7 +174,7 @@ def test_reference_out_of_range_names_the_node():
     g = b.build()
     for engine in ("functional", "compiled"):
         with pytest.raises(FuseflowError, match="scanA.*out of range"):
-            simulate(g, {"A": np.ones(3)}, engine=engine)
+            simulate_graph(g, {"A": np.ones(3)}, engine=engine)
 
 
 def test_hardware_config_key_and_overrides():
@@ -175,7 +192,7 @@ def test_trace_file(tmp_path):
     import json
 
     path = tmp_path / "t.json"
-    res = simulate(canonical.spmv(), SPMV_IN, trace=path)
+    res = simulate_graph(examples.graph("spmv"), SPMV_IN, trace=path)
     events = json.loads(path.read_text())["traceEvents"]
     spans = [e for e in events if e["ph"] == "X"]
     names = [e for e in events if e["ph"] == "M" and e["name"] == "thread_name"]
@@ -203,25 +220,38 @@ def row_normalize_graph():
 def test_long_fibers_need_deep_fifos():
     X = sp.csr_matrix(np.random.default_rng(0).random((2, 9000)) + 0.5)
     want = (X / X.sum(axis=1)).toarray()
-    simulate(row_normalize_graph(), {"X": X}, hw=HardwareConfig(fifo_depth=0), check=True, expected=want)
-    simulate(row_normalize_graph(), {"X": X}, hw=HardwareConfig(fifo_depth=10_000), check=True, expected=want)
+    simulate_graph(row_normalize_graph(), {"X": X}, hw=HardwareConfig(fifo_depth=0), check=True, expected=want)
+    simulate_graph(row_normalize_graph(), {"X": X}, hw=HardwareConfig(fifo_depth=10_000), check=True, expected=want)
     with pytest.raises(DeadlockError, match="output full"):
-        simulate(row_normalize_graph(), {"X": X}, hw=HardwareConfig(fifo_depth=32))
+        simulate_graph(row_normalize_graph(), {"X": X}, hw=HardwareConfig(fifo_depth=32))
+
+
+def tile_square_graph():
+    """out = each stored 2 x 2 block of A times itself (a tile product per block)."""
+    b = GraphBuilder("tile_square")
+    A = b.input("A", "dc", block=2)
+    out = b.output("out", "dc", (("A", 0), ("A", 1)), block=2)
+    i_crd, i_ref = b.fiber_lookup(b.root(), A, 0)
+    j_crd, j_ref = b.fiber_lookup(i_ref, A, 1)
+    v = b.array(j_ref, A)
+    b.fiber_write(i_crd, out, 0)
+    b.fiber_write(j_crd, out, 1)
+    b.val_write(b.alu("matmul", v, v), out)
+    return b.build()
 
 
 def test_a_tile_moves_its_words_through_memory():
     """A B x B tile load reads B*B words (one request per memory batch it touches), its write
     writes B*B, and a tile product counts 2B^3 operations: blocked and scalar graphs are compared
     on the same counters."""
-    from fuseflow.sim import canonical
-
     a = np.zeros((4, 4))
-    a[:2, :2] = [[1.0, 2.0], [3.0, 4.0]]  # one stored 2 x 2 block of A and of B
-    res = simulate(canonical.spmm_ijk(block=2), {"A": a, "B": a.T.copy()}, hw=HardwareConfig(mem_batch=2))
-    nodes = {n.name: n for n in res.stats[0]}
-    loads = [n for name, n in nodes.items() if name.startswith("array")]
-    assert [n.bytes_read for n in loads] == [4 * 4, 4 * 4]  # 4 words of 4 bytes each
-    # a tile per (i, j) block pair: 2 block rows x B's 2 block columns (the empty products are zero tiles)
-    assert next(n for name, n in nodes.items() if name.startswith("val_write")).bytes_written == 4 * 4 * 4
-    assert next(n for name, n in nodes.items() if name.startswith("alu")).ops == 2 * 2 ** 3
-    np.testing.assert_allclose(res.outputs["out"].toarray(), a @ a.T)
+    a[:2, :2] = [[1.0, 2.0], [3.0, 4.0]]
+    a[2:, 2:] = [[5.0, 6.0], [7.0, 8.0]]  # two stored 2 x 2 blocks
+    res = simulate_graph(tile_square_graph(), {"A": a}, hw=HardwareConfig(mem_batch=2))
+    nodes = {n.kind: n for n in res.stats[0]}
+    assert nodes["array"].bytes_read == 2 * 4 * 4  # two tiles of 4 words of 4 bytes
+    assert nodes["val_write"].bytes_written == 2 * 4 * 4
+    assert nodes["alu"].ops == 2 * (2 * 2 ** 3)
+    want = np.zeros((4, 4))
+    want[:2, :2], want[2:, 2:] = a[:2, :2] @ a[:2, :2], a[2:, 2:] @ a[2:, 2:]
+    np.testing.assert_allclose(res.outputs["out"].toarray(), want)

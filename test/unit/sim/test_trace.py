@@ -14,7 +14,13 @@ import pytest
 import scipy.sparse as sp
 from conftest import load_matrix
 
-from fuseflow.sim import HardwareConfig, SimulationInterrupted, TraceOptions, canonical, simulate
+from fuseflow.sim import (
+    HardwareConfig,
+    SimulationInterrupted,
+    TraceOptions,
+    examples,
+    simulate_graph,
+)
 from fuseflow.sim.trace import TraceError, parse_window, read_trace
 
 A = sp.random(40, 30, density=0.2, random_state=0, format="csr")
@@ -22,7 +28,7 @@ B = sp.csr_matrix(np.random.default_rng(0).random((30, 20)))
 
 
 def _spmm(trace, hw=None):
-    return simulate(canonical.spmm_ikj(), {"A": A, "B": B}, hw=hw, trace=trace, check=True, expected=A @ B)
+    return simulate_graph(examples.graph("spmm_ikj"), {"A": A, "B": B}, hw=hw, trace=trace, check=True, expected=A @ B)
 
 
 def _valid(events: list[dict]) -> None:
@@ -81,10 +87,10 @@ def test_window_keeps_only_steps_inside_it():
 def test_region_filter_in_a_multi_region_program():
     from fuseflow.sim.graph import GraphSequence
 
-    g1, g2 = canonical.spmm_ikj(), canonical.spmm_ikj()
+    g1, g2 = examples.graph("spmm_ikj"), examples.graph("spmm_ikj")
     g2.name = "second"
     prog = GraphSequence([g1, g2])
-    res = simulate(prog, {"A": A, "B": B}, trace=TraceOptions(regions=("second",)))
+    res = simulate_graph(prog, {"A": A, "B": B}, trace=TraceOptions(regions=("second",)))
     pids = {e["pid"] for e in res.trace_events}
     assert pids == {1}
     spans = [e for e in res.trace_events if e["ph"] == "X"]
@@ -108,7 +114,7 @@ def test_counter_tracks_fifo_occupancy_and_memory_bandwidth():
 def test_counter_tracks_stay_bounded_on_long_runs():
     m = load_matrix("cryg2500")
     b = sp.csr_matrix(m.T)
-    res = simulate(canonical.spmm_ikj(), {"A": m, "B": b}, trace=TraceOptions(nodes=("val_write*",)))
+    res = simulate_graph(examples.graph("spmm_ikj"), {"A": m, "B": b}, trace=TraceOptions(nodes=("val_write*",)))
     assert res.cycles > 5_000_000
     per_track: dict[str, int] = {}
     for e in res.trace_events:
@@ -136,7 +142,7 @@ def _run_cryg(progress, every=0.5, hw=None):
     from fuseflow.sim.engine import run_region
 
     m = load_matrix("cryg2500")
-    g = canonical.spmm_ikj()
+    g = examples.graph("spmm_ikj")
     return run_region(g, bind_inputs(g, {"A": m, "B": sp.csr_matrix(m.T)}), hw or HardwareConfig(),
                       progress=progress, progress_every=every)
 
@@ -153,7 +159,7 @@ def test_progress_reports_cycles_tokens_and_the_outer_loop_share():
     assert 0 < fractions[len(fractions) // 2] < 1
     # through the public API: at least the start and the end
     api = []
-    simulate(canonical.spmv(), {"A": A[:, :20], "x": np.ones(20)}, progress=lambda *a: api.append(a))
+    simulate_graph(examples.graph("spmv"), {"A": A[:, :20], "x": np.ones(20)}, progress=lambda *a: api.append(a))
     assert len(api) >= 2 and api[-1][3] == 1.0
 
 

@@ -53,14 +53,14 @@ def test_sparse_must_be_a_mapping(spmv):
 def test_simulator_binding_refuses_non_real_tensors(tmp_path):
     from test_user_files import GRAPH
 
-    from fuseflow.sim import simulate
+    from fuseflow.sim import simulate_graph
 
     path = tmp_path / "g.mlir"
     path.write_text(GRAPH)
     for bad in (np.array(["x"] * 4), np.ones(4, np.complex128), torch.ones(4, dtype=torch.complex64)):
         with pytest.raises(FuseflowError, match="tensor 'arg0': dtype .* is not supported"):
-            simulate(path, {"arg0": bad})
-    assert simulate(path, {"arg0": np.arange(4, dtype=np.int32)}).tensors["out"].to_dense().tolist() == [0, 1, 2, 3]
+            simulate_graph(path, {"arg0": bad})
+    assert simulate_graph(path, {"arg0": np.arange(4, dtype=np.int32)}).tensors["out"].to_dense().tolist() == [0, 1, 2, 3]
 
 
 def test_complex_matrix_market_files_are_refused(tmp_path, capsys):
