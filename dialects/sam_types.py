@@ -200,7 +200,7 @@ def level_size(tensor_type: ir.Type, level: int) -> int | None:
     level (``d0 floordiv B``) its number of blocks, an in-block one (``d0 mod B``) B (None for a
     dynamic size or another level map)."""
     rt = ir.RankedTensorType(tensor_type)
-    if not 0 <= level:
+    if level < 0:
         return None
     if rt.encoding is None or sparse_tensor.EncodingAttr(rt.encoding).dim_to_lvl is None:
         exprs = [ir.AffineDimExpr.get(d) for d in range(rt.rank)]

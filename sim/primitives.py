@@ -33,7 +33,14 @@ import numpy as np
 
 from fuseflow.errors import FuseflowError
 from fuseflow.sim import functional as fn
-from fuseflow.sim.codes import BINARY_CODES, MATMUL_CODES, TILE_ONLY_CODES, AluCode, ReduceCode, StreamKind
+from fuseflow.sim.codes import (
+    BINARY_CODES,
+    MATMUL_CODES,
+    TILE_ONLY_CODES,
+    AluCode,
+    ReduceCode,
+    StreamKind,
+)
 
 CRD, REF, VAL, REPSIG = StreamKind.CRD, StreamKind.REF, StreamKind.VAL, StreamKind.REPSIG
 

@@ -20,8 +20,22 @@ import json
 import math
 import os
 
+from fuseflow.errors import FuseflowError
+
 NAME = "explore"
 HELP = "explore fusion granularity and dataflow orders of a workload (exhaustive or tuner)"
+
+
+def parse_blocks(items: list[str]) -> dict[str, list[int]] | None:
+    """``--block NAME=B[,B...]`` values -> ``Explorer(blocks=...)``."""
+    out = {}
+    for item in items:
+        name, _, sizes = item.partition("=")
+        values = [v.strip() for v in sizes.split(",")]
+        if not name.strip() or not all(v.isdigit() for v in values):
+            raise FuseflowError(f"--block '{item}': use NAME=B[,B...] with block sizes (0: the declared format), e.g. mask=0,16")
+        out[name.strip()] = [int(v) for v in values]
+    return out or None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--associate", choices=["all", "keep", "left", "right"], default="keep",
                         help="the associate parameter: contraction chains as written (keep), (A @ X) @ W "
                              "(left), A @ (X @ W) (right), or all three explored (default keep)")
+    parser.add_argument("--block", action="append", default=[], metavar="NAME=B[,B...]",
+                        help="the block parameter: read sparse input NAME as BxB tiles for each B (0: its "
+                             "declared format), e.g. mask=0,16,32 (repeatable)")
     parser.add_argument("--lanes", type=int, nargs="+", default=[1], metavar="N",
                         help="lane counts explored per region (its outermost loop forked, sam-parallelize); "
                              "default 1 (serial)")
@@ -77,8 +94,6 @@ def lanes_text(lanes: dict[str, int]) -> str:
 def _recipe_workload(args) -> tuple[str, dict]:
     if args.nodes is not None:
         if args.workload not in ("gcn", "graphsage"):
-            from fuseflow.errors import FuseflowError
-
             raise FuseflowError("--nodes applies to gcn and graphsage only")
         return args.workload, {"nodes": args.nodes}
     return args.workload, {}
@@ -89,7 +104,6 @@ def run(args) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from fuseflow.errors import FuseflowError
     from fuseflow.explore.remote import ExplorerRecipe
     from fuseflow.explore.run import explore, plot, write_csv
     from fuseflow.files import output_folder
@@ -123,7 +137,7 @@ def run(args) -> int:
     recipe = ExplorerRecipe(name, workload_kw, dict(
         fusions=[parse_fusion(f, "--fusions") for f in args.fusions], optimize=optimize,
         hw=HardwareConfig(max_wall_seconds=args.max_wall, pe_budget=args.pe_budget, max_memory_mb=args.max_memory),
-        prune=args.prune, layouts=layouts, associate=associate, lanes=args.lanes))
+        prune=args.prune, layouts=layouts, associate=associate, lanes=args.lanes, blocks=parse_blocks(args.block)))
     with console.status(f"analysing {name}"):
         ex = recipe.build()
     w = ex.workload
@@ -166,7 +180,7 @@ def run(args) -> int:
     plot_path = None if args.no_plot or not result.outcomes else plot(result, output / "explore.png")
     table = Table(title=f"fuseflow explore {w.name} ({args.mode}): best configuration per fusion "
                         "(simulated, checked against PyTorch)")
-    for col in ("fusion", "evaluated", "feasible", "best cycles", "layouts", "associate", "orders", "lanes",
+    for col in ("fusion", "evaluated", "feasible", "best cycles", "layouts", "associate", "block", "orders", "lanes",
                 "primitives", "optimize", "vs unfused"):
         table.add_column(col, justify="left" if col in ("fusion", "orders") else "right")
     base = result.best_of(UNFUSED)
@@ -177,6 +191,7 @@ def run(args) -> int:
                       "-" if b is None else f"{b.cycles:,}",
                       "-" if b is None else b.point.get("layouts", layouts[0]),
                       "-" if b is None else b.point.get("associate", associate[0]),
+                      "-" if b is None else b.point.get("block", ex.variants["block"][0]),
                       "-" if b is None else " ".join(ex.orders_text(b.point)),
                       "-" if b is None else lanes_text(b.lanes),
                       "-" if b is None or b.primitives is None else f"{b.primitives:,}",

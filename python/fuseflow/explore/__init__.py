@@ -19,6 +19,7 @@ from fuseflow.explore.design import (
     Explorer,
     FusionInfo,
     Outcome,
+    block_choices,
     fusion_name,
 )
 from fuseflow.explore.heuristic import (
@@ -32,6 +33,6 @@ from fuseflow.explore.run import MODES, ExploreResult, explore, plot, rows, writ
 
 __all__ = [
     "FUSIONS", "MODES", "Estimate", "ExploreError", "ExploreResult", "Explorer", "FusionInfo",
-    "HeuristicError", "Outcome", "RegionEstimator", "TensorStats", "explore", "fusion_name", "plot",
+    "HeuristicError", "Outcome", "RegionEstimator", "TensorStats", "block_choices", "explore", "fusion_name", "plot",
     "rows", "spearman", "write_csv",
 ]

@@ -54,7 +54,7 @@ from fuseflow.explore.heuristic import Estimate, HeuristicError, RegionEstimator
 from fuseflow.passes.fusion_modes import FUSION_MODES, fusion_text
 
 FUSIONS = tuple(FUSION_MODES)  # the granularities explored by default
-VARIANT_DEFAULTS = {"layouts": "declared", "associate": "keep"}
+VARIANT_DEFAULTS = {"layouts": "declared", "associate": "keep", "block": "none"}
 
 
 class ExploreError(FuseflowError):
@@ -73,11 +73,12 @@ class FusionInfo:
     key: str = ""  # identifier used in parameter names (the name, or groups<k>)
     layouts: str = "declared"  # fuseflow.passes.lowering.LAYOUT_MODES
     associate: str = "keep"  # fuseflow.passes.reassociate.ASSOCIATIONS
+    block: str = "none"  # sparse inputs read as tiles: "none" or "mask16", "mask16_w8" (block_choices)
 
     @property
     def variant(self) -> dict[str, str]:
         """The schedule choices besides fusion this granularity's regions were read with."""
-        return {"layouts": self.layouts, "associate": self.associate}
+        return {"layouts": self.layouts, "associate": self.associate, "block": self.block}
 
     def param(self, r: int, kind: str = "order") -> str:
         tag = "".join(f"{v}_" for k, v in self.variant.items() if v != VARIANT_DEFAULTS[k])
@@ -112,6 +113,22 @@ class Outcome:
     formats: dict[str, str] = field(default_factory=dict)  # "<graph> arg<n>" -> format read, where chosen
 
 
+def block_choices(blocks) -> dict[str, dict[str, int]]:
+    """The values of the ``block`` parameter for ``blocks`` (``{input name: [block sizes]}``, 0:
+    the declared format): every combination, by name (``"none"``, ``"mask16"``, ``"mask16_w8"``)
+    -> ``compile(block=...)``."""
+    if not blocks:
+        return {"none": {}}
+    for name, sizes in blocks.items():
+        if not sizes or any(isinstance(b, bool) or not isinstance(b, int) or b < 0 for b in sizes):
+            raise ExploreError(f"block sizes of '{name}' must be integers >= 0 (0: its declared format), got {list(sizes)}")
+    out = {}
+    for combo in itertools.product(*(dict.fromkeys(sizes) for sizes in blocks.values())):
+        chosen = {n: b for n, b in zip(blocks, combo, strict=True) if b}
+        out["_".join(f"{n.replace('.', '_')}{b}" for n, b in chosen.items()) or "none"] = chosen
+    return out
+
+
 def fusion_name(fusion) -> str:
     """The value of the ``fusion`` parameter: a strategy's name, or ``groups:0,1;2``."""
     return fusion if isinstance(fusion, str) else "groups:" + fusion_text(fusion)
@@ -124,15 +141,17 @@ class Explorer:
     ``optimize``: the values of the ``optimize`` parameter; ``layouts``: the values of the
     ``layouts`` parameter ("declared", "auto"); ``associate``: the values of the ``associate``
     parameter ("keep", "left", "right"); ``lanes``: the lane counts of each region's outermost
-    loop (``(1,)``: serial, no parameter); ``hw``: a ``HardwareConfig`` (its ``pe_budget`` bounds
-    the primitives of a region);
+    loop (``(1,)``: serial, no parameter); ``blocks``: sparsity blocking, ``{sparse input name:
+    block sizes}`` (0: its declared format), the values of the ``block`` parameter
+    (``block_choices``; each is its own import of the model); ``hw``: a ``HardwareConfig`` (its
+    ``pe_budget`` bounds the primitives of a region);
     ``prune``: a factor: configurations whose estimated work exceeds ``prune`` x the least
     estimated work in the space are infeasible without compiling or simulating (None: off).
     """
 
     def __init__(self, workload, fusions: Sequence = FUSIONS, optimize: Sequence[bool] = (True, False),
                  hw=None, prune: float | None = None, layouts: Sequence[str] = ("declared",),
-                 associate: Sequence[str] = ("keep",), lanes: Sequence[int] = (1,)):
+                 associate: Sequence[str] = ("keep",), lanes: Sequence[int] = (1,), blocks=None):
         from fuseflow.bindings import print_module
         from fuseflow.frontend import import_model
         from fuseflow.passes.lowering import LAYOUT_MODES
@@ -155,19 +174,27 @@ class Explorer:
             if not chosen or any(v not in allowed for v in chosen):
                 raise ExploreError(f"{key} must be values of {', '.join(allowed)}, got {list(values)}")
             self.variants[key] = chosen
+        self.blocks = block_choices(blocks)
+        self.variants["block"] = tuple(self.blocks)
         self.layout_values, self.associate_values = self.variants["layouts"], self.variants["associate"]
         self.lane_values = tuple(dict.fromkeys(lanes))
         if not self.lane_values or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in self.lane_values):
             raise ExploreError(f"lanes must be integers >= 1, got {list(lanes)}")
-        self._imported = import_model(workload.model, workload.args, sparse=workload.sparse)
-        self._text = print_module(self._imported.module)
+        from fuseflow.compiler import blocked_formats
+
+        # one import per block choice (a blocked input changes the imported types)
+        self._imports = {}
+        for choice, sizes in self.blocks.items():
+            imported = import_model(workload.model, workload.args, sparse=blocked_formats(workload.sparse, sizes))
+            self._imports[choice] = (imported, print_module(imported.module))
+        self._imported = self._imports["none" if "none" in self.blocks else next(iter(self.blocks))][0]
         self._args = [np.asarray(a, np.float64) for a in self._bound_args()]
         self.fusions: list[FusionInfo] = []
         self._partitions: dict[tuple, Partitioned] = {}
         self._estimators: dict[tuple, RegionEstimator | None] = {}
         for k, f in enumerate(fusions):
-            for lay, assoc in itertools.product(self.layout_values, self.associate_values):
-                info = self._analyze(f, lay, assoc)
+            for lay, assoc, block in itertools.product(self.layout_values, self.associate_values, self.blocks):
+                info = self._analyze(f, lay, assoc, block)
                 self.fusions.append(dataclasses.replace(info, key=info.name if info.name.isidentifier() else f"groups{k}"))
         first = {k: v[0] for k, v in self.variants.items()}
         names = [f.name for f in self.fusions if f.variant == first]
@@ -183,47 +210,48 @@ class Explorer:
 
         return [to_numpy(a) for a in self._imported.bind(list(self.workload.args))]
 
-    def _fresh(self):
+    def _fresh(self, block: str = "none"):
         from fuseflow.context import make_context, parse_module
 
-        return dataclasses.replace(self._imported, module=parse_module(self._text, make_context()))
+        imported, text = self._imports[block]
+        return dataclasses.replace(imported, module=parse_module(text, make_context()))
 
-    def partitioned(self, fusion, layouts: str = "declared", associate: str = "keep") -> Partitioned:
+    def partitioned(self, fusion, layouts: str = "declared", associate: str = "keep", block: str = "none") -> Partitioned:
         """The module parsed, normalized and partitioned for this fusion choice (once: cached)."""
         from fuseflow.compiler import CompileOptions, partition
 
         options = CompileOptions.make(fusion, layouts=layouts, associate=associate)
-        key = (fusion_name(options.fusion), layouts, associate)
+        key = (fusion_name(options.fusion), layouts, associate, block)
         if key not in self._partitions:
-            imported, stages = self._fresh(), {}
+            imported, stages = self._fresh(block), {}
             regions = partition(imported, options, stages)
             self._partitions[key] = Partitioned(imported, regions, stages)
         return self._partitions[key]
 
-    def _analyze(self, fusion, layouts: str = "declared", associate: str = "keep") -> FusionInfo:
+    def _analyze(self, fusion, layouts: str = "declared", associate: str = "keep", block: str = "none") -> FusionInfo:
         from fuseflow.compiler import CompileOptions
 
         fusion = CompileOptions.make(fusion).fusion
         name = fusion_name(fusion)
+        variant = {"layouts": layouts, "associate": associate, "block": block}
         try:
             orders = []
-            for region in self.partitioned(fusion, layouts, associate).regions:
+            for region in self.partitioned(fusion, layouts, associate, block).regions:
                 legal = region.legal_orders()
                 if not legal:
                     return FusionInfo(name, fusion, infeasible=f"{region.name}: no legal dataflow order "
-                                                                f"({region.describe_constraints()})",
-                                      layouts=layouts, associate=associate)
+                                                                f"({region.describe_constraints()})", **variant)
                 orders.append(tuple(tuple(o) for o in legal))
         except _infeasible_errors() as e:
-            return FusionInfo(name, fusion, infeasible=str(e), layouts=layouts, associate=associate)
-        return FusionInfo(name, fusion, tuple(orders), layouts=layouts, associate=associate)
+            return FusionInfo(name, fusion, infeasible=str(e), **variant)
+        return FusionInfo(name, fusion, tuple(orders), **variant)
 
     def estimator(self, info: FusionInfo) -> RegionEstimator | None:
         """The heuristic for a granularity (None when it cannot be estimated)."""
-        key = (info.name, info.layouts, info.associate)
+        key = (info.name, info.layouts, info.associate, info.block)
         if key not in self._estimators:
             try:
-                part = self.partitioned(info.fusion, info.layouts, info.associate)
+                part = self.partitioned(info.fusion, info.layouts, info.associate, info.block)
                 self._estimators[key] = RegionEstimator.from_partitioned(
                     part.imported.module, part.imported.func_name, self._args, layouts=info.layouts,
                     regions=part.regions)
@@ -231,9 +259,11 @@ class Explorer:
                 self._estimators[key] = None
         return self._estimators[key]
 
-    def info(self, name: str, layouts: str | None = None, associate: str | None = None) -> FusionInfo:
+    def info(self, name: str, layouts: str | None = None, associate: str | None = None,
+             block: str | None = None) -> FusionInfo:
         want = {"layouts": self.layout_values[0] if layouts is None else layouts,
-                "associate": self.associate_values[0] if associate is None else associate}
+                "associate": self.associate_values[0] if associate is None else associate,
+                "block": self.variants["block"][0] if block is None else block}
         for f in self.fusions:
             if f.name == name and f.variant == want:
                 return f
@@ -291,7 +321,7 @@ class Explorer:
         return out
 
     def order_indices(self, point: dict) -> tuple[FusionInfo, list[int]]:
-        info = self.info(point["fusion"], point.get("layouts"), point.get("associate"))
+        info = self.info(point["fusion"], point.get("layouts"), point.get("associate"), point.get("block"))
         idx = []
         for r, orders in enumerate(info.orders):
             i = point.get(info.param(r))
@@ -317,7 +347,7 @@ class Explorer:
 
     def lanes(self, point: dict) -> dict[str, int]:
         """Lanes of each parallel region's outermost loop at ``point`` (serial regions left out)."""
-        info = self.info(point["fusion"], point.get("layouts"), point.get("associate"))
+        info = self.info(point["fusion"], point.get("layouts"), point.get("associate"), point.get("block"))
         out = {}
         for r in range(len(info.orders)):
             n = int(point.get(info.param(r, "par"), self.lane_values[0]))
@@ -348,7 +378,7 @@ class Explorer:
         est = self.estimator(info)
         if est is None:
             return None
-        imported = self.partitioned(info.fusion, info.layouts, info.associate).imported
+        imported = self.partitioned(info.fusion, info.layouts, info.associate, info.block).imported
         picks = cheapest_orders(est, est.regions, ["best"] * len(est.regions), weight_arguments(imported))
         p: dict = {"fusion": info.name}
         for k, values in self.variants.items():
@@ -391,15 +421,15 @@ class Explorer:
         return ref is not None and estimate.work > self.prune * ref
 
     # -- evaluation ----------------------------------------------------------------------------
-    def program(self, options):
-        """The compiled program of ``options`` (cached by ``options.key()``): lowered from a copy
-        of its fusion choice's partitioned module."""
+    def program(self, options, block: str = "none"):
+        """The compiled program of ``options`` and block choice ``block`` (cached): lowered from
+        a copy of its fusion choice's partitioned module."""
         from fuseflow.compiler import lower, read_regions
         from fuseflow.context import clone_module
 
-        key = options.key()
+        key = (options.key(), block)
         if key not in self._programs:
-            part = self.partitioned(options.fusion, options.layouts, options.associate)
+            part = self.partitioned(options.fusion, options.layouts, options.associate, block)
             imported = dataclasses.replace(part.imported, module=clone_module(part.imported.module))
             self._programs[key] = lower(imported, options, read_regions(imported, options), dict(part.stages),
                                         model=self.workload.model)
@@ -413,7 +443,7 @@ class Explorer:
         t0 = time.perf_counter()
         info, _ = self.order_indices(point)
         options = self.options(point)
-        out = Outcome(dict(point), options.key(), False)
+        out = Outcome(dict(point), options.key() + ("" if info.block == "none" else f" block={info.block}"), False)
         if info.infeasible:
             out.error = info.infeasible
             out.wall_time = time.perf_counter() - t0
@@ -426,7 +456,7 @@ class Explorer:
             out.wall_time = time.perf_counter() - t0
             return out
         try:
-            prog = self.program(options)
+            prog = self.program(options, info.block)
             res = fuseflow.simulate(prog, list(self.workload.args), hw=self.hw, check=True)
         except _infeasible_errors() as e:
             out.error = f"{type(e).__name__}: {e}"
@@ -466,4 +496,4 @@ def _infeasible_errors() -> tuple[type[BaseException], ...]:
             BufferBudgetError, PeBudgetError, MemoryError)
 
 
-__all__ = ["FUSIONS", "ExploreError", "Explorer", "FusionInfo", "Outcome", "Partitioned", "fusion_name"]
+__all__ = ["FUSIONS", "ExploreError", "Explorer", "FusionInfo", "Outcome", "Partitioned", "block_choices", "fusion_name"]

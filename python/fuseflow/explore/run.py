@@ -179,7 +179,7 @@ def _point_key(point: dict) -> str:
 # Reports
 
 
-CSV_FIELDS = ("index", "fusion", "layouts", "associate", "orders", "lanes", "optimize", "options", "feasible", "pruned",
+CSV_FIELDS = ("index", "fusion", "layouts", "associate", "block", "orders", "lanes", "optimize", "options", "feasible", "pruned",
               "cycles", "primitives", "formats", "region_cycles", "est_ops", "est_bytes", "est_work", "wall_time", "error")
 
 
@@ -192,6 +192,7 @@ def rows(result: ExploreResult) -> list[dict]:
             "fusion": o.point["fusion"],
             "layouts": o.point.get("layouts", ex.layout_values[0] if ex is not None else ""),
             "associate": o.point.get("associate", ex.associate_values[0] if ex is not None else ""),
+            "block": o.point.get("block", ex.variants["block"][0] if ex is not None else ""),
             "orders": " ".join(ex.orders_text(o.point)) if ex is not None else "",
             "lanes": json.dumps(ex.lanes(o.point)) if ex is not None else "",
             "optimize": o.point.get("optimize", ex.optimize_values[0] if ex is not None else ""),

@@ -70,7 +70,7 @@ def test_block_sparse_matmul_every_order(layout, block, fusion):
     a = a.to_sparse_bsr((block, block)) if layout == "bsr" else a.to_sparse_bsc((block, block))
     x = torch.rand(12, 8, generator=torch.Generator().manual_seed(1))
     prog = _run(MatMul(), (a, x), fusion)
-    assert "!sam.val<f32, array<i64: %d, %d>>" % (block, block) in prog.stage("lowered")
+    assert f"!sam.val<f32, array<i64: {block}, {block}>>" in prog.stage("lowered")
     (region,) = _run(MatMul(), (a, x), fusion, layouts="auto").regions  # x tiled in any level order
     assert len(region.orders) >= 2
     for index in range(len(region.orders)):
@@ -232,3 +232,22 @@ def test_fan_out_buffers_are_sized_in_blocks():
     single entry and the graph deadlocked)."""
     w = workloads.gpt3_bigbird(d_model=16, heads=2, ffn=32, seq=128, block=4)
     _run(w.model, w.args, "full", sparse={"mask": "bsr4"})
+
+
+def test_block_choices_are_the_explorers_block_parameter(tmp_path):
+    from fuseflow.explore import ExploreError, Explorer, block_choices
+    from fuseflow.explore.run import explore, write_csv
+
+    assert block_choices(None) == {"none": {}}
+    assert block_choices({"mask": [0, 16], "enc.weight": [8]}) == {"enc_weight8": {"enc.weight": 8},
+                                                                   "mask16_enc_weight8": {"mask": 16, "enc.weight": 8}}
+    with pytest.raises(ExploreError, match="integers >= 0"):
+        block_choices({"mask": [-4]})
+    ex = Explorer(workloads.spmm(m=16, k=16, n=8), fusions=["full"], blocks={"a": [0, 4]})
+    assert ex.space().params[1].name == "block" and ex.variants["block"] == ("none", "a4")
+    scalar, blocked = (ex.evaluate({"fusion": "full", "block": b}) for b in ("none", "a4"))
+    assert scalar.feasible and blocked.feasible and blocked.cycles != scalar.cycles
+    assert "block=a4" in blocked.options_key and "block" not in scalar.options_key
+    result = explore(ex, "exhaustive")
+    assert {o.point["block"] for o in result.outcomes} == {"none", "a4"}
+    assert "a4" in write_csv(result, tmp_path / "explore.csv").read_text()
