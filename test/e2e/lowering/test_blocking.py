@@ -192,11 +192,12 @@ def test_cli_reports_a_blocking_error(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("fusion", FUSIONS)
-@pytest.mark.parametrize("block", [4, 8])
+@pytest.mark.parametrize("block", [4, 8, 16])
 def test_gpt_block_with_bsr_mask(block, fusion):
     """Multi-head attention over a BSR BigBird mask: the heads are batch loops, Q K^T a transposed
     tile product, the masked softmax's row max and sum in-tile reductions, P V a tile product."""
-    w = workloads.gpt3_bigbird(d_model=16, heads=2, ffn=32, seq=4 * block, block=block)
+    d_model = max(16, 2 * block)  # two heads of at least one block each
+    w = workloads.gpt3_bigbird(d_model=d_model, heads=2, ffn=2 * d_model, seq=4 * block, block=block)
     prog = _run(w.model, w.args, fusion, sparse={"mask": f"bsr{block}"})
     # unfused, Q K^T is a region of its own that reads no blocked input: dense scalar scores
     assert {"row_max", "row_sum"} | ({"matmul_nt"} if fusion != "unfused" else set()) <= _tile_kinds(prog)
