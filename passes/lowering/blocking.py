@@ -133,6 +133,10 @@ class Tiling:
         got = self.axes.get(key)
         if got is None:
             got = self.axes[key] = self._axes(e, under)
+            if isinstance(e, Map) and e in self.products and (e, None) in self.axes:
+                # the graph computes one value per expression: it cannot be a tile product here
+                # and an elementwise product elsewhere
+                raise self._refuse(f"{show(e)} is both summed as a tile product and used elementwise")
         return got
 
     def _axes(self, e: Expr, under: str | None) -> Axes:
