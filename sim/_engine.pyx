@@ -260,10 +260,8 @@ cdef class Node:
     cdef readonly int blk_why  # 0: input empty, 1: output full, 2: input short of a look-ahead
     cdef int64_t seen  # tokens ever pushed into the inputs when the last run() returned
     cdef int64_t seen_out  # tokens ever popped from the outputs then
-    # The last run() took no step and blocked on a full output, touching nothing but its
-    # bytes_read (a read before the room check counts again on every attempt): retry_bytes
+    # The last run() took no step, made no memory request and blocked on a full output
     cdef bint idle_full
-    cdef int64_t retry_bytes
     cdef int64_t mc_batch[2]
     cdef int64_t mc_ready[2]
     cdef bint mem_started
@@ -589,9 +587,16 @@ cdef inline void finish_sink(Node n, int64_t c) noexcept:
         n.finish = c + 1
 
 
+# Memory reads: a kernel requests a read (``mread``, ``mread_words``) before it knows whether its
+# output has room, and a step that finds no room is attempted again later with the same read
+# (served by the same request). So the requests give only timing; a kernel counts the words a
+# step read when the step commits (``count_read``), once however often it was attempted.
+cdef inline void count_read(Node n, int64_t words) noexcept:
+    n.bytes_read += words * n.eng.m_word
+
+
 cdef inline int64_t mread(Node n, int slot, int64_t addr, int64_t t) except -1:
     cdef Engine e = n.eng
-    n.bytes_read += e.m_word
     if not e.mem_on:
         return t
     cdef int64_t b = addr // e.m_batch
@@ -607,6 +612,8 @@ cdef inline int64_t mread(Node n, int slot, int64_t addr, int64_t t) except -1:
 
 
 cdef inline int mwrite(Node n, int slot, int64_t addr, int64_t t) except -1:
+    # writers write in the step that takes the written token (never attempted twice): the
+    # write counts here
     cdef Engine e = n.eng
     n.bytes_written += e.m_word
     if not e.mem_on:
@@ -625,17 +632,15 @@ cdef inline int mwrite(Node n, int slot, int64_t addr, int64_t t) except -1:
 
 
 cdef inline int64_t mread_words(Node n, int slot, int64_t addr, int64_t words, int64_t t) except -1:
-    # a value of ``words`` consecutive words (a tile): all its bytes, one request per memory batch
-    # it touches; ready when the last arrives
+    # a value of ``words`` consecutive words (a tile): one request per memory batch it touches;
+    # ready when the last arrives
     cdef Engine e = n.eng
-    cdef int64_t a = addr, r = t, calls = 0
+    cdef int64_t a = addr, r = t
     if words == 1:
         return mread(n, slot, addr, t)
     while a < addr + words:
         r = imax(r, mread(n, slot, a, t))
-        calls += 1
         a = (a // e.m_batch + 1) * e.m_batch
-    n.bytes_read += (words - calls) * e.m_word
     return r
 
 
@@ -954,18 +959,16 @@ cdef class Engine:
         cdef Node n
         cdef Py_ssize_t k
         cdef bint finished = False
-        cdef int64_t moves, requests, nbytes
+        cdef int64_t moves, requests
         for k in range(nlive):
             n = <Node> order[k]
             # A node that last stopped for want of input tokens and has received none since
             # would take the same path to the same failed check (only it pops its inputs),
             # with no side effect on the way: skip the call. So for one that last found an
             # output full, took no step and made no memory request, while nothing was pushed
-            # to it or popped from its outputs since: its attempt would only count its reads.
+            # to it or popped from its outputs since (reads count only when a step commits).
             if n.blk_fifo >= 0 and n.seen == pushed_in(n) and (
                     n.blk_why != 1 or (n.idle_full and n.seen_out == popped_out(n))):
-                if n.blk_why == 1:
-                    n.bytes_read += n.retry_bytes
                 if n.t > horizon[0]:
                     horizon[0] = n.t
                 if n.t < earliest[0]:
@@ -974,14 +977,12 @@ cdef class Engine:
             self.running = n.index
             moves = g_moves
             requests = self.requests
-            nbytes = n.bytes_read
             if n.run():
                 finished = True
             n.seen = pushed_in(n)
             n.idle_full = n.blk_why == 1 and not n.done and g_moves == moves and self.requests == requests
             if n.idle_full:
                 n.seen_out = popped_out(n)
-                n.retry_bytes = n.bytes_read - nbytes
             if n.t > horizon[0]:
                 horizon[0] = n.t
             if not n.done and n.t < earliest[0]:

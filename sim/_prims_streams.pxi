@@ -127,6 +127,8 @@ cdef class FiberLookup(Node):
                 else:
                     emit(self, 0, mk(TK_DATA, self.crd[self.p], 0.0, 0), c)
                 emit(self, 1, mk(TK_DATA, self.p, 0.0, 0), c)
+                if not self.dense:
+                    count_read(self, 1 if nxt == self.p + 1 else 2)
                 self.p = nxt
                 if self.p >= self.end:
                     self.mode = 2
@@ -168,6 +170,7 @@ cdef class FiberLookup(Node):
                         self.p = self.seg[r]
                         self.end = self.seg[r + 1]
                         self.ready = imax(mread(self, 0, self.seg_base + r, c), mread(self, 0, self.seg_base + r + 1, c))
+                        count_read(self, 2)  # the ref is taken below: no retry
                     self.req = self.ready
                 take(self, 0, c)
                 self.mode = 1 if self.p < self.end else 2
@@ -202,13 +205,14 @@ cdef class FiberLookup(Node):
         cdef int64_t p = self.p, end = self.end, t = self.t, c, nxt, vis, n, j
         cdef int64_t lat = self.lat, ii = self.ii, ready = self.ready, base = self.base, req = self.req
         cdef int64_t steps = self.steps, stall = self.stall, crd_base = self.crd_base, k = 0
+        cdef int64_t nread = 0  # crd words read by the round's steps
         cdef bint dense = self.dense, unique = self.unique, tracing = self.tracing
         cdef bint ok = True
         cdef const int64_t* crd = &self.crd[0] if self.crd.shape[0] else NULL
         cdef Token tok = mk(TK_DATA, 0, 0.0, 0)
         while p < end:
             n = imin(q_space(q0), q_space(q1))
-            if n == 0:  # the generic step reads its coordinate batch before it finds no room
+            if n == 0:  # the generic step requests its coordinate batch before it finds no room
                 c = imax(t, ready)
                 if not dense:
                     c = imax(c, mread(self, 1, crd_base + p, req))
@@ -226,10 +230,12 @@ cdef class FiberLookup(Node):
             for j in range(n):
                 c = t if t > ready else ready
                 nxt = p + 1 if unique else self.run_end[p]
-                if not dense:
+                if not dense:  # every step of the round commits: its reads count
                     c = imax(c, mread(self, 1, crd_base + p, req))
+                    nread += 1
                     if nxt > p + 1:  # a nonunique level reads through the run
                         c = imax(c, mread(self, 1, crd_base + nxt - 1, req))
+                        nread += 1
                 c = tail_slot(&o1, tail_slot(&o0, c))
                 if steps:
                     stall += c - t
@@ -257,6 +263,7 @@ cdef class FiberLookup(Node):
         global g_moves
         g_moves += 2 * k
         self.tout += 2 * k
+        count_read(self, nread)
         self.steps = steps
         self.stall = stall
         self.p = p
@@ -287,7 +294,7 @@ cdef class Locate(Node):
         cdef Entry* a
         cdef Entry* r
         cdef Entry* p
-        cdef int64_t c, lo, hi, mid, need, k
+        cdef int64_t c, lo, hi, mid, need, k, nread
         cdef Token tl, ta
         while True:
             if not has(self, 0, 0) or not has(self, 1, 0) or not has(self, 2, 0):
@@ -298,6 +305,7 @@ cdef class Locate(Node):
             ta = a.tok
             c = imax(self.t, imax(a.time, imax(r.time, p.time)))
             need = 0
+            nread = 0
             if ta.kind == TK_DATA or ta.kind == TK_EMPTY:
                 if ta.kind == TK_EMPTY or p.tok.kind == TK_EMPTY:
                     tl = mk(TK_EMPTY, 0, 0.0, 0)
@@ -318,6 +326,7 @@ cdef class Locate(Node):
                         else:
                             hi = mid
                     c = imax(mread(self, 1, self.crd_base + lo, c), c)
+                    nread = 2  # seg and crd: they count when the step commits
                     if lo < self.seg[p.tok.i + 1] and self.crd[lo] == ta.i:
                         tl = mk(TK_DATA, lo, 0.0, 0)
                     else:
@@ -348,6 +357,7 @@ cdef class Locate(Node):
             take(self, 1, c)
             for k in range(need):
                 take(self, 2, c)
+            count_read(self, nread)
             step(self, c)
             if ta.kind == TK_DONE:
                 self.done = True

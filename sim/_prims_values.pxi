@@ -15,7 +15,7 @@ cdef class Array(Node):
 
     cdef int run(self) except -1:
         cdef Entry* h
-        cdef int64_t c, r
+        cdef int64_t c, r, words
         cdef Token tok
         while True:
             if self.outs[0].n == 1 and not self.load_run():
@@ -25,11 +25,13 @@ cdef class Array(Node):
             h = hd(self, 0, 0)
             c = imax(self.t, h.time)
             tok = h.tok
+            words = 0
             if tok.kind == TK_DATA:
                 r = tok.i
                 if r < 0 or r >= self.nvals:
                     raise self.error(f"reference {r} out of range ({self.nvals} values)")
                 c = mread_words(self, 0, self.val_base + r * self.words, self.words, c)
+                words = self.words
                 if self.tiled:
                     tok = mk(TK_DATA, self.tile_base + r, 0.0, 0)
                 else:
@@ -41,6 +43,7 @@ cdef class Array(Node):
             c = start(self, c)
             take(self, 0, c)
             emit(self, 0, tok, c)
+            count_read(self, words)
             step(self, c)
             if tok.kind == TK_DONE:
                 self.done = True
@@ -54,7 +57,7 @@ cdef class Array(Node):
         cdef Head hi
         cdef Tail to
         cdef Entry* h
-        cdef int64_t c, r, t = self.t, lat = self.lat, ii = self.ii, k = 0
+        cdef int64_t c, r, w, t = self.t, lat = self.lat, ii = self.ii, k = 0, nread = 0
         cdef int64_t steps = self.steps, stall = self.stall, finish = self.finish
         cdef bint tracing = self.tracing, ok = True
         cdef Token tok = mk(TK_DATA, 0, 0.0, 0)
@@ -74,6 +77,7 @@ cdef class Array(Node):
                     break
                 self.steps = steps
                 c = mread_words(self, 0, self.val_base + r * self.words, self.words, c)
+                w = self.words
                 if self.tiled:
                     tok.i = self.tile_base + r
                     tok.v = 0.0
@@ -83,6 +87,7 @@ cdef class Array(Node):
             elif h.tok.kind == TK_EMPTY:
                 tok.i = self.zero_tile
                 tok.v = 0.0
+                w = 0
             else:
                 break
             if not tail_room(self, &to, &c):
@@ -94,6 +99,7 @@ cdef class Array(Node):
                 self.first = c
             head_pop(&hi, c)
             tail_push(&to, tok, c + lat)
+            nread += w
             k += 1
             t = c + ii
             steps += 1
@@ -110,6 +116,7 @@ cdef class Array(Node):
         g_moves += 2 * k
         self.tin += k
         self.tout += k
+        count_read(self, nread)
         self.steps = steps
         self.stall = stall
         self.finish = finish
