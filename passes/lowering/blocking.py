@@ -3,21 +3,24 @@ streams of B x B tiles.
 
 A blocked (BSR/BSC) input stores its block coordinates in its first levels and each B x B block
 densely in its in-block levels. A region that reads one is lowered over *block* coordinates: every
-index variable ranges over blocks of B, the block levels are scanned like any dense or compressed
+index variable ranges over blocks of B (but the *batch* loops, ``batch_vars``: the heads of
+multi-head attention, plain levels), the block levels are scanned like any dense or compressed
 level, and every value token is a tile whose axes are the in-block coordinates of two of the
 region's variables. The dense operands that meet a blocked one are tiled the same way (their
 levels split into block and in-block levels: ``tiled_type``); a vector (a bias) is read as tiles
-whose rows all hold its B-vector. Values then compose as tiles:
+whose rows all hold its B-vector. Values then compose as tiles (``Tiling``):
 
-- an elementwise op works on tiles with the same axes (a row-vector tile broadcasts down the rows);
+- an elementwise op works on tiles with the same axes (a row-vector tile broadcasts down the rows;
+  an operand over the reversed axes is transposed first);
 - a product summed over a variable both factors index (a contraction) is a tile product
   (``matmul`` and its transposed forms, ``Tiling.product``) summed across blocks by the
-  reduction or sparse accumulator that sums scalars in the unblocked graph.
+  reduction or sparse accumulator that sums scalars in the unblocked graph;
+- any other reduction reduces each tile along the variable first (``row_sum``, ``col_max``, ...:
+  ``Tiling.in_tile``), then the tiles across blocks.
 
 What has no tile form is refused with ``BlockingError`` naming the input or the op: a reduction
-that is not a contraction (a row sum or maximum inside a tile), a scalar or size-1 operand, a
-tensor of rank above 2, a block size that does not divide a dimension, blocks that are not
-square, or inputs blocked with different sizes.
+of a vector, a scalar or size-1 operand, more than two tiled dimensions, a block size that does
+not divide a dimension, blocks that are not square, or inputs blocked with different sizes.
 """
 
 from __future__ import annotations
