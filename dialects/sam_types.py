@@ -6,6 +6,7 @@ levels the verifiers and analyses share."""
 
 import enum
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from fuseflow.bindings import ext, ir, sparse_tensor
@@ -193,6 +194,40 @@ def tensor_level_formats(t: ir.Type) -> list[LevelFormat] | None:
             raise ValueError(f"level {i} has a format the sam dialect does not model")
         out.append(_ENCODING_FORMATS[int(f)])
     return out
+
+
+@dataclass(frozen=True)
+class BlockLayout:
+    """A blocked tensor type's outer levels: the tensor dimension and format of each, B, and the
+    dimensions that are not blocked (``batch``: plain levels, no in-block level)."""
+
+    dims: list[int]
+    formats: list[str]
+    size: int
+    batch: tuple[int, ...] = ()
+
+
+def block_layout(t: ir.Type) -> BlockLayout | None:
+    """The outer levels of a blocked type (``(d0 floordiv B, ..., d0 mod B, ...)``, a batch
+    dimension as a plain ``d1``); None for one whose levels are plain dimensions. Raises
+    ``ValueError`` for blocks that are not square."""
+    rt = ir.RankedTensorType(t)
+    if rt.encoding is None or sparse_tensor.EncodingAttr(rt.encoding).dim_to_lvl is None:
+        return None
+    rank = rt.rank
+    exprs = list(sparse_tensor.EncodingAttr(rt.encoding).dim_to_lvl.results)
+    outer, inner = exprs[:rank], exprs[rank:]
+    if not inner or not all(isinstance(e, ir.AffineModExpr) for e in inner) or \
+            not all(isinstance(e, ir.AffineFloorDivExpr | ir.AffineDimExpr) for e in outer) or \
+            len(inner) != sum(isinstance(e, ir.AffineFloorDivExpr) for e in outer):
+        return None
+    sizes = {int(e.rhs.value) for e in exprs if not isinstance(e, ir.AffineDimExpr)}
+    if len(sizes) != 1:
+        raise ValueError(f"blocks of {' x '.join(str(int(e.rhs.value)) for e in inner)} are not square")
+    dims = [e.position if isinstance(e, ir.AffineDimExpr) else e.lhs.position for e in outer]
+    batch = tuple(sorted(e.position for e in outer if isinstance(e, ir.AffineDimExpr)))
+    formats = [str(f) for f in tensor_level_formats(t)[:rank]]
+    return BlockLayout(dims, formats, sizes.pop(), batch)
 
 
 def level_size(tensor_type: ir.Type, level: int) -> int | None:

@@ -41,6 +41,7 @@ def _bindings():
 def tensor_spec(name: str, ty, *, what: str) -> GraphTensor:
     """Format, mode order, shape and block of a (possibly sparse) ranked tensor type."""
     ir, st, _ = _bindings()
+    from fuseflow.dialects.sam_types import block_layout
     try:
         rt = ir.RankedTensorType(ty)
     except (ValueError, TypeError):
@@ -61,14 +62,15 @@ def tensor_spec(name: str, ty, *, what: str) -> GraphTensor:
     if all(e.startswith("d") and e[1:].isdigit() for e in exprs):
         return GraphTensor(name, "".join(fmts), tuple(int(e[1:]) for e in exprs), shape, 0)
     rank = len(shape)
-    outer, inner = exprs[:rank], exprs[rank:]
-    if inner and all("mod" in e for e in inner) and all("floordiv" in e or e[1:].isdigit() for e in outer):
-        blocks = {int(e.split("floordiv")[1]) for e in outer if "floordiv" in e} | {int(e.split("mod")[1]) for e in inner}
-        batch = tuple(sorted(int(e[1:]) for e in outer if "floordiv" not in e))
-        if len(blocks) != 1 or any(f != "d" for f in fmts[rank:]) or len(inner) != rank - len(batch):
-            raise FuseflowError(f"{what}: blocked encodings need one square block size and dense inner levels ({ty})")
-        order = tuple(int(e.split("floordiv")[0][1:]) for e in outer)
-        return GraphTensor(name, "".join(fmts[:rank]), order, shape, blocks.pop(), batch)
+    bad_block = f"{what}: blocked encodings need one square block size and dense inner levels ({ty})"
+    try:
+        blocked = block_layout(rt)
+    except ValueError:
+        raise FuseflowError(bad_block) from None
+    if blocked is not None:
+        if any(f != "d" for f in fmts[rank:]):
+            raise FuseflowError(bad_block)
+        return GraphTensor(name, "".join(fmts[:rank]), tuple(blocked.dims), shape, blocked.size, blocked.batch)
     raise FuseflowError(f"{what}: unsupported level map {enc.dim_to_lvl} ({ty})")
 
 

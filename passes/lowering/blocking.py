@@ -28,48 +28,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from fuseflow.bindings import ir
+from fuseflow.dialects.sam_types import block_layout
 from fuseflow.errors import BlockingError
-from fuseflow.passes.ir_utils import encoding, value_name
+from fuseflow.passes.ir_utils import value_name
 from fuseflow.passes.lowering.expr import UNIT, Expr, Leaf, Map, Reduce, leaves, show
 
 # matmul kind by (first operand transposed, second operand transposed)
 _PRODUCTS = {(False, False): "matmul", (False, True): "matmul_nt", (True, False): "matmul_tn",
              (True, True): "matmul_tt"}
-
-
-@dataclass(frozen=True)
-class BlockLayout:
-    """A blocked tensor type's outer levels: the tensor dimension and format of each, B, and the
-    dimensions that are not blocked (``batch``: plain levels, no in-block level)."""
-
-    dims: list[int]
-    formats: list[str]
-    size: int
-    batch: tuple[int, ...] = ()
-
-
-def block_layout(t: ir.Type) -> BlockLayout | None:
-    """The outer levels of a blocked type (``(d0 floordiv B, ..., d0 mod B, ...)``, a batch
-    dimension as a plain ``d1``); None for one whose levels are plain dimensions. Raises
-    ``ValueError`` for blocks that are not square."""
-    from fuseflow.dialects.sam import tensor_level_formats
-
-    enc = encoding(t)
-    if enc is None or enc.dim_to_lvl is None:
-        return None
-    rank = ir.RankedTensorType(t).rank
-    exprs = list(enc.dim_to_lvl.results)
-    outer, inner = exprs[:rank], exprs[rank:]
-    if not inner or not all(isinstance(e, ir.AffineModExpr) for e in inner) or \
-            not all(isinstance(e, ir.AffineFloorDivExpr | ir.AffineDimExpr) for e in outer):
-        return None
-    sizes = {int(e.rhs.value) for e in exprs if not isinstance(e, ir.AffineDimExpr)}
-    if len(sizes) != 1:
-        raise ValueError(f"blocks of {' x '.join(str(int(e.rhs.value)) for e in inner)} are not square")
-    dims = [e.position if isinstance(e, ir.AffineDimExpr) else e.lhs.position for e in outer]
-    batch = tuple(sorted(e.position for e in outer if isinstance(e, ir.AffineDimExpr)))
-    formats = [str(f) for f in tensor_level_formats(t)[:rank]]
-    return BlockLayout(dims, formats, sizes.pop(), batch)
 
 
 def _block_map(rank: int, size: int, dims: list[int], formats: list[str], batch) -> str:

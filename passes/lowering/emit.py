@@ -48,8 +48,9 @@ import itertools
 from dataclasses import dataclass, field
 
 from fuseflow.bindings import ir
+from fuseflow.dialects.sam_types import block_layout
 from fuseflow.errors import LoweringError
-from fuseflow.passes.lowering.blocking import block_layout, tiled_output_type
+from fuseflow.passes.lowering.blocking import tiled_output_type
 from fuseflow.passes.lowering.expr import (
     UNIT,
     ZERO_PRESERVING_SCALAR,

@@ -19,9 +19,10 @@ import math
 from dataclasses import dataclass, field
 
 from fuseflow.bindings import ir, op_name
+from fuseflow.dialects.sam_types import block_layout
 from fuseflow.errors import FuseflowError, InfeasibleOrder, LoweringError, UnsupportedOp
 from fuseflow.passes.ir_utils import encoding, value_name
-from fuseflow.passes.lowering.blocking import Tiling, block_layout, region_block, tiled_type, tiling
+from fuseflow.passes.lowering.blocking import Tiling, region_block, tiled_type, tiling
 from fuseflow.passes.lowering.expr import (
     UNIT,
     Expr,

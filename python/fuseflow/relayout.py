@@ -45,8 +45,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fuseflow.bindings import ir, op_name
+from fuseflow.dialects.sam_types import block_layout
 from fuseflow.passes.lowering import RUNNER_RESHAPES, level_dims
-from fuseflow.passes.lowering.blocking import block_layout
 
 FREE = "free"  # laid out offline in whatever order a graph reads it
 # storage order of the non-unit dims (dense: dims; sparse: (dim, level kind) pairs), FREE, or None
