@@ -185,11 +185,18 @@ class GPSurrogate:
         prior = covar.lengthscale_prior
         return float(prior.loc), float(prior.scale)
 
-    def fit(self, X: np.ndarray, y: np.ndarray, seed: int = 0) -> GPSurrogate:
+    def fit(self, X: np.ndarray, y: np.ndarray, seed: int = 0,
+            dims: float | None = None) -> GPSurrogate:
+        """Fit to encoded points ``X`` and standardized targets ``y``. ``dims``: the dimension
+        the lengthscale prior is scaled for (``None``: one per encoded feature; the tuner
+        passes ``Space.differing_parameters``: BoTorch's prior assumes every feature is a
+        parameter that varies between points, and over one-hot features and inactive
+        branches it would put the lengthscales so long that the model is sure of points no
+        evaluation is near)."""
         X = np.asarray(X, dtype=float)
         y = np.asarray(y, dtype=float).reshape(-1)
         n, d = X.shape
-        loc, scale = self._prior(d)
+        loc, scale = self._prior(d if dims is None else max(1, round(dims)))
         theta = _fit_map(X, y, loc, scale, self.restarts, self.maxiter, seed, self.trend)
         if theta is None:  # every start failed numerically: the prior's mode
             theta = np.r_[np.full(d, loc - scale**2), _NOISE_LOC - _NOISE_SCALE**2, float(y.mean()),
