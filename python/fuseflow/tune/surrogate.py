@@ -1,7 +1,9 @@
 """Surrogate models: a Gaussian process for the objective, a random forest for feasibility.
 
 The GP is BoTorch's ``SingleTaskGP`` model: a Matern-5/2 kernel, one lengthscale per encoded
-feature under BoTorch's dimension-scaled log-normal prior and a log-normal noise prior, fitted by
+feature under BoTorch's dimension-scaled log-normal prior (scaled for the parameters that differ
+between the points rather than the features, see ``GPSurrogate.fit``) and a log-normal noise
+prior, fitted by
 maximum a posteriori with L-BFGS from several starts (the prior's mode, then draws from the
 prior); the best posterior wins. Its posterior is
 computed from a cached Cholesky factor. Targets are standardized by the caller's ``Transform``. The random-forest alternative
