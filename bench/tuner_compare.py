@@ -124,7 +124,11 @@ def plot_curves(results: dict, path: Path) -> Path:
         ax.grid(alpha=0.3, which="both")
     for ax in list(axes.flat)[len(probs):]:
         ax.axis("off")
-    handles, labels = axes.flat[0].get_legend_handles_labels()
+    legend: dict = {}  # every tuner once, also one that ran on some of the problems only
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            legend.setdefault(label, handle)
+    labels, handles = list(legend), list(legend.values())
     fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False,
                title=f"mean over {results['seeds']} seeds")
     fig.tight_layout(rect=(0, 0, 1, 0.9))

@@ -285,9 +285,12 @@ class Tuner:
                 yt = _scalarize(np.array([e.values for e in feas]), w)
                 yt = (yt - yt.mean()) / (yt.std() or 1.0)
             fit_seed = self.seed * 100003 + len(self.history)
-            model = (sg.GPSurrogate(self.settings.gp_restarts, trend=self.settings.gp_trend)
-                     if self.settings.surrogate == "gp"
-                     else sg.RandomForestSurrogate()).fit(Xf, yt, seed=fit_seed)
+            if self.settings.surrogate == "gp":
+                dims = self.space.differing_parameters([e.point for e in feas])
+                model = sg.GPSurrogate(self.settings.gp_restarts, trend=self.settings.gp_trend).fit(
+                    Xf, yt, seed=fit_seed, dims=dims)
+            else:
+                model = sg.RandomForestSurrogate().fit(Xf, yt, seed=fit_seed)
             feas_model = None
             if not ok.all():
                 feas_model = sg.FeasibilityModel().fit(X_all, ok, seed=fit_seed)

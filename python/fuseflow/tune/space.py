@@ -35,6 +35,12 @@ from fuseflow.tune.constraints import ConstraintSet, Partial, Pending
 from fuseflow.tune.expr import Expression
 from fuseflow.tune.params import Param, SpaceError
 
+# The code of every feature of an inactive parameter: outside the [0, 1] of active values, so
+# that a branch of a conditional space does not alias the others (encoded as its default, an
+# inactive parameter looked like a point that *chose* the default, and the surrogate read the
+# other branches' results as evidence about that value).
+INACTIVE_CODE = -1.0
+
 
 class EmptySpaceError(SpaceError):
     """No point satisfies the known constraints."""
@@ -156,8 +162,8 @@ class Space:
 
     # -- encoding -------------------------------------------------------------------------------
     def encode(self, points: Sequence[Mapping]) -> np.ndarray:
-        """Points as an ``(n, width)`` array in ``[0, 1]`` (inactive parameters encode their
-        default, so they do not look like a move)."""
+        """Points as an ``(n, width)`` array: active values in ``[0, 1]``, inactive parameters
+        ``INACTIVE_CODE`` in every feature."""
         rows = []
         codes = self._codes  # per parameter: value -> its code (finite parameters repeat values)
         for pt in points:
@@ -165,7 +171,8 @@ class Space:
             for p, memo in zip(self.params, codes, strict=True):
                 v = pt.get(p.name)
                 if v is None:
-                    v = p.default
+                    row.extend([INACTIVE_CODE] * p.width)
+                    continue
                 code = memo.get(v) if memo is not None else None
                 if code is None:
                     code = p.encode(v)
@@ -174,6 +181,28 @@ class Space:
                 row.extend(code)
             rows.append(row)
         return np.asarray(rows, dtype=float).reshape(len(rows), self.width)
+
+    def differing_parameters(self, points: Sequence[Mapping]) -> float:
+        """The mean number of parameters in which two of ``points`` differ (an inactive
+        parameter differs from an active one; 0 for fewer than two points).
+
+        This is the dimension the surrogate's points actually spread over: a categorical or a
+        permutation is one parameter however many features encode it, and the parameters of
+        another branch of a conditional space stay inactive (equal) between the points of a
+        branch.
+        """
+        n = len(points)
+        if n < 2:
+            return 0.0
+        pairs = n * (n - 1) / 2
+        total = 0.0
+        for name in self.names:
+            counts: dict = {}
+            for pt in points:
+                v = pt.get(name)
+                counts[v] = counts.get(v, 0) + 1
+            total += pairs - sum(c * (c - 1) / 2 for c in counts.values())
+        return total / pairs
 
     # -- enumeration --------------------------------------------------------------------------
     def _walk(self, node_limit: float = math.inf) -> Iterator[dict]:

@@ -234,3 +234,17 @@ def test_gp_linear_trend_extrapolates_a_monotone_effect():
     assert trend.predict(far)[0][0] < flat.predict(far)[0][0] - 0.5
     res = tune.minimize(schedule_cost, schedule_space(), budget=8, seed=0, gp_trend=True)
     assert len(res.history) == 8
+
+
+def test_gp_lengthscale_prior_follows_the_dimension_it_is_given():
+    from fuseflow.tune.surrogate import GPSurrogate
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(6, 20))
+    y = rng.standard_normal(6)
+    wide, narrow = GPSurrogate().fit(X, y), GPSurrogate().fit(X, y, dims=2)
+    # the prior for 2 varying parameters puts lengthscales far below the one for 20 features,
+    # so the model is less sure of points away from the data
+    assert np.median(narrow.theta[:20]) < np.median(wide.theta[:20]) - 0.5
+    away = rng.uniform(size=(50, 20))
+    assert narrow.predict(away)[1].mean() > wide.predict(away)[1].mean()

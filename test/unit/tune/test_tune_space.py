@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from fuseflow import tune
+from fuseflow.tune.space import INACTIVE_CODE
 
 
 def make_space(**kw):
@@ -89,6 +90,24 @@ def test_conditional_parameter_is_none_when_inactive():
     assert nbs == [{"mode": "blocked", "block": 4}]
     X = space.encode(pts)
     assert X.shape == (4, 3)
+    # inactive: a code no active value has, so "dense" does not look like "blocked, block 4"
+    assert X[[space.key(p) for p in pts].index(("dense", None))][2] == INACTIVE_CODE
+    assert (X[:, 2][X[:, 0] == 0] >= 0).all()
+
+
+def test_differing_parameters_counts_parameters_not_features():
+    space = tune.Space([
+        tune.Categorical("mode", ["dense", "blocked", "tiled"]),
+        tune.Ordinal("block", [4, 8, 16], condition="mode == 'blocked'"),
+        tune.Permutation("order", ["i", "j", "k"]),
+    ])
+    a = {"mode": "dense", "block": None, "order": ("i", "j", "k")}
+    b = {"mode": "blocked", "block": 4, "order": ("i", "j", "k")}
+    c = {"mode": "blocked", "block": 8, "order": ("k", "j", "i")}
+    assert space.differing_parameters([a]) == 0.0
+    assert space.differing_parameters([a, b]) == 2.0  # mode, and block inactive vs active
+    assert space.differing_parameters([b, c]) == 2.0  # block and order, however encoded
+    assert space.differing_parameters([a, b, c]) == pytest.approx((2 + 3 + 2) / 3)
 
 
 def test_condition_may_only_read_earlier_parameters():
