@@ -12,7 +12,7 @@ BUILD_TOOLS := scikit-build-core==1.1.2 cython==3.3.1 cython-cmake==0.3.0 cmake=
 PACKAGE_DIRS := $(shell find python/fuseflow dialects passes sim -type d -not -name __pycache__ 2>/dev/null)
 INSTALL_INPUTS := pyproject.toml CMakeLists.txt $(wildcard sim/*.pyx sim/*.pxd sim/*.pxi) $(PACKAGE_DIRS)
 
-.PHONY: all install demo test lint lit unit clean
+.PHONY: all install demo test lint lit unit clean hebo-env
 
 all: test
 
@@ -41,5 +41,14 @@ unit: $(STAMP)
 
 test: lint lit unit
 
+# HEBO, a peer of bench/tuner_compare.py only, in an environment of its own (it needs numpy < 1.25).
+HEBO_VENV := .venv-hebo
+hebo-env: $(HEBO_VENV)/.installed
+
+$(HEBO_VENV)/.installed: bench/requirements-hebo.txt
+	$(PYTHON) -m venv $(HEBO_VENV)
+	$(HEBO_VENV)/bin/python -m pip --disable-pip-version-check -q install torch==2.13.0 -r bench/requirements-hebo.txt
+	@touch $@
+
 clean:
-	rm -rf build $(VENV) test/lit/**/Output
+	rm -rf build $(VENV) $(HEBO_VENV) test/lit/**/Output

@@ -24,6 +24,8 @@ mean best-so-far curves.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import functools
 import json
 import math
 import sys
@@ -38,34 +40,62 @@ from tuner_explore_table import DEFAULT_CACHE
 QUICK_PROBLEMS = ("spmm_tiling", "taco_spmm")
 
 
-def evaluate_problem(problem, tuners: dict, seeds: int, budget: int, checkpoints: list[int],
-                     skipped: dict, caps: dict) -> dict:
-    out: dict = {"optimum": problem.optimum, "tuners": {}, "skipped": dict(skipped)}
-    for name, fn in tuners.items():
-        traces, overhead, t0 = [], [], time.perf_counter()
-        runs = min(budget, caps.get(name, budget))
-        for seed in range(seeds):
-            trace, ov = fn(problem, runs, seed)
-            traces.append(np.asarray(trace) / problem.optimum)
-            overhead.append(ov)
-            print(f"  [{problem.name}] {name} seed {seed}: best/opt {traces[-1][-1]:.3f}",
-                  file=sys.stderr, flush=True)
-        arr = np.minimum(np.stack(traces), 1e3)  # seeds x budget (1e3: nothing feasible yet)
-        reach = [int(np.argmax(row <= 1.05)) + 1 if np.any(row <= 1.05) else runs + 1 for row in arr]
-        flat = [o for ov in overhead for o in ov]
-        late = [o for ov in overhead for i, o in enumerate(ov) if i >= 50]
-        out["tuners"][name] = {
-            "budget": runs,
-            "best_ratio": {str(b): float(arr[:, b - 1].mean()) for b in checkpoints if b <= runs},
-            "curve": arr.mean(0).tolist(),
-            "evals_to_5pct": float(np.mean(reach)),
-            "reached_5pct": float(np.mean([r <= runs for r in reach])),
-            "seconds": time.perf_counter() - t0,
-            "overhead_s_per_iter_mean": float(np.mean(flat)) if flat else None,
-            "overhead_s_per_iter_at_50_60": float(np.mean(late)) if late else None,
-            "overhead_s_per_iter_max": float(np.max(flat)) if flat else None,
-        }
-    return out
+def evaluate_tuner(problem, name: str, seeds: int, budget: int, checkpoints: list[int],
+                   caps: dict) -> dict:
+    """One tuner on one problem over ``seeds`` seeds: its row of the table."""
+    fn = tuner_peers.TUNERS[name]
+    traces, overhead, t0 = [], [], time.perf_counter()
+    runs = min(budget, caps.get(name, budget))
+    for seed in range(seeds):
+        trace, ov = fn(problem, runs, seed)
+        traces.append(np.asarray(trace) / problem.optimum)
+        overhead.append(ov)
+        print(f"  [{problem.name}] {name} seed {seed}: best/opt {traces[-1][-1]:.3f}",
+              file=sys.stderr, flush=True)
+    arr = np.minimum(np.stack(traces), 1e3)  # seeds x budget (1e3: nothing feasible yet)
+    reach = [int(np.argmax(row <= 1.05)) + 1 if np.any(row <= 1.05) else runs + 1 for row in arr]
+    flat = [o for ov in overhead for o in ov]
+    late = [o for ov in overhead for i, o in enumerate(ov) if i >= 50]
+    return {
+        "budget": runs,
+        "best_ratio": {str(b): float(arr[:, b - 1].mean()) for b in checkpoints if b <= runs},
+        "curve": arr.mean(0).tolist(),
+        "evals_to_5pct": float(np.mean(reach)),
+        "reached_5pct": float(np.mean([r <= runs for r in reach])),
+        "seconds": time.perf_counter() - t0,
+        "overhead_s_per_iter_mean": float(np.mean(flat)) if flat else None,
+        "overhead_s_per_iter_at_50_60": float(np.mean(late)) if late else None,
+        "overhead_s_per_iter_max": float(np.max(flat)) if flat else None,
+    }
+
+
+@functools.cache
+def _problem(name: str, cache_dir: Path):
+    return tuner_problems.make_problem(name, cache_dir)
+
+
+def _task(pname: str, tname: str, cache_dir: Path, seeds: int, budget: int,
+          checkpoints: list[int], caps: dict) -> dict:
+    return evaluate_tuner(_problem(pname, cache_dir), tname, seeds, budget, checkpoints, caps)
+
+
+# The order a pool starts tasks in: fuseflow.tune first (its overhead column is measured while
+# at most one other task runs), then the longest peers first.
+_COST = {"fuseflow": 5, "hebo": 4, "gp": 3, "tpe": 1, "random": 0}
+
+
+def evaluate_all(names: list[str], tuners: list[str], cache_dir: Path, seeds: int, budget: int,
+                 checkpoints: list[int], caps: dict, jobs: int) -> dict:
+    """Every (problem, tuner) pair, one after another or in ``jobs`` processes (each run is
+    deterministic for its seed, so the results do not depend on ``jobs``)."""
+    tasks = [(p, t) for p in names for t in tuners]
+    args = (cache_dir, seeds, budget, checkpoints, caps)
+    if jobs <= 1:
+        return {key: _task(*key, *args) for key in tasks}
+    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {key: pool.submit(_task, *key, *args)
+                   for key in sorted(tasks, key=lambda k: -_COST.get(k[1], 0))}
+        return {key: futures[key].result() for key in tasks}
 
 
 def _rank_note(entries: dict, name: str, b: int) -> str:
@@ -151,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help=f"2 seeds, problems {', '.join(QUICK_PROBLEMS)}")
     ap.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE,
                     help="where the explore problems' tables are kept (default %(default)s)")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="run the (problem, tuner) pairs in this many processes (results do not "
+                         "change; the overhead columns then share the machine)")
     ap.add_argument("--plot", type=Path, default=None, help="write the mean best-so-far curves here (PNG)")
     ap.add_argument("--json", type=Path, default=None, help="write the results as JSON here")
     args = ap.parse_args(argv)
@@ -181,11 +214,14 @@ def main(argv: list[str] | None = None) -> int:
     checkpoints = sorted({max(1, b // 3), max(1, 2 * b // 3), b})
     results = {"seeds": seeds, "budget": b, "checkpoints": checkpoints, "caps": caps, "problems": {}}
     for n in names:
-        problem = tuner_problems.make_problem(n, args.cache_dir)
+        problem = _problem(n, args.cache_dir)
         notes = "".join(f", {k} {v}" for k, v in problem.notes.items())
         print(f"[{n}] optimum {problem.optimum:.6g}, feasible space {problem.space.size()} points"
               f"{notes}", file=sys.stderr, flush=True)
-        results["problems"][n] = evaluate_problem(problem, tuners, seeds, b, checkpoints, skipped, caps)
+        results["problems"][n] = {"optimum": problem.optimum, "tuners": {}, "skipped": dict(skipped)}
+    rows = evaluate_all(names, list(tuners), args.cache_dir, seeds, b, checkpoints, caps, args.jobs)
+    for (n, t), row in rows.items():
+        results["problems"][n]["tuners"][t] = row
     print_table(results, checkpoints)
     if args.plot:
         print(f"plot: {plot_curves(results, args.plot)}")

@@ -10,8 +10,9 @@
   failed and the repaired point is added to the study as the evaluated trial, so each proposal
   costs one evaluation and the sampler learns from what was evaluated. Hidden failures are
   reported through the sampler's ``constraints_func`` with a value worse than any seen.
-* ``hebo``: HEBO (Huawei, NeurIPS 2020 black-box optimization challenge), the same repair
-  scheme; a permutation is a categorical over its orders.
+* ``hebo``: HEBO (Huawei, NeurIPS 2020 black-box optimization challenge) with its defaults, the
+  same repair scheme; a permutation is a categorical over its orders. HEBO needs numpy < 1.25,
+  so it runs in an environment of its own (``make hebo-env``) behind ``hebo_worker.py``.
 
 Every tuner sees ``log(cost)`` (all costs are positive; a monotone transform that leaves the
 optimum in place and spares the GP samplers a range of several decades). A peer whose package is
@@ -21,9 +22,13 @@ not installed is skipped with the reason, never replaced by numbers.
 from __future__ import annotations
 
 import itertools
+import json
 import math
+import os
+import subprocess
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -173,21 +178,55 @@ def run_gp(problem, budget: int, seed: int):
                        lambda s, c: optuna.samplers.GPSampler(seed=s, constraints_func=c))
 
 
+HEBO_PYTHON = Path(__file__).resolve().parents[1] / ".venv-hebo" / "bin" / "python"
+
+
+def hebo_python() -> str:
+    """The interpreter that runs ``hebo_worker.py``: ``$FUSEFLOW_HEBO_PYTHON``, else the
+    environment ``make hebo-env`` builds."""
+    return os.environ.get("FUSEFLOW_HEBO_PYTHON") or str(HEBO_PYTHON)
+
+
 def hebo_missing() -> str | None:
     """Why HEBO cannot run here, or ``None``."""
-    try:
-        import hebo  # noqa: F401
-    except ImportError as e:
-        return (f"not installed ({e.msg}); hebo 0.3.5/0.3.6 require numpy < 1.25 and 0.3.2 "
-                "needs pymoo < 0.6, both incompatible with this environment's numpy 2")
+    python = hebo_python()
+    if not Path(python).exists():
+        return (f"no HEBO environment at {python} (`make hebo-env` builds it: HEBO 0.3.6 needs "
+                "numpy < 1.25, so it runs in an environment of its own)")
+    probe = subprocess.run([python, "-c", "import hebo"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        return f"{python} cannot import hebo: {probe.stderr.strip().splitlines()[-1:]}"
     return None
 
 
-def run_hebo(problem, budget: int, seed: int):
-    import pandas as pd
-    from hebo.design_space.design_space import DesignSpace
-    from hebo.optimizers.hebo import HEBO
+class _HeboWorker:
+    """One HEBO optimizer in ``hebo_worker.py`` under the HEBO environment's interpreter."""
 
+    def __init__(self, spec: list, seed: int, rand_sample: int):
+        self.proc = subprocess.Popen([hebo_python(), str(Path(__file__).with_name("hebo_worker.py"))],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+        self.call({"spec": spec, "seed": seed, "rand_sample": rand_sample})
+
+    def call(self, msg: dict) -> dict:
+        self.proc.stdin.write(json.dumps(msg) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the HEBO worker exited (code {self.proc.wait()})")
+        out = json.loads(line)
+        if "error" in out:
+            raise RuntimeError(f"HEBO worker: {out['error']}")
+        return out
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.write(json.dumps({"cmd": "exit"}) + "\n")
+            self.proc.stdin.close()
+            self.proc.wait(timeout=60)
+
+
+def run_hebo(problem, budget: int, seed: int):
     space = problem.space
     spec, labels = [], {}
     for prm in space.params:
@@ -201,30 +240,31 @@ def run_hebo(problem, budget: int, seed: int):
                     else prm.values())
             labels[prm.name] = {str(i): v for i, v in enumerate(vals)}
             spec.append({"name": prm.name, "type": "cat", "categories": list(labels[prm.name])})
-    opt = HEBO(DesignSpace().parse(spec), rand_sample=4, scramble_seed=seed)
+    inv = {name: {val: key for key, val in m.items()} for name, m in labels.items()}
     rng = np.random.default_rng([seed, 99])
-    np.random.seed(seed)
     hist, overhead, worst = [], [], 0.0
-    while len(hist) < budget:
-        t0 = time.perf_counter()
-        rec = opt.suggest(n_suggestions=1)
-        overhead.append(time.perf_counter() - t0)
-        row = rec.iloc[0].to_dict()
-        point = {}
-        for prm in space.params:
-            raw = row[prm.name]
-            point[prm.name] = labels[prm.name][str(raw)] if prm.name in labels else raw
-        point = space.repair(space.normalize(point), rng)
-        v = _evaluate(problem, point)
-        hist.append(v)
-        if math.isfinite(v):
-            worst = max(worst, math.log(v))
-        told = math.log(v) if math.isfinite(v) else worst + 1.0
-        # HEBO learns from the evaluated (repaired) point; it has no conditional parameters, so
-        # an inactive one keeps the value HEBO suggested
-        inv = {name: {val: key for key, val in m.items()} for name, m in labels.items()}
-        obs = {k: row[k] if x is None else (inv[k][x] if k in inv else x) for k, x in point.items()}
-        opt.observe(pd.DataFrame([obs]), np.array([[told]]))
+    worker = _HeboWorker(spec, seed, rand_sample=4)
+    try:
+        while len(hist) < budget:
+            t0 = time.perf_counter()
+            row = worker.call({"cmd": "suggest"})["row"]
+            overhead.append(time.perf_counter() - t0)
+            point = {}
+            for prm in space.params:
+                raw = row[prm.name]
+                point[prm.name] = labels[prm.name][str(raw)] if prm.name in labels else raw
+            point = space.repair(space.normalize(point), rng)
+            v = _evaluate(problem, point)
+            hist.append(v)
+            if math.isfinite(v):
+                worst = max(worst, math.log(v))
+            told = math.log(v) if math.isfinite(v) else worst + 1.0
+            # HEBO learns from the evaluated (repaired) point; it has no conditional parameters,
+            # so an inactive one keeps the value HEBO suggested
+            obs = {k: row[k] if x is None else (inv[k][x] if k in inv else x) for k, x in point.items()}
+            worker.call({"cmd": "observe", "row": obs, "y": told})
+    finally:
+        worker.close()
     return best_so_far(hist), overhead
 
 

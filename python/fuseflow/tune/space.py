@@ -113,6 +113,11 @@ class Space:
                 "constraints": [label for _, label in self._constraints],
                 "conditional": sorted(self._conditions)}
 
+    @property
+    def conditional(self) -> bool:
+        """Whether some parameter is active only under a condition on others."""
+        return bool(self._conditions)
+
     def signature(self) -> str:
         """A stable text identity of the space's parameters (used to match a resumed log)."""
         return json.dumps([p.describe() for p in self.params], sort_keys=True, default=repr)
@@ -386,7 +391,7 @@ class Space:
         """Feasible points one local move away: ordinal +-1, another category, a swap in a
         permutation, a small real/integer step."""
         out = []
-        conditional = bool(self._conditions)
+        conditional = self.conditional
         for p in self.params:
             v = point.get(p.name)
             if v is None:

@@ -1,8 +1,8 @@
 """Surrogate models: a Gaussian process for the objective, a random forest for feasibility.
 
 The GP is BoTorch's ``SingleTaskGP`` model: a Matern-5/2 kernel, one lengthscale per encoded
-feature under BoTorch's dimension-scaled log-normal prior (scaled for the parameters that differ
-between the points rather than the features, see ``GPSurrogate.fit``) and a log-normal noise
+feature under BoTorch's dimension-scaled log-normal prior (in a conditional space scaled for the
+parameters that differ between the points rather than the features, see ``GPSurrogate.fit``) and a log-normal noise
 prior, fitted by
 maximum a posteriori with L-BFGS from several starts (the prior's mode, then draws from the
 prior); the best posterior wins. Its posterior is
@@ -190,11 +190,11 @@ class GPSurrogate:
     def fit(self, X: np.ndarray, y: np.ndarray, seed: int = 0,
             dims: float | None = None) -> GPSurrogate:
         """Fit to encoded points ``X`` and standardized targets ``y``. ``dims``: the dimension
-        the lengthscale prior is scaled for (``None``: one per encoded feature; the tuner
-        passes ``Space.differing_parameters``: BoTorch's prior assumes every feature is a
-        parameter that varies between points, and over one-hot features and inactive
-        branches it would put the lengthscales so long that the model is sure of points no
-        evaluation is near)."""
+        the lengthscale prior is scaled for (``None``: one per encoded feature; in a conditional
+        space the tuner passes ``Space.differing_parameters``: BoTorch's prior assumes every
+        feature is a parameter that varies between points, and over inactive branches it
+        would put the lengthscales so long that the model is sure of points no evaluation is
+        near)."""
         X = np.asarray(X, dtype=float)
         y = np.asarray(y, dtype=float).reshape(-1)
         n, d = X.shape

@@ -248,3 +248,32 @@ def test_gp_lengthscale_prior_follows_the_dimension_it_is_given():
     assert np.median(narrow.theta[:20]) < np.median(wide.theta[:20]) - 0.5
     away = rng.uniform(size=(50, 20))
     assert narrow.predict(away)[1].mean() > wide.predict(away)[1].mean()
+
+
+def test_lengthscale_prior_is_rescaled_in_conditional_spaces_only(monkeypatch):
+    from fuseflow.tune import surrogate
+
+    seen = []
+    fit = surrogate.GPSurrogate.fit
+
+    def spy(self, X, y, seed=0, dims=None):
+        seen.append(dims)
+        return fit(self, X, y, seed=seed, dims=dims)
+
+    monkeypatch.setattr(surrogate.GPSurrogate, "fit", spy)
+    assert not schedule_space().conditional
+    tune.minimize(schedule_cost, schedule_space(), budget=7, seed=0)
+    assert seen and all(d is None for d in seen)  # BoTorch's scaling by encoded features
+    seen.clear()
+    space = tune.Space([
+        tune.Categorical("mode", ["dense", "blocked"]),
+        tune.Ordinal("block", [4, 8, 16, 32], condition="mode == 'blocked'"),
+        tune.Integer("unroll", 1, 8),
+    ])
+    assert space.conditional
+
+    def cost(p):
+        return (1.0 if p["mode"] == "dense" else 0.5 + abs(p["block"] - 16) / 32) * (1 + abs(p["unroll"] - 4))
+
+    tune.minimize(cost, space, budget=7, seed=0)
+    assert seen and all(d is not None and 0 < d <= 3 for d in seen)  # parameters that differ
