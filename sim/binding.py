@@ -83,6 +83,21 @@ class OutputBuilder:
         self.levels: list[tuple | None] = [None] * len(spec.format)
         self.vals = None
 
+    def positions(self) -> list[int]:
+        """Per level, the most positions (coordinates) it can hold: the product of the
+        dimensions of it and the levels above (a tile counts once in a blocked tensor)."""
+        out, npos = [], 1
+        for d in self.blocked_dims():
+            npos *= max(1, d)
+            out.append(npos)
+        return out
+
+    def blocked_dims(self) -> list[int]:
+        """The dimension each level iterates: a blocked dimension counts blocks."""
+        spec = self.spec
+        bdims = [s if d in spec.batch or not spec.block else s // spec.block for d, s in enumerate(self.shape)]
+        return [bdims[spec.order[lv]] for lv in range(len(spec.format))]
+
     def set_level(self, level: int, seg, crd) -> None:
         if not 0 <= level < len(self.levels):
             raise FuseflowError(f"output {self.spec.name!r}: fiber_write of level {level}, which it does not have")
@@ -95,9 +110,7 @@ class OutputBuilder:
         spec = self.spec
         levels = []
         npos = 1
-        bdims = [s if d in spec.batch or not spec.block else s // spec.block for d, s in enumerate(self.shape)]
-        for lv, fmt in enumerate(spec.format):
-            dim = bdims[spec.order[lv]]
+        for lv, (fmt, dim) in enumerate(zip(spec.format, self.blocked_dims(), strict=True)):
             if fmt == "d":
                 levels.append(Level("d", dim))
                 npos *= dim

@@ -128,6 +128,7 @@ class _Build:
         self.g, self.tensors, self.eng, self.hw = g, tensors, eng, hw
         self.tiles: _Tiles | None = None
         self.tile_bases: dict[int, tuple[int, int]] = {}  # blocked input -> (first tile, zero tile)
+        self.outputs: list = []  # the OutputBuilder per output (writers size their arrays by them)
 
 
 class _Tiles:
@@ -211,7 +212,7 @@ def _run(g: Graph, tensors: list[TensorData], hw: HardwareConfig, eng, depths: l
     tiled = _tiled_fifos(x) if block else [False] * len(g.fifo_kinds)
     eng.zero_tile_shape = (block, block)
     x.tiles = _Tiles(eng, block)
-    outputs = make_output_builders(g, tensors)
+    outputs = x.outputs = make_output_builders(g, tensors)
     nodes = []
     for n in g.nodes:
         rec = PRIMITIVES[n.kind]

@@ -26,6 +26,7 @@ A record is a class whose methods are static (records are tables, not objects)::
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -696,6 +697,16 @@ class Join(Primitive):
 # ----------------------------------------------------------------------------------------------
 # Writers (their nodes are built with the sam.output that takes them: see from_mlir.py)
 
+# A written array's address range: whole slots of 1M words, as many as the output's most
+# positions need. An array never runs into the next one's addresses, and an output that fits
+# one slot keeps the addresses (so the memory channels) it always had.
+_WRITE_SLOT = 1 << 20
+
+
+def _reserve(x, words: int) -> int:
+    return x.eng.alloc(-(-max(1, words) // _WRITE_SLOT) * _WRITE_SLOT)
+
+
 
 @primitive
 class FiberWrite(Primitive):
@@ -711,7 +722,10 @@ class FiberWrite(Primitive):
         return [Writer(Kind.FIBER_WRITE, r.stream(0), r.name, r.int("level"), r.str("format"))]
 
     def configure(n, x, block):
-        return {"crd_base": x.eng.alloc(1 << 20), "seg_base": x.eng.alloc(1 << 20)}
+        positions = x.outputs[n.iparams[0]].positions()
+        level = n.iparams[1]
+        return {"crd_base": _reserve(x, positions[level]),
+                "seg_base": _reserve(x, (positions[level - 1] if level else 1) + 1)}
 
     def timing(n, x, block):
         return 1, x.hw.ii
@@ -737,7 +751,7 @@ class ValWrite(Primitive):
     def configure(n, x, block):
         spec = x.g.outputs[n.iparams[0]]
         words = (block if len(spec.format) - len(spec.batch) == 1 else block * block) if block else 1  # per tile
-        return {"val_base": x.eng.alloc(1 << 20), "words": words}
+        return {"val_base": _reserve(x, math.prod(x.outputs[n.iparams[0]].blocked_dims()) * words), "words": words}
 
     def timing(n, x, block):
         return 1, x.hw.ii

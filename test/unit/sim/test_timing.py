@@ -314,3 +314,44 @@ def test_bytes_read_count_each_read_once_whatever_the_fifo_depth(memory, fork):
         assert {n.name: n.bytes_read for n in res.stats[0] if n.name in want} == want, depth
         cycles[depth] = res.cycles
     assert cycles[2] > cycles[0]  # the shallow FIFOs do hold the graph back
+
+
+def test_writers_reserve_an_address_range_for_every_position_they_can_write():
+    # Written arrays get whole 1M-word slots, as many as the output can hold: a 3000 x 1000 CSR
+    # output's crd and vals arrays (3M positions) take three slots, so they run into no other
+    # array's addresses (memory channels are chosen by address); a small output keeps one slot.
+    from types import SimpleNamespace
+
+    from fuseflow.sim.binding import OutputBuilder
+    from fuseflow.sim.graph import GraphTensor
+    from fuseflow.sim.primitives import PRIMITIVES
+
+    class Eng:
+        def __init__(self):
+            self.next = 0
+
+        def alloc(self, n):  # as the engine's: a range of n words, batch aligned
+            base, self.next = self.next, self.next + (n // 16 + 1) * 16
+            return base
+
+    def ranges(shape, fmt="dc", block=0):
+        spec = GraphTensor("out", fmt, (0, 1), shape, block)
+        x = SimpleNamespace(eng=Eng(), outputs=[OutputBuilder(spec, shape)], g=SimpleNamespace(outputs=[spec]))
+        fw = Node(0, Kind.FIBER_WRITE, "w1", [0], [], (0, 1))
+        vw = Node(1, Kind.VAL_WRITE, "wv", [1], [], (0,))
+        got = PRIMITIVES[Kind.FIBER_WRITE].configure(fw, x, 0)
+        got.update(PRIMITIVES[Kind.VAL_WRITE].configure(vw, x, block))
+        got["end"] = x.eng.next
+        return got, x.outputs[0].positions()
+
+    got, positions = ranges((3000, 1000))
+    assert positions == [3000, 3_000_000]
+    M = 1 << 20
+    assert got["crd_base"] == 0 and got["seg_base"] == 3 * M + 16  # crd: 3 slots; seg: 3001 words, 1
+    assert got["val_base"] == 4 * M + 32
+    got, positions = ranges((64, 64))
+    assert (got["crd_base"], got["seg_base"], got["val_base"]) == (0, M + 16, 2 * M + 32)
+    # blocked: 32 x 32 tiles of a 2048 x 2048 output, 1024 words each: 4 Mi words of values
+    got, positions = ranges((2048, 2048), block=32)
+    assert positions == [64, 4096] and got["words"] == 1024
+    assert got["val_base"] == 2 * M + 32 and got["end"] == 6 * M + 48
