@@ -146,7 +146,8 @@ class Explorer:
     (``block_choices``; each is its own import of the model); ``hw``: a ``HardwareConfig`` (its
     ``pe_budget`` bounds the primitives of a region);
     ``prune``: a factor: configurations whose estimated work exceeds ``prune`` x the least
-    estimated work in the space are infeasible without compiling or simulating (None: off).
+    estimated work of their block choice are infeasible without compiling or simulating (None:
+    off).
     """
 
     def __init__(self, workload, fusions: Sequence = FUSIONS, optimize: Sequence[bool] = (True, False),
@@ -202,7 +203,7 @@ class Explorer:
             raise ExploreError(f"duplicate fusion granularities: {names}")
         self._programs: dict[str, object] = {}
         self.recipe = None  # an ExplorerRecipe when built from one (explore.remote): workers rebuild it
-        self._reference_work: float | None = None
+        self._reference_work: dict[str, float | None] = {}  # per block choice
 
     # -- analysis ------------------------------------------------------------------------------
     def _bound_args(self):
@@ -400,24 +401,30 @@ class Explorer:
                     for info in self.fusions]
         return sum(per_info) * len(self.optimize_values)
 
-    def reference_work(self) -> float | None:
-        """The least estimated work over the space (the pruning reference): estimates add up
-        over regions, so it is the least, over granularities, of the sum of each region's
-        least estimate (no enumeration)."""
-        if self._reference_work is None:
+    def reference_work(self, block: str | None = None) -> float | None:
+        """The least estimated work over the points of block choice ``block`` (default: the
+        first; the pruning reference): estimates add up over regions, so it is the least, over
+        granularities, of the sum of each region's least estimate (no enumeration).
+
+        Points are compared within their block choice only: the estimate counts the arithmetic
+        and traffic of tiles like those of scalars, but a tile unit does B x B of it per step,
+        so work does not rank a blocked program against a scalar one."""
+        block = self.variants["block"][0] if block is None else block
+        if block not in self._reference_work:
             works = []
             for info in self.fusions:
-                est = None if info.infeasible else self.estimator(info)
+                est = None if info.infeasible or info.block != block else self.estimator(info)
                 if est is not None:
                     works.append(sum(min(est.estimate(r, o).work for o in orders)
                                      for r, orders in enumerate(info.orders)))
-            self._reference_work = min(works) if works else None
-        return self._reference_work
+            self._reference_work[block] = min(works) if works else None
+        return self._reference_work[block]
 
-    def pruned(self, estimate: Estimate | None) -> bool:
+    def pruned(self, estimate: Estimate | None, block: str | None = None) -> bool:
+        """Whether a point of block choice ``block`` with this estimate is pruned."""
         if self.prune is None or estimate is None:
             return False
-        ref = self.reference_work()
+        ref = self.reference_work(block)
         return ref is not None and estimate.work > self.prune * ref
 
     # -- evaluation ----------------------------------------------------------------------------
@@ -449,10 +456,11 @@ class Explorer:
             out.wall_time = time.perf_counter() - t0
             return out
         out.estimate = self.estimate(point)
-        if self.pruned(out.estimate):
+        if self.pruned(out.estimate, info.block):
             out.pruned = True
             out.error = (f"pruned: estimated work {out.estimate.work:.3g} > {self.prune:g} x "
-                         f"{self.reference_work():.3g}")
+                         f"{self.reference_work(info.block):.3g}"
+                         + ("" if len(self.variants["block"]) == 1 else f" (block {info.block})"))
             out.wall_time = time.perf_counter() - t0
             return out
         try:

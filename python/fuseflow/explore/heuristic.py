@@ -30,6 +30,12 @@ above does not widen them); a loop the subtree does not index takes its ancestor
 numpy interpretation of the expression trees, exact up to float rounding) and measured in the
 format their type declares.
 
+A blocked region (``Region.block``: it runs on B x B tiles) is counted at the coordinates its
+tiles cover: a block-sparse tensor, or a sparse one the region tiles, counts every element of its
+stored blocks and one coordinate per block (``measure_as``); a node runs once per tile, so an
+enclosing blocked loop that is not one of its own variables repeats it once per block; a
+reduction over a blocked variable adds a tile combine per block to its in-tile work.
+
     est = RegionEstimator.from_partitioned(module, func_name, args)   # after fuseflow-partition
     est.estimate(region_index, order)                    # -> Estimate(ops, bytes)
 """
@@ -103,9 +109,10 @@ class TensorStats:
     coords: tuple[int, ...]
     visits: tuple = field(default=(), compare=False, repr=False)
     row_lengths: np.ndarray | None = field(default=None, compare=False, repr=False)
+    per_coord: int = 1  # elements per stored coordinate: B * B for B x B tiles (a coordinate per tile)
 
     @classmethod
-    def measure(cls, array: np.ndarray, dims: list[int], compressed: list[bool]) -> TensorStats:
+    def measure(cls, array: np.ndarray, dims: list[int], compressed: list[bool], per_coord: int = 1) -> TensorStats:
         a = np.transpose(np.asarray(array), dims) if array.ndim else np.asarray(array)
         nz = np.argwhere(a != 0) if any(compressed) else None  # dense levels need no scan
         coords, visits = [], []
@@ -124,7 +131,8 @@ class TensorStats:
                     row_lengths = np.bincount(flat // a.shape[1], minlength=a.shape[0]).astype(np.float64)
             coords.append(int(n))
             prev = n
-        return cls(tuple(array.shape), tuple(dims), tuple(compressed), tuple(coords), tuple(visits), row_lengths)
+        return cls(tuple(array.shape), tuple(dims), tuple(compressed), tuple(coords), tuple(visits), row_lengths,
+                   per_coord)
 
     def fiber_length(self, level: int) -> float:
         """Mean number of stored coordinates per fiber at ``level``."""
@@ -146,7 +154,7 @@ class TensorStats:
     @property
     def bytes(self) -> float:
         crd = sum(self.coords[lv] for lv in range(len(self.coords)) if self.compressed[lv])
-        return VALUE_BYTES * self.stored + COORD_BYTES * crd
+        return VALUE_BYTES * self.stored + COORD_BYTES * crd / self.per_coord
 
 
 def storage_of(t) -> tuple[list[int], list[bool]]:
@@ -157,7 +165,7 @@ def storage_of(t) -> tuple[list[int], list[bool]]:
     rank = ir.RankedTensorType(t).rank
     dims = level_dims(t)
     if dims is None:
-        raise HeuristicError(f"block-sparse type {t} is not estimated")
+        raise HeuristicError(f"type {t}: its level map is neither a permutation nor square blocks")
     enc = encoding(t)
     if enc is None:
         return dims, [False] * rank
@@ -169,6 +177,45 @@ def storage_of(t) -> tuple[list[int], list[bool]]:
         fmt = format_from_encoding(str(enc))
         compressed = [lv.kind != "dense" for lv in fmt.levels_for(rank)]
     return dims, compressed
+
+
+def stored_blocks(array: np.ndarray, size: int, batch: tuple[int, ...] = ()) -> np.ndarray:
+    """``array`` with every element of a stored block (a ``size``-wide block holding a nonzero)
+    1 and every other 0: the elements a tiled region computes on, the zeros inside stored
+    blocks included. ``batch``: dimensions that are not blocked."""
+    a = np.asarray(array)
+    shape = []
+    for d, n in enumerate(a.shape):
+        if d in batch:
+            shape += [n, 1]
+        elif n % size:
+            raise HeuristicError(f"dimension {d} ({n}) is not a multiple of the block size {size}")
+        else:
+            shape += [n // size, size]
+    stored = (a.reshape(shape) != 0).any(axis=tuple(range(1, 2 * a.ndim, 2)), keepdims=True)
+    return np.broadcast_to(stored, shape).reshape(a.shape).astype(np.float64)
+
+
+def measure_as(array: np.ndarray, t, block: int = 0, batch: tuple[int, ...] = ()) -> TensorStats:
+    """Statistics of ``array`` stored as type ``t``. A block-sparse type, or with ``block`` a
+    sparse type that a blocked region reads or writes as tiles (``batch``: its dimensions that
+    are not blocked), counts every element of its stored blocks and one coordinate per block."""
+    from fuseflow.dialects.sam_types import block_layout
+
+    try:
+        layout = block_layout(t)
+    except ValueError as e:
+        raise HeuristicError(f"block-sparse type {t}: {e}") from None
+    if layout is not None:
+        dims, batch, block = layout.dims, layout.batch, layout.size
+        compressed = [f != "dense" for f in layout.formats]
+    else:
+        dims, compressed = storage_of(t)
+        block = block if any(compressed) else 0
+    if not block:
+        return TensorStats.measure(array, dims, compressed)
+    return TensorStats.measure(stored_blocks(array, block, batch), dims, compressed,
+                               per_coord=block ** (np.ndim(array) - len(batch)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -273,6 +320,9 @@ class _Counter:
     def __init__(self, region: Region, stats: list[TensorStats], sizes: dict[str, int], pos: dict[str, int],
                  sources: dict):
         self.region, self.stats, self.sizes, self.pos = region, stats, sizes, pos
+        # a blocked region: B, and the variables that are tile axes (not plain batch loops)
+        self.block = region.block
+        self.blocked = set(region.vars) - region.tiling.batch if region.block else set()
         self.ops = 0.0
         self.bytes = 0.0
         self.shared = plan_views(region, sorted(pos, key=pos.__getitem__))
@@ -316,8 +366,14 @@ class _Counter:
         last = max(self.pos[v] for v in own)
         return [v for v in own | enclosing if v in own or self.pos[v] < last]
 
-    def product(self, loops: list[str], ctx: dict[str, float]) -> float:
-        return math.prod(ctx.get(v, float(self.sizes[v])) for v in loops)
+    def product(self, loops: list[str], ctx: dict[str, float], own: set[str] = frozenset()) -> float:
+        """Points of ``loops`` (coordinate counts from ``ctx``). In a blocked region a node runs
+        once per tile: an enclosing blocked loop that is not one of the node's ``own`` variables
+        repeats it once per block, not per coordinate."""
+        n = math.prod(ctx.get(v, float(self.sizes[v])) for v in loops)
+        if self.block:
+            n /= self.block ** sum(1 for v in loops if v not in own and v in self.blocked)
+        return n
 
     def visit_source(self, e, v: str) -> np.ndarray | None:
         """Visit counts of v's coordinates from the leaf of ``e`` that drives v (the fewest
@@ -361,8 +417,9 @@ class _Counter:
         ctx = {**ctx, **{v: min(n, ctx.get(v, n)) for v, n in mine.items()}}
         if isinstance(e, Leaf):
             st = self.stats[e.tensor]
-            n = self.product(self.loops(set(e.vars) - {UNIT}, enclosing), ctx)
-            self.bytes += n * (VALUE_BYTES + COORD_BYTES * sum(st.compressed))
+            own = set(e.vars) - {UNIT}
+            n = self.product(self.loops(own, enclosing), ctx, own)
+            self.bytes += n * (VALUE_BYTES + COORD_BYTES * sum(st.compressed) / st.per_coord)
             return
         if isinstance(e, Reduce):
             own = free_vars(e.arg)
@@ -375,11 +432,13 @@ class _Counter:
             # the accumulator's levels are iterated inside before the joins around it: those
             # do not bound them
             ctx = {v: n for v, n in ctx.items() if v not in after}
-            self.ops += self.product(self.loops(own, inner), {**ctx, **{v: n for v, n in mine.items() if v in after}})
+            n = self.product(self.loops(own, inner), {**ctx, **{v: n for v, n in mine.items() if v in after}}, own)
+            # tiles: reduced inside each tile, then one tile combine per block of the variable
+            self.ops += n * (1 + 1 / self.block) if e.var in self.blocked else n
             self.walk(e.arg, inner, ctx, weights)
             return
         own = free_vars(e)
-        self.ops += self.product(self.loops(own, enclosing), ctx)
+        self.ops += self.product(self.loops(own, enclosing), ctx, own)
         for a in e.args:
             self.walk(a, enclosing, ctx, weights)
 
@@ -415,10 +474,10 @@ class RegionEstimator:
             t = region.input_type(n, order)
             if t == region.inputs[n].type or not has_sparse_level(t):
                 continue
-            dims, comp = storage_of(t)
-            key = (r, n, tuple(dims))
+            key = (r, n, str(t))
             if key not in self._relevelled:
-                self._relevelled[key] = TensorStats.measure(self.arrays[r][n], dims, comp)
+                self._relevelled[key] = measure_as(self.arrays[r][n], t)
+            dims = self._relevelled[key].dims
             stats[n] = self._relevelled[key]
             variant.append((n, tuple(dims)))
         return stats, tuple(variant)
@@ -500,16 +559,13 @@ class RegionEstimator:
         stats, out_stats, arrays = [], [], []
         for r, region in enumerate(regions):
             run_region(r)
-            st = []
-            for v in region.inputs:
-                dims, comp = storage_of(v.type)
-                st.append(TensorStats.measure(value_of(v), dims, comp))
-            stats.append(st)
+            stats.append([measure_as(value_of(v), v.type) for v in region.inputs])
             arrays.append([value_of(v) for v in region.inputs])
             ost = []
-            for out in region.outputs:
-                dims, comp = storage_of(out.value.type)
-                ost.append(TensorStats.measure(lookup(out.value), dims, comp))
+            for out in region.outputs:  # a blocked region writes a sparse output as tiles
+                batch = tuple(d for d, v in enumerate(out.vars)
+                              if region.block and (v == UNIT or v in region.tiling.batch))
+                ost.append(measure_as(lookup(out.value), out.value.type, region.block, batch))
             out_stats.append(ost)
         return cls(regions, stats, out_stats, arrays)
 

@@ -252,3 +252,32 @@ def test_block_choices_are_the_explorers_block_parameter(tmp_path):
     result = explore(ex, "exhaustive")
     assert {o.point["block"] for o in result.outcomes} == {"none", "a4"}
     assert "a4" in write_csv(result, tmp_path / "explore.csv").read_text()
+
+
+@pytest.mark.parametrize("name", ["spmm", "sae", "gcn"])
+def test_heuristic_counts_the_ops_of_blocked_programs(name):
+    """The cost heuristic estimates blocked points (tiles of stored blocks, one node run per
+    tile): its ops equal the simulator's under every fusion; pruning compares a point with its
+    own block choice only."""
+    from fuseflow.explore import Explorer
+    from fuseflow.explore.heuristic import stored_blocks
+
+    w, blocks = {"spmm": (workloads.spmm(m=32, k=32, n=16), {"a": [0, 4]}),
+                 "sae": (workloads.sae(32, 8, 4), {"enc.weight": [0, 4], "dec.weight": [0, 4]}),
+                 "gcn": (workloads.gcn(nodes=24, features=8, hidden=8, classes=4), {"adj": [0, 4]})}[name]
+    ex = Explorer(w, blocks=blocks, prune=1.5)
+    blocked = ex.variants["block"][-1]
+    for fusion in FUSIONS:
+        point = {"fusion": fusion, "block": blocked}
+        est = ex.estimate(point)
+        ops = fuseflow.simulate(ex.program(ex.options(point), blocked), w.args).totals()["ops"]
+        assert est is not None and est.ops == ops, fusion
+    # every choice has its own reference; none prunes its own cheapest point
+    refs = {b: ex.reference_work(b) for b in ex.variants["block"]}
+    assert all(r is not None for r in refs.values()) and refs["none"] != refs[blocked]
+    cheapest = min((ex.estimate({"fusion": f, "block": blocked}).work, f) for f in FUSIONS)[1]
+    assert not ex.pruned(ex.estimate({"fusion": cheapest, "block": blocked}), blocked)
+    a = np.zeros((4, 6))
+    a[0, 1], a[3, 5] = 2.0, -1.0
+    np.testing.assert_array_equal(stored_blocks(a, 2), [[1, 1, 0, 0, 0, 0], [1, 1, 0, 0, 0, 0],
+                                                        [0, 0, 0, 0, 1, 1], [0, 0, 0, 0, 1, 1]])
