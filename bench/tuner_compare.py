@@ -10,6 +10,8 @@ with the cycle simulator as the objective (``explore_gcn``, ``explore_sae``: con
 parameters, failing regions; every point simulated once and cached, ``tuner_explore_table``).
 Optima are exact (enumeration).
 
+    make hebo-env                                                  # once: HEBO's environment
+    nice .venv/bin/python bench/tuner_compare.py --cap gp=20 --cap hebo=20 --jobs 2   # as in docs/tuner.md
     nice .venv/bin/python bench/tuner_compare.py                   # 10 seeds, budget 60, all
     nice .venv/bin/python bench/tuner_compare.py --quick           # smoke test: 2 seeds, 2 problems
     nice .venv/bin/python bench/tuner_compare.py --problems taco_spmm --tuners fuseflow,tpe
