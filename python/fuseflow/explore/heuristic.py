@@ -432,9 +432,9 @@ class _Counter:
             # the accumulator's levels are iterated inside before the joins around it: those
             # do not bound them
             ctx = {v: n for v, n in ctx.items() if v not in after}
-            n = self.product(self.loops(own, inner), {**ctx, **{v: n for v, n in mine.items() if v in after}}, own)
+            points = self.product(self.loops(own, inner), {**ctx, **{v: n for v, n in mine.items() if v in after}}, own)
             # tiles: reduced inside each tile, then one tile combine per block of the variable
-            self.ops += n * (1 + 1 / self.block) if e.var in self.blocked else n
+            self.ops += points * (1 + 1 / self.block) if e.var in self.blocked else points
             self.walk(e.arg, inner, ctx, weights)
             return
         own = free_vars(e)

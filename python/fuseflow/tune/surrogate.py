@@ -2,11 +2,11 @@
 
 The GP is BoTorch's ``SingleTaskGP`` model: a Matern-5/2 kernel, one lengthscale per encoded
 feature under BoTorch's dimension-scaled log-normal prior (in a conditional space scaled for the
-parameters that differ between the points rather than the features, see ``GPSurrogate.fit``) and a log-normal noise
-prior, fitted by
-maximum a posteriori with L-BFGS from several starts (the prior's mode, then draws from the
-prior); the best posterior wins. Its posterior is
-computed from a cached Cholesky factor. Targets are standardized by the caller's ``Transform``. The random-forest alternative
+parameters that differ between the points rather than the features, see ``GPSurrogate.fit``)
+and a log-normal noise prior, fitted by maximum a posteriori with L-BFGS from several starts
+(the prior's mode, then draws from the prior); the best posterior wins. Its posterior is
+computed from a cached Cholesky factor. Targets are standardized by the caller's
+``Transform``. The random-forest alternative
 (``RandomForestSurrogate``) predicts a mean and the spread of its trees.
 
 ``FeasibilityModel`` is a scikit-learn random forest (extra trees) classifier trained on every evaluated point
