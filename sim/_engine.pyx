@@ -11,7 +11,11 @@ order in which blocked nodes are resumed never changes outputs; with the memory 
 change which issue slot a request gets, so the visiting order is fixed (graph order, passes).
 The hottest inner loops (dense / compressed scans, two-input intersect, array loads, scalar
 ALUs) are batched per ``run()`` call with counters and FIFO ends in locals, step for step the
-same as the generic paths. A pass skips a node whose call could only repeat its last failed
+same as the generic paths. A two-input intersect that drops the coordinates of a dense scan
+(long dense fibers co-iterated with sparse ones) runs whole scheduler turns of the scan and of
+itself at once and both then sit out those turns (``Node.naps``, ``fused_dense_drops``): the
+order of every other node's steps and memory requests is the one the turns taken one by one
+give. Traced nodes take the generic path at every step (tests compare the two). A pass skips a node whose call could only repeat its last failed
 check: one waiting for input that has received none, or one that found an output full without
 taking a step or requesting memory while nothing was pushed to it or popped from its outputs.
 
@@ -29,7 +33,7 @@ the count afresh. A full scheduler pass without any token moving while nodes
 remain unfinished is a deadlock: ``DeadlockError`` lists every unfinished node and the FIFO it
 waits on.
 """
-from libc.stdint cimport INT64_MAX, int32_t, int64_t
+from libc.stdint cimport INT64_MAX, INT64_MIN, int32_t, int64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.math cimport INFINITY, erf, exp, sqrt, tanh
 from libcpp.vector cimport vector
@@ -61,6 +65,9 @@ cdef struct Q:
     int64_t* pops     # pop times of the last `depth` pops (bounded FIFOs)
     int64_t high
     int32_t id
+    # the node that pushes into this FIFO (borrowed: the engine holds its nodes), NULL before
+    # add_node
+    PyObject* producer
 
 cdef struct Port:
     Q** qs
@@ -138,6 +145,7 @@ cdef int q_init(Q* q, int64_t depth, int fid) except -1:
     q.popped = 0
     q.high = 0
     q.id = fid
+    q.producer = NULL
     return 0
 
 
@@ -273,6 +281,9 @@ cdef class Node:
     cdef bint spanning
     cdef vector[int64_t] spans
     cdef int64_t span_start, span_end
+    # scheduler turns to sit out: a fused run (fused_dense_drops) already did what the node's
+    # next ``naps`` turns would have done
+    cdef int64_t naps
 
     def __cinit__(self):
         self.ins = NULL
@@ -503,6 +514,23 @@ cdef inline void head_close(Head* h) noexcept:
     h.q.popped = h.popped
 
 
+# A batched loop that writes entries at a FIFO's tail or records the pop times of its head
+# entries by index (pushes k..k+m-1 or pops), with no struct of locals, then commits them:
+cdef inline void q_pushed(Q* q, int64_t m) noexcept:
+    # the m entries after the tail are written
+    q.count += m
+    q.pushed += m
+    if q.count > q.high:
+        q.high = q.count
+
+
+cdef inline void q_popped(Q* q, int64_t m) noexcept:
+    # the m head entries are taken (their pop times are in the ring when the FIFO is bounded)
+    q.head = (q.head + m) & (q.cap - 1)
+    q.count -= m
+    q.popped += m
+
+
 cdef inline bint room_all(Node n, int64_t* c) noexcept:
     cdef int p
     for p in range(n.nout):
@@ -682,6 +710,7 @@ cdef class Engine:
     cdef readonly int64_t moves
     cdef readonly int64_t horizon  # the latest local clock any node reached (when a run stopped)
     cdef int running  # index of the node the current pass is running
+    cdef bint napped  # a node sat out a turn of the current pass (Node.naps)
     cdef int64_t requests  # memory requests issued (reserve calls)
     # the memory model's busy intervals: held now, the most held at once, made in all
     cdef readonly int64_t intervals, intervals_peak, intervals_made
@@ -905,6 +934,7 @@ cdef class Engine:
             n.outs[p].qs = <Q**> malloc((n.outs[p].n if n.outs[p].n else 1) * sizeof(Q*))
             for j in range(n.outs[p].n):
                 n.outs[p].qs[j] = &self.qs[outs[p][j]]
+                n.outs[p].qs[j].producer = <PyObject*> n
         self.nodes.append(n)
         return n
 
@@ -962,6 +992,14 @@ cdef class Engine:
         cdef int64_t moves, requests
         for k in range(nlive):
             n = <Node> order[k]
+            if n.naps:  # a turn a fused run took ahead: it moved tokens (no deadlock)
+                n.naps -= 1
+                self.napped = True
+                if n.t > horizon[0]:
+                    horizon[0] = n.t
+                if n.t < earliest[0]:
+                    earliest[0] = n.t
+                continue
             # A node that last stopped for want of input tokens and has received none since
             # would take the same path to the same failed check (only it pops its inputs),
             # with no side effect on the way: skip the call. So for one that last found an
@@ -1023,6 +1061,7 @@ cdef class Engine:
             horizon = 0
             earliest = INT64_MAX
             finished = False
+            self.napped = False
             try:
                 finished = self.sweep(order.data(), nlive, &horizon, &earliest)
             except _OverBudget as e:
@@ -1035,7 +1074,7 @@ cdef class Engine:
             if self.mem_on and earliest != INT64_MAX:
                 self.forget_before(earliest)
             passes += 1
-            moved = g_moves != before
+            moved = g_moves != before or self.napped
             if finished:
                 live = [nd for nd in live if not (<Node> nd).done]
                 nlive = len(live)

@@ -225,6 +225,14 @@ cdef class FiberLookup(Node):
                 break
             if unique and n > end - p:
                 n = end - p
+            if dense and unique and steps and not tracing and n <= q0.cap - q0.count and n <= q1.cap - q1.count:
+                t, stall = self.dense_round(q0, q1, n, p, t, stall)
+                p += n
+                k += n
+                steps += n
+                if t - ii + lat > self.finish:
+                    self.finish = t - ii + lat
+                continue
             tail_open(&o0, q0)
             tail_open(&o1, q1)
             for j in range(n):
@@ -271,6 +279,172 @@ cdef class FiberLookup(Node):
         if p >= end:
             self.mode = 2
         return ok
+
+    cdef (int64_t, int64_t) dense_round(self, Q* q0, Q* q1, int64_t n, int64_t p, int64_t t, int64_t stall) noexcept:
+        # emit_run's round on a dense level, after the node's first step, untraced, with room
+        # for all ``n`` steps in both FIFOs' buffers: the same steps with every FIFO end in a
+        # plain local (no struct whose fields the compiler must keep in memory). Returns the
+        # node's clock and stall count after them; the caller advances p, steps and the counts.
+        cdef Entry* b0 = q0.buf
+        cdef Entry* b1 = q1.buf
+        cdef const int64_t* f0 = q0.pops
+        cdef const int64_t* f1 = q1.pops
+        cdef int64_t m0 = q0.cap - 1, m1 = q1.cap - 1
+        cdef int64_t w0 = q0.head + q0.count, w1 = q1.head + q1.count
+        cdef int64_t d0 = q0.depth, d1 = q1.depth
+        # push number g + depth waits for pop number g (g >= 0: bounded FIFOs; INT64_MIN: never)
+        cdef int64_t g0 = q0.pushed - d0 if d0 else INT64_MIN, g1 = q1.pushed - d1 if d1 else INT64_MIN
+        cdef int64_t lat = self.lat, ii = self.ii, ready = self.ready, crd = p - self.base
+        cdef int64_t c, f, j
+        cdef Entry* e
+        for j in range(n):
+            c = t if t > ready else ready
+            if g0 >= 0:
+                f = f0[g0 & m0]
+                if f > c:
+                    c = f
+            if g1 >= 0:
+                f = f1[g1 & m1]
+                if f > c:
+                    c = f
+            stall += c - t
+            e = &b0[w0 & m0]
+            e.tok.kind = TK_DATA
+            e.tok.vac = 0
+            e.tok.i = crd
+            e.tok.v = 0.0
+            e.time = c + lat
+            e = &b1[w1 & m1]
+            e.tok.kind = TK_DATA
+            e.tok.vac = 0
+            e.tok.i = p
+            e.tok.v = 0.0
+            e.time = c + lat
+            w0 += 1
+            w1 += 1
+            g0 += 1
+            g1 += 1
+            crd += 1
+            p += 1
+            t = c + ii
+        q_pushed(q0, n)
+        q_pushed(q1, n)
+        return t, stall
+
+
+cdef int64_t fused_dense_drops(Node node, Node j, Q* qc, Q* qr, bint ostop, int64_t bound, int64_t otime) noexcept:
+    # A two-input intersect ``j`` that has just dropped every token of one side (crd FIFO qc,
+    # payload FIFO qr, both empty now) while the other head stays put (coordinate ``bound``,
+    # or a stop when ``ostop``; visible at ``otime``), fed by a dense scanner in the middle of
+    # a fiber whose two outputs are exactly these FIFOs. From here on, each scheduler turn of
+    # the scanner pushes D coordinates (the FIFOs' free slots) and the intersect's next turn
+    # drops them, as long as they stay below ``bound`` and inside the fiber; nothing else
+    # reads these FIFOs and a dense scanner requests no memory, so no other node can tell
+    # those turns happen. So run s whole turns of both at once, each coordinate pushed and
+    # popped in one step, and let both nodes sit out their next s turns (``naps``): every
+    # token time, counter, FIFO end, pop-time ring and high-water mark, and the order of
+    # every other node's steps and memory requests, come out as the turns taken one by one
+    # would leave them. Bounded FIFOs only (an unbounded one would grow to D entries: its
+    # memory count); not for traced nodes (their spans). Returns the coordinates dropped.
+    if type(<object> node) is not FiberLookup:
+        return 0
+    cdef FiberLookup sc = <FiberLookup> node
+    if (sc.mode != 1 or not sc.dense or not sc.unique or sc.tracing or j.tracing or not sc.steps or sc.naps
+            or sc.outs[0].n != 1 or sc.outs[1].n != 1 or sc.outs[0].qs[0] != qc or sc.outs[1].qs[0] != qr
+            or qc.count or qr.count or not qc.depth or not qr.depth):
+        return 0
+    cdef int64_t turn = imin(qc.depth, qr.depth)  # D: the scanner's push per turn (bounded FIFOs)
+    cdef int64_t p = sc.p, end = sc.end, base = sc.base, ready = sc.ready
+    cdef int64_t st = sc.t, slat = sc.lat, sii = sc.ii, sstall = sc.stall
+    cdef int64_t jt = j.t, jlat = j.lat, jii = j.ii, jstall = j.stall, jsteps = j.steps
+    cdef int64_t* fc = qc.pops
+    cdef int64_t* fr = qr.pops
+    cdef int64_t mc = qc.cap - 1, mr = qr.cap - 1
+    cdef int64_t gc = qc.pushed - qc.depth, gr = qr.pushed - qr.depth  # push g + depth waits for pop g
+    cdef int64_t pc = qc.popped, pr = qr.popped  # pop n fills ring slot n
+    cdef int64_t lim = end if ostop else imin(end, base + bound)
+    cdef int64_t turns = (lim - p) // turn if lim > p else 0
+    cdef int64_t k = turns * turn
+    cdef int64_t c, f, i = 0
+    if k == 0:
+        return 0
+    while i < k:  # the steps as they are written; then, in steady state, the same without
+        c = st if st > ready else ready  # the checks that cannot fire any more
+        if gc + i >= 0:
+            f = fc[(gc + i) & mc]
+            if f > c:
+                c = f
+        if gr + i >= 0:
+            f = fr[(gr + i) & mr]
+            if f > c:
+                c = f
+        sstall += c - st
+        st = c + sii
+        c += slat  # visible to the intersect
+        if otime > c:
+            c = otime
+        if jt > c:
+            c = jt
+        if jsteps:
+            jstall += c - jt
+        else:
+            j.first = c
+        jsteps += 1
+        fc[(pc + i) & mc] = c
+        fr[(pr + i) & mr] = c
+        jt = c + jii
+        i += 1
+        if gc + i >= 0 and gr + i >= 0 and sii > 0 and jii > 0:
+            break  # st > ready and jt > otime from now on
+    # steady state: both FIFOs past their first `depth` pushes
+    for i in range(i, k):
+        c = st
+        f = fc[(gc + i) & mc]
+        if f > c:
+            c = f
+        f = fr[(gr + i) & mr]
+        if f > c:
+            c = f
+        sstall += c - st
+        st = c + sii
+        c += slat
+        if jt > c:
+            c = jt
+        jstall += c - jt
+        fc[(pc + i) & mc] = c
+        fr[(pr + i) & mr] = c
+        jt = c + jii
+    jsteps = j.steps + k
+    global g_moves
+    g_moves += 4 * k
+    qc.head = (qc.head + k) & mc
+    qr.head = (qr.head + k) & mr
+    qc.pushed += k
+    qr.pushed += k
+    qc.popped = pc + k
+    qr.popped = pr + k
+    if turn > qc.high:  # each turn fills the empty FIFOs with D tokens
+        qc.high = turn
+    if turn > qr.high:
+        qr.high = turn
+    sc.naps = turns
+    j.naps = turns
+    sc.p = p + k
+    if sc.p >= end:
+        sc.mode = 2
+    sc.t = st
+    sc.stall = sstall
+    sc.steps += k
+    sc.tout += 2 * k
+    if st - sii + slat > sc.finish:
+        sc.finish = st - sii + slat
+    j.t = jt
+    j.stall = jstall
+    j.steps = jsteps
+    j.tin += 2 * k
+    if jt - jii + jlat > j.finish:
+        j.finish = jt - jii + jlat
+    return k
 
 
 cdef class Locate(Node):
@@ -362,6 +536,10 @@ cdef class Locate(Node):
             if ta.kind == TK_DONE:
                 self.done = True
                 return 1
+
+
+cdef enum:
+    MATCH_OUTS = 8  # Joiner.match_round: the most consumers of an intersect's outputs it batches
 
 
 cdef class Joiner(Node):
@@ -508,7 +686,7 @@ cdef class Joiner(Node):
         cdef Entry* o
         cdef Entry* x
         cdef Entry* r
-        cdef int64_t t = self.t, c, ii = self.ii, lat = self.lat, k = 0, bound, otime
+        cdef int64_t t = self.t, c, ii = self.ii, lat = self.lat, k = 0, k2, bound, otime
         cdef Head hc, hr
         cdef int64_t steps = self.steps, stall = self.stall, finish = self.finish
         cdef bint ok = True, drop_a, tracing = self.tracing, ostop
@@ -521,6 +699,13 @@ cdef class Joiner(Node):
             a = &ca.buf[ca.head]
             b = &cb.buf[cb.head]
             if a.tok.kind == TK_DATA and b.tok.kind == TK_DATA:
+                if a.tok.i == b.tok.i and steps and not tracing:
+                    t, stall, k2 = self.match_round(t, stall)
+                    if k2:
+                        steps += k2
+                        if t - ii + lat > finish:
+                            finish = t - ii + lat
+                        continue
                 if a.tok.i == b.tok.i:  # a match: emit the coordinate and both payloads
                     if ra.count == 0 or rb.count == 0:
                         self.blk_fifo = ra.id if ra.count == 0 else rb.id
@@ -608,6 +793,16 @@ cdef class Joiner(Node):
             head_close(&hr)
             if t - ii + lat > finish:
                 finish = t - ii + lat
+            if qc.count == 0 and qr.count == 0 and qc.producer != NULL and not tracing:
+                self.t = t
+                self.steps = steps
+                self.stall = stall
+                self.finish = finish
+                if fused_dense_drops(<Node> qc.producer, self, qc, qr, ostop, bound, otime):
+                    t = self.t
+                    steps = self.steps
+                    stall = self.stall
+                    finish = self.finish
         global g_moves
         g_moves += 2 * k
         self.tin += 2 * k
@@ -616,6 +811,91 @@ cdef class Joiner(Node):
         self.finish = finish
         self.t = t
         return ok
+
+
+    cdef (int64_t, int64_t, int64_t) match_round(self, int64_t t, int64_t stall) noexcept:
+        # drop_run's matches, batched: while both coordinate heads are equal data and every
+        # FIFO has the tokens and room a match needs, the generic match step (emit the
+        # coordinate and both payloads to every consumer, pop all four inputs) with the FIFO
+        # ends in locals. Only after the node's first step, untraced, with at most MATCH_OUTS
+        # consumers in all. Returns the clock, the stall count and the number of matches (0:
+        # let the generic step run).
+        cdef Q* ca = self.ins[0]
+        cdef Q* ra = self.ins[1]
+        cdef Q* cb = self.ins[2]
+        cdef Q* rb = self.ins[3]
+        cdef Q* oq[MATCH_OUTS]
+        cdef int src[MATCH_OUTS]  # which token a consumer gets: 0 the coordinate, 1 a's payload, 2 b's
+        cdef int64_t og[MATCH_OUTS]  # push number g + depth waits for pop number g (INT64_MIN: never)
+        cdef int no = 0, pt, jj, o
+        cdef int64_t n = imin(imin(ca.count, ra.count), imin(cb.count, rb.count))
+        for pt in range(3):
+            for jj in range(self.outs[pt].n):
+                if no == MATCH_OUTS:
+                    return t, stall, 0
+                oq[no] = self.outs[pt].qs[jj]
+                src[no] = pt
+                og[no] = oq[no].pushed - oq[no].depth if oq[no].depth else INT64_MIN
+                n = imin(n, imin(q_space(oq[no]), oq[no].cap - oq[no].count))
+                no += 1
+        cdef int64_t mca = ca.cap - 1, mra = ra.cap - 1, mcb = cb.cap - 1, mrb = rb.cap - 1
+        cdef int64_t lat = self.lat, ii = self.ii, c, f, vis, m = 0
+        cdef Q* q
+        cdef Entry* a
+        cdef Entry* b
+        cdef Entry* x
+        cdef Entry* y
+        cdef Entry* e
+        while m < n:
+            a = &ca.buf[(ca.head + m) & mca]
+            b = &cb.buf[(cb.head + m) & mcb]
+            if a.tok.kind != TK_DATA or b.tok.kind != TK_DATA or a.tok.i != b.tok.i:
+                break
+            x = &ra.buf[(ra.head + m) & mra]
+            y = &rb.buf[(rb.head + m) & mrb]
+            c = t
+            if a.time > c:
+                c = a.time
+            if b.time > c:
+                c = b.time
+            if x.time > c:
+                c = x.time
+            if y.time > c:
+                c = y.time
+            for o in range(no):
+                if og[o] + m >= 0:
+                    f = oq[o].pops[(og[o] + m) & (oq[o].cap - 1)]
+                    if f > c:
+                        c = f
+            stall += c - t
+            vis = c + lat
+            for o in range(no):
+                q = oq[o]
+                e = &q.buf[(q.head + q.count + m) & (q.cap - 1)]
+                e.tok = a.tok if src[o] == 0 else (x.tok if src[o] == 1 else y.tok)
+                e.time = vis
+            if ca.depth:
+                ca.pops[(ca.popped + m) & mca] = c
+            if ra.depth:
+                ra.pops[(ra.popped + m) & mra] = c
+            if cb.depth:
+                cb.pops[(cb.popped + m) & mcb] = c
+            if rb.depth:
+                rb.pops[(rb.popped + m) & mrb] = c
+            t = c + ii
+            m += 1
+        if m:
+            for o in range(no):
+                q_pushed(oq[o], m)
+            q_popped(ca, m)
+            q_popped(ra, m)
+            q_popped(cb, m)
+            q_popped(rb, m)
+            self.tin += 4 * m
+            self.tout += 3 * m
+            global g_moves
+            g_moves += (no + 4) * m
+        return t, stall, m
 
 
 cdef class RepeatSigGen(Node):

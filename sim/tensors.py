@@ -198,6 +198,8 @@ def from_value(name: str, value, fmt: str | None = None, order=None, block: int 
         return value
     _check_real(name, value)
     direct = _from_compressed_matrix(name, value, fmt, order, block)
+    if direct is None:
+        direct = _from_dense_array(name, value, fmt, order, block)
     if direct is not None:
         return direct
     coords, vals, shape = _as_coo(value)
@@ -269,6 +271,23 @@ def _from_compressed_matrix(name, value, fmt, order, block) -> TensorData | None
     crd = np.asarray(value.indices, np.int64)
     return TensorData(name, tuple(int(s) for s in value.shape), order,
                       [Level("d", int(outer)), Level("c", int(inner), seg, crd)], np.asarray(value.data, np.float64))
+
+
+def _from_dense_array(name, value, fmt, order, block) -> TensorData | None:
+    """A numpy array bound with every level dense: the values in level order are the array's,
+    transposed to ``order`` (what ``from_coo`` builds from its nonzeros, zeros as +0.0), with
+    no COO round trip. None when that does not apply."""
+    if block or not isinstance(value, np.ndarray) or value.ndim == 0:
+        return None
+    rank = value.ndim
+    if fmt is not None and fmt != "d" * rank:
+        return None
+    order = tuple(range(rank)) if order is None else tuple(order)
+    if sorted(order) != list(range(rank)):
+        return None  # from_coo names the mismatch
+    vals = np.ascontiguousarray(value.transpose(order), np.float64).reshape(-1) + 0.0
+    return TensorData(name, tuple(int(s) for s in value.shape), order,
+                      [Level("d", int(value.shape[m])) for m in order], vals)
 
 
 def level_positions(levels: list[Level]):

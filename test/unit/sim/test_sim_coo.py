@@ -11,7 +11,7 @@ from conftest import run_prim
 from fuseflow.errors import FuseflowError
 from fuseflow.sim import GraphBuilder, HardwareConfig, simulate_graph
 from fuseflow.sim.graph import StreamKind
-from fuseflow.sim.tensors import from_value
+from fuseflow.sim.tensors import _as_coo, from_coo, from_value
 from fuseflow.sim.tokens import parse, same_stream
 
 REF = StreamKind.REF
@@ -43,6 +43,26 @@ def test_packing_round_trips(fmt):
     rng = np.random.default_rng(1)
     x = rng.random((4, 5, 6)) * (rng.random((4, 5, 6)) < 0.3) if len(fmt) == 3 else M
     np.testing.assert_array_equal(from_value("X", x, fmt).to_dense(), x)
+
+
+@pytest.mark.parametrize("shape", [(3,), (4, 5), (2, 3, 4), (5, 0)])
+def test_dense_arrays_bind_as_their_nonzeros_would(shape):
+    """A numpy array bound all-dense takes its values without the COO round trip: the same
+    levels and values as ``from_coo`` over its nonzeros (a -0.0 entry becomes +0.0 there too),
+    in every mode order."""
+    import itertools
+
+    rng = np.random.default_rng(1)
+    x = rng.random(shape) * (rng.random(shape) < 0.7)
+    if x.size:
+        x.flat[0] = -0.0
+    for order in itertools.permutations(range(len(shape))):
+        got = from_value("X", x, None, order)
+        want = from_coo("X", *_as_coo(x), "d" * len(shape), order)
+        assert (got.shape, got.order, [(lv.format, lv.dim) for lv in got.levels]) == \
+            (want.shape, want.order, [(lv.format, lv.dim) for lv in want.levels])
+        assert got.vals.dtype == want.vals.dtype and got.vals.tobytes() == want.vals.tobytes()
+        np.testing.assert_array_equal(got.to_dense(), x)
 
 
 def test_singleton_needs_one_entry_per_parent_position():
