@@ -1035,7 +1035,7 @@ cdef class Engine:
         passes with ``KeyboardInterrupt``; ``horizon`` and ``moves`` then hold where it was."""
         global g_moves, g_soft
         cdef Node n
-        cdef int64_t before, passes = 0, horizon = 0, earliest, reached = 0
+        cdef int64_t before, passes = 0, horizon = 0, earliest, reached = 0, idle
         cdef bint moved, finished
         cdef list live = [nd for nd in self.nodes]
         cdef double now, t0, last
@@ -1075,6 +1075,21 @@ cdef class Engine:
                 self.forget_before(earliest)
             passes += 1
             moved = g_moves != before or self.napped
+            if self.napped and g_moves == before and not finished:
+                # Only naps happened: the other nodes were all blocked, and stay so until a
+                # napping node moves a token, so every pass until the first nap ends is this
+                # one again. Take them at once.
+                idle = INT64_MAX
+                for k in range(nlive):
+                    n = <Node> order[k]
+                    if n.naps and n.naps < idle:
+                        idle = n.naps
+                if idle != INT64_MAX:
+                    for k in range(nlive):
+                        n = <Node> order[k]
+                        if n.naps:
+                            n.naps -= idle
+                    passes += idle
             if finished:
                 live = [nd for nd in live if not (<Node> nd).done]
                 nlive = len(live)
