@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
-
 from conftest import load_matrix
 
 from fuseflow.sim import HardwareConfig, examples, simulate_graph
