@@ -18,6 +18,8 @@ cdef class Array(Node):
         cdef int64_t c, r, words
         cdef Token tok
         while True:
+            if self.outs[0].n == 1 and self.steps and not self.tracing:
+                self.load_round()
             if self.outs[0].n == 1 and not self.load_run():
                 return 0
             if not has(self, 0, 0):
@@ -49,6 +51,82 @@ cdef class Array(Node):
                 self.done = True
                 return 1
 
+
+    cdef int load_round(self) except -1:
+        # load_run's steps that cannot block (input tokens present, output room for each),
+        # after the node's first step and untraced, with every FIFO end in a plain local and
+        # the memory model's same-batch shortcut inline; load_run then takes the step that
+        # blocks or ends the run (a stop, D, a bad reference).
+        cdef Q* qi = self.ins[0]
+        cdef Q* qo = self.outs[0].qs[0]
+        cdef int64_t n = imin(qi.count, imin(q_space(qo), qo.cap - qo.count))
+        if n <= 0:
+            return 0
+        cdef Engine e = self.eng
+        cdef bint mem_on = e.mem_on, tiled = self.tiled
+        cdef int64_t mb = e.m_batch, words = self.words, vbase = self.val_base, nvals = self.nvals
+        cdef int64_t mi = qi.cap - 1, mo = qo.cap - 1, w0 = qo.head + qo.count
+        cdef int64_t og = qo.pushed - qo.depth if qo.depth else INT64_MIN  # push og + depth waits for pop og
+        cdef int64_t t = self.t, lat = self.lat, ii = self.ii, stall = self.stall, c, f, r, nread = 0, m = 0
+        cdef const double* vals = &self.vals[0] if self.vals.shape[0] else NULL
+        cdef Entry* h
+        cdef Entry* o
+        while m < n:
+            h = &qi.buf[(qi.head + m) & mi]
+            c = t if t > h.time else h.time
+            o = &qo.buf[(w0 + m) & mo]
+            if h.tok.kind == TK_DATA:
+                r = h.tok.i
+                if r < 0 or r >= nvals:
+                    break
+                if mem_on:
+                    if words == 1 and (vbase + r) // mb == self.mc_batch[0]:
+                        if self.mc_ready[0] > c:
+                            c = self.mc_ready[0]
+                    else:
+                        self.steps += m  # as load_run has it when it requests
+                        c = mread_words(self, 0, vbase + r * words, words, c)
+                        self.steps -= m
+                nread += words
+                o.tok.kind = TK_DATA
+                o.tok.vac = 0
+                if tiled:
+                    o.tok.i = self.tile_base + r
+                    o.tok.v = 0.0
+                else:
+                    o.tok.i = 0
+                    o.tok.v = vals[r]
+            elif h.tok.kind == TK_EMPTY:
+                o.tok.kind = TK_DATA
+                o.tok.vac = 0
+                o.tok.i = self.zero_tile
+                o.tok.v = 0.0
+            else:
+                break
+            if og + m >= 0:
+                f = qo.pops[(og + m) & mo]
+                if f > c:
+                    c = f
+            stall += c - t
+            o.time = c + lat
+            if qi.depth:
+                qi.pops[(qi.popped + m) & mi] = c
+            t = c + ii
+            m += 1
+        if m:
+            q_pushed(qo, m)
+            q_popped(qi, m)
+            global g_moves
+            g_moves += 2 * m
+            self.tin += m
+            self.tout += m
+            count_read(self, nread)
+            self.steps += m
+            self.stall = stall
+            self.t = t
+            if t - ii + lat > self.finish:
+                self.finish = t - ii + lat
+        return 0
 
     cdef bint load_run(self) except -1:
         # The data / N steps of run() for a single-consumer output, batched with the FIFOs'
@@ -191,6 +269,8 @@ cdef class Alu(Node):
         cdef Token tok, ta, tb
         cdef double x, y
         while True:
+            if not self.tiled and self.outs[0].n == 1 and self.steps and not self.tracing:
+                self.value_round()
             if not self.tiled and self.outs[0].n == 1 and not self.value_run():
                 return 0
             if not has(self, 0, 0):
@@ -232,6 +312,73 @@ cdef class Alu(Node):
                 self.done = True
                 return 1
 
+
+    cdef void value_round(self) noexcept:
+        # value_run's steps that cannot block (operands present, output room for each), after
+        # the node's first step and untraced, with every FIFO end in a plain local; value_run
+        # then takes the step that blocks or ends the run.
+        cdef Q* qa = self.ins[0]
+        cdef Q* qb = self.ins[1] if self.binary else NULL
+        cdef Q* qo = self.outs[0].qs[0]
+        cdef int64_t n = imin(qa.count, imin(q_space(qo), qo.cap - qo.count))
+        if qb != NULL:
+            n = imin(n, qb.count)
+        if n <= 0:
+            return
+        cdef int op = self.op
+        cdef double k = self.const, x, y
+        cdef int64_t ma = qa.cap - 1, mb = qb.cap - 1 if qb != NULL else 0, mo = qo.cap - 1, w0 = qo.head + qo.count
+        cdef int64_t og = qo.pushed - qo.depth if qo.depth else INT64_MIN  # push og + depth waits for pop og
+        cdef int64_t t = self.t, lat = self.lat, ii = self.ii, stall = self.stall, c, f, m = 0
+        cdef Entry* a
+        cdef Entry* b
+        cdef Entry* o
+        while m < n:
+            a = &qa.buf[(qa.head + m) & ma]
+            if a.tok.kind != TK_DATA and a.tok.kind != TK_EMPTY:
+                break
+            c = t if t > a.time else a.time
+            x = a.tok.v if a.tok.kind == TK_DATA else 0.0
+            y = 0.0
+            if qb != NULL:
+                b = &qb.buf[(qb.head + m) & mb]
+                if b.tok.kind != TK_DATA and b.tok.kind != TK_EMPTY:
+                    break
+                if b.time > c:
+                    c = b.time
+                y = b.tok.v if b.tok.kind == TK_DATA else 0.0
+            if og + m >= 0:
+                f = qo.pops[(og + m) & mo]
+                if f > c:
+                    c = f
+            stall += c - t
+            o = &qo.buf[(w0 + m) & mo]
+            o.tok.kind = TK_DATA
+            o.tok.vac = 0
+            o.tok.i = 0
+            o.tok.v = alu_scalar(op, x, y, k)
+            o.time = c + lat
+            if qa.depth:
+                qa.pops[(qa.popped + m) & ma] = c
+            if qb != NULL and qb.depth:
+                qb.pops[(qb.popped + m) & mb] = c
+            t = c + ii
+            m += 1
+        if m:
+            q_pushed(qo, m)
+            q_popped(qa, m)
+            if qb != NULL:
+                q_popped(qb, m)
+            global g_moves
+            g_moves += (3 if qb != NULL else 2) * m
+            self.tin += m * (2 if qb != NULL else 1)
+            self.tout += m
+            self.ops += m
+            self.steps += m
+            self.stall = stall
+            self.t = t
+            if t - ii + lat > self.finish:
+                self.finish = t - ii + lat
 
     cdef bint value_run(self) except -1:
         # The data / N steps of run() on scalars for a single-consumer output, batched with
