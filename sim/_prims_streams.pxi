@@ -904,6 +904,8 @@ cdef class RepeatSigGen(Node):
         cdef int64_t c
         cdef Token tok
         while True:
+            if self.steps and not self.tracing and self.outs[0].n == 1:
+                self.signal_round()
             if not has(self, 0, 0):
                 return 0
             h = hd(self, 0, 0)
@@ -924,6 +926,52 @@ cdef class RepeatSigGen(Node):
                 return 1
 
 
+    cdef void signal_round(self) noexcept:
+        # run()'s steps before a D that cannot block (input present, output room), after the
+        # node's first step and untraced, with the FIFO ends in plain locals.
+        cdef Q* qi = self.ins[0]
+        cdef Q* qo = self.outs[0].qs[0]
+        cdef int64_t n = imin(qi.count, imin(q_space(qo), qo.cap - qo.count))
+        cdef int64_t mi = qi.cap - 1, mo = qo.cap - 1, w0 = qo.head + qo.count
+        cdef int64_t og = qo.pushed - qo.depth if qo.depth else INT64_MIN  # push og + depth waits for pop og
+        cdef int64_t t = self.t, lat = self.lat, ii = self.ii, stall = self.stall, c, f, m = 0
+        cdef Entry* h
+        cdef Entry* o
+        while m < n:
+            h = &qi.buf[(qi.head + m) & mi]
+            if h.tok.kind == TK_DONE:
+                break
+            c = t if t > h.time else h.time
+            if og + m >= 0:
+                f = qo.pops[(og + m) & mo]
+                if f > c:
+                    c = f
+            stall += c - t
+            o = &qo.buf[(w0 + m) & mo]
+            o.tok = h.tok
+            if h.tok.kind == TK_EMPTY:  # N repeats as a plain signal
+                o.tok = mk(TK_DATA, 0, 0.0, 0)
+            elif h.tok.kind == TK_DATA:
+                o.tok.i = 0
+            o.time = c + lat
+            if qi.depth:
+                qi.pops[(qi.popped + m) & mi] = c
+            t = c + ii
+            m += 1
+        if m:
+            q_pushed(qo, m)
+            q_popped(qi, m)
+            global g_moves
+            g_moves += 2 * m
+            self.tin += m
+            self.tout += m
+            self.steps += m
+            self.stall = stall
+            self.t = t
+            if t - ii + lat > self.finish:
+                self.finish = t - ii + lat
+
+
 cdef class Repeat(Node):
     cdef int run(self) except -1:
         cdef Entry* s
@@ -932,6 +980,8 @@ cdef class Repeat(Node):
         cdef int64_t c
         cdef Token tok, sig
         while True:
+            if self.steps and not self.tracing and self.outs[0].n == 1:
+                self.repeat_round()
             if not has(self, 1, 0) or not has(self, 0, 0):
                 return 0
             s = hd(self, 1, 0)
@@ -985,3 +1035,53 @@ cdef class Repeat(Node):
                 step(self, c)
                 self.done = True
                 return 1
+
+    cdef void repeat_round(self) noexcept:
+        # run()'s repeat steps (a data signal: emit the current input token, pop the signal)
+        # that cannot block, after the node's first step and untraced, with the FIFO ends in
+        # plain locals; run() takes any other signal.
+        cdef Q* qs = self.ins[1]
+        cdef Q* qx = self.ins[0]
+        cdef Q* qo = self.outs[0].qs[0]
+        if qx.count == 0:
+            return
+        cdef Entry* x = &qx.buf[qx.head]
+        if x.tok.kind != TK_DATA and x.tok.kind != TK_EMPTY:
+            return
+        cdef int64_t n = imin(qs.count, imin(q_space(qo), qo.cap - qo.count))
+        cdef int64_t ms = qs.cap - 1, mo = qo.cap - 1, w0 = qo.head + qo.count
+        cdef int64_t og = qo.pushed - qo.depth if qo.depth else INT64_MIN  # push og + depth waits for pop og
+        cdef int64_t t = self.t, lat = self.lat, ii = self.ii, stall = self.stall, c, f, m = 0
+        cdef Entry* sg
+        cdef Entry* o
+        while m < n:
+            sg = &qs.buf[(qs.head + m) & ms]
+            if sg.tok.kind != TK_DATA:
+                break
+            c = t if t > sg.time else sg.time
+            if x.time > c:
+                c = x.time
+            if og + m >= 0:
+                f = qo.pops[(og + m) & mo]
+                if f > c:
+                    c = f
+            stall += c - t
+            o = &qo.buf[(w0 + m) & mo]
+            o.tok = x.tok
+            o.time = c + lat
+            if qs.depth:
+                qs.pops[(qs.popped + m) & ms] = c
+            t = c + ii
+            m += 1
+        if m:
+            q_pushed(qo, m)
+            q_popped(qs, m)
+            global g_moves
+            g_moves += 2 * m
+            self.tin += m
+            self.tout += m
+            self.steps += m
+            self.stall = stall
+            self.t = t
+            if t - ii + lat > self.finish:
+                self.finish = t - ii + lat

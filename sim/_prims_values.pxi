@@ -474,6 +474,8 @@ cdef class Reduce(Node):
         cdef Token tok
         cdef double x
         while True:
+            if self.steps and not self.tiled and not self.tracing:
+                self.add_round()
             if not has(self, 0, 0):
                 return 0
             h = hd(self, 0, 0)
@@ -526,6 +528,48 @@ cdef class Reduce(Node):
             step(self, c)
             self.done = True
             return 1
+
+
+    cdef void add_round(self) noexcept:
+        # run()'s scalar accumulation steps (data / N heads: no output), after the node's
+        # first step and untraced, with the FIFO end and the accumulator in plain locals.
+        cdef Q* q = self.ins[0]
+        cdef int64_t mi = q.cap - 1, t = self.t, ii = self.ii, stall = self.stall, c, m = 0
+        cdef int op = self.op
+        cdef double acc = self.acc, x
+        cdef bint have = self.have
+        cdef Entry* h
+        while m < q.count:
+            h = &q.buf[(q.head + m) & mi]
+            if h.tok.kind != TK_DATA and h.tok.kind != TK_EMPTY:
+                break
+            c = t if t > h.time else h.time
+            stall += c - t
+            x = h.tok.v if h.tok.kind == TK_DATA else 0.0
+            if not have:
+                acc = x
+                have = True
+            elif op == 0:
+                acc += x
+            elif op == 1:
+                acc = acc if acc >= x else x
+            else:
+                acc = acc if acc <= x else x
+            if q.depth:
+                q.pops[(q.popped + m) & mi] = c
+            t = c + ii
+            m += 1
+        if m:
+            q_popped(q, m)
+            global g_moves
+            g_moves += m
+            self.tin += m
+            self.ops += m
+            self.steps += m
+            self.stall = stall
+            self.t = t
+            self.acc = acc
+            self.have = have
 
 
 cdef class Spacc1(Node):
