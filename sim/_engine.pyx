@@ -514,6 +514,10 @@ cdef inline void head_close(Head* h) noexcept:
     h.q.popped = h.popped
 
 
+cdef enum:
+    ROUND_OUTS = 8  # the most consumers (all output ports together) a batched round writes to
+
+
 # A batched loop that writes entries at a FIFO's tail or records the pop times of its head
 # entries by index (pushes k..k+m-1 or pops), with no struct of locals, then commits them:
 cdef inline void q_pushed(Q* q, int64_t m) noexcept:

@@ -108,6 +108,8 @@ cdef class FiberLookup(Node):
         cdef int32_t kind
         cdef Token tok
         while True:
+            if self.mode == 1 and self.unique and self.steps and not self.tracing:
+                self.scan_round()
             if self.mode == 1 and self.outs[0].n == 1 and self.outs[1].n == 1:
                 if not self.emit_run():
                     return 0
@@ -225,14 +227,6 @@ cdef class FiberLookup(Node):
                 break
             if unique and n > end - p:
                 n = end - p
-            if dense and unique and steps and not tracing and n <= q0.cap - q0.count and n <= q1.cap - q1.count:
-                t, stall = self.dense_round(q0, q1, n, p, t, stall)
-                p += n
-                k += n
-                steps += n
-                if t - ii + lat > self.finish:
-                    self.finish = t - ii + lat
-                continue
             tail_open(&o0, q0)
             tail_open(&o1, q1)
             for j in range(n):
@@ -280,22 +274,95 @@ cdef class FiberLookup(Node):
             self.mode = 2
         return ok
 
-    cdef (int64_t, int64_t) dense_round(self, Q* q0, Q* q1, int64_t n, int64_t p, int64_t t, int64_t stall) noexcept:
-        # emit_run's round on a dense level, after the node's first step, untraced, with room
-        # for all ``n`` steps in both FIFOs' buffers: the same steps with every FIFO end in a
-        # plain local (no struct whose fields the compiler must keep in memory). Returns the
-        # node's clock and stall count after them; the caller advances p, steps and the counts.
+    cdef int scan_round(self) except -1:
+        # Mode 1 on a unique level: the steps that cannot block (every consumer of both
+        # outputs has room for them), after the node's first step and untraced, with every
+        # FIFO end in a plain local and, on a compressed level, the memory model's same-batch
+        # shortcut inline; run() then takes the step that blocks and the fiber's stop.
+        cdef Q* oq[ROUND_OUTS]
+        cdef int src[ROUND_OUTS]  # which token a consumer gets: 0 the coordinate, 1 the reference
+        cdef int64_t og[ROUND_OUTS]  # push number g + depth waits for pop number g (INT64_MIN: never)
+        cdef int no = 0, pt, jj, o
+        cdef int64_t p = self.p, n = self.end - self.p
+        for pt in range(2):
+            for jj in range(self.outs[pt].n):
+                if no == ROUND_OUTS:
+                    return 0
+                oq[no] = self.outs[pt].qs[jj]
+                src[no] = pt
+                og[no] = oq[no].pushed - oq[no].depth if oq[no].depth else INT64_MIN
+                n = imin(n, imin(q_space(oq[no]), oq[no].cap - oq[no].count))
+                no += 1
+        if n <= 0:
+            return 0
+        cdef Engine e = self.eng
+        cdef bint dense = self.dense, mem = e.mem_on and not self.dense
+        cdef int64_t mb = e.m_batch, crd_base = self.crd_base, req = self.req, base = self.base
+        cdef int64_t t = self.t, lat = self.lat, ii = self.ii, ready = self.ready, stall = self.stall
+        cdef int64_t c, f, crd, m = 0
+        cdef const int64_t* crds = &self.crd[0] if self.crd.shape[0] else NULL
+        cdef Q* q
+        cdef Entry* x
+        if no == 2 and not mem:  # one consumer per port, no memory: the loop unrolled
+            t, stall = self.scan_pair(oq[0], oq[1], og[0], og[1], n, t, stall)
+            m = n
+        for m in range(m if no == 2 and not mem else 0, n):
+            c = t if t > ready else ready
+            if mem:
+                if (crd_base + p + m) // mb == self.mc_batch[1]:
+                    if self.mc_ready[1] > c:
+                        c = self.mc_ready[1]
+                else:
+                    c = imax(c, mread(self, 1, crd_base + p + m, req))
+            for o in range(no):
+                if og[o] + m >= 0:
+                    f = oq[o].pops[(og[o] + m) & (oq[o].cap - 1)]
+                    if f > c:
+                        c = f
+            stall += c - t
+            crd = (p + m - base) if dense else crds[p + m]
+            for o in range(no):
+                q = oq[o]
+                x = &q.buf[(q.head + q.count + m) & (q.cap - 1)]
+                x.tok.kind = TK_DATA
+                x.tok.vac = 0
+                x.tok.i = crd if src[o] == 0 else p + m
+                x.tok.v = 0.0
+                x.time = c + lat
+            t = c + ii
+        for o in range(no):
+            q_pushed(oq[o], n)
+        global g_moves
+        g_moves += no * n
+        self.tout += 2 * n
+        if not dense:
+            count_read(self, n)
+        self.steps += n
+        self.stall = stall
+        self.t = t
+        if t - ii + lat > self.finish:
+            self.finish = t - ii + lat
+        self.p = p + n
+        if self.p >= self.end:
+            self.mode = 2
+        return 0
+
+
+    cdef (int64_t, int64_t) scan_pair(self, Q* q0, Q* q1, int64_t g0, int64_t g1, int64_t n, int64_t t,
+                                      int64_t stall) noexcept:
+        # scan_round's loop for one consumer per port (q0: coordinates, q1: references) and
+        # no memory request (dense level, or the memory model off), unrolled. Returns the
+        # clock and the stall count.
         cdef Entry* b0 = q0.buf
         cdef Entry* b1 = q1.buf
         cdef const int64_t* f0 = q0.pops
         cdef const int64_t* f1 = q1.pops
         cdef int64_t m0 = q0.cap - 1, m1 = q1.cap - 1
         cdef int64_t w0 = q0.head + q0.count, w1 = q1.head + q1.count
-        cdef int64_t d0 = q0.depth, d1 = q1.depth
-        # push number g + depth waits for pop number g (g >= 0: bounded FIFOs; INT64_MIN: never)
-        cdef int64_t g0 = q0.pushed - d0 if d0 else INT64_MIN, g1 = q1.pushed - d1 if d1 else INT64_MIN
-        cdef int64_t lat = self.lat, ii = self.ii, ready = self.ready, crd = p - self.base
+        cdef int64_t lat = self.lat, ii = self.ii, ready = self.ready, p = self.p, crd = self.p - self.base
         cdef int64_t c, f, j
+        cdef bint dense = self.dense
+        cdef const int64_t* crds = &self.crd[0] if self.crd.shape[0] else NULL
         cdef Entry* e
         for j in range(n):
             c = t if t > ready else ready
@@ -311,7 +378,7 @@ cdef class FiberLookup(Node):
             e = &b0[w0 & m0]
             e.tok.kind = TK_DATA
             e.tok.vac = 0
-            e.tok.i = crd
+            e.tok.i = crd if dense else crds[p]
             e.tok.v = 0.0
             e.time = c + lat
             e = &b1[w1 & m1]
@@ -327,8 +394,6 @@ cdef class FiberLookup(Node):
             crd += 1
             p += 1
             t = c + ii
-        q_pushed(q0, n)
-        q_pushed(q1, n)
         return t, stall
 
 
@@ -536,10 +601,6 @@ cdef class Locate(Node):
             if ta.kind == TK_DONE:
                 self.done = True
                 return 1
-
-
-cdef enum:
-    MATCH_OUTS = 8  # Joiner.match_round: the most consumers of an intersect's outputs it batches
 
 
 cdef class Joiner(Node):
@@ -817,21 +878,21 @@ cdef class Joiner(Node):
         # drop_run's matches, batched: while both coordinate heads are equal data and every
         # FIFO has the tokens and room a match needs, the generic match step (emit the
         # coordinate and both payloads to every consumer, pop all four inputs) with the FIFO
-        # ends in locals. Only after the node's first step, untraced, with at most MATCH_OUTS
+        # ends in locals. Only after the node's first step, untraced, with at most ROUND_OUTS
         # consumers in all. Returns the clock, the stall count and the number of matches (0:
         # let the generic step run).
         cdef Q* ca = self.ins[0]
         cdef Q* ra = self.ins[1]
         cdef Q* cb = self.ins[2]
         cdef Q* rb = self.ins[3]
-        cdef Q* oq[MATCH_OUTS]
-        cdef int src[MATCH_OUTS]  # which token a consumer gets: 0 the coordinate, 1 a's payload, 2 b's
-        cdef int64_t og[MATCH_OUTS]  # push number g + depth waits for pop number g (INT64_MIN: never)
+        cdef Q* oq[ROUND_OUTS]
+        cdef int src[ROUND_OUTS]  # which token a consumer gets: 0 the coordinate, 1 a's payload, 2 b's
+        cdef int64_t og[ROUND_OUTS]  # push number g + depth waits for pop number g (INT64_MIN: never)
         cdef int no = 0, pt, jj, o
         cdef int64_t n = imin(imin(ca.count, ra.count), imin(cb.count, rb.count))
         for pt in range(3):
             for jj in range(self.outs[pt].n):
-                if no == MATCH_OUTS:
+                if no == ROUND_OUTS:
                     return t, stall, 0
                 oq[no] = self.outs[pt].qs[jj]
                 src[no] = pt
