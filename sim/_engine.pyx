@@ -535,6 +535,58 @@ cdef inline void q_popped(Q* q, int64_t m) noexcept:
     q.popped += m
 
 
+# The consumers of a node's output ports as a batched round sees them: one Lane per consumer
+# FIFO, in a local array (never aliased by the entries the round writes), with the index of
+# its next push, the push that waits for a pop (g: push g + depth waits for pop g; INT64_MIN
+# when unbounded) and the port whose token it gets.
+cdef struct Lane:
+    Q* q
+    Entry* buf
+    int64_t* pops
+    int64_t mask, w, g
+    int port
+
+
+cdef inline int lanes_open(Node n, Lane* ln, int64_t* most) noexcept:
+    # one Lane per consumer of every output port; ``most`` capped at the pushes every FIFO
+    # has room (and buffer) for. Returns the number of lanes, -1 past ROUND_OUTS.
+    cdef int no = 0, p, j
+    cdef Q* q
+    for p in range(n.nout):
+        for j in range(n.outs[p].n):
+            if no == ROUND_OUTS:
+                return -1
+            q = n.outs[p].qs[j]
+            ln[no].q = q
+            ln[no].buf = q.buf
+            ln[no].pops = q.pops
+            ln[no].mask = q.cap - 1
+            ln[no].w = q.head + q.count
+            ln[no].g = q.pushed - q.depth if q.depth else INT64_MIN
+            ln[no].port = p
+            most[0] = imin(most[0], imin(q_space(q), q.cap - q.count))
+            no += 1
+    return no
+
+
+cdef inline int64_t lanes_wait(Lane* ln, int no, int64_t m, int64_t c) noexcept:
+    # c delayed to the free time of the slot push m of the round fills in every lane
+    cdef int o
+    cdef int64_t f
+    for o in range(no):
+        if ln[o].g + m >= 0:
+            f = ln[o].pops[(ln[o].g + m) & ln[o].mask]
+            if f > c:
+                c = f
+    return c
+
+
+cdef inline void lanes_close(Lane* ln, int no, int64_t m) noexcept:
+    cdef int o
+    for o in range(no):
+        q_pushed(ln[o].q, m)
+
+
 cdef inline bint room_all(Node n, int64_t* c) noexcept:
     cdef int p
     for p in range(n.nout):

@@ -279,34 +279,22 @@ cdef class FiberLookup(Node):
         # outputs has room for them), after the node's first step and untraced, with every
         # FIFO end in a plain local and, on a compressed level, the memory model's same-batch
         # shortcut inline; run() then takes the step that blocks and the fiber's stop.
-        cdef Q* oq[ROUND_OUTS]
-        cdef int src[ROUND_OUTS]  # which token a consumer gets: 0 the coordinate, 1 the reference
-        cdef int64_t og[ROUND_OUTS]  # push number g + depth waits for pop number g (INT64_MIN: never)
-        cdef int no = 0, pt, jj, o
+        cdef Lane ln[ROUND_OUTS]
         cdef int64_t p = self.p, n = self.end - self.p
-        for pt in range(2):
-            for jj in range(self.outs[pt].n):
-                if no == ROUND_OUTS:
-                    return 0
-                oq[no] = self.outs[pt].qs[jj]
-                src[no] = pt
-                og[no] = oq[no].pushed - oq[no].depth if oq[no].depth else INT64_MIN
-                n = imin(n, imin(q_space(oq[no]), oq[no].cap - oq[no].count))
-                no += 1
-        if n <= 0:
+        cdef int no = lanes_open(self, ln, &n), o
+        if no < 0 or n <= 0:
             return 0
         cdef Engine e = self.eng
         cdef bint dense = self.dense, mem = e.mem_on and not self.dense
         cdef int64_t mb = e.m_batch, crd_base = self.crd_base, req = self.req, base = self.base
         cdef int64_t t = self.t, lat = self.lat, ii = self.ii, ready = self.ready, stall = self.stall
-        cdef int64_t c, f, crd, m = 0
+        cdef int64_t c, crd, m = 0
         cdef const int64_t* crds = &self.crd[0] if self.crd.shape[0] else NULL
-        cdef Q* q
         cdef Entry* x
-        if no == 2 and not mem:  # one consumer per port, no memory: the loop unrolled
-            t, stall = self.scan_pair(oq[0], oq[1], og[0], og[1], n, t, stall)
+        if no == 2 and ln[0].port == 0 and not mem:  # one consumer per port, no memory: unrolled
+            t, stall = self.scan_pair(ln[0].q, ln[1].q, ln[0].g, ln[1].g, n, t, stall)
             m = n
-        for m in range(m if no == 2 and not mem else 0, n):
+        while m < n:
             c = t if t > ready else ready
             if mem:
                 if (crd_base + p + m) // mb == self.mc_batch[1]:
@@ -314,24 +302,19 @@ cdef class FiberLookup(Node):
                         c = self.mc_ready[1]
                 else:
                     c = imax(c, mread(self, 1, crd_base + p + m, req))
-            for o in range(no):
-                if og[o] + m >= 0:
-                    f = oq[o].pops[(og[o] + m) & (oq[o].cap - 1)]
-                    if f > c:
-                        c = f
+            c = lanes_wait(ln, no, m, c)
             stall += c - t
             crd = (p + m - base) if dense else crds[p + m]
             for o in range(no):
-                q = oq[o]
-                x = &q.buf[(q.head + q.count + m) & (q.cap - 1)]
+                x = &ln[o].buf[(ln[o].w + m) & ln[o].mask]
                 x.tok.kind = TK_DATA
                 x.tok.vac = 0
-                x.tok.i = crd if src[o] == 0 else p + m
+                x.tok.i = crd if ln[o].port == 0 else p + m
                 x.tok.v = 0.0
                 x.time = c + lat
             t = c + ii
-        for o in range(no):
-            q_pushed(oq[o], n)
+            m += 1
+        lanes_close(ln, no, n)
         global g_moves
         g_moves += no * n
         self.tout += 2 * n
@@ -346,7 +329,6 @@ cdef class FiberLookup(Node):
         if self.p >= self.end:
             self.mode = 2
         return 0
-
 
     cdef (int64_t, int64_t) scan_pair(self, Q* q0, Q* q1, int64_t g0, int64_t g1, int64_t n, int64_t t,
                                       int64_t stall) noexcept:
@@ -885,35 +867,36 @@ cdef class Joiner(Node):
         cdef Q* ra = self.ins[1]
         cdef Q* cb = self.ins[2]
         cdef Q* rb = self.ins[3]
-        cdef Q* oq[ROUND_OUTS]
-        cdef int src[ROUND_OUTS]  # which token a consumer gets: 0 the coordinate, 1 a's payload, 2 b's
-        cdef int64_t og[ROUND_OUTS]  # push number g + depth waits for pop number g (INT64_MIN: never)
-        cdef int no = 0, pt, jj, o
+        cdef Lane ln[ROUND_OUTS]
         cdef int64_t n = imin(imin(ca.count, ra.count), imin(cb.count, rb.count))
-        for pt in range(3):
-            for jj in range(self.outs[pt].n):
-                if no == ROUND_OUTS:
-                    return t, stall, 0
-                oq[no] = self.outs[pt].qs[jj]
-                src[no] = pt
-                og[no] = oq[no].pushed - oq[no].depth if oq[no].depth else INT64_MIN
-                n = imin(n, imin(q_space(oq[no]), oq[no].cap - oq[no].count))
-                no += 1
+        cdef int no = lanes_open(self, ln, &n), o
+        if no < 0 or n <= 0:
+            return t, stall, 0
+        cdef Entry* ba = ca.buf
+        cdef Entry* bx = ra.buf
+        cdef Entry* bb = cb.buf
+        cdef Entry* by = rb.buf
         cdef int64_t mca = ca.cap - 1, mra = ra.cap - 1, mcb = cb.cap - 1, mrb = rb.cap - 1
-        cdef int64_t lat = self.lat, ii = self.ii, c, f, vis, m = 0
-        cdef Q* q
+        cdef int64_t hca = ca.head, hra = ra.head, hcb = cb.head, hrb = rb.head
+        # pop-time rings of the bounded inputs (NULL: unbounded) and their next pop numbers
+        cdef int64_t* pca = ca.pops if ca.depth else NULL
+        cdef int64_t* pra = ra.pops if ra.depth else NULL
+        cdef int64_t* pcb = cb.pops if cb.depth else NULL
+        cdef int64_t* prb = rb.pops if rb.depth else NULL
+        cdef int64_t nca = ca.popped, nra = ra.popped, ncb = cb.popped, nrb = rb.popped
+        cdef int64_t lat = self.lat, ii = self.ii, c, vis, m = 0
         cdef Entry* a
         cdef Entry* b
         cdef Entry* x
         cdef Entry* y
         cdef Entry* e
         while m < n:
-            a = &ca.buf[(ca.head + m) & mca]
-            b = &cb.buf[(cb.head + m) & mcb]
+            a = &ba[(hca + m) & mca]
+            b = &bb[(hcb + m) & mcb]
             if a.tok.kind != TK_DATA or b.tok.kind != TK_DATA or a.tok.i != b.tok.i:
                 break
-            x = &ra.buf[(ra.head + m) & mra]
-            y = &rb.buf[(rb.head + m) & mrb]
+            x = &bx[(hra + m) & mra]
+            y = &by[(hrb + m) & mrb]
             c = t
             if a.time > c:
                 c = a.time
@@ -923,31 +906,25 @@ cdef class Joiner(Node):
                 c = x.time
             if y.time > c:
                 c = y.time
-            for o in range(no):
-                if og[o] + m >= 0:
-                    f = oq[o].pops[(og[o] + m) & (oq[o].cap - 1)]
-                    if f > c:
-                        c = f
+            c = lanes_wait(ln, no, m, c)
             stall += c - t
             vis = c + lat
             for o in range(no):
-                q = oq[o]
-                e = &q.buf[(q.head + q.count + m) & (q.cap - 1)]
-                e.tok = a.tok if src[o] == 0 else (x.tok if src[o] == 1 else y.tok)
+                e = &ln[o].buf[(ln[o].w + m) & ln[o].mask]
+                e.tok = a.tok if ln[o].port == 0 else (x.tok if ln[o].port == 1 else y.tok)
                 e.time = vis
-            if ca.depth:
-                ca.pops[(ca.popped + m) & mca] = c
-            if ra.depth:
-                ra.pops[(ra.popped + m) & mra] = c
-            if cb.depth:
-                cb.pops[(cb.popped + m) & mcb] = c
-            if rb.depth:
-                rb.pops[(rb.popped + m) & mrb] = c
+            if pca != NULL:
+                pca[(nca + m) & mca] = c
+            if pra != NULL:
+                pra[(nra + m) & mra] = c
+            if pcb != NULL:
+                pcb[(ncb + m) & mcb] = c
+            if prb != NULL:
+                prb[(nrb + m) & mrb] = c
             t = c + ii
             m += 1
         if m:
-            for o in range(no):
-                q_pushed(oq[o], m)
+            lanes_close(ln, no, m)
             q_popped(ca, m)
             q_popped(ra, m)
             q_popped(cb, m)
