@@ -805,6 +805,10 @@ cdef class Joiner(Node):
             otime = o.time
             ostop = o.tok.kind == TK_STOP
             bound = o.tok.i
+            if steps and not tracing:
+                t, stall, k2 = self.drop_round(qc, qr, ostop, bound, otime, t, stall)
+                k += k2
+                steps += k2
             head_open(&hc, qc)
             head_open(&hr, qr)
             while hc.count and hr.count:
@@ -855,6 +859,42 @@ cdef class Joiner(Node):
         self.t = t
         return ok
 
+
+    cdef (int64_t, int64_t, int64_t) drop_round(self, Q* qc, Q* qr, bint ostop, int64_t bound, int64_t otime,
+                                                int64_t t, int64_t stall) noexcept:
+        # drop_run's drops of one side (crd FIFO qc, payload FIFO qr) present in its FIFOs,
+        # after the node's first step and untraced, with the FIFO ends in plain locals.
+        # Returns the clock, the stall count and the number of drops.
+        cdef int64_t n = imin(qc.count, qr.count), m = 0, c, ii = self.ii
+        cdef Entry* bc = qc.buf
+        cdef Entry* br = qr.buf
+        cdef int64_t mc = qc.cap - 1, mr = qr.cap - 1, hc = qc.head, hr = qr.head
+        cdef int64_t* pc = qc.pops if qc.depth else NULL  # pop-time rings (NULL: unbounded)
+        cdef int64_t* pr = qr.pops if qr.depth else NULL
+        cdef int64_t nc = qc.popped, nr = qr.popped
+        cdef Entry* x
+        cdef Entry* r
+        while m < n:
+            x = &bc[(hc + m) & mc]
+            if x.tok.kind != TK_DATA or (not ostop and x.tok.i >= bound):
+                break
+            r = &br[(hr + m) & mr]
+            c = t if t > otime else otime
+            if x.time > c:
+                c = x.time
+            if r.time > c:
+                c = r.time
+            stall += c - t
+            if pc != NULL:
+                pc[(nc + m) & mc] = c
+            if pr != NULL:
+                pr[(nr + m) & mr] = c
+            t = c + ii
+            m += 1
+        if m:
+            q_popped(qc, m)
+            q_popped(qr, m)
+        return t, stall, m
 
     cdef (int64_t, int64_t, int64_t) match_round(self, int64_t t, int64_t stall) noexcept:
         # drop_run's matches, batched: while both coordinate heads are equal data and every
