@@ -9,15 +9,18 @@ it fills, memory data ready time)``; its outputs are visible at ``c + latency`` 
 next step is at ``c + ii``. Because every primitive is deterministic in its token values, the
 order in which blocked nodes are resumed never changes outputs; with the memory model on it can
 change which issue slot a request gets, so the visiting order is fixed (graph order, passes).
-The hottest inner loops (dense / compressed scans, two-input intersect, array loads, scalar
-ALUs) are batched per ``run()`` call with counters and FIFO ends in locals, step for step the
-same as the generic paths. A two-input intersect that drops the coordinates of a dense scan
-(long dense fibers co-iterated with sparse ones) runs whole scheduler turns of the scan and of
-itself at once and both then sit out those turns (``Node.naps``, ``fused_dense_drops``): the
-order of every other node's steps and memory requests is the one the turns taken one by one
-give. Traced nodes take the generic path at every step (tests compare the two). A pass skips a node whose call could only repeat its last failed
-check: one waiting for input that has received none, or one that found an output full without
-taking a step or requesting memory while nothing was pushed to it or popped from its outputs.
+The hottest inner loops (scans, two-input intersect, array loads, scalar ALUs, reductions,
+repeats) are batched per ``run()`` call: the steps that cannot block run in rounds with the
+FIFO ends in plain locals (``lanes_open``), step for step the same as the generic paths. A
+two-input intersect that drops the coordinates of a dense scan (long dense fibers co-iterated
+with sparse ones) runs whole scheduler turns of the scan and of itself at once and both then
+sit out those turns (``Node.naps``, ``fused_dense_drops``): the order of every other node's
+steps and memory requests is the one the turns taken one by one give. Traced nodes take the
+generic path at every step (tests compare the two). A pass skips a node whose call could only
+repeat its last failed check: one waiting for input that has received none, or one that found
+an output full without taking a step or requesting memory while nothing was pushed to it or
+popped from its outputs; a pass in which only naps happened repeats until the first nap ends
+and is taken that many times at once.
 
 Bounded FIFOs record when each slot was freed, so a producer refilling a slot waits for the
 consumer's pop (exact backpressure).
