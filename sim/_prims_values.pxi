@@ -53,10 +53,10 @@ cdef class Array(Node):
 
 
     cdef int load_round(self) except -1:
-        # load_run's steps that cannot block (input tokens present, output room for each),
-        # after the node's first step and untraced, with every FIFO end in a plain local and
-        # the memory model's same-batch shortcut inline; load_run then takes the step that
-        # blocks or ends the run (a stop, D, a bad reference).
+        # run()'s steps that cannot block (input tokens present, output room for each) up to
+        # D or a bad reference, after the node's first step and untraced, with every FIFO end
+        # in a plain local and the memory model's same-batch shortcut inline; load_run and
+        # run() then take the step that blocks or ends the run.
         cdef Q* qi = self.ins[0]
         cdef Q* qo = self.outs[0].qs[0]
         cdef int64_t n = imin(qi.count, imin(q_space(qo), qo.cap - qo.count))
@@ -101,6 +101,8 @@ cdef class Array(Node):
                 o.tok.vac = 0
                 o.tok.i = self.zero_tile
                 o.tok.v = 0.0
+            elif h.tok.kind == TK_STOP:  # passes through
+                o.tok = h.tok
             else:
                 break
             if og + m >= 0:
@@ -314,9 +316,10 @@ cdef class Alu(Node):
 
 
     cdef void value_round(self) noexcept:
-        # value_run's steps that cannot block (operands present, output room for each), after
-        # the node's first step and untraced, with every FIFO end in a plain local; value_run
-        # then takes the step that blocks or ends the run.
+        # run()'s steps on scalars and stops that cannot block (operands present, output room
+        # for each), after the node's first step and untraced, with every FIFO end in a plain
+        # local; value_run and run() then take the step that blocks or ends the run (D, or
+        # operands that disagree, which run() names).
         cdef Q* qa = self.ins[0]
         cdef Q* qb = self.ins[1] if self.binary else NULL
         cdef Q* qo = self.outs[0].qs[0]
@@ -329,34 +332,44 @@ cdef class Alu(Node):
         cdef double k = self.const, x, y
         cdef int64_t ma = qa.cap - 1, mb = qb.cap - 1 if qb != NULL else 0, mo = qo.cap - 1, w0 = qo.head + qo.count
         cdef int64_t og = qo.pushed - qo.depth if qo.depth else INT64_MIN  # push og + depth waits for pop og
-        cdef int64_t t = self.t, lat = self.lat, ii = self.ii, stall = self.stall, c, f, m = 0
+        cdef int64_t t = self.t, lat = self.lat, ii = self.ii, stall = self.stall, c, f, m = 0, ops = 0
         cdef Entry* a
         cdef Entry* b
         cdef Entry* o
         while m < n:
             a = &qa.buf[(qa.head + m) & ma]
-            if a.tok.kind != TK_DATA and a.tok.kind != TK_EMPTY:
-                break
             c = t if t > a.time else a.time
-            x = a.tok.v if a.tok.kind == TK_DATA else 0.0
-            y = 0.0
-            if qb != NULL:
-                b = &qb.buf[(qb.head + m) & mb]
-                if b.tok.kind != TK_DATA and b.tok.kind != TK_EMPTY:
-                    break
-                if b.time > c:
-                    c = b.time
-                y = b.tok.v if b.tok.kind == TK_DATA else 0.0
+            o = &qo.buf[(w0 + m) & mo]
+            if a.tok.kind == TK_STOP:  # a stop passes through (both operands' stops agree)
+                if qb != NULL:
+                    b = &qb.buf[(qb.head + m) & mb]
+                    if b.tok.kind != TK_STOP or b.tok.i != a.tok.i or b.tok.vac != a.tok.vac:
+                        break  # run() names the misalignment
+                    if b.time > c:
+                        c = b.time
+                o.tok = a.tok
+                ops -= 1
+            elif a.tok.kind != TK_DATA and a.tok.kind != TK_EMPTY:
+                break
+            else:
+                x = a.tok.v if a.tok.kind == TK_DATA else 0.0
+                y = 0.0
+                if qb != NULL:
+                    b = &qb.buf[(qb.head + m) & mb]
+                    if b.tok.kind != TK_DATA and b.tok.kind != TK_EMPTY:
+                        break
+                    if b.time > c:
+                        c = b.time
+                    y = b.tok.v if b.tok.kind == TK_DATA else 0.0
+                o.tok.kind = TK_DATA
+                o.tok.vac = 0
+                o.tok.i = 0
+                o.tok.v = alu_scalar(op, x, y, k)
             if og + m >= 0:
                 f = qo.pops[(og + m) & mo]
                 if f > c:
                     c = f
             stall += c - t
-            o = &qo.buf[(w0 + m) & mo]
-            o.tok.kind = TK_DATA
-            o.tok.vac = 0
-            o.tok.i = 0
-            o.tok.v = alu_scalar(op, x, y, k)
             o.time = c + lat
             if qa.depth:
                 qa.pops[(qa.popped + m) & ma] = c
@@ -373,7 +386,7 @@ cdef class Alu(Node):
             g_moves += (3 if qb != NULL else 2) * m
             self.tin += m * (2 if qb != NULL else 1)
             self.tout += m
-            self.ops += m
+            self.ops += m + ops  # a stop is no operation
             self.steps += m
             self.stall = stall
             self.t = t
