@@ -741,14 +741,15 @@ cdef class Joiner(Node):
                 break
             a = &ca.buf[ca.head]
             b = &cb.buf[cb.head]
+            if steps and not tracing and a.tok.kind == b.tok.kind and (
+                    (a.tok.kind == TK_DATA and a.tok.i == b.tok.i) or a.tok.kind == TK_STOP):
+                t, stall, k2 = self.match_round(t, stall)
+                if k2:
+                    steps += k2
+                    if t - ii + lat > finish:
+                        finish = t - ii + lat
+                    continue
             if a.tok.kind == TK_DATA and b.tok.kind == TK_DATA:
-                if a.tok.i == b.tok.i and steps and not tracing:
-                    t, stall, k2 = self.match_round(t, stall)
-                    if k2:
-                        steps += k2
-                        if t - ii + lat > finish:
-                            finish = t - ii + lat
-                        continue
                 if a.tok.i == b.tok.i:  # a match: emit the coordinate and both payloads
                     if ra.count == 0 or rb.count == 0:
                         self.blk_fifo = ra.id if ra.count == 0 else rb.id
@@ -897,10 +898,10 @@ cdef class Joiner(Node):
         return t, stall, m
 
     cdef (int64_t, int64_t, int64_t) match_round(self, int64_t t, int64_t stall) noexcept:
-        # drop_run's matches, batched: while both coordinate heads are equal data and every
-        # FIFO has the tokens and room a match needs, the generic match step (emit the
-        # coordinate and both payloads to every consumer, pop all four inputs) with the FIFO
-        # ends in locals. Only after the node's first step, untraced, with at most ROUND_OUTS
+        # drop_run's matches and run()'s equal stops, batched: while both coordinate heads are
+        # equal data (or equal stops) and every FIFO has the tokens and room a step needs, the
+        # generic step (emit the coordinate and both payloads, or the stop on every port, to
+        # every consumer; pop all four inputs) with the FIFO ends in locals. Only after the node's first step, untraced, with at most ROUND_OUTS
         # consumers in all. Returns the clock, the stall count and the number of matches (0:
         # let the generic step run).
         cdef Q* ca = self.ins[0]
@@ -933,8 +934,9 @@ cdef class Joiner(Node):
         while m < n:
             a = &ba[(hca + m) & mca]
             b = &bb[(hcb + m) & mcb]
-            if a.tok.kind != TK_DATA or b.tok.kind != TK_DATA or a.tok.i != b.tok.i:
-                break
+            if a.tok.kind != b.tok.kind or a.tok.i != b.tok.i or (a.tok.kind != TK_DATA and (
+                    a.tok.kind != TK_STOP or a.tok.vac != b.tok.vac)):
+                break  # not a match nor two equal stops (run() names stops that disagree)
             x = &bx[(hra + m) & mra]
             y = &by[(hrb + m) & mrb]
             c = t
@@ -949,9 +951,9 @@ cdef class Joiner(Node):
             c = lanes_wait(ln, no, m, c)
             stall += c - t
             vis = c + lat
-            for o in range(no):
+            for o in range(no):  # a stop goes to every port, a match's payloads to theirs
                 e = &ln[o].buf[(ln[o].w + m) & ln[o].mask]
-                e.tok = a.tok if ln[o].port == 0 else (x.tok if ln[o].port == 1 else y.tok)
+                e.tok = a.tok if ln[o].port == 0 or a.tok.kind == TK_STOP else (x.tok if ln[o].port == 1 else y.tok)
                 e.time = vis
             if pca != NULL:
                 pca[(nca + m) & mca] = c
