@@ -584,10 +584,36 @@ cdef inline int64_t lanes_wait(Lane* ln, int no, int64_t m, int64_t c) noexcept:
     return c
 
 
+cdef inline void lanes_put(Lane* ln, int no, int64_t m, Token* tok, int64_t time) noexcept:
+    # push m of the round: the same token in every lane
+    cdef int o
+    cdef Entry* e
+    for o in range(no):
+        e = &ln[o].buf[(ln[o].w + m) & ln[o].mask]
+        e.tok = tok[0]
+        e.time = time
+
+
 cdef inline void lanes_close(Lane* ln, int no, int64_t m) noexcept:
     cdef int o
     for o in range(no):
         q_pushed(ln[o].q, m)
+
+
+cdef inline void q_pop_time(Q* q, int64_t m, int64_t c) noexcept:
+    # the round's pop m of q happens at c (a bounded FIFO's ring keeps it for the producer)
+    if q.depth:
+        q.pops[(q.popped + m) & (q.cap - 1)] = c
+
+
+cdef inline void steps_taken(Node n, int64_t m, int64_t t, int64_t stall) noexcept:
+    # a round's m steps, the last at t - ii, taken after the node's first: its clock, step and
+    # stall counts and finish as m calls of step() leave them
+    n.steps += m
+    n.stall = stall
+    n.t = t
+    if t - n.ii + n.lat > n.finish:
+        n.finish = t - n.ii + n.lat
 
 
 cdef inline bint room_all(Node n, int64_t* c) noexcept:

@@ -320,11 +320,7 @@ cdef class FiberLookup(Node):
         self.tout += 2 * n
         if not dense:
             count_read(self, n)
-        self.steps += n
-        self.stall = stall
-        self.t = t
-        if t - ii + lat > self.finish:
-            self.finish = t - ii + lat
+        steps_taken(self, n, t, stall)
         self.p = p + n
         if self.p >= self.end:
             self.mode = 2
@@ -403,7 +399,7 @@ cdef int64_t fused_dense_drops(Node node, Node j, Q* qc, Q* qr, bint ostop, int6
     cdef int64_t turn = imin(qc.depth, qr.depth)  # D: the scanner's push per turn (bounded FIFOs)
     cdef int64_t p = sc.p, end = sc.end, base = sc.base, ready = sc.ready
     cdef int64_t st = sc.t, slat = sc.lat, sii = sc.ii, sstall = sc.stall
-    cdef int64_t jt = j.t, jlat = j.lat, jii = j.ii, jstall = j.stall, jsteps = j.steps
+    cdef int64_t jt = j.t, jii = j.ii, jstall = j.stall, jsteps = j.steps  # jsteps: for the first step
     cdef int64_t* fc = qc.pops
     cdef int64_t* fr = qr.pops
     cdef int64_t mc = qc.cap - 1, mr = qr.cap - 1
@@ -461,7 +457,6 @@ cdef int64_t fused_dense_drops(Node node, Node j, Q* qc, Q* qr, bint ostop, int6
         fc[(pc + i) & mc] = c
         fr[(pr + i) & mr] = c
         jt = c + jii
-    jsteps = j.steps + k
     global g_moves
     g_moves += 4 * k
     qc.head = (qc.head + k) & mc
@@ -479,18 +474,10 @@ cdef int64_t fused_dense_drops(Node node, Node j, Q* qc, Q* qr, bint ostop, int6
     sc.p = p + k
     if sc.p >= end:
         sc.mode = 2
-    sc.t = st
-    sc.stall = sstall
-    sc.steps += k
+    steps_taken(sc, k, st, sstall)
     sc.tout += 2 * k
-    if st - sii + slat > sc.finish:
-        sc.finish = st - sii + slat
-    j.t = jt
-    j.stall = jstall
-    j.steps = jsteps
+    steps_taken(j, k, jt, jstall)
     j.tin += 2 * k
-    if jt - jii + jlat > j.finish:
-        j.finish = jt - jii + jlat
     return k
 
 
@@ -1010,46 +997,37 @@ cdef class RepeatSigGen(Node):
         # run()'s steps before a D that cannot block (input present, output room), after the
         # node's first step and untraced, with the FIFO ends in plain locals.
         cdef Q* qi = self.ins[0]
-        cdef Q* qo = self.outs[0].qs[0]
-        cdef int64_t n = imin(qi.count, imin(q_space(qo), qo.cap - qo.count))
-        cdef int64_t mi = qi.cap - 1, mo = qo.cap - 1, w0 = qo.head + qo.count
-        cdef int64_t og = qo.pushed - qo.depth if qo.depth else INT64_MIN  # push og + depth waits for pop og
-        cdef int64_t t = self.t, lat = self.lat, ii = self.ii, stall = self.stall, c, f, m = 0
+        cdef Lane ln[ROUND_OUTS]
+        cdef int64_t n = qi.count
+        cdef int no = lanes_open(self, ln, &n)
+        if no != 1 or n <= 0:  # its caller's one consumer: the lane loops unroll
+            return
+        cdef int64_t mi = qi.cap - 1, t = self.t, lat = self.lat, ii = self.ii, stall = self.stall, c, m = 0
         cdef Entry* h
-        cdef Entry* o
+        cdef Token tok
         while m < n:
             h = &qi.buf[(qi.head + m) & mi]
             if h.tok.kind == TK_DONE:
                 break
-            c = t if t > h.time else h.time
-            if og + m >= 0:
-                f = qo.pops[(og + m) & mo]
-                if f > c:
-                    c = f
+            c = lanes_wait(ln, 1, m, t if t > h.time else h.time)
             stall += c - t
-            o = &qo.buf[(w0 + m) & mo]
-            o.tok = h.tok
-            if h.tok.kind == TK_EMPTY:  # N repeats as a plain signal
-                o.tok = mk(TK_DATA, 0, 0.0, 0)
-            elif h.tok.kind == TK_DATA:
-                o.tok.i = 0
-            o.time = c + lat
-            if qi.depth:
-                qi.pops[(qi.popped + m) & mi] = c
+            tok = h.tok
+            if tok.kind == TK_EMPTY:  # N repeats as a plain signal
+                tok = mk(TK_DATA, 0, 0.0, 0)
+            elif tok.kind == TK_DATA:
+                tok.i = 0
+            lanes_put(ln, 1, m, &tok, c + lat)
+            q_pop_time(qi, m, c)
             t = c + ii
             m += 1
         if m:
-            q_pushed(qo, m)
+            lanes_close(ln, 1, m)
             q_popped(qi, m)
             global g_moves
             g_moves += 2 * m
             self.tin += m
             self.tout += m
-            self.steps += m
-            self.stall = stall
-            self.t = t
-            if t - ii + lat > self.finish:
-                self.finish = t - ii + lat
+            steps_taken(self, m, t, stall)
 
 
 cdef class Repeat(Node):
@@ -1122,46 +1100,34 @@ cdef class Repeat(Node):
         # plain locals; run() takes any other signal.
         cdef Q* qs = self.ins[1]
         cdef Q* qx = self.ins[0]
-        cdef Q* qo = self.outs[0].qs[0]
         if qx.count == 0:
             return
         cdef Entry* x = &qx.buf[qx.head]
         if x.tok.kind != TK_DATA and x.tok.kind != TK_EMPTY:
             return
-        cdef int64_t n = imin(qs.count, imin(q_space(qo), qo.cap - qo.count))
-        cdef int64_t ms = qs.cap - 1, mo = qo.cap - 1, w0 = qo.head + qo.count
-        cdef int64_t og = qo.pushed - qo.depth if qo.depth else INT64_MIN  # push og + depth waits for pop og
-        cdef int64_t t = self.t, lat = self.lat, ii = self.ii, stall = self.stall, c, f, m = 0
+        cdef Lane ln[ROUND_OUTS]
+        cdef int64_t n = qs.count
+        cdef int no = lanes_open(self, ln, &n)
+        if no != 1 or n <= 0:  # its caller's one consumer: the lane loops unroll
+            return
+        cdef int64_t ms = qs.cap - 1, t = self.t, lat = self.lat, ii = self.ii, stall = self.stall, c, m = 0
         cdef Entry* sg
-        cdef Entry* o
         while m < n:
             sg = &qs.buf[(qs.head + m) & ms]
             if sg.tok.kind != TK_DATA:
                 break
             c = t if t > sg.time else sg.time
-            if x.time > c:
-                c = x.time
-            if og + m >= 0:
-                f = qo.pops[(og + m) & mo]
-                if f > c:
-                    c = f
+            c = lanes_wait(ln, 1, m, c if c > x.time else x.time)
             stall += c - t
-            o = &qo.buf[(w0 + m) & mo]
-            o.tok = x.tok
-            o.time = c + lat
-            if qs.depth:
-                qs.pops[(qs.popped + m) & ms] = c
+            lanes_put(ln, 1, m, &x.tok, c + lat)
+            q_pop_time(qs, m, c)
             t = c + ii
             m += 1
         if m:
-            q_pushed(qo, m)
+            lanes_close(ln, 1, m)
             q_popped(qs, m)
             global g_moves
             g_moves += 2 * m
             self.tin += m
             self.tout += m
-            self.steps += m
-            self.stall = stall
-            self.t = t
-            if t - ii + lat > self.finish:
-                self.finish = t - ii + lat
+            steps_taken(self, m, t, stall)

@@ -58,23 +58,22 @@ cdef class Array(Node):
         # in a plain local and the memory model's same-batch shortcut inline; load_run and
         # run() then take the step that blocks or ends the run.
         cdef Q* qi = self.ins[0]
-        cdef Q* qo = self.outs[0].qs[0]
-        cdef int64_t n = imin(qi.count, imin(q_space(qo), qo.cap - qo.count))
-        if n <= 0:
+        cdef Lane ln[ROUND_OUTS]
+        cdef int64_t n = qi.count
+        cdef int no = lanes_open(self, ln, &n)
+        if no != 1 or n <= 0:  # its caller's one consumer: the lane loops unroll
             return 0
         cdef Engine e = self.eng
         cdef bint mem_on = e.mem_on, tiled = self.tiled
         cdef int64_t mb = e.m_batch, words = self.words, vbase = self.val_base, nvals = self.nvals
-        cdef int64_t mi = qi.cap - 1, mo = qo.cap - 1, w0 = qo.head + qo.count
-        cdef int64_t og = qo.pushed - qo.depth if qo.depth else INT64_MIN  # push og + depth waits for pop og
-        cdef int64_t t = self.t, lat = self.lat, ii = self.ii, stall = self.stall, c, f, r, nread = 0, m = 0
+        cdef int64_t mi = qi.cap - 1, t = self.t, lat = self.lat, ii = self.ii, stall = self.stall
+        cdef int64_t c, r, nread = 0, m = 0
         cdef const double* vals = &self.vals[0] if self.vals.shape[0] else NULL
         cdef Entry* h
-        cdef Entry* o
+        cdef Token tok
         while m < n:
             h = &qi.buf[(qi.head + m) & mi]
             c = t if t > h.time else h.time
-            o = &qo.buf[(w0 + m) & mo]
             if h.tok.kind == TK_DATA:
                 r = h.tok.i
                 if r < 0 or r >= nvals:
@@ -88,46 +87,28 @@ cdef class Array(Node):
                         c = mread_words(self, 0, vbase + r * words, words, c)
                         self.steps -= m
                 nread += words
-                o.tok.kind = TK_DATA
-                o.tok.vac = 0
-                if tiled:
-                    o.tok.i = self.tile_base + r
-                    o.tok.v = 0.0
-                else:
-                    o.tok.i = 0
-                    o.tok.v = vals[r]
+                tok = mk(TK_DATA, self.tile_base + r, 0.0, 0) if tiled else mk(TK_DATA, 0, vals[r], 0)
             elif h.tok.kind == TK_EMPTY:
-                o.tok.kind = TK_DATA
-                o.tok.vac = 0
-                o.tok.i = self.zero_tile
-                o.tok.v = 0.0
+                tok = mk(TK_DATA, self.zero_tile, 0.0, 0)
             elif h.tok.kind == TK_STOP:  # passes through
-                o.tok = h.tok
+                tok = h.tok
             else:
                 break
-            if og + m >= 0:
-                f = qo.pops[(og + m) & mo]
-                if f > c:
-                    c = f
+            c = lanes_wait(ln, 1, m, c)
             stall += c - t
-            o.time = c + lat
-            if qi.depth:
-                qi.pops[(qi.popped + m) & mi] = c
+            lanes_put(ln, 1, m, &tok, c + lat)
+            q_pop_time(qi, m, c)
             t = c + ii
             m += 1
         if m:
-            q_pushed(qo, m)
+            lanes_close(ln, 1, m)
             q_popped(qi, m)
             global g_moves
             g_moves += 2 * m
             self.tin += m
             self.tout += m
             count_read(self, nread)
-            self.steps += m
-            self.stall = stall
-            self.t = t
-            if t - ii + lat > self.finish:
-                self.finish = t - ii + lat
+            steps_taken(self, m, t, stall)
         return 0
 
     cdef bint load_run(self) except -1:
@@ -322,24 +303,21 @@ cdef class Alu(Node):
         # operands that disagree, which run() names).
         cdef Q* qa = self.ins[0]
         cdef Q* qb = self.ins[1] if self.binary else NULL
-        cdef Q* qo = self.outs[0].qs[0]
-        cdef int64_t n = imin(qa.count, imin(q_space(qo), qo.cap - qo.count))
-        if qb != NULL:
-            n = imin(n, qb.count)
-        if n <= 0:
+        cdef Lane ln[ROUND_OUTS]
+        cdef int64_t n = qa.count if qb == NULL else imin(qa.count, qb.count)
+        cdef int no = lanes_open(self, ln, &n)
+        if no != 1 or n <= 0:  # its caller's one consumer: the lane loops unroll
             return
         cdef int op = self.op
         cdef double k = self.const, x, y
-        cdef int64_t ma = qa.cap - 1, mb = qb.cap - 1 if qb != NULL else 0, mo = qo.cap - 1, w0 = qo.head + qo.count
-        cdef int64_t og = qo.pushed - qo.depth if qo.depth else INT64_MIN  # push og + depth waits for pop og
-        cdef int64_t t = self.t, lat = self.lat, ii = self.ii, stall = self.stall, c, f, m = 0, ops = 0
+        cdef int64_t ma = qa.cap - 1, mb = qb.cap - 1 if qb != NULL else 0
+        cdef int64_t t = self.t, lat = self.lat, ii = self.ii, stall = self.stall, c, m = 0, ops = 0
         cdef Entry* a
         cdef Entry* b
-        cdef Entry* o
+        cdef Token tok
         while m < n:
             a = &qa.buf[(qa.head + m) & ma]
             c = t if t > a.time else a.time
-            o = &qo.buf[(w0 + m) & mo]
             if a.tok.kind == TK_STOP:  # a stop passes through (both operands' stops agree)
                 if qb != NULL:
                     b = &qb.buf[(qb.head + m) & mb]
@@ -347,7 +325,7 @@ cdef class Alu(Node):
                         break  # run() names the misalignment
                     if b.time > c:
                         c = b.time
-                o.tok = a.tok
+                tok = a.tok
                 ops -= 1
             elif a.tok.kind != TK_DATA and a.tok.kind != TK_EMPTY:
                 break
@@ -361,24 +339,17 @@ cdef class Alu(Node):
                     if b.time > c:
                         c = b.time
                     y = b.tok.v if b.tok.kind == TK_DATA else 0.0
-                o.tok.kind = TK_DATA
-                o.tok.vac = 0
-                o.tok.i = 0
-                o.tok.v = alu_scalar(op, x, y, k)
-            if og + m >= 0:
-                f = qo.pops[(og + m) & mo]
-                if f > c:
-                    c = f
+                tok = mk(TK_DATA, 0, alu_scalar(op, x, y, k), 0)
+            c = lanes_wait(ln, 1, m, c)
             stall += c - t
-            o.time = c + lat
-            if qa.depth:
-                qa.pops[(qa.popped + m) & ma] = c
-            if qb != NULL and qb.depth:
-                qb.pops[(qb.popped + m) & mb] = c
+            lanes_put(ln, 1, m, &tok, c + lat)
+            q_pop_time(qa, m, c)
+            if qb != NULL:
+                q_pop_time(qb, m, c)
             t = c + ii
             m += 1
         if m:
-            q_pushed(qo, m)
+            lanes_close(ln, 1, m)
             q_popped(qa, m)
             if qb != NULL:
                 q_popped(qb, m)
@@ -387,11 +358,7 @@ cdef class Alu(Node):
             self.tin += m * (2 if qb != NULL else 1)
             self.tout += m
             self.ops += m + ops  # a stop is no operation
-            self.steps += m
-            self.stall = stall
-            self.t = t
-            if t - ii + lat > self.finish:
-                self.finish = t - ii + lat
+            steps_taken(self, m, t, stall)
 
     cdef bint value_run(self) except -1:
         # The data / N steps of run() on scalars for a single-consumer output, batched with
@@ -568,8 +535,7 @@ cdef class Reduce(Node):
                 acc = acc if acc >= x else x
             else:
                 acc = acc if acc <= x else x
-            if q.depth:
-                q.pops[(q.popped + m) & mi] = c
+            q_pop_time(q, m, c)
             t = c + ii
             m += 1
         if m:
@@ -578,9 +544,7 @@ cdef class Reduce(Node):
             g_moves += m
             self.tin += m
             self.ops += m
-            self.steps += m
-            self.stall = stall
-            self.t = t
+            steps_taken(self, m, t, stall)
             self.acc = acc
             self.have = have
 

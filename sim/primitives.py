@@ -707,7 +707,6 @@ def _reserve(x, words: int) -> int:
     return x.eng.alloc(-(-max(1, words) // _WRITE_SLOT) * _WRITE_SLOT)
 
 
-
 @primitive
 class FiberWrite(Primitive):
     """Builds one level (seg/crd arrays) of an output tensor."""
