@@ -38,6 +38,7 @@ waits on.
 """
 from libc.stdint cimport INT64_MAX, INT64_MIN, int32_t, int64_t
 from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memmove
 from libc.math cimport INFINITY, erf, exp, sqrt, tanh
 from libcpp.vector cimport vector
 from libcpp.map cimport map as cmap
@@ -781,6 +782,70 @@ include "_prims_coords.pxi"
 
 
 # ---------------------------------------------------------------------------------------------
+# The memory model's busy issue slots of one channel: merged [s, e) runs sorted by start, held
+# in one array (live entries [lo, hi)). Requests mostly land at or after the latest run and
+# forgetting drops runs from the front, so both ends move without reallocating; a request into
+# a gap shifts the runs after it (few: the live runs span the live nodes' clocks).
+cdef struct Span:
+    int64_t s
+    int64_t e
+
+cdef struct Busy:
+    Span* v
+    int64_t lo
+    int64_t hi
+    int64_t cap
+
+
+cdef int64_t busy_after(Busy* b, int64_t s) noexcept:
+    # the first live run starting after slot s (hi if none)
+    cdef int64_t lo = b.lo, hi = b.hi, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if b.v[mid].s > s:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+cdef int busy_insert(Busy* b, int64_t k, int64_t s) except -1:
+    # a new run [s, s + 1) at index k (lo <= k <= hi)
+    cdef int64_t n = b.hi - b.lo, cap
+    cdef Span* nv
+    if k == b.lo and b.lo > 0:
+        b.lo -= 1
+        b.v[b.lo].s = s
+        b.v[b.lo].e = s + 1
+        return 0
+    if b.hi == b.cap:
+        if b.lo > 0 and 2 * n <= b.cap:  # slide the live runs to the front
+            memmove(b.v, b.v + b.lo, n * sizeof(Span))
+            k -= b.lo
+            b.lo = 0
+            b.hi = n
+        else:
+            cap = 2 * b.cap if b.cap else 16
+            mem_add((cap - b.cap) * sizeof(Span), -1, "the memory model's busy intervals")
+            nv = <Span*> realloc(b.v, cap * sizeof(Span))
+            if nv == NULL:
+                raise _OverBudget("the memory model's busy intervals (the machine refused the allocation)", -1)
+            b.v = nv
+            b.cap = cap
+    memmove(b.v + k + 1, b.v + k, (b.hi - k) * sizeof(Span))
+    b.v[k].s = s
+    b.v[k].e = s + 1
+    b.hi += 1
+    return 0
+
+
+cdef void busy_free(Busy* b) noexcept:
+    free(b.v)
+    b.v = NULL
+    b.lo = b.hi = b.cap = 0
+
+
+# ---------------------------------------------------------------------------------------------
 # The engine
 cdef class Engine:
     cdef Q* qs
@@ -790,7 +855,7 @@ cdef class Engine:
     cdef public object zero_tile_shape
     cdef bint mem_on
     cdef int64_t m_ch, m_lat, m_ii, m_start, m_batch, m_word
-    cdef vector[cmap[int64_t, int64_t]] occ
+    cdef Busy* busy  # per channel
     cdef readonly int64_t next_addr
     cdef readonly int64_t moves
     cdef readonly int64_t horizon  # the latest local clock any node reached (when a run stopped)
@@ -813,6 +878,7 @@ cdef class Engine:
         self.w1 = INT64_MAX
         self.fifo_series = NULL
         self.mem_series.vals = NULL
+        self.busy = NULL
 
     def __dealloc__(self):
         cdef int k
@@ -821,7 +887,15 @@ cdef class Engine:
                 free(self.qs[k].buf)
                 free(self.qs[k].pops)
             free(self.qs)
+        self.drop_busy()
+        free(self.busy)
         self.drop_tracks()
+
+    cdef void drop_busy(self) noexcept:
+        cdef int64_t ch
+        if self.busy != NULL:
+            for ch in range(self.m_ch):
+                busy_free(&self.busy[ch])
 
     cdef void drop_tracks(self) noexcept:
         cdef int k
@@ -904,7 +978,12 @@ cdef class Engine:
             self.m_start = memory["startup"]
             self.m_batch = memory["batch"]
             self.m_word = memory["word_bytes"]
-            self.occ.resize(self.m_ch)
+            self.busy = <Busy*> malloc(self.m_ch * sizeof(Busy))
+            if self.busy == NULL:
+                raise MemoryError()
+            for k in range(self.m_ch):
+                self.busy[k].v = NULL
+                self.busy[k].lo = self.busy[k].hi = self.busy[k].cap = 0
         else:
             self.m_batch = 8
             self.m_word = 4
@@ -912,77 +991,62 @@ cdef class Engine:
 
     cdef int64_t reserve(self, int64_t batch, int64_t t) except -1:
         # First free issue slot at or after t on the batch's channel. Busy slots are kept as
-        # merged [start, end) intervals, so a request costs O(log intervals) however far apart
+        # merged [start, end) runs (Busy), so a request costs O(log runs) however far apart
         # in time the requesting nodes' local clocks are (no per-cycle state, no polling).
-        # (Maps grow through insert(), which turns std::bad_alloc into MemoryError; operator[]
-        # would let it escape as an abort.)
         cdef int64_t ch = batch % self.m_ch
         cdef int64_t s = (t + self.m_ii - 1) // self.m_ii
+        cdef Busy* b = &self.busy[ch]
+        cdef Span* last
+        cdef int64_t k
         self.requests += 1
-        cdef cmap[int64_t, int64_t]* busy = &self.occ[ch]
-        cdef cmap[int64_t, int64_t].iterator nxt
-        cdef cmap[int64_t, int64_t].iterator prv
-        cdef bint merged_prev = False
-        if not busy.empty():  # fast path: at or after the start of the latest busy run
-            prv = busy.end()
-            dec(prv)
-            if s >= deref(prv).first:
-                if s <= deref(prv).second:
-                    s = deref(prv).second
-                    deref(prv).second = s + 1
-                else:
-                    self.interval_added()
-                    busy.insert(busy.cend(), pair[int64_t, int64_t](s, s + 1))
-                if self.trace_mem and s * self.m_ii >= self.w0 and s * self.m_ii < self.w1:
-                    series_add(&self.mem_series, s * self.m_ii, 1)
-                return s * self.m_ii
-        nxt = busy.upper_bound(s)
-        if nxt != busy.begin():
-            prv = nxt
-            dec(prv)
-            if deref(prv).second >= s:
-                s = deref(prv).second  # inside (or right after) a busy run: take its end
-                deref(prv).second = s + 1
-                merged_prev = True
-        if merged_prev:
-            if nxt != busy.end() and deref(nxt).first == s + 1:
-                deref(prv).second = deref(nxt).second
-                busy.erase(nxt)
-                self.intervals -= 1
-                mem_add(-MAP_NODE, -1, "")
-        elif nxt != busy.end() and deref(nxt).first == s + 1:
-            busy.insert(pair[int64_t, int64_t](s, deref(nxt).second))
-            busy.erase(nxt)
+        if b.hi > b.lo and s >= b.v[b.hi - 1].s:  # fast path: at or after the latest run's start
+            last = &b.v[b.hi - 1]
+            if s <= last.e:
+                s = last.e
+                last.e = s + 1
+            else:
+                self.interval_added()
+                busy_insert(b, b.hi, s)
         else:
-            self.interval_added()
-            busy.insert(pair[int64_t, int64_t](s, s + 1))
+            k = busy_after(b, s)
+            if k > b.lo and b.v[k - 1].e >= s:
+                s = b.v[k - 1].e  # inside (or right after) a busy run: take its end
+                b.v[k - 1].e = s + 1
+                if k < b.hi and b.v[k].s == s + 1:  # and it now touches the next one
+                    b.v[k - 1].e = b.v[k].e
+                    memmove(b.v + k, b.v + k + 1, (b.hi - k - 1) * sizeof(Span))
+                    b.hi -= 1
+                    self.intervals -= 1
+            elif k < b.hi and b.v[k].s == s + 1:
+                b.v[k].s = s
+            else:
+                self.interval_added()
+                busy_insert(b, k, s)
         if self.trace_mem and s * self.m_ii >= self.w0 and s * self.m_ii < self.w1:
             series_add(&self.mem_series, s * self.m_ii, 1)
         return s * self.m_ii
 
-    cdef int interval_added(self) except -1:
-        mem_add(MAP_NODE, -1, "the memory model's busy intervals")
+    cdef void interval_added(self) noexcept:
         self.intervals += 1
         self.intervals_made += 1
         if self.intervals > self.intervals_peak:
             self.intervals_peak = self.intervals
-        return 0
 
     cdef void forget_before(self, int64_t t) noexcept:
         # Every request still to come is issued at or after the local clock of a node that is
         # not done, and that clock only moves forward: a busy run that ends before the slot of
         # the earliest such clock can never be looked at again. Dropping it bounds the memory
         # model's state by the spread of the live nodes' clocks, not by the requests made.
-        global g_mem
         cdef int64_t s = t // self.m_ii
         cdef int64_t ch
-        cdef cmap[int64_t, int64_t]* busy
+        cdef Busy* b
         for ch in range(self.m_ch):
-            busy = &self.occ[ch]
-            while not busy.empty() and deref(busy.begin()).second < s:
-                busy.erase(busy.begin())
+            b = &self.busy[ch]
+            while b.lo < b.hi and b.v[b.lo].e < s:
+                b.lo += 1
                 self.intervals -= 1
-                g_mem -= MAP_NODE
+            if b.lo == b.hi:
+                b.lo = b.hi = 0
 
     def alloc(self, int64_t n):
         """Reserve an address range of ``n`` words (batch aligned) for one array."""
@@ -1061,7 +1125,7 @@ cdef class Engine:
         for nd in self.nodes:
             (<Node> nd).release()
         self.tiles = []
-        self.occ.clear()
+        self.drop_busy()
         g_mem = 0
 
     def fifo_state(self, int k):
