@@ -36,9 +36,10 @@ the count afresh. A full scheduler pass without any token moving while nodes
 remain unfinished is a deadlock: ``DeadlockError`` lists every unfinished node and the FIFO it
 waits on.
 """
-from libc.stdint cimport INT64_MAX, INT64_MIN, int32_t, int64_t
+from libc.stdint cimport INT64_MAX, INT64_MIN, int32_t, int64_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memmove
+from libc.string cimport memmove, memset
+from libcpp.algorithm cimport sort
 from libc.math cimport INFINITY, erf, exp, sqrt, tanh
 from libcpp.vector cimport vector
 from libcpp.map cimport map as cmap
@@ -89,10 +90,10 @@ cdef int64_t g_soft = 0
 cdef int64_t g_mem = 0
 cdef int64_t g_mem_peak = 0
 cdef int64_t g_mem_limit = 0
-# Approximate bytes of one std::map node (header + key + value, with the allocator's rounding)
-# and of one Python (kind, i, v, vac) tuple in a sink's log.
+# Approximate bytes of one std::map node with a pair key (header + key + value, with the
+# allocator's rounding) and of one Python (kind, i, v, vac) tuple in a sink's log.
 cdef enum:
-    MAP_NODE = 64
+    ACC_MAX = 1 << 30  # sparse accumulator entries (Spacc1's int32 index)
     MAP2_NODE = 80
     SINK_TOKEN = 120
 

@@ -549,14 +549,25 @@ cdef class Reduce(Node):
             self.have = have
 
 
+cdef inline int64_t acc_hash(int64_t crd, int64_t mask) noexcept:
+    # Fibonacci hashing of a coordinate to an index slot (mask: slots - 1, under 2**32)
+    return <int64_t> (((<uint64_t> crd) * <uint64_t> 0x9E3779B97F4A7C15ULL) >> 32) & mask
+
+
 cdef class Spacc1(Node):
-    cdef cmap[int64_t, double] acc
-    cdef vector[int64_t] fk
-    cdef vector[double] fv
+    # The accumulator: entries (coordinate, value) in arrival order, found through an
+    # open-addressing index (slot -> entry, -1 empty; at most half full); sorted by coordinate
+    # when the outer fiber ends and flushed from there.
+    cdef vector[pair[int64_t, double]] ent
+    cdef int32_t* tab
+    cdef int64_t tcap
     cdef int64_t fpos, capacity, flush_ii
     cdef Token fstop
     cdef bint flushing
     cdef object tile_fn  # on tile streams: (acc tile id or -1, tile id or -1) -> tile id; acc holds ids
+
+    def __dealloc__(self):
+        free(self.tab)
 
     def configure(self, **kw):
         """Parameters from the record's ``configure`` (primitives.py): capacity, flush_ii (HardwareConfig.spacc_capacity, spacc_flush_ii); tile_fn on tile streams."""
@@ -570,30 +581,95 @@ cdef class Spacc1(Node):
 
     def release(self):
         Node.release(self)
-        self.acc.clear()
-        self.fk.clear()
-        self.fk.shrink_to_fit()
-        self.fv.clear()
-        self.fv.shrink_to_fit()
+        self.ent.clear()
+        self.ent.shrink_to_fit()
+        free(self.tab)
+        self.tab = NULL
+        self.tcap = 0
+
+    cdef int room_for(self, int64_t more) except -1:
+        # entries and index for ``more`` new coordinates, allocated (and charged) before any
+        # is inserted; the index is rebuilt at twice the entries it must hold
+        cdef size_t held = self.ent.capacity()
+        cdef int64_t need = <int64_t> self.ent.size() + more, cap, k, h
+        cdef int32_t* nt
+        if <int64_t> held < need:
+            self.ent.reserve(imax(need, 2 * <int64_t> held))  # std::bad_alloc -> MemoryError
+            mem_grew(held, self.ent.capacity(), 16, "its sparse accumulator")
+        if 2 * need <= self.tcap:
+            return 0
+        if need > ACC_MAX:
+            raise SpaccOverflowError(f"node {self.name!r}: sparse accumulator past {ACC_MAX:,} entries, the engine's limit")
+        cap = self.tcap if self.tcap else 16
+        while cap < 2 * need:
+            cap <<= 1
+        mem_add((cap - self.tcap) * sizeof(int32_t), -1, "its sparse accumulator")
+        nt = <int32_t*> malloc(cap * sizeof(int32_t))
+        if nt == NULL:
+            raise _OverBudget("its sparse accumulator (the machine refused the allocation)", -1)
+        free(self.tab)
+        self.tab = nt
+        self.tcap = cap
+        memset(nt, 0xff, cap * sizeof(int32_t))
+        for k in range(<int64_t> self.ent.size()):
+            h = acc_hash(self.ent[k].first, cap - 1)
+            while nt[h] >= 0:
+                h = (h + 1) & (cap - 1)
+            nt[h] = <int32_t> k
+        return 0
+
+    cdef void clear_index(self) noexcept:
+        # every index slot empty: walk each entry's probe run from its hash to the first empty
+        # slot, clearing as it goes (every entry's slot lies on its run, so all are cleared),
+        # or clear the whole index where that is cheaper
+        cdef int64_t k, h, mask = self.tcap - 1
+        if 4 * <int64_t> self.ent.size() >= self.tcap:
+            if self.tcap:
+                memset(self.tab, 0xff, self.tcap * sizeof(int32_t))
+            return
+        for k in range(<int64_t> self.ent.size()):
+            h = acc_hash(self.ent[k].first, mask)
+            while self.tab[h] >= 0:
+                self.tab[h] = -1
+                h = (h + 1) & mask
+
+    cdef inline int64_t find(self, int64_t crd, bint* fresh) noexcept:
+        # the entry of ``crd``, appended (value 0.0) if new: room_for(1) must have been called
+        cdef int64_t mask = self.tcap - 1, h = acc_hash(crd, mask), k
+        cdef int32_t* tab = self.tab
+        while tab[h] >= 0:
+            k = tab[h]
+            if self.ent[k].first == crd:
+                fresh[0] = False
+                return k
+            h = (h + 1) & mask
+        k = <int64_t> self.ent.size()
+        tab[h] = <int32_t> k
+        self.ent.push_back(pair[int64_t, double](crd, 0.0))
+        fresh[0] = True
+        return k
 
     cdef int run(self) except -1:
         cdef Entry* h
         cdef Entry* v
         cdef Entry* o
-        cdef int64_t c, need, kk
-        cdef size_t held
-        cdef pair[cmap[int64_t, double].iterator, bint] slot
+        cdef int64_t c, need, kk, k
+        cdef bint fresh
+        cdef double x
         cdef Token tok
-        cdef cmap[int64_t, double].iterator it
+        cdef pair[int64_t, double]* e
         while True:
             if self.flushing:
+                if self.flush_ii and not self.tracing:
+                    self.flush_round()
                 c = self.t
                 if not room(self, 0, &c) or not room(self, 1, &c):
                     return 0
                 c = start(self, c)
-                if self.fpos < <int64_t> self.fk.size():
-                    emit(self, 0, mk(TK_DATA, self.fk[self.fpos], 0.0, 0), c)
-                    emit(self, 1, self.value(self.fv[self.fpos]), c)
+                if self.fpos < <int64_t> self.ent.size():
+                    e = &self.ent[self.fpos]
+                    emit(self, 0, mk(TK_DATA, e.first, 0.0, 0), c)
+                    emit(self, 1, self.value(e.second), c)
                     self.fpos += 1
                     if self.flush_ii:
                         step(self, c)
@@ -602,8 +678,11 @@ cdef class Spacc1(Node):
                 emit(self, 0, self.fstop, c)
                 emit(self, 1, self.fstop, c)
                 self.flushing = False
+                self.ent.clear()
                 step(self, c)
                 continue
+            if self.steps and not self.tiled and not self.tracing:
+                self.add_round()
             if not has(self, 0, 0) or not has(self, 2, 0):
                 return 0
             h = hd(self, 0, 0)
@@ -613,19 +692,19 @@ cdef class Spacc1(Node):
             if tok.kind == TK_DATA or tok.kind == TK_EMPTY:
                 c = start(self, c)
                 if tok.kind == TK_DATA:
-                    # insert() (not operator[]): an allocation failure is a MemoryError, not an abort
-                    slot = self.acc.insert(pair[int64_t, double](tok.i, 0.0))
+                    self.room_for(1)
+                    k = self.find(tok.i, &fresh)
+                    if fresh and self.capacity and <int64_t> self.ent.size() > self.capacity:
+                        raise SpaccOverflowError(f"node {self.name!r}: sparse accumulator exceeds its capacity of {self.capacity} entries")
+                    e = &self.ent[k]
                     if self.tiled:
-                        deref(slot.first).second = <double> self.tile_fn(-1 if slot.second else <int64_t> deref(slot.first).second,
-                                                                         v.tok.i if v.tok.kind == TK_DATA else -1)
+                        e.second = <double> self.tile_fn(-1 if fresh else <int64_t> e.second,
+                                                         v.tok.i if v.tok.kind == TK_DATA else -1)
                         self.ops += self.block * self.block
-                    else:
-                        deref(slot.first).second = deref(slot.first).second + (v.tok.v if v.tok.kind == TK_DATA else 0.0)
+                    else:  # a new coordinate takes the value as it comes (as the functional model)
+                        x = v.tok.v if v.tok.kind == TK_DATA else 0.0
+                        e.second = x if fresh else e.second + x
                         self.ops += 1
-                    if slot.second:
-                        if self.capacity and <int64_t> self.acc.size() > self.capacity:
-                            raise SpaccOverflowError(f"node {self.name!r}: sparse accumulator exceeds its capacity of {self.capacity} entries")
-                        mem_add(MAP_NODE, -1, "its sparse accumulator")
                 take(self, 0, c)
                 take(self, 2, c)
                 step(self, c)
@@ -664,21 +743,92 @@ cdef class Spacc1(Node):
             take(self, 0, c)
             take(self, 2, c)
             step(self, c)
-            if tok.i >= 1:
-                self.fk.clear()
-                self.fv.clear()
-                held = self.fk.capacity()
-                it = self.acc.begin()
-                while it != self.acc.end():
-                    self.fk.push_back(deref(it).first)
-                    self.fv.push_back(deref(it).second)
-                    inc(it)
-                mem_add(-MAP_NODE * <int64_t> self.acc.size(), -1, "")
-                self.acc.clear()
-                mem_grew(held, self.fk.capacity(), 16, "its flush buffer")
+            if tok.i >= 1:  # the outer fiber ends: flush in coordinate order
+                sort(self.ent.begin(), self.ent.end())
+                self.clear_index()
                 self.fpos = 0
                 self.fstop = mk(TK_STOP, tok.i - 1, 0.0, tok.vac - 1 if tok.vac else 0)
                 self.flushing = True
+
+    cdef void flush_round(self) noexcept:
+        # run()'s flush steps (one entry on both outputs, flush_ii apart) that cannot block,
+        # after the node's first step and untraced, with every FIFO end in a plain local
+        cdef Lane ln[ROUND_OUTS]
+        cdef int64_t n = <int64_t> self.ent.size() - self.fpos
+        cdef int no = lanes_open(self, ln, &n), o
+        if no < 0 or n <= 0:
+            return
+        cdef int64_t t = self.t, lat = self.lat, fii = self.flush_ii, stall = self.stall, c, m
+        cdef pair[int64_t, double]* e
+        cdef Token crd = mk(TK_DATA, 0, 0.0, 0), val
+        cdef Entry* x
+        for m in range(n):
+            c = lanes_wait(ln, no, m, t)
+            stall += c - t
+            e = &self.ent[self.fpos + m]
+            crd.i = e.first
+            val = self.value(e.second)
+            for o in range(no):
+                x = &ln[o].buf[(ln[o].w + m) & ln[o].mask]
+                x.tok = crd if ln[o].port == 0 else val
+                x.time = c + lat
+            t = c + fii
+        lanes_close(ln, no, n)
+        global g_moves
+        g_moves += no * n
+        self.tout += 2 * n
+        self.fpos += n
+        self.steps += n
+        self.stall = stall
+        self.t = t
+        if c + lat > self.finish:
+            self.finish = c + lat
+
+    cdef int add_round(self) except -1:
+        # run()'s scalar accumulation steps (data / N inner coordinates with their values: no
+        # output), after the node's first step and untraced, with the FIFO ends in plain
+        # locals; the entries and index are sized for the round first.
+        cdef Q* qi = self.ins[0]
+        cdef Q* qv = self.ins[2]
+        cdef int64_t n = imin(imin(qi.count, qv.count), 4096)
+        if n <= 0:
+            return 0
+        if self.capacity and <int64_t> self.ent.size() + n > self.capacity:
+            return 0  # run() inserts one by one and reports the overflow where it happens
+        self.room_for(n)
+        cdef int64_t mi = qi.cap - 1, mv = qv.cap - 1, t = self.t, ii = self.ii, stall = self.stall
+        cdef int64_t c, m = 0, k, ops = 0
+        cdef bint fresh
+        cdef double x
+        cdef Entry* h
+        cdef Entry* v
+        while m < n:
+            h = &qi.buf[(qi.head + m) & mi]
+            if h.tok.kind != TK_DATA and h.tok.kind != TK_EMPTY:
+                break
+            v = &qv.buf[(qv.head + m) & mv]
+            c = t if t > h.time else h.time
+            if v.time > c:
+                c = v.time
+            stall += c - t
+            if h.tok.kind == TK_DATA:
+                k = self.find(h.tok.i, &fresh)
+                x = v.tok.v if v.tok.kind == TK_DATA else 0.0
+                self.ent[k].second = x if fresh else self.ent[k].second + x
+                ops += 1
+            q_pop_time(qi, m, c)
+            q_pop_time(qv, m, c)
+            t = c + ii
+            m += 1
+        if m:
+            q_popped(qi, m)
+            q_popped(qv, m)
+            global g_moves
+            g_moves += 2 * m
+            self.tin += 2 * m
+            self.ops += ops
+            steps_taken(self, m, t, stall)
+        return 0
 
 
 cdef class Spacc2(Node):

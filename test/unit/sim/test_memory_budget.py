@@ -29,7 +29,7 @@ def _accumulate(n: int, hw: HardwareConfig):
 def test_sparse_accumulator_over_budget_names_the_node_and_the_accumulator():
     hw = HardwareConfig(spacc_capacity=0, max_memory_mb=1)
     with pytest.raises(MemoryBudgetError, match=r"graph 'prim': simulation memory over its budget of 1\.0 MiB") as e:
-        _accumulate(40_000, hw)  # 40,000 entries x 64 bytes: 2.4 MiB
+        _accumulate(40_000, hw)  # 40,000 entries (16 bytes) and their index: over 1 MiB
     assert "its sparse accumulator" in str(e.value)
     assert e.value.node.startswith("spacc1")
     assert e.value.fifo == -1
@@ -51,8 +51,9 @@ def test_under_the_budget_the_same_graph_runs_and_reports_its_peak():
     g = b.build()
     res = run_region(g, bind_inputs(g, {}), HardwareConfig(spacc_capacity=0, max_memory_mb=16))
     assert res.sinks["crd"][:3] == [0, 1, 2]
-    # 10,000 map entries (64 bytes) and two sink logs of 10,000 tokens (120 bytes each) at least
-    assert res.memory_peak >= 10_000 * 64 + 2 * 10_000 * 120
+    # 10,000 accumulator entries (16 bytes, and an index of 4 bytes at most half full) and two
+    # sink logs of 10,000 tokens (120 bytes each) at least
+    assert res.memory_peak >= 10_000 * (16 + 8) + 2 * 10_000 * 120
     # a later run counts afresh: the failed run before does not leave bytes behind
     again = run_region(g, bind_inputs(g, {}), HardwareConfig(spacc_capacity=0, max_memory_mb=16))
     assert again.memory_peak == res.memory_peak

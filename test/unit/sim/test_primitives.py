@@ -12,7 +12,7 @@ from conftest import run_prim
 
 from fuseflow.sim.graph import StreamKind
 from fuseflow.sim.tensors import Level, TensorData
-from fuseflow.sim.tokens import parse, same_stream
+from fuseflow.sim.tokens import DONE, Stop, parse, same_stream
 
 CRD, REF, VAL, SIG = StreamKind.CRD, StreamKind.REF, StreamKind.VAL, StreamKind.REPSIG
 
@@ -255,6 +255,39 @@ def test_spacc1_with_empty_outer_fiber(engine):
     got = run_prim(engine, lambda b, s, t: b.spacc1(s[0], s[1], s[2]),
                    [("0 S1 S1' 1 S2 D", CRD), ("5 S0 S0 5 S1 D", CRD), ("1 S1 S1' 2 S2 D", VAL)])
     check(got, "0 S0 S0 1 S1 D", "1 S0 S0 2 S1 D", val_ports=(1,))
+
+
+def test_spacc1_many_coordinates_across_flushes(engine):
+    """A large outer fiber (its index grows and is rebuilt) between small ones (the index is
+    cleared entry by entry, and whole), with coordinates repeated out of order and signed
+    zeros: each flush is its fiber's sums in coordinate order, a coordinate's first value
+    taken as it comes (-0.0 stays -0.0)."""
+    import math
+
+    rng = np.random.default_rng(3)
+    # twice in a row, in coordinate order: an index left stale would find the old entries
+    same = np.sort(rng.permutation(100_000)[:1_000])
+    fibers = [rng.integers(0, 50_000, 3_000), rng.integers(0, 4, 9), np.array([7, 7, 7]),
+              rng.integers(0, 200, 600), same, same, np.array([2, 1])]
+    crd, outer, vals, want_crd, want_val = [], [], [], [], []
+    for f, xs in enumerate(fibers):
+        vs = rng.choice([-1.5, 0.25, 2.0, -0.0], len(xs))
+        crd += [int(x) for x in xs] + [Stop(1)]
+        vals += [float(v) for v in vs] + [Stop(1)]
+        outer += [f, Stop(0)]
+        acc = {}
+        for x, v in zip(xs, vs, strict=True):
+            acc[int(x)] = acc[int(x)] + float(v) if int(x) in acc else float(v)
+        want_crd += sorted(acc) + [Stop(0)]
+        want_val += [acc[k] for k in sorted(acc)] + [Stop(0)]
+    crd[-1], vals[-1], outer[-1] = Stop(2), Stop(2), Stop(1)
+    got = run_prim(engine, lambda b, s, t: b.spacc1(s[0], s[1], s[2]),
+                   [(crd + [DONE], CRD), (outer + [DONE], CRD), (vals + [DONE], VAL)])
+    want_crd[-1] = want_val[-1] = Stop(1)
+    assert got[0] == want_crd + [DONE]
+    assert len(got[1]) == len(want_val) + 1
+    for x, y in zip(got[1], want_val, strict=False):
+        assert x == y and (not isinstance(y, float) or math.copysign(1, x) == math.copysign(1, y))
 
 
 def test_spacc2(engine):
