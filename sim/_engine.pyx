@@ -710,11 +710,27 @@ cdef inline void count_read(Node n, int64_t words) noexcept:
     n.bytes_read += words * n.eng.m_word
 
 
+cdef inline int64_t batch_of(Engine e, int64_t addr) noexcept:
+    # the memory batch of a word address: a shift for a power-of-two batch (a 64-bit division
+    # would sit on the path of every load)
+    return addr >> e.m_bshift if e.m_bshift >= 0 else addr // e.m_batch
+
+
+cdef inline int64_t log2_or_neg(int64_t x) noexcept:
+    # log2(x) for a power of two, else -1
+    cdef int64_t k = 0
+    if x <= 0 or (x & (x - 1)):
+        return -1
+    while (<int64_t> 1 << k) < x:
+        k += 1
+    return k
+
+
 cdef inline int64_t mread(Node n, int slot, int64_t addr, int64_t t) except -1:
     cdef Engine e = n.eng
     if not e.mem_on:
         return t
-    cdef int64_t b = addr // e.m_batch
+    cdef int64_t b = batch_of(e, addr)
     if n.mc_batch[slot] == b:
         return imax(t, n.mc_ready[slot])
     cdef int64_t r = e.reserve(b, t) + e.m_lat
@@ -733,7 +749,7 @@ cdef inline int mwrite(Node n, int slot, int64_t addr, int64_t t) except -1:
     n.bytes_written += e.m_word
     if not e.mem_on:
         return 0
-    cdef int64_t b = addr // e.m_batch
+    cdef int64_t b = batch_of(e, addr)
     if n.mc_batch[slot] == b:
         return 0
     cdef int64_t r = e.reserve(b, t) + e.m_lat
@@ -755,7 +771,7 @@ cdef inline int64_t mread_words(Node n, int slot, int64_t addr, int64_t words, i
         return mread(n, slot, addr, t)
     while a < addr + words:
         r = imax(r, mread(n, slot, a, t))
-        a = (a // e.m_batch + 1) * e.m_batch
+        a = (batch_of(e, a) + 1) * e.m_batch
     return r
 
 
@@ -768,7 +784,7 @@ cdef inline int mwrite_words(Node n, int slot, int64_t addr, int64_t words, int6
     while a < addr + words:
         mwrite(n, slot, a, t)
         calls += 1
-        a = (a // e.m_batch + 1) * e.m_batch
+        a = (batch_of(e, a) + 1) * e.m_batch
     n.bytes_written += (words - calls) * e.m_word
     return 0
 
@@ -856,6 +872,7 @@ cdef class Engine:
     cdef public object zero_tile_shape
     cdef bint mem_on
     cdef int64_t m_ch, m_lat, m_ii, m_start, m_batch, m_word
+    cdef int64_t m_bshift, m_chmask, m_iishift  # log2 / mask where a power of two, else -1
     cdef Busy* busy  # per channel
     cdef readonly int64_t next_addr
     cdef readonly int64_t moves
@@ -979,6 +996,8 @@ cdef class Engine:
             self.m_start = memory["startup"]
             self.m_batch = memory["batch"]
             self.m_word = memory["word_bytes"]
+            self.m_iishift = log2_or_neg(self.m_ii)
+            self.m_chmask = self.m_ch - 1 if log2_or_neg(self.m_ch) >= 0 else -1
             self.busy = <Busy*> malloc(self.m_ch * sizeof(Busy))
             if self.busy == NULL:
                 raise MemoryError()
@@ -988,14 +1007,15 @@ cdef class Engine:
         else:
             self.m_batch = 8
             self.m_word = 4
+        self.m_bshift = log2_or_neg(self.m_batch)
         self.next_addr = 0
 
     cdef int64_t reserve(self, int64_t batch, int64_t t) except -1:
         # First free issue slot at or after t on the batch's channel. Busy slots are kept as
         # merged [start, end) runs (Busy), so a request costs O(log runs) however far apart
         # in time the requesting nodes' local clocks are (no per-cycle state, no polling).
-        cdef int64_t ch = batch % self.m_ch
-        cdef int64_t s = (t + self.m_ii - 1) // self.m_ii
+        cdef int64_t ch = batch & self.m_chmask if self.m_chmask >= 0 else batch % self.m_ch
+        cdef int64_t s = (t + self.m_ii - 1) >> self.m_iishift if self.m_iishift >= 0 else (t + self.m_ii - 1) // self.m_ii
         cdef Busy* b = &self.busy[ch]
         cdef Span* last
         cdef int64_t k
@@ -1038,7 +1058,7 @@ cdef class Engine:
         # not done, and that clock only moves forward: a busy run that ends before the slot of
         # the earliest such clock can never be looked at again. Dropping it bounds the memory
         # model's state by the spread of the live nodes' clocks, not by the requests made.
-        cdef int64_t s = t // self.m_ii
+        cdef int64_t s = t >> self.m_iishift if self.m_iishift >= 0 else t // self.m_ii
         cdef int64_t ch
         cdef Busy* b
         for ch in range(self.m_ch):

@@ -286,7 +286,7 @@ cdef class FiberLookup(Node):
             return 0
         cdef Engine e = self.eng
         cdef bint dense = self.dense, mem = e.mem_on and not self.dense
-        cdef int64_t mb = e.m_batch, crd_base = self.crd_base, req = self.req, base = self.base
+        cdef int64_t crd_base = self.crd_base, req = self.req, base = self.base
         cdef int64_t t = self.t, lat = self.lat, ii = self.ii, ready = self.ready, stall = self.stall
         cdef int64_t c, crd, m = 0
         cdef const int64_t* crds = &self.crd[0] if self.crd.shape[0] else NULL
@@ -297,7 +297,7 @@ cdef class FiberLookup(Node):
         while m < n:
             c = t if t > ready else ready
             if mem:
-                if (crd_base + p + m) // mb == self.mc_batch[1]:
+                if batch_of(e, crd_base + p + m) == self.mc_batch[1]:
                     if self.mc_ready[1] > c:
                         c = self.mc_ready[1]
                 else:

@@ -65,7 +65,7 @@ cdef class Array(Node):
             return 0
         cdef Engine e = self.eng
         cdef bint mem_on = e.mem_on, tiled = self.tiled
-        cdef int64_t mb = e.m_batch, words = self.words, vbase = self.val_base, nvals = self.nvals
+        cdef int64_t words = self.words, vbase = self.val_base, nvals = self.nvals
         cdef int64_t mi = qi.cap - 1, t = self.t, lat = self.lat, ii = self.ii, stall = self.stall
         cdef int64_t c, r, nread = 0, m = 0
         cdef const double* vals = &self.vals[0] if self.vals.shape[0] else NULL
@@ -79,7 +79,7 @@ cdef class Array(Node):
                 if r < 0 or r >= nvals:
                     break
                 if mem_on:
-                    if words == 1 and (vbase + r) // mb == self.mc_batch[0]:
+                    if words == 1 and batch_of(e, vbase + r) == self.mc_batch[0]:
                         if self.mc_ready[0] > c:
                             c = self.mc_ready[0]
                     else:

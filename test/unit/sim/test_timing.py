@@ -96,6 +96,18 @@ def test_memory_start_up_and_latency_are_charged():
     assert res.stats[0][1].bytes_read == 4 * (2 + 5)
 
 
+@pytest.mark.parametrize("batch,channels,cycles", [(8, 1, 2012), (3, 1, 4006), (5, 1, 3007), (7, 1, 2012), (3, 3, 2012)])
+def test_memory_requests_with_any_batch_and_channel_count(batch, channels, cycles):
+    # one fiber of 7 coordinates; a slow issue interval (1000, not a power of two) makes each
+    # request visible in the cycles: the seg words take one request, the crd words one per
+    # batch they touch (arrays start batch aligned: 1 batch of 8 or of 7, 2 of 5, 3 of 3);
+    # on 3 channels the crd batches go out side by side
+    lv = [Level("c", 8, np.array([0, 7]), np.arange(7))]
+    hw = HardwareConfig(fifo_depth=0, mem_batch=batch, mem_channels=channels, mem_issue_interval=1000,
+                        mem_latency=2, mem_startup=14)
+    assert simulate_graph(scan_graph(lv), {"A": tensor(lv, 7)}, hw=hw).cycles == cycles
+
+
 SPMV_IN = {"A": sp.random(6, 7, density=0.4, random_state=1, format="csr"), "x": np.arange(7.0)}
 
 
