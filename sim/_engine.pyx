@@ -10,7 +10,7 @@ next step is at ``c + ii``. Because every primitive is deterministic in its toke
 order in which blocked nodes are resumed never changes outputs; with the memory model on it can
 change which issue slot a request gets, so the visiting order is fixed (graph order, passes).
 The hottest inner loops (scans, two-input intersect, array loads, scalar ALUs, reductions,
-repeats) are batched per ``run()`` call: the steps that cannot block run in rounds with the
+order-1 sparse accumulators, repeats) are batched per ``run()`` call: the steps that cannot block run in rounds with the
 FIFO ends in plain locals (``lanes_open``), step for step the same as the generic paths. A
 two-input intersect that drops the coordinates of a dense scan (long dense fibers co-iterated
 with sparse ones) runs whole scheduler turns of the scan and of itself at once and both then

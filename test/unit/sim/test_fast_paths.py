@@ -1,5 +1,6 @@
 """The engine's batched runs are its generic steps taken in bulk: the rounds of scans,
-intersects (matches, equal stops, drops), array loads, ALUs, reductions and repeats, and a dense
+intersects (matches, equal stops, drops), array loads, ALUs, reductions, sparse accumulators
+(accumulation and flush) and repeats, and a dense
 scan whose coordinates an intersect drops (both nodes' turns run at once, the nodes then sitting
 out the scheduler turns already taken). A traced run
 takes the generic path at every step, so traced and untraced runs must agree on every
