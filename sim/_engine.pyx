@@ -14,7 +14,7 @@ order-1 sparse accumulators, repeats) are batched per ``run()`` call: the steps 
 FIFO ends in plain locals (``lanes_open``), step for step the same as the generic paths. A
 two-input intersect that drops the coordinates of a dense scan (long dense fibers co-iterated
 with sparse ones) runs whole scheduler turns of the scan and of itself at once and both then
-sit out those turns (``Node.naps``, ``fused_dense_drops``): the order of every other node's
+sit out those turns (``Sched.naps``, ``fused_dense_drops``): the order of every other node's
 steps and memory requests is the one the turns taken one by one give. Traced nodes take the
 generic path at every step (tests compare the two). A pass skips a node whose call could only
 repeat its last failed check: one waiting for input that has received none, or one that found
@@ -73,12 +73,17 @@ cdef struct Q:
     # the node that pushes into this FIFO (borrowed: the engine holds its nodes), NULL before
     # add_node
     PyObject* producer
+    # the scheduler's counts of tokens pushed into its consumer's inputs (Sched.inbox) and
+    # popped from its producer's outputs (Sched.outbox); g_nowhere until a run sets them
+    int64_t* cin
+    int64_t* cout
 
 cdef struct Port:
     Q** qs
     int n
 
 cdef int64_t g_moves = 0
+cdef int64_t g_nowhere = 0  # where a FIFO's scheduler counts go before a run
 cdef enum:
     SPAN_MAX = 20000
 # Scheduling only: a node stops filling an unbounded FIFO past this many tokens and lets the
@@ -151,6 +156,8 @@ cdef int q_init(Q* q, int64_t depth, int fid) except -1:
     q.high = 0
     q.id = fid
     q.producer = NULL
+    q.cin = &g_nowhere
+    q.cout = &g_nowhere
     return 0
 
 
@@ -178,6 +185,7 @@ cdef inline int q_push(Q* q, Token tok, int64_t time) except -1:
     e.time = time
     q.count += 1
     q.pushed += 1
+    q.cin[0] += 1
     if q.count > q.high:
         q.high = q.count
     g_moves += 1
@@ -189,6 +197,7 @@ cdef inline void q_pop(Q* q, int64_t time) noexcept:
     if q.depth:
         q.pops[q.popped & (q.cap - 1)] = time
     q.popped += 1
+    q.cout[0] += 1
     q.head = (q.head + 1) & (q.cap - 1)
     q.count -= 1
     g_moves += 1
@@ -271,10 +280,6 @@ cdef class Node:
     cdef readonly bint done
     cdef readonly int blk_fifo
     cdef readonly int blk_why  # 0: input empty, 1: output full, 2: input short of a look-ahead
-    cdef int64_t seen  # tokens ever pushed into the inputs when the last run() returned
-    cdef int64_t seen_out  # tokens ever popped from the outputs then
-    # The last run() took no step, made no memory request and blocked on a full output
-    cdef bint idle_full
     cdef int64_t mc_batch[2]
     cdef int64_t mc_ready[2]
     cdef bint mem_started
@@ -286,9 +291,6 @@ cdef class Node:
     cdef bint spanning
     cdef vector[int64_t] spans
     cdef int64_t span_start, span_end
-    # scheduler turns to sit out: a fused run (fused_dense_drops) already did what the node's
-    # next ``naps`` turns would have done
-    cdef int64_t naps
 
     def __cinit__(self):
         self.ins = NULL
@@ -336,21 +338,24 @@ cdef class Node:
         return out
 
 
-cdef inline int64_t pushed_in(Node n) noexcept:
-    cdef int p
-    cdef int64_t total = 0
-    for p in range(n.nin):
-        total += n.ins[p].pushed
-    return total
-
-
-cdef inline int64_t popped_out(Node n) noexcept:
-    cdef int p, j
-    cdef int64_t total = 0
-    for p in range(n.nout):
-        for j in range(n.outs[p].n):
-            total += n.outs[p].qs[j].popped
-    return total
+# What the scheduler keeps of each node between passes, in one compact array (Engine.sched,
+# by node index), so that a pass skips a node without touching the node or its FIFOs: the
+# tokens ever pushed into its inputs and popped from its outputs (kept up to date by every
+# push and pop through the FIFOs' cin/cout), the same two counts when its last run() returned,
+# its clock and why it blocked then, and the turns it sits out.
+cdef struct Sched:
+    int64_t inbox
+    int64_t outbox
+    int64_t seen      # inbox when the last run() returned
+    int64_t seen_out  # outbox then, when idle_full
+    int64_t t         # the node's clock then
+    # scheduler turns to sit out: a fused run (fused_dense_drops) already did what the node's
+    # next ``naps`` turns would have done
+    int64_t naps
+    int32_t blk_fifo
+    int32_t blk_why
+    # the last run() took no step, made no memory request and blocked on a full output
+    bint idle_full
 
 
 cdef inline bint has(Node n, int p, int64_t k) noexcept:
@@ -470,6 +475,7 @@ cdef inline int tail_push(Tail* t, Token tok, int64_t time) except -1:
 cdef inline void tail_close(Tail* t) noexcept:
     # only pushes happened since the open: the count peaks now
     t.q.count = t.count
+    t.q.cin[0] += t.pushed - t.q.pushed
     t.q.pushed = t.pushed
     if t.count > t.q.high:
         t.q.high = t.count
@@ -516,6 +522,7 @@ cdef inline void head_pop(Head* h, int64_t time) noexcept:
 cdef inline void head_close(Head* h) noexcept:
     h.q.head = h.read
     h.q.count = h.count
+    h.q.cout[0] += h.popped - h.q.popped
     h.q.popped = h.popped
 
 
@@ -529,6 +536,7 @@ cdef inline void q_pushed(Q* q, int64_t m) noexcept:
     # the m entries after the tail are written
     q.count += m
     q.pushed += m
+    q.cin[0] += m
     if q.count > q.high:
         q.high = q.count
 
@@ -538,6 +546,7 @@ cdef inline void q_popped(Q* q, int64_t m) noexcept:
     q.head = (q.head + m) & (q.cap - 1)
     q.count -= m
     q.popped += m
+    q.cout[0] += m
 
 
 # The consumers of a node's output ports as a batched round sees them: one Lane per consumer
@@ -874,11 +883,12 @@ cdef class Engine:
     cdef int64_t m_ch, m_lat, m_ii, m_start, m_batch, m_word
     cdef int64_t m_bshift, m_chmask, m_iishift  # log2 / mask where a power of two, else -1
     cdef Busy* busy  # per channel
+    cdef Sched* sched  # per node (by index) while a run goes on
     cdef readonly int64_t next_addr
     cdef readonly int64_t moves
     cdef readonly int64_t horizon  # the latest local clock any node reached (when a run stopped)
     cdef int running  # index of the node the current pass is running
-    cdef bint napped  # a node sat out a turn of the current pass (Node.naps)
+    cdef bint napped  # a node sat out a turn of the current pass (Sched.naps)
     cdef int64_t requests  # memory requests issued (reserve calls)
     # the memory model's busy intervals: held now, the most held at once, made in all
     cdef readonly int64_t intervals, intervals_peak, intervals_made
@@ -897,6 +907,7 @@ cdef class Engine:
         self.fifo_series = NULL
         self.mem_series.vals = NULL
         self.busy = NULL
+        self.sched = NULL
 
     def __dealloc__(self):
         cdef int k
@@ -907,6 +918,7 @@ cdef class Engine:
             free(self.qs)
         self.drop_busy()
         free(self.busy)
+        free(self.sched)
         self.drop_tracks()
 
     cdef void drop_busy(self) noexcept:
@@ -1153,49 +1165,104 @@ cdef class Engine:
         cdef Q* q = &self.qs[k]
         return {"count": q.count, "depth": q.depth, "pushed": q.pushed, "high_water": q.high}
 
-    cdef bint sweep(self, PyObject** order, Py_ssize_t nlive, int64_t* horizon, int64_t* earliest) except -1:
+    cdef bint sweep(self, PyObject** order, int32_t* ids, Py_ssize_t nlive, int64_t* horizon,
+                    int64_t* earliest) except -1:
         # One scheduler pass: run each live node in graph order until it blocks. Returns
-        # whether a node finished; ``running`` names the node an exception came from.
+        # whether a node finished; ``running`` names the node an exception came from. A node
+        # skipped or napping is looked at only in ``sched``.
         cdef Node n
+        cdef Sched* sc
         cdef Py_ssize_t k
         cdef bint finished = False
         cdef int64_t moves, requests
         for k in range(nlive):
-            n = <Node> order[k]
-            if n.naps:  # a turn a fused run took ahead: it moved tokens (no deadlock)
-                n.naps -= 1
+            sc = &self.sched[ids[k]]
+            if sc.naps:  # a turn a fused run took ahead: it moved tokens (no deadlock)
+                sc.naps -= 1
                 self.napped = True
-                if n.t > horizon[0]:
-                    horizon[0] = n.t
-                if n.t < earliest[0]:
-                    earliest[0] = n.t
+                if sc.t > horizon[0]:
+                    horizon[0] = sc.t
+                if sc.t < earliest[0]:
+                    earliest[0] = sc.t
                 continue
             # A node that last stopped for want of input tokens and has received none since
             # would take the same path to the same failed check (only it pops its inputs),
             # with no side effect on the way: skip the call. So for one that last found an
             # output full, took no step and made no memory request, while nothing was pushed
             # to it or popped from its outputs since (reads count only when a step commits).
-            if n.blk_fifo >= 0 and n.seen == pushed_in(n) and (
-                    n.blk_why != 1 or (n.idle_full and n.seen_out == popped_out(n))):
-                if n.t > horizon[0]:
-                    horizon[0] = n.t
-                if n.t < earliest[0]:
-                    earliest[0] = n.t
+            if sc.blk_fifo >= 0 and sc.seen == sc.inbox and (
+                    sc.blk_why != 1 or (sc.idle_full and sc.seen_out == sc.outbox)):
+                if sc.t > horizon[0]:
+                    horizon[0] = sc.t
+                if sc.t < earliest[0]:
+                    earliest[0] = sc.t
                 continue
+            n = <Node> order[k]
             self.running = n.index
             moves = g_moves
             requests = self.requests
             if n.run():
                 finished = True
-            n.seen = pushed_in(n)
-            n.idle_full = n.blk_why == 1 and not n.done and g_moves == moves and self.requests == requests
-            if n.idle_full:
-                n.seen_out = popped_out(n)
+            sc.seen = sc.inbox
+            sc.idle_full = n.blk_why == 1 and not n.done and g_moves == moves and self.requests == requests
+            if sc.idle_full:
+                sc.seen_out = sc.outbox
+            sc.blk_fifo = n.blk_fifo
+            sc.blk_why = n.blk_why
+            sc.t = n.t
             if n.t > horizon[0]:
                 horizon[0] = n.t
             if not n.done and n.t < earliest[0]:
                 earliest[0] = n.t
         return finished
+
+    def sched_mismatches(self):
+        """Nodes whose scheduler counts disagree with their FIFOs (none, unless a push or pop
+        bypassed cin/cout): [(name, inbox, pushed into its inputs, outbox, popped from its
+        outputs)]. For tests, after a run."""
+        cdef Node n
+        cdef int p, j
+        cdef int64_t pushed, popped
+        out = []
+        if self.sched == NULL:
+            return out
+        for nd in self.nodes:
+            n = <Node> nd
+            pushed = popped = 0
+            for p in range(n.nin):
+                pushed += n.ins[p].pushed
+            for p in range(n.nout):
+                for j in range(n.outs[p].n):
+                    popped += n.outs[p].qs[j].popped
+            if pushed != self.sched[n.index].inbox or popped != self.sched[n.index].outbox:
+                out.append((n.name, self.sched[n.index].inbox, pushed, self.sched[n.index].outbox, popped))
+        return out
+
+    cdef int sched_setup(self) except -1:
+        # the scheduler's state of every node, and every FIFO's counts pointed at it
+        cdef Node n
+        cdef Sched* sc
+        cdef int p, j
+        free(self.sched)
+        self.sched = <Sched*> malloc((len(self.nodes) or 1) * sizeof(Sched))
+        if self.sched == NULL:
+            raise MemoryError()
+        for nd in self.nodes:
+            n = <Node> nd
+            sc = &self.sched[n.index]
+            sc.inbox = sc.outbox = sc.seen = sc.seen_out = sc.naps = 0
+            sc.t = n.t
+            sc.blk_fifo = -1
+            sc.blk_why = 0
+            sc.idle_full = False
+            for p in range(n.nin):
+                sc.inbox += n.ins[p].pushed
+                n.ins[p].cin = &sc.inbox
+            for p in range(n.nout):
+                for j in range(n.outs[p].n):
+                    sc.outbox += n.outs[p].qs[j].popped
+                    n.outs[p].qs[j].cout = &sc.outbox
+        return 0
 
     def run(self, int64_t max_cycles, double max_seconds, describe_fifo, progress=None, double every=0.5):
         """Run to completion; returns the number of scheduler passes. ``progress(cycles,
@@ -1210,11 +1277,16 @@ cdef class Engine:
         cdef list live = [nd for nd in self.nodes]
         cdef double now, t0, last
         cdef Py_ssize_t k, nlive = len(live)
-        # the live nodes in graph order, borrowed from ``live`` (the pass loop then runs in C)
+        # the live nodes in graph order, borrowed from ``live`` (the pass loop then runs in C),
+        # and their indices
         cdef vector[PyObject*] order
+        cdef vector[int32_t] ids
         order.resize(nlive)
+        ids.resize(nlive)
         for k in range(nlive):
             order[k] = <PyObject*> live[k]
+            ids[k] = (<Node> live[k]).index
+        self.sched_setup()
         g_moves = 0
         g_soft = 4096
         t0 = _time.perf_counter()
@@ -1233,7 +1305,7 @@ cdef class Engine:
             finished = False
             self.napped = False
             try:
-                finished = self.sweep(order.data(), nlive, &horizon, &earliest)
+                finished = self.sweep(order.data(), ids.data(), nlive, &horizon, &earliest)
             except _OverBudget as e:
                 self.moves = g_moves
                 raise self._over_budget(self.nodes[self.running], e.what, e.fifo, describe_fifo) from None
@@ -1251,24 +1323,23 @@ cdef class Engine:
                 # one again. Take them at once.
                 idle = INT64_MAX
                 for k in range(nlive):
-                    n = <Node> order[k]
-                    if n.naps and n.naps < idle:
-                        idle = n.naps
+                    if self.sched[ids[k]].naps and self.sched[ids[k]].naps < idle:
+                        idle = self.sched[ids[k]].naps
                 if idle != INT64_MAX:
                     for k in range(nlive):
-                        n = <Node> order[k]
-                        if n.naps:
-                            n.naps -= idle
+                        if self.sched[ids[k]].naps:
+                            self.sched[ids[k]].naps -= idle
                     passes += idle
             if finished:
                 live = [nd for nd in live if not (<Node> nd).done]
                 nlive = len(live)
                 for k in range(nlive):
                     order[k] = <PyObject*> live[k]
+                    ids[k] = (<Node> live[k]).index
             if not moved and not finished and live and g_soft:
                 g_soft = 0
-                for nd in live:  # a FIFO at the soft limit has room again: retry its producer
-                    (<Node> nd).idle_full = False
+                for k in range(nlive):  # a FIFO at the soft limit has room again: retry its producer
+                    self.sched[ids[k]].idle_full = False
                 continue
             if not moved and not finished and live:
                 blocked = []

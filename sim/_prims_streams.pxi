@@ -392,7 +392,8 @@ cdef int64_t fused_dense_drops(Node node, Node j, Q* qc, Q* qr, bint ostop, int6
     if type(<object> node) is not FiberLookup:
         return 0
     cdef FiberLookup sc = <FiberLookup> node
-    if (sc.mode != 1 or not sc.dense or not sc.unique or sc.tracing or j.tracing or not sc.steps or sc.naps
+    if (sc.mode != 1 or not sc.dense or not sc.unique or sc.tracing or j.tracing or not sc.steps
+            or sc.eng.sched[sc.index].naps
             or sc.outs[0].n != 1 or sc.outs[1].n != 1 or sc.outs[0].qs[0] != qc or sc.outs[1].qs[0] != qr
             or qc.count or qr.count or not qc.depth or not qr.depth):
         return 0
@@ -465,16 +466,21 @@ cdef int64_t fused_dense_drops(Node node, Node j, Q* qc, Q* qr, bint ostop, int6
     qr.pushed += k
     qc.popped = pc + k
     qr.popped = pr + k
+    qc.cin[0] += k
+    qr.cin[0] += k
+    qc.cout[0] += k
+    qr.cout[0] += k
     if turn > qc.high:  # each turn fills the empty FIFOs with D tokens
         qc.high = turn
     if turn > qr.high:
         qr.high = turn
-    sc.naps = turns
-    j.naps = turns
+    sc.eng.sched[sc.index].naps = turns
+    sc.eng.sched[j.index].naps = turns
     sc.p = p + k
     if sc.p >= end:
         sc.mode = 2
     steps_taken(sc, k, st, sstall)
+    sc.eng.sched[sc.index].t = sc.t  # the scanner's clock as its naps report it
     sc.tout += 2 * k
     steps_taken(j, k, jt, jstall)
     j.tin += 2 * k
