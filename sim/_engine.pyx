@@ -10,17 +10,18 @@ next step is at ``c + ii``. Because every primitive is deterministic in its toke
 order in which blocked nodes are resumed never changes outputs; with the memory model on it can
 change which issue slot a request gets, so the visiting order is fixed (graph order, passes).
 The hottest inner loops (scans, two-input intersect, array loads, scalar ALUs, reductions,
-order-1 sparse accumulators, repeats) are batched per ``run()`` call: the steps that cannot block run in rounds with the
-FIFO ends in plain locals (``lanes_open``), step for step the same as the generic paths. A
-two-input intersect that drops the coordinates of a dense scan (long dense fibers co-iterated
-with sparse ones) runs whole scheduler turns of the scan and of itself at once and both then
-sit out those turns (``Sched.naps``, ``fused_dense_drops``): the order of every other node's
-steps and memory requests is the one the turns taken one by one give. Traced nodes take the
-generic path at every step (tests compare the two). A pass skips a node whose call could only
-repeat its last failed check: one waiting for input that has received none, or one that found
-an output full without taking a step or requesting memory while nothing was pushed to it or
-popped from its outputs; a pass in which only naps happened repeats until the first nap ends
-and is taken that many times at once.
+order-1 sparse accumulators, repeats) are batched per ``run()`` call: the steps that cannot
+block run in rounds with the FIFO ends in plain locals (``lanes_open``), step for step the same
+as the generic paths. A two-input intersect that drops the coordinates of a dense scan (long
+dense fibers co-iterated with sparse ones) runs whole scheduler turns of the scan and of itself
+at once and both then sit out those turns (``Sched.naps``, ``fused_dense_drops``): the order of
+every other node's steps and memory requests is the one the turns taken one by one give. Traced
+nodes take the generic path at every step (tests compare the two). A pass skips a node whose
+call could only repeat its last failed check, looking only at the scheduler's compact ``Sched``
+array: one waiting for input that has received none, or one that found an output full without
+taking a step or requesting memory while nothing was pushed to it or popped from its outputs; a
+pass in which only naps happened repeats until the first nap ends and is taken that many times
+at once.
 
 Bounded FIFOs record when each slot was freed, so a producer refilling a slot waits for the
 consumer's pop (exact backpressure).
@@ -44,7 +45,7 @@ from libc.math cimport INFINITY, erf, exp, sqrt, tanh
 from libcpp.vector cimport vector
 from libcpp.map cimport map as cmap
 from libcpp.pair cimport pair
-from cython.operator cimport dereference as deref, predecrement as dec, preincrement as inc
+from cython.operator cimport dereference as deref, preincrement as inc
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.ref cimport PyObject
 
@@ -98,9 +99,11 @@ cdef int64_t g_mem_limit = 0
 # Approximate bytes of one std::map node with a pair key (header + key + value, with the
 # allocator's rounding) and of one Python (kind, i, v, vac) tuple in a sink's log.
 cdef enum:
-    ACC_MAX = 1 << 30  # sparse accumulator entries (Spacc1's int32 index)
     MAP2_NODE = 80
     SINK_TOKEN = 120
+# The most entries an order-1 sparse accumulator holds (its index holds int32 entry numbers)
+cdef enum:
+    ACC_MAX = 1 << 30
 
 
 class _OverBudget(Exception):

@@ -590,16 +590,17 @@ cdef class Spacc1(Node):
     cdef int room_for(self, int64_t more) except -1:
         # entries and index for ``more`` new coordinates, allocated (and charged) before any
         # is inserted; the index is rebuilt at twice the entries it must hold
-        cdef size_t held = self.ent.capacity()
+        cdef int64_t held = <int64_t> self.ent.capacity()
         cdef int64_t need = <int64_t> self.ent.size() + more, cap, k, h
         cdef int32_t* nt
-        if <int64_t> held < need:
-            self.ent.reserve(imax(need, 2 * <int64_t> held))  # std::bad_alloc -> MemoryError
-            mem_grew(held, self.ent.capacity(), 16, "its sparse accumulator")
-        if 2 * need <= self.tcap:
-            return 0
         if need > ACC_MAX:
             raise SpaccOverflowError(f"node {self.name!r}: sparse accumulator past {ACC_MAX:,} entries, the engine's limit")
+        if held < need:  # charged before it is allocated, as a FIFO's growth is
+            cap = imax(need, 2 * held)
+            mem_add((cap - held) * sizeof(pair[int64_t, double]), -1, "its sparse accumulator")
+            self.ent.reserve(cap)  # std::bad_alloc -> MemoryError
+        if 2 * need <= self.tcap:
+            return 0
         cap = self.tcap if self.tcap else 16
         while cap < 2 * need:
             cap <<= 1
