@@ -268,7 +268,8 @@ def test_spacc1_many_coordinates_across_flushes(engine):
     # twice in a row, in coordinate order: an index left stale would find the old entries
     same = np.sort(rng.permutation(100_000)[:1_000])
     fibers = [rng.integers(0, 50_000, 3_000), rng.integers(0, 4, 9), np.array([7, 7, 7]),
-              rng.integers(0, 200, 600), same, same, np.array([2, 1])]
+              rng.integers(0, 200, 600), same, same, np.tile(np.arange(50), 4),  # rows of a dense operand
+              np.array([2, 1])]
     crd, outer, vals, want_crd, want_val = [], [], [], [], []
     for f, xs in enumerate(fibers):
         vs = rng.choice([-1.5, 0.25, 2.0, -0.0], len(xs))
