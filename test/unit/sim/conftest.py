@@ -53,6 +53,22 @@ def engine(request):
     return request.param
 
 
+@pytest.fixture
+def made_engines(monkeypatch) -> list:
+    """The compiled engines the simulations of a test create, in order."""
+    from fuseflow.sim import engine as sim_engine
+
+    made = []
+
+    class Recording(sim_engine._engine.Engine):
+        def __init__(self, *args):
+            super().__init__(*args)
+            made.append(self)
+
+    monkeypatch.setattr(sim_engine._engine, "Engine", Recording)
+    return made
+
+
 def load_matrix(name):
     import scipy.io
     import scipy.sparse as sp

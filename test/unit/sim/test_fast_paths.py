@@ -60,33 +60,17 @@ def test_batched_runs_are_the_generic_steps(name, hw):
     np.testing.assert_array_equal(got.toarray() if sp.issparse(got) else got, want.toarray() if sp.issparse(want) else want)
 
 
-def _record_engines(monkeypatch) -> list:
-    """The engines the simulations after this call create, in order."""
-    from fuseflow.sim import engine
-
-    made = []
-
-    class Recording(engine._engine.Engine):
-        def __init__(self, *args):
-            super().__init__(*args)
-            made.append(self)
-
-    monkeypatch.setattr(engine._engine, "Engine", Recording)
-    return made
-
-
 @pytest.mark.parametrize("hw", list(HW.values()), ids=list(HW))
-def test_scheduler_counts_follow_every_push_and_pop(hw, monkeypatch):
+def test_scheduler_counts_follow_every_push_and_pop(hw, made_engines):
     """The scheduler skips a node by its counts of tokens pushed into its inputs and popped
     from its outputs, kept by every push and pop (rounds, fused runs, generic steps): after a
     run they equal what the FIFOs say, on every graph here."""
-    made = _record_engines(monkeypatch)
     S = load_matrix("lp_scsd1")
     rng = np.random.default_rng(0)
     lp = {"S": S, "A": rng.random((S.shape[0], 16)), "B": rng.random((S.shape[1], 16))}
     for name, inputs in [*sorted(CASES.items()), ("sddmm", lp)]:
         simulate_graph(examples.graph(name), inputs, hw=hw)
-        assert made[-1].sched_mismatches() == [], name
+        assert made_engines[-1].sched_mismatches() == [], name
 
 
 def test_fused_drops_keep_the_order_of_memory_requests():
@@ -104,7 +88,7 @@ def test_fused_drops_keep_the_order_of_memory_requests():
 
 
 @pytest.mark.parametrize("name", ["gcn", "sae", "gpt3_bigbird"])
-def test_compiled_programs_traced_and_untraced_agree(name, monkeypatch):
+def test_compiled_programs_traced_and_untraced_agree(name, made_engines):
     """Compiled programs (fan-out buffers, sparse accumulators, tiles of a block-sparse mask):
     every region's statistics, buffer peaks and the outputs agree traced and untraced, and the
     scheduler's counts follow the FIFOs in every region."""
@@ -113,9 +97,9 @@ def test_compiled_programs_traced_and_untraced_agree(name, monkeypatch):
 
     w = BUILTIN[name]()
     prog = fuseflow.compile(w.model, w.args, sparse=w.sparse, fusion="layers")
-    made = _record_engines(monkeypatch)
+    del made_engines[:]  # the runs below only
     fast = fuseflow.simulate(prog, w.args, check=True)
-    assert made and all(e.sched_mismatches() == [] for e in made)
+    assert made_engines and all(e.sched_mismatches() == [] for e in made_engines)
     slow = fuseflow.simulate(prog, w.args, trace=True)
     assert (fast.cycles, fast.stats, fast.region_buffers) == (slow.cycles, slow.stats, slow.region_buffers)
     for a, b in zip(fast.outputs, slow.outputs, strict=True):

@@ -76,28 +76,20 @@ def test_zero_means_no_limit_and_negative_is_refused():
         HardwareConfig(max_memory_mb=-1)
 
 
-def test_the_memory_model_forgets_busy_slots_no_live_node_can_reach(monkeypatch):
+def test_the_memory_model_forgets_busy_slots_no_live_node_can_reach(made_engines):
     """Requests are issued at or after the local clock of a node still running, so busy runs
     that end before the earliest such clock are dropped: the state held stays small however many
     requests a long run makes, and the cycles are the same as with every slot kept (pinned)."""
     import numpy as np
     import scipy.sparse as sp
 
-    from fuseflow.sim import engine, examples, simulate_graph
+    from fuseflow.sim import examples, simulate_graph
 
-    made = []
-
-    class Recording(engine._engine.Engine):
-        def __init__(self, *args):
-            super().__init__(*args)
-            made.append(self)
-
-    monkeypatch.setattr(engine._engine, "Engine", Recording)
     rng = np.random.default_rng(0)
     a = sp.random(300, 300, density=0.3, random_state=1, format="csr")
     d, e = rng.random((300, 16)), rng.random((300, 16))
     res = simulate_graph(examples.graph("sddmm"), {"S": a, "A": d, "B": e}, check=True, expected=a.multiply(d @ e.T))
-    eng = made[-1]
+    eng = made_engines[-1]
     assert eng.intervals_made > 10_000
     assert eng.intervals_peak < eng.intervals_made / 20
     assert res.cycles == 594_049  # the same with every slot kept (the forgetting switched off)
