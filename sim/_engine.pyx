@@ -361,6 +361,25 @@ cdef struct Sched:
     bint idle_full
 
 
+cdef int64_t pushed_in(Node n) noexcept:
+    # tokens ever pushed into n's inputs, from the FIFOs (what Sched.inbox keeps up to date)
+    cdef int p
+    cdef int64_t total = 0
+    for p in range(n.nin):
+        total += n.ins[p].pushed
+    return total
+
+
+cdef int64_t popped_out(Node n) noexcept:
+    # tokens ever popped from n's outputs, from the FIFOs (what Sched.outbox keeps up to date)
+    cdef int p, j
+    cdef int64_t total = 0
+    for p in range(n.nout):
+        for j in range(n.outs[p].n):
+            total += n.outs[p].qs[j].popped
+    return total
+
+
 cdef inline bint has(Node n, int p, int64_t k) noexcept:
     if n.ins[p].count > k:
         return True
@@ -1224,19 +1243,14 @@ cdef class Engine:
         bypassed cin/cout): [(name, inbox, pushed into its inputs, outbox, popped from its
         outputs)]. For tests, after a run."""
         cdef Node n
-        cdef int p, j
         cdef int64_t pushed, popped
         out = []
         if self.sched == NULL:
             return out
         for nd in self.nodes:
             n = <Node> nd
-            pushed = popped = 0
-            for p in range(n.nin):
-                pushed += n.ins[p].pushed
-            for p in range(n.nout):
-                for j in range(n.outs[p].n):
-                    popped += n.outs[p].qs[j].popped
+            pushed = pushed_in(n)
+            popped = popped_out(n)
             if pushed != self.sched[n.index].inbox or popped != self.sched[n.index].outbox:
                 out.append((n.name, self.sched[n.index].inbox, pushed, self.sched[n.index].outbox, popped))
         return out
@@ -1253,17 +1267,17 @@ cdef class Engine:
         for nd in self.nodes:
             n = <Node> nd
             sc = &self.sched[n.index]
-            sc.inbox = sc.outbox = sc.seen = sc.seen_out = sc.naps = 0
+            sc.inbox = pushed_in(n)
+            sc.outbox = popped_out(n)
+            sc.seen = sc.seen_out = sc.naps = 0
             sc.t = n.t
             sc.blk_fifo = -1
             sc.blk_why = 0
             sc.idle_full = False
             for p in range(n.nin):
-                sc.inbox += n.ins[p].pushed
                 n.ins[p].cin = &sc.inbox
             for p in range(n.nout):
                 for j in range(n.outs[p].n):
-                    sc.outbox += n.outs[p].qs[j].popped
                     n.outs[p].qs[j].cout = &sc.outbox
         return 0
 
