@@ -9,8 +9,9 @@ it fills, memory data ready time)``; its outputs are visible at ``c + latency`` 
 next step is at ``c + ii``. Because every primitive is deterministic in its token values, the
 order in which blocked nodes are resumed never changes outputs; with the memory model on it can
 change which issue slot a request gets, so the visiting order is fixed (graph order, passes).
-The hottest inner loops (scans, two-input intersect, array loads, scalar ALUs, reductions,
-order-1 sparse accumulators, repeats) are batched per ``run()`` call: the steps that cannot
+The hottest inner loops (scans, through as many fibers as their outputs have room for; two-input
+intersect, array loads, scalar ALUs, reductions, order-1 sparse accumulators, repeats) are
+batched per ``run()`` call: the steps that cannot
 block run in rounds with the FIFO ends in plain locals (``lanes_open``), step for step the same
 as the generic paths. A two-input intersect that drops the coordinates of a dense scan (long
 dense fibers co-iterated with sparse ones) runs whole scheduler turns of the scan and of itself

@@ -108,7 +108,7 @@ cdef class FiberLookup(Node):
         cdef int32_t kind
         cdef Token tok
         while True:
-            if self.mode == 1 and self.unique and self.steps and not self.tracing:
+            if self.unique and self.steps and not self.tracing:
                 self.scan_round()
             if self.mode == 1 and self.outs[0].n == 1 and self.outs[1].n == 1:
                 if not self.emit_run():
@@ -275,69 +275,135 @@ cdef class FiberLookup(Node):
         return ok
 
     cdef int scan_round(self) except -1:
-        # Mode 1 on a unique level: the steps that cannot block (every consumer of both
-        # outputs has room for them), after the node's first step and untraced, with every
-        # FIFO end in a plain local and, on a compressed level, the memory model's same-batch
-        # shortcut inline; run() then takes the step that blocks and the fiber's stop.
+        # A unique level's steps that cannot block, after the node's first step and untraced,
+        # over as many fibers as the outputs have room for: a fiber's coordinates (mode 1),
+        # its stop (mode 2: the input's head, when it is a stop, is taken into it) and the
+        # next reference (mode 0), with every FIFO end in a plain local and, on a compressed
+        # level, the memory model's same-batch shortcut inline. Each step is run()'s, in
+        # run()'s order (the segment and coordinate requests included); run() takes the step
+        # that blocks, the parent's stops, empty and done tokens, and bad references.
         cdef Lane ln[ROUND_OUTS]
-        cdef int64_t p = self.p, n = self.end - self.p
-        cdef int no = lanes_open(self, ln, &n), o
+        cdef Head hi
+        cdef int64_t n = INT64_MAX
+        cdef int no = lanes_open(self, ln, &n)
         if no < 0 or n <= 0:
             return 0
         cdef Engine e = self.eng
         cdef bint dense = self.dense, mem = e.mem_on and not self.dense
-        cdef int64_t crd_base = self.crd_base, req = self.req, base = self.base
-        cdef int64_t t = self.t, lat = self.lat, ii = self.ii, ready = self.ready, stall = self.stall
-        cdef int64_t c, crd, m = 0
+        cdef bint pair = no == 2 and ln[0].port == 0 and not mem  # one consumer per port, no memory
+        cdef int64_t crd_base = self.crd_base, seg_base = self.seg_base
+        cdef int64_t p = self.p, end = self.end, base = self.base, req = self.req, ready = self.ready
+        cdef int64_t t = self.t, lat = self.lat, ii = self.ii, stall = self.stall
+        cdef int64_t c, r, k, j, m = 0, coords = 0, refs, nread = 0
+        cdef int o
         cdef const int64_t* crds = &self.crd[0] if self.crd.shape[0] else NULL
         cdef Entry* x
-        if no == 2 and ln[0].port == 0 and not mem:  # one consumer per port, no memory: unrolled
-            t, stall = self.scan_pair(ln[0].q, ln[1].q, ln[0].g, ln[1].g, n, t, stall)
-            m = n
-        while m < n:
-            c = t if t > ready else ready
-            if mem:
-                if batch_of(e, crd_base + p + m) == self.mc_batch[1]:
-                    if self.mc_ready[1] > c:
-                        c = self.mc_ready[1]
+        cdef Entry* h
+        cdef Token tok
+        head_open(&hi, self.ins[0])
+        while True:
+            if self.mode == 1:
+                k = imin(end - p, n - m)
+                if k <= 0:
+                    break
+                if pair:
+                    t, stall = self.scan_pair(ln, m, k, p, p - base, ready, t, stall)
                 else:
-                    c = imax(c, mread(self, 1, crd_base + p + m, req))
-            c = lanes_wait(ln, no, m, c)
-            stall += c - t
-            crd = (p + m - base) if dense else crds[p + m]
-            for o in range(no):
-                x = &ln[o].buf[(ln[o].w + m) & ln[o].mask]
-                x.tok.kind = TK_DATA
-                x.tok.vac = 0
-                x.tok.i = crd if ln[o].port == 0 else p + m
-                x.tok.v = 0.0
-                x.time = c + lat
-            t = c + ii
-            m += 1
-        lanes_close(ln, no, n)
+                    for j in range(k):
+                        c = t if t > ready else ready
+                        if mem:
+                            if batch_of(e, crd_base + p + j) == self.mc_batch[1]:
+                                if self.mc_ready[1] > c:
+                                    c = self.mc_ready[1]
+                            else:
+                                c = imax(c, mread(self, 1, crd_base + p + j, req))
+                        c = lanes_wait(ln, no, m + j, c)
+                        stall += c - t
+                        r = (p + j - base) if dense else crds[p + j]
+                        for o in range(no):
+                            x = &ln[o].buf[(ln[o].w + m + j) & ln[o].mask]
+                            x.tok.kind = TK_DATA
+                            x.tok.vac = 0
+                            x.tok.i = r if ln[o].port == 0 else p + j
+                            x.tok.v = 0.0
+                            x.time = c + lat
+                        t = c + ii
+                m += k
+                p += k
+                coords += k
+                if p < end:
+                    break  # the outputs are full
+                self.mode = 2
+            elif self.mode == 2:  # the stop rule: the input's head decides the stop's level
+                if m >= n or hi.count == 0:
+                    break
+                h = head_at(&hi)
+                c = t if t > h.time else h.time
+                c = lanes_wait(ln, no, m, c)
+                stall += c - t
+                if h.tok.kind == TK_STOP:
+                    tok = mk(TK_STOP, h.tok.i + 1, 0.0, 0)
+                    head_pop(&hi, c)
+                else:
+                    tok = mk(TK_STOP, 0, 0.0, 0)
+                lanes_put(ln, no, m, &tok, c + lat)
+                m += 1
+                t = c + ii
+                self.mode = 0
+            else:  # the next reference opens a fiber (not a step: no clock, no push)
+                if hi.count == 0:
+                    break
+                h = head_at(&hi)
+                if h.tok.kind != TK_DATA:
+                    break
+                r = h.tok.i
+                c = t if t > h.time else h.time
+                if dense:
+                    p = r * self.dim
+                    end = p + self.dim
+                    base = p
+                    ready = c
+                else:
+                    if r < 0 or r >= self.nref or self.single:
+                        break
+                    p = self.seg[r]
+                    end = self.seg[r + 1]
+                    ready = imax(mread(self, 0, seg_base + r, c), mread(self, 0, seg_base + r + 1, c))
+                    nread += 2
+                    req = ready
+                head_pop(&hi, c)
+                self.mode = 1 if p < end else 2
+        refs = hi.popped - self.ins[0].popped  # the references and stops taken
+        head_close(&hi)
+        if m:
+            lanes_close(ln, no, m)
+            steps_taken(self, m, t, stall)
         global g_moves
-        g_moves += no * n
-        self.tout += 2 * n
+        g_moves += no * m + refs
+        self.tout += 2 * m
+        self.tin += refs
         if not dense:
-            count_read(self, n)
-        steps_taken(self, n, t, stall)
-        self.p = p + n
-        if self.p >= self.end:
-            self.mode = 2
+            count_read(self, coords + nread)
+        self.p = p
+        self.end = end
+        self.base = base
+        self.req = req
+        self.ready = ready
         return 0
 
-    cdef (int64_t, int64_t) scan_pair(self, Q* q0, Q* q1, int64_t g0, int64_t g1, int64_t n, int64_t t,
-                                      int64_t stall) noexcept:
-        # scan_round's loop for one consumer per port (q0: coordinates, q1: references) and
-        # no memory request (dense level, or the memory model off), unrolled. Returns the
-        # clock and the stall count.
-        cdef Entry* b0 = q0.buf
-        cdef Entry* b1 = q1.buf
-        cdef const int64_t* f0 = q0.pops
-        cdef const int64_t* f1 = q1.pops
-        cdef int64_t m0 = q0.cap - 1, m1 = q1.cap - 1
-        cdef int64_t w0 = q0.head + q0.count, w1 = q1.head + q1.count
-        cdef int64_t lat = self.lat, ii = self.ii, ready = self.ready, p = self.p, crd = self.p - self.base
+    cdef (int64_t, int64_t) scan_pair(self, Lane* ln, int64_t m, int64_t n, int64_t p, int64_t crd, int64_t ready,
+                                      int64_t t, int64_t stall) noexcept:
+        # scan_round's coordinate loop for one consumer per port (lane 0: coordinates, lane 1:
+        # references) and no memory request (dense level, or the memory model off), unrolled:
+        # n steps from position p (coordinate crd on a dense level) at the round's push m, none
+        # before cycle ready (the fiber's). Returns the clock and the stall count.
+        cdef Entry* b0 = ln[0].buf
+        cdef Entry* b1 = ln[1].buf
+        cdef const int64_t* f0 = ln[0].pops
+        cdef const int64_t* f1 = ln[1].pops
+        cdef int64_t m0 = ln[0].mask, m1 = ln[1].mask
+        cdef int64_t w0 = ln[0].w + m, w1 = ln[1].w + m, g0 = ln[0].g + m, g1 = ln[1].g + m
+        cdef int64_t lat = self.lat, ii = self.ii
         cdef int64_t c, f, j
         cdef bint dense = self.dense
         cdef const int64_t* crds = &self.crd[0] if self.crd.shape[0] else NULL
