@@ -334,6 +334,12 @@ cdef class Node:
     def local_clock(self):
         return self.t
 
+    def counters(self):
+        """(tokens in, tokens out, steps, stall cycles, first, finish, ops, bytes read, bytes
+        written): a ``NodeStats`` in one call."""
+        return (self.tin, self.tout, self.steps, self.stall, self.first, self.finish, self.ops, self.bytes_read,
+                self.bytes_written)
+
     def activity(self):
         """[(start, end), ...] busy spans (only when ``tracing`` was set before the run)."""
         out = [(self.spans[k], self.spans[k + 1]) for k in range(0, self.spans.size(), 2)]

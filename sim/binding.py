@@ -29,22 +29,26 @@ def bind_inputs(g: Graph, inputs) -> list[TensorData]:
         raise FuseflowError("inputs must be a mapping name -> tensor or a sequence of tensors")
     bound = []
     for k, (spec, v) in enumerate(zip(specs, values, strict=True)):
-        readers = [n.name for n in g.nodes if PRIMITIVES[n.kind].tensor_param and n.iparams[0] == k]
-        who = f" (read by node {', '.join(readers)})" if readers else ""
         try:
             td = from_value(spec.name, v, spec.format, spec.order, spec.block, spec.batch)
         except FuseflowError as e:
-            raise FuseflowError(f"{e}{who}") from None
+            raise FuseflowError(f"{e}{_readers(g, k)}") from None
         if td.format != spec.format or tuple(td.order) != tuple(spec.order) or td.block != spec.block or \
                 tuple(td.batch) != tuple(spec.batch):
-            raise FuseflowError(f"input {spec.name!r}{who}: graph expects format {spec.format!r} order {spec.order} "
-                                f"block {spec.block} (batch dims {spec.batch}), got {td.format!r} order {td.order} "
-                                f"block {td.block} (batch dims {td.batch})")
+            raise FuseflowError(f"input {spec.name!r}{_readers(g, k)}: graph expects format {spec.format!r} order "
+                                f"{spec.order} block {spec.block} (batch dims {spec.batch}), got {td.format!r} order "
+                                f"{td.order} block {td.block} (batch dims {td.batch})")
         if spec.shape and tuple(spec.shape) != td.shape and all(isinstance(s, int) for s in spec.shape):
-            raise FuseflowError(f"input {spec.name!r}{who}: graph expects shape {tuple(spec.shape)}, got {td.shape}")
+            raise FuseflowError(f"input {spec.name!r}{_readers(g, k)}: graph expects shape {tuple(spec.shape)}, got {td.shape}")
         bound.append(td)
     _check_levels(g, bound)
     return bound
+
+
+def _readers(g: Graph, k: int) -> str:
+    """" (read by node ...)": the nodes reading input ``k``, for an error message."""
+    readers = [n.name for n in g.nodes if PRIMITIVES[n.kind].tensor_param and n.iparams[0] == k]
+    return f" (read by node {', '.join(readers)})" if readers else ""
 
 
 def _check_levels(g: Graph, bound: list[TensorData]) -> None:

@@ -172,12 +172,13 @@ def run_region(g: Graph, tensors: list[TensorData], hw: HardwareConfig, *, trace
     ends (``fraction``: how far the outermost loop has come, None where the graph has no
     outermost scanner). Ctrl-C raises ``SimulationInterrupted`` with the statistics so far."""
     check_pe_budget(g.name, graph_primitives(g), lane_count(n.lane for n in g.nodes), hw.pe_budget)
-    depths = []
-    for f in range(len(g.fifo_kinds)):
-        p, _, c, _ = g.fifo_ends[f]
-        src_sink = g.nodes[p].kind == Kind.SOURCE or g.nodes[c].kind == Kind.SINK
-        bounded = not src_sink and hw.fifo_depth > 0
-        depths.append(max(hw.fifo_depth, g.buffers.get(f, 0)) if bounded else 0)
+    # FIFOs from sources and into sinks are unbounded (the test harness's ends), the rest
+    # bounded by the configured depth or the compiler's buffer, whichever is deeper
+    depth, buffers = hw.fifo_depth, g.buffers
+    source = [n.kind == Kind.SOURCE for n in g.nodes]
+    sink = [n.kind == Kind.SINK for n in g.nodes]
+    depths = [max(depth, buffers.get(f, 0)) if depth > 0 and not source[p] and not sink[c] else 0
+              for f, (p, _, c, _) in enumerate(g.fifo_ends)]
     words = buffer_words(g, hw)
     try:
         eng = _engine.Engine(len(g.fifo_kinds), depths, hw.memory_params(), hw.max_memory_mb << 20)
@@ -222,7 +223,8 @@ def _run(g: Graph, tensors: list[TensorData], hw: HardwareConfig, eng, depths: l
         node = eng.add_node(getattr(_engine, rec.kernel)(), n.name, int(n.kind), n.ins, n.outs, lat, ii)
         node.tracing = trace is not None and trace.wants_node(n.name, _KIND_NAMES[n.kind])
         node.configure(**kw)
-        node.set_tiles(bool(B), B)
+        if B:
+            node.set_tiles(True, B)
         nodes.append(node)
     if trace is not None:
         start, end = trace.local_window(offset)
@@ -277,8 +279,7 @@ def _finish(o: OutputBuilder, g: Graph) -> TensorData:
 
 
 def _node_stats(n, nd) -> NodeStats:
-    return NodeStats(n.name, _KIND_NAMES[n.kind], nd.tin, nd.tout, nd.steps, nd.stall, nd.first, nd.finish, nd.ops,
-                     nd.bytes_read, nd.bytes_written, n.lane)
+    return NodeStats(n.name, _KIND_NAMES[n.kind], *nd.counters(), n.lane)
 
 
 def _events(g: Graph, stats: list[NodeStats], nodes, eng, trace: TraceOptions, offset: int, pid: int,
