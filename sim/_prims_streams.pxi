@@ -506,24 +506,51 @@ cdef int64_t fused_dense_drops(Node node, Node j, Q* qc, Q* qr, bint ostop, int6
         i += 1
         if gc + i >= 0 and gr + i >= 0 and sii > 0 and jii > 0:
             break  # st > ready and jt > otime from now on
-    # steady state: both FIFOs past their first `depth` pushes
+    # steady state: both FIFOs past their first `depth` pushes. What a step reads is the scan's
+    # clock, the intersect's and each ring's pop time `depth` pops back, and every step is the
+    # same max-plus rule: once the scan's step and the pop have both moved by the same delta at
+    # each of the last `dmax` steps, the state is the previous one moved by delta, and so is
+    # every step after it. The rest of the run is then taken at once: the clocks and stall
+    # counts moved by rest * delta, the rings' last `depth` pop times written.
+    cdef int64_t dmax = imax(qc.depth, qr.depth), same = 0, delta = 0, cs, cs0 = 0, c0 = 0, rest, d
+    cdef bint moved = False  # cs0 and c0 hold the previous step's
     for i in range(i, k):
-        c = st
+        cs = st
         f = fc[(gc + i) & mc]
-        if f > c:
-            c = f
+        if f > cs:
+            cs = f
         f = fr[(gr + i) & mr]
-        if f > c:
-            c = f
-        sstall += c - st
-        st = c + sii
-        c += slat
+        if f > cs:
+            cs = f
+        sstall += cs - st
+        st = cs + sii
+        c = cs + slat
         if jt > c:
             c = jt
         jstall += c - jt
         fc[(pc + i) & mc] = c
         fr[(pr + i) & mr] = c
         jt = c + jii
+        if moved and c - c0 == delta and cs - cs0 == delta:
+            same += 1
+            if same >= dmax and i + 1 < k:
+                rest = k - 1 - i
+                sstall += rest * (delta - sii)
+                jstall += rest * (delta - jii)
+                st += rest * delta
+                c += rest * delta
+                jt = c + jii
+                for d in range(qc.depth - 1, -1, -1):  # oldest first
+                    fc[(pc + k - 1 - d) & mc] = c - d * delta
+                for d in range(qr.depth - 1, -1, -1):
+                    fr[(pr + k - 1 - d) & mr] = c - d * delta
+                break
+        elif moved:
+            delta = c - c0
+            same = 1 if cs - cs0 == delta else 0
+        moved = True
+        c0 = c
+        cs0 = cs
     global g_moves
     g_moves += 4 * k
     qc.head = (qc.head + k) & mc

@@ -48,6 +48,8 @@ HW = {
     "depth2-nomem": HardwareConfig(fifo_depth=2, memory=False),
     "depth33-slowmem": HardwareConfig(fifo_depth=33, mem_latency=40, mem_channels=1),
     "unbounded": HardwareConfig(fifo_depth=0, memory=False, spacc_flush_ii=0),
+    # a latency over depth x II: producers wait on their FIFOs' pop times at every step
+    "depth3-latency7": HardwareConfig(fifo_depth=3, latency=7, ii=2),
 }
 
 
