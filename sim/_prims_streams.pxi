@@ -1194,39 +1194,68 @@ cdef class Repeat(Node):
                 return 1
 
     cdef void repeat_round(self) noexcept:
-        # run()'s repeat steps (a data signal: emit the current input token, pop the signal)
-        # that cannot block, after the node's first step and untraced, with the FIFO ends in
-        # plain locals; run() takes any other signal.
-        cdef Q* qs = self.ins[1]
-        cdef Q* qx = self.ins[0]
-        if qx.count == 0:
-            return
-        cdef Entry* x = &qx.buf[qx.head]
-        if x.tok.kind != TK_DATA and x.tok.kind != TK_EMPTY:
-            return
+        # run()'s steps that cannot block, after the node's first step and untraced, with the
+        # FIFO ends in plain locals: a data signal emits the current input token and pops the
+        # signal; a stop signal emits the stop its input token (and the next one) make and pops
+        # them; run() takes the done signal, misaligned streams and the step that blocks.
         cdef Lane ln[ROUND_OUTS]
-        cdef int64_t n = qs.count
+        cdef Head hs, hx
+        cdef int64_t n = INT64_MAX
         cdef int no = lanes_open(self, ln, &n)
         if no != 1 or n <= 0:  # its caller's one consumer: the lane loops unroll
             return
-        cdef int64_t ms = qs.cap - 1, t = self.t, lat = self.lat, ii = self.ii, stall = self.stall, c, m = 0
+        cdef int64_t t = self.t, lat = self.lat, ii = self.ii, stall = self.stall, c, m = 0, pops
         cdef Entry* sg
-        while m < n:
-            sg = &qs.buf[(qs.head + m) & ms]
-            if sg.tok.kind != TK_DATA:
-                break
+        cdef Entry* x
+        cdef Entry* x2
+        cdef Token tok
+        head_open(&hs, self.ins[1])
+        head_open(&hx, self.ins[0])
+        while m < n and hs.count and hx.count:
+            sg = head_at(&hs)
+            x = head_at(&hx)
             c = t if t > sg.time else sg.time
-            c = lanes_wait(ln, 1, m, c if c > x.time else x.time)
-            stall += c - t
-            lanes_put(ln, 1, m, &x.tok, c + lat)
-            q_pop_time(qs, m, c)
+            if x.time > c:
+                c = x.time
+            if sg.tok.kind == TK_DATA:
+                if x.tok.kind != TK_DATA and x.tok.kind != TK_EMPTY:
+                    break
+                c = lanes_wait(ln, 1, m, c)
+                stall += c - t
+                lanes_put(ln, 1, m, &x.tok, c + lat)
+            elif sg.tok.kind == TK_STOP:
+                if x.tok.kind == TK_STOP:
+                    tok = mk(TK_STOP, x.tok.i + 1, 0.0, x.tok.vac + 1)
+                    c = lanes_wait(ln, 1, m, c)
+                    stall += c - t
+                    head_pop(&hx, c)
+                elif (x.tok.kind == TK_DATA or x.tok.kind == TK_EMPTY) and hx.count >= 2:
+                    x2 = &hx.buf[(hx.read + 1) & hx.mask]
+                    if x2.time > c:
+                        c = x2.time
+                    c = lanes_wait(ln, 1, m, c)
+                    stall += c - t
+                    head_pop(&hx, c)
+                    if x2.tok.kind == TK_STOP:
+                        tok = mk(TK_STOP, x2.tok.i + 1, 0.0, 0)
+                        head_pop(&hx, c)
+                    else:
+                        tok = mk(TK_STOP, 0, 0.0, 0)
+                else:
+                    break
+                lanes_put(ln, 1, m, &tok, c + lat)
+            else:
+                break
+            head_pop(&hs, c)
             t = c + ii
             m += 1
+        pops = (hs.popped - self.ins[1].popped) + (hx.popped - self.ins[0].popped)
+        head_close(&hs)
+        head_close(&hx)
         if m:
             lanes_close(ln, 1, m)
-            q_popped(qs, m)
             global g_moves
-            g_moves += 2 * m
-            self.tin += m
+            g_moves += m + pops
+            self.tin += pops
             self.tout += m
             steps_taken(self, m, t, stall)

@@ -787,9 +787,12 @@ cdef class Spacc1(Node):
 
     cdef int add_round(self) except -1:
         # run()'s scalar accumulation steps (data / N inner coordinates with their values: no
-        # output), after the node's first step and untraced, with the FIFO ends in plain
-        # locals; the entries and index are sized for the round first.
+        # output) and its inner fibers' ends (a level-0 stop taking its outer coordinate), after
+        # the node's first step and untraced, with the FIFO ends in plain locals; the entries
+        # and index are sized for the round first. run() takes the outer fiber's end (the
+        # flush), empty fibers, the done token and misaligned streams.
         cdef Q* qi = self.ins[0]
+        cdef Q* qo = self.ins[1]
         cdef Q* qv = self.ins[2]
         cdef int64_t n = imin(imin(qi.count, qv.count), 4096)
         if n <= 0:
@@ -797,26 +800,37 @@ cdef class Spacc1(Node):
         if self.capacity and <int64_t> self.ent.size() + n > self.capacity:
             return 0  # run() inserts one by one and reports the overflow where it happens
         self.room_for(n)
-        cdef int64_t mi = qi.cap - 1, mv = qv.cap - 1, t = self.t, ii = self.ii, stall = self.stall
-        cdef int64_t c, m = 0, k, ops = 0
+        cdef int64_t mi = qi.cap - 1, mv = qv.cap - 1, mo = qo.cap - 1, t = self.t, ii = self.ii, stall = self.stall
+        cdef int64_t c, m = 0, k, ops = 0, outer = 0
         cdef bint fresh
         cdef double x
         cdef Entry* h
         cdef Entry* v
+        cdef Entry* o
         while m < n:
             h = &qi.buf[(qi.head + m) & mi]
-            if h.tok.kind != TK_DATA and h.tok.kind != TK_EMPTY:
-                break
             v = &qv.buf[(qv.head + m) & mv]
             c = t if t > h.time else h.time
             if v.time > c:
                 c = v.time
-            stall += c - t
             if h.tok.kind == TK_DATA:
                 k = self.find(h.tok.i, &fresh)
                 x = v.tok.v if v.tok.kind == TK_DATA else 0.0
                 self.ent[k].second = x if fresh else self.ent[k].second + x
                 ops += 1
+            elif h.tok.kind == TK_STOP and h.tok.i == 0 and h.tok.vac == 0:
+                if outer == qo.count:
+                    break
+                o = &qo.buf[(qo.head + outer) & mo]
+                if o.tok.kind != TK_DATA and o.tok.kind != TK_EMPTY:
+                    break
+                if o.time > c:
+                    c = o.time
+                q_pop_time(qo, outer, c)
+                outer += 1
+            elif h.tok.kind != TK_EMPTY:
+                break
+            stall += c - t
             q_pop_time(qi, m, c)
             q_pop_time(qv, m, c)
             t = c + ii
@@ -824,9 +838,11 @@ cdef class Spacc1(Node):
         if m:
             q_popped(qi, m)
             q_popped(qv, m)
+            if outer:
+                q_popped(qo, outer)
             global g_moves
-            g_moves += 2 * m
-            self.tin += 2 * m
+            g_moves += 2 * m + outer
+            self.tin += 2 * m + outer
             self.ops += ops
             steps_taken(self, m, t, stall)
         return 0

@@ -17,6 +17,9 @@ import scipy.sparse as sp
 from conftest import load_matrix
 
 from fuseflow.sim import HardwareConfig, examples, simulate_graph
+from fuseflow.sim.engine import run_region
+from fuseflow.sim.graph import GraphBuilder, StreamKind
+from fuseflow.sim.tokens import parse
 
 
 def _rand(m, n, density, seed):
@@ -111,3 +114,36 @@ def test_compiled_programs_traced_and_untraced_agree(name, made_engines):
     assert (fast.cycles, fast.stats, fast.region_buffers) == (slow.cycles, slow.stats, slow.region_buffers)
     for a, b in zip(fast.outputs, slow.outputs, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def _late_outer_graph():
+    """An order-1 accumulator whose outer coordinates come through a fork/join chain (four nodes
+    of latency) while its inner coordinates and values come straight from their sources: each
+    inner fiber's end waits for its outer coordinate."""
+    inner, outer, vals = [], [], []
+    for i in range(4):
+        for k in range(10):
+            last = k == 9
+            inner += [str(k % 3), str(k % 3 + 2), "S1" if last else "S0"]
+            vals += [f"{k}.5", "1", "S1" if last else "S0"]
+            outer.append(str(k))
+        outer.append("S0" if i < 3 else "S1")
+    inner[-1] = vals[-1] = "S2"
+    b = GraphBuilder("late_outer")
+    src_inner = b.source(parse(" ".join(inner + ["D"])), StreamKind.CRD)
+    src_outer = b.source(parse(" ".join(outer + ["D"])), StreamKind.CRD)
+    src_vals = b.source(parse(" ".join(vals + ["D"]), val=True), StreamKind.VAL)
+    late = b.join(b.fork(b.join(b.fork(src_outer, 2)), 2))
+    crd, val = b.spacc1(src_inner, late, src_vals)
+    b.sink(crd, "crd")
+    b.sink(val, "val")
+    return b.build()
+
+
+@pytest.mark.parametrize("hw", [HardwareConfig(latency=7), HardwareConfig(fifo_depth=3, latency=5)], ids=["lat7", "depth3-lat5"])
+def test_accumulator_waits_for_a_late_outer_coordinate(hw):
+    fast = run_region(_late_outer_graph(), [], hw)
+    slow = run_region(_late_outer_graph(), [], hw, trace=True)
+    assert fast.cycles == slow.cycles
+    assert fast.stats == slow.stats
+    assert fast.sinks == slow.sinks
