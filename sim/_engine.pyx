@@ -11,18 +11,18 @@ order in which blocked nodes are resumed never changes outputs; with the memory 
 change which issue slot a request gets, so the visiting order is fixed (graph order, passes).
 The hottest inner loops (scans, through as many fibers as their outputs have room for; two-input
 intersect, array loads, scalar ALUs, reductions, order-1 sparse accumulators, repeats) are
-batched per ``run()`` call: the steps that cannot
-block run in rounds with the FIFO ends in plain locals (``lanes_open``), step for step the same
-as the generic paths. A two-input intersect that drops the coordinates of a dense scan (long
-dense fibers co-iterated with sparse ones) runs whole scheduler turns of the scan and of itself
-at once and both then sit out those turns (``Sched.naps``, ``fused_dense_drops``): the order of
-every other node's steps and memory requests is the one the turns taken one by one give. Traced
-nodes take the generic path at every step (tests compare the two). A pass skips a node whose
-call could only repeat its last failed check, looking only at the scheduler's compact ``Sched``
-array: one waiting for input that has received none, or one that found an output full without
-taking a step or requesting memory while nothing was pushed to it or popped from its outputs; a
-pass in which only naps happened repeats until the first nap ends and is taken that many times
-at once.
+batched per ``run()`` call: the steps that cannot block run in rounds with the FIFO ends in
+plain locals (``lanes_open``), step for step the same as the generic paths. A two-input
+intersect that drops the coordinates of a dense scan (long dense fibers co-iterated with sparse
+ones) runs whole scheduler turns of the scan and of itself at once and both then sit out those
+turns (``Sched.naps``, ``fused_dense_drops``; once such a run is in a steady rhythm its rest is
+written at once): the order of every other node's steps and memory requests is the one the
+turns taken one by one give. Traced nodes take the generic path at every step (tests compare
+the two). A pass skips a node whose call could only repeat its last failed check, looking only
+at the scheduler's compact ``Sched`` array: one waiting for input that has received none, or
+one that found an output full without taking a step or requesting memory while nothing was
+pushed to it or popped from its outputs; a pass in which only naps happened repeats until the
+first nap ends and is taken that many times at once.
 
 Bounded FIFOs record when each slot was freed, so a producer refilling a slot waits for the
 consumer's pop (exact backpressure).

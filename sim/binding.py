@@ -46,7 +46,7 @@ def bind_inputs(g: Graph, inputs) -> list[TensorData]:
 
 
 def _readers(g: Graph, k: int) -> str:
-    """" (read by node ...)": the nodes reading input ``k``, for an error message."""
+    """The nodes reading input ``k``, as an error message names them (empty if none)."""
     readers = [n.name for n in g.nodes if PRIMITIVES[n.kind].tensor_param and n.iparams[0] == k]
     return f" (read by node {', '.join(readers)})" if readers else ""
 
