@@ -918,6 +918,7 @@ cdef class Engine:
     cdef readonly int64_t horizon  # the latest local clock any node reached (when a run stopped)
     cdef int running  # index of the node the current pass is running
     cdef bint napped  # a node sat out a turn of the current pass (Sched.naps)
+    cdef int64_t nap_min  # the fewest turns any node that sat one out this pass has left to sit out
     cdef int64_t requests  # memory requests issued (reserve calls)
     # the memory model's busy intervals: held now, the most held at once, made in all
     cdef readonly int64_t intervals, intervals_peak, intervals_made
@@ -1209,6 +1210,8 @@ cdef class Engine:
             if sc.naps:  # a turn a fused run took ahead: it moved tokens (no deadlock)
                 sc.naps -= 1
                 self.napped = True
+                if sc.naps < self.nap_min:
+                    self.nap_min = sc.naps
                 if sc.t > horizon[0]:
                     horizon[0] = sc.t
                 if sc.t < earliest[0]:
@@ -1328,6 +1331,7 @@ cdef class Engine:
             earliest = INT64_MAX
             finished = False
             self.napped = False
+            self.nap_min = INT64_MAX
             try:
                 finished = self.sweep(order.data(), ids.data(), nlive, &horizon, &earliest)
             except _OverBudget as e:
@@ -1344,12 +1348,10 @@ cdef class Engine:
             if self.napped and g_moves == before and not finished:
                 # Only naps happened: the other nodes were all blocked, and stay so until a
                 # napping node moves a token, so every pass until the first nap ends is this
-                # one again. Take them at once.
-                idle = INT64_MAX
-                for k in range(nlive):
-                    if self.sched[ids[k]].naps and self.sched[ids[k]].naps < idle:
-                        idle = self.sched[ids[k]].naps
-                if idle != INT64_MAX:
+                # one again. Take them at once (none when a node's naps just ended: it runs
+                # in the next pass, while another may still have turns to sit out).
+                idle = self.nap_min
+                if idle > 0:
                     for k in range(nlive):
                         if self.sched[ids[k]].naps:
                             self.sched[ids[k]].naps -= idle

@@ -441,7 +441,8 @@ cdef class FiberLookup(Node):
         return t, stall
 
 
-cdef int64_t fused_dense_drops(Node node, Node j, Q* qc, Q* qr, bint ostop, int64_t bound, int64_t otime) noexcept:
+cdef int64_t fused_dense_drops(Node node, Node j, Q* qc, Q* qr, bint ostop, int64_t bound, int64_t otime,
+                               bint* cut) noexcept:
     # A two-input intersect ``j`` that has just dropped every token of one side (crd FIFO qc,
     # payload FIFO qr, both empty now) while the other head stays put (coordinate ``bound``,
     # or a stop when ``ostop``; visible at ``otime``), fed by a dense scanner in the middle of
@@ -454,7 +455,14 @@ cdef int64_t fused_dense_drops(Node node, Node j, Q* qc, Q* qr, bint ostop, int6
     # token time, counter, FIFO end, pop-time ring and high-water mark, and the order of
     # every other node's steps and memory requests, come out as the turns taken one by one
     # would leave them. Bounded FIFOs only (an unbounded one would grow to D entries: its
-    # memory count); not for traced nodes (their spans). Returns the coordinates dropped.
+    # memory count); not for traced nodes (their spans).
+    # The turn after those, when the scanner runs before the intersect in a pass and stays
+    # inside the fiber, is taken too as far as it is the two nodes' own business: the scanner
+    # pushes D coordinates holding ``bound``, and the intersect's next turn starts by dropping
+    # the ones below it; that turn's match and what follows depend on the intersect's
+    # consumers, so the intersect ends its current turn (``cut``) and takes them when its next
+    # turn comes (the scanner sits out one turn more). Returns the coordinates dropped.
+    cut[0] = False
     if type(<object> node) is not FiberLookup:
         return 0
     cdef FiberLookup sc = <FiberLookup> node
@@ -475,8 +483,10 @@ cdef int64_t fused_dense_drops(Node node, Node j, Q* qc, Q* qr, bint ostop, int6
     cdef int64_t lim = end if ostop else imin(end, base + bound)
     cdef int64_t turns = (lim - p) // turn if lim > p else 0
     cdef int64_t k = turns * turn
+    # the next turn's drops, when it is taken too (see above)
+    cdef int64_t part = lim - p - k if (not ostop and lim < end and p + k + turn < end and sc.index < j.index) else 0
     cdef int64_t c, f, i = 0
-    if k == 0:
+    if k == 0 and part == 0:
         return 0
     while i < k:  # the steps as they are written; then, in steady state, the same without
         c = st if st > ready else ready  # the checks that cannot fire any more
@@ -551,33 +561,71 @@ cdef int64_t fused_dense_drops(Node node, Node j, Q* qc, Q* qr, bint ostop, int6
         moved = True
         c0 = c
         cs0 = cs
+    cdef int64_t pushes = k + (turn if part else 0), pops = k + part
+    cdef Entry* e
+    for i in range(k, pushes):  # the next turn: D pushes, the first `part` of them dropped
+        c = st if st > ready else ready
+        if gc + i >= 0:
+            f = fc[(gc + i) & mc]
+            if f > c:
+                c = f
+        if gr + i >= 0:
+            f = fr[(gr + i) & mr]
+            if f > c:
+                c = f
+        sstall += c - st
+        st = c + sii
+        c += slat
+        if i < pops:
+            if otime > c:
+                c = otime
+            if jt > c:
+                c = jt
+            if jsteps:
+                jstall += c - jt
+            else:
+                j.first = c
+            jsteps += 1
+            fc[(pc + i) & mc] = c
+            fr[(pr + i) & mr] = c
+            jt = c + jii
+        else:  # left in the FIFOs for the intersect's next turn
+            e = &qc.buf[(qc.head + i) & mc]
+            e.tok = mk(TK_DATA, p + i - base, 0.0, 0)
+            e.time = c
+            e = &qr.buf[(qr.head + i) & mr]
+            e.tok = mk(TK_DATA, p + i, 0.0, 0)
+            e.time = c
     global g_moves
-    g_moves += 4 * k
-    qc.head = (qc.head + k) & mc
-    qr.head = (qr.head + k) & mr
-    qc.pushed += k
-    qr.pushed += k
-    qc.popped = pc + k
-    qr.popped = pr + k
-    qc.cin[0] += k
-    qr.cin[0] += k
-    qc.cout[0] += k
-    qr.cout[0] += k
+    g_moves += 2 * pushes + 2 * pops
+    qc.head = (qc.head + pops) & mc
+    qr.head = (qr.head + pops) & mr
+    qc.count = pushes - pops
+    qr.count = pushes - pops
+    qc.pushed += pushes
+    qr.pushed += pushes
+    qc.popped = pc + pops
+    qr.popped = pr + pops
+    qc.cin[0] += pushes
+    qr.cin[0] += pushes
+    qc.cout[0] += pops
+    qr.cout[0] += pops
     if turn > qc.high:  # each turn fills the empty FIFOs with D tokens
         qc.high = turn
     if turn > qr.high:
         qr.high = turn
-    sc.eng.sched[sc.index].naps = turns
+    sc.eng.sched[sc.index].naps = turns + (1 if part else 0)
     sc.eng.sched[j.index].naps = turns
-    sc.p = p + k
+    sc.p = p + pushes
     if sc.p >= end:
         sc.mode = 2
-    steps_taken(sc, k, st, sstall)
+    steps_taken(sc, pushes, st, sstall)
     sc.eng.sched[sc.index].t = sc.t  # the scanner's clock as its naps report it
-    sc.tout += 2 * k
-    steps_taken(j, k, jt, jstall)
-    j.tin += 2 * k
-    return k
+    sc.tout += 2 * pushes
+    steps_taken(j, pops, jt, jstall)
+    j.tin += 2 * pops
+    cut[0] = part > 0
+    return pops
 
 
 cdef class Locate(Node):
@@ -818,7 +866,7 @@ cdef class Joiner(Node):
         cdef int64_t t = self.t, c, ii = self.ii, lat = self.lat, k = 0, k2, bound, otime
         cdef Head hc, hr
         cdef int64_t steps = self.steps, stall = self.stall, finish = self.finish
-        cdef bint ok = True, drop_a, tracing = self.tracing, ostop
+        cdef bint ok = True, drop_a, tracing = self.tracing, ostop, cut
         while True:
             if ca.count == 0 or cb.count == 0:
                 self.blk_fifo = ca.id if ca.count == 0 else cb.id
@@ -932,11 +980,15 @@ cdef class Joiner(Node):
                 self.steps = steps
                 self.stall = stall
                 self.finish = finish
-                if fused_dense_drops(<Node> qc.producer, self, qc, qr, ostop, bound, otime):
+                if fused_dense_drops(<Node> qc.producer, self, qc, qr, ostop, bound, otime, &cut):
                     t = self.t
                     steps = self.steps
                     stall = self.stall
                     finish = self.finish
+                    if cut:  # the next turn's drops are taken: this turn ends, the next one has work
+                        self.blk_fifo = -1
+                        ok = False
+                        break
         global g_moves
         g_moves += 2 * k
         self.tin += 2 * k
