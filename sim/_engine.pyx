@@ -22,7 +22,8 @@ the two). A pass skips a node whose call could only repeat its last failed check
 at the scheduler's compact ``Sched`` array: one waiting for input that has received none, or
 one that found an output full without taking a step or requesting memory while nothing was
 pushed to it or popped from its outputs; a pass in which only naps happened repeats until the
-first nap ends and is taken that many times at once.
+first nap ends and is taken that many times at once (not at all when a node's naps have just
+ended).
 
 Bounded FIFOs record when each slot was freed, so a producer refilling a slot waits for the
 consumer's pop (exact backpressure).
