@@ -296,21 +296,27 @@ def _events(g: Graph, stats: list[NodeStats], nodes, eng, trace: TraceOptions, o
 
 
 def _progress(g: Graph, nodes, tensors: list[TensorData], eng, report: Callable | None):
-    """The engine's progress callback for ``report``: how far the outermost loop has come is
-    the share of its scanners' coordinates emitted (one fiber at the root: its length is known)."""
+    """The engine's progress callback for ``report``: the tokens emitted so far (as the
+    statistics count them), and how far the outermost loop has come: the share of its
+    scanners' coordinates their consumers have taken (one fiber at the root: its length is
+    known). Taken, not emitted: through a deep buffer the outer scan runs ahead of the work."""
     if report is None:
         return None
     outer = []
-    for n, nd in zip(g.nodes, nodes, strict=True):
+    for n in g.nodes:
         if n.kind != Kind.FIBER_LOOKUP or g.nodes[g.fifo_ends[n.ins[0]][0]].kind != Kind.ROOT:
             continue
         lv = tensors[n.iparams[0]].levels[n.iparams[1]]
         length = lv.dim if lv.format == "d" else (int(lv.seg[1] - lv.seg[0]) if len(lv.seg) > 1 else 0)
-        # each port (crd, ref) carries the coordinates, the fiber's stop and the done token
-        outer.append((nd, len(n.outs) * (length + 2)))
+        # each output FIFO carries the coordinates, the fiber's stop and the done token
+        outer += [(f, length + 2) for port in n.outs for f in port]
 
-    def on_pass(cycles: int, tokens: int) -> None:
-        fraction = min((min(1.0, nd.tout / total) for nd, total in outer), default=None)
-        report(g.name, cycles, tokens, fraction)
+    def taken(f: int) -> int:
+        state = eng.fifo_state(f)
+        return state["pushed"] - state["count"]
+
+    def on_pass(cycles: int, moves: int) -> None:
+        fraction = min((min(1.0, taken(f) / total) for f, total in outer), default=None)
+        report(g.name, cycles, sum(nd.tout for nd in nodes), fraction)
 
     return on_pass

@@ -147,6 +147,16 @@ def _run_cryg(progress, every=0.5, hw=None):
                       progress=progress, progress_every=every)
 
 
+def test_progress_follows_the_work_not_an_outer_scan_that_runs_ahead():
+    """With FIFOs deep enough to hold the whole outer fiber, the root scan emits all its
+    coordinates at once; the share reported is of those its consumers have taken."""
+    seen = []
+    _run_cryg(lambda region, cycles, tokens, fraction: seen.append(fraction), every=0.0,
+              hw=HardwareConfig(fifo_depth=4096))
+    assert seen[-1] == 1.0
+    assert 0 < seen[len(seen) // 2] < 0.9
+
+
 def test_progress_reports_cycles_tokens_and_the_outer_loop_share():
     seen = []
     res = _run_cryg(lambda region, cycles, tokens, fraction: seen.append((region, cycles, tokens, fraction)), every=0.0)
@@ -157,6 +167,8 @@ def test_progress_reports_cycles_tokens_and_the_outer_loop_share():
     fractions = [f for *_, f in seen]
     assert fractions == sorted(fractions) and fractions[0] == 0 and fractions[-1] == 1.0
     assert 0 < fractions[len(fractions) // 2] < 1
+    tokens = [t for _, _, t, _ in seen]  # emitted, as the statistics count them
+    assert tokens == sorted(tokens) and tokens[0] == 0 and tokens[-1] == sum(s.tokens_out for s in res.stats)
     # through the public API: at least the start and the end
     api = []
     simulate_graph(examples.graph("spmv"), {"A": A[:, :20], "x": np.ones(20)}, progress=lambda *a: api.append(a))
