@@ -441,6 +441,49 @@ cdef class FiberLookup(Node):
         return t, stall
 
 
+# A fused run's clocks and counts (fused_dense_drops): the scan's clock and stall count, the
+# intersect's clock, stall count and steps.
+cdef struct FusedRun:
+    int64_t st, sstall, jt, jstall, jsteps
+
+
+cdef inline int64_t fused_push(FusedRun* r, int64_t ready, int64_t sii, int64_t slat, Q* qc, int64_t gc, Q* qr,
+                               int64_t gr) noexcept:
+    # the scan's push of a coordinate into both FIFOs, at its clock, not before the fiber is
+    # ready nor before pops gc of qc and gr of qr (the slots it refills; negative: none yet).
+    # Returns when the coordinate is visible.
+    cdef int64_t c = r.st if r.st > ready else ready, f
+    if gc >= 0:
+        f = qc.pops[gc & (qc.cap - 1)]
+        if f > c:
+            c = f
+    if gr >= 0:
+        f = qr.pops[gr & (qr.cap - 1)]
+        if f > c:
+            c = f
+    r.sstall += c - r.st
+    r.st = c + sii
+    return c + slat
+
+
+cdef inline void fused_drop(FusedRun* r, Node j, int64_t c, int64_t otime, Q* qc, int64_t nc, Q* qr,
+                            int64_t nr) noexcept:
+    # the intersect's drop of a coordinate visible at c while the other head is visible at
+    # otime: pops nc of qc and nr of qr
+    if otime > c:
+        c = otime
+    if r.jt > c:
+        c = r.jt
+    if r.jsteps:
+        r.jstall += c - r.jt
+    else:
+        j.first = c
+    r.jsteps += 1
+    qc.pops[nc & (qc.cap - 1)] = c
+    qr.pops[nr & (qr.cap - 1)] = c
+    r.jt = c + j.ii
+
+
 cdef int64_t fused_dense_drops(Node node, Node j, Q* qc, Q* qr, bint ostop, int64_t bound, int64_t otime,
                                bint* cut) noexcept:
     # A two-input intersect ``j`` that has just dropped every token of one side (crd FIFO qc,
@@ -473,8 +516,9 @@ cdef int64_t fused_dense_drops(Node node, Node j, Q* qc, Q* qr, bint ostop, int6
         return 0
     cdef int64_t turn = imin(qc.depth, qr.depth)  # D: the scanner's push per turn (bounded FIFOs)
     cdef int64_t p = sc.p, end = sc.end, base = sc.base, ready = sc.ready
-    cdef int64_t st = sc.t, slat = sc.lat, sii = sc.ii, sstall = sc.stall
-    cdef int64_t jt = j.t, jii = j.ii, jstall = j.stall, jsteps = j.steps  # jsteps: for the first step
+    cdef int64_t slat = sc.lat, sii = sc.ii, jii = j.ii
+    cdef FusedRun run
+    run.st, run.sstall, run.jt, run.jstall, run.jsteps = sc.t, sc.stall, j.t, j.stall, j.steps
     cdef int64_t* fc = qc.pops
     cdef int64_t* fr = qr.pops
     cdef int64_t mc = qc.cap - 1, mr = qr.cap - 1
@@ -489,30 +533,8 @@ cdef int64_t fused_dense_drops(Node node, Node j, Q* qc, Q* qr, bint ostop, int6
     if k == 0 and part == 0:
         return 0
     while i < k:  # the steps as they are written; then, in steady state, the same without
-        c = st if st > ready else ready  # the checks that cannot fire any more
-        if gc + i >= 0:
-            f = fc[(gc + i) & mc]
-            if f > c:
-                c = f
-        if gr + i >= 0:
-            f = fr[(gr + i) & mr]
-            if f > c:
-                c = f
-        sstall += c - st
-        st = c + sii
-        c += slat  # visible to the intersect
-        if otime > c:
-            c = otime
-        if jt > c:
-            c = jt
-        if jsteps:
-            jstall += c - jt
-        else:
-            j.first = c
-        jsteps += 1
-        fc[(pc + i) & mc] = c
-        fr[(pr + i) & mr] = c
-        jt = c + jii
+        # the checks that cannot fire any more
+        fused_drop(&run, j, fused_push(&run, ready, sii, slat, qc, gc + i, qr, gr + i), otime, qc, pc + i, qr, pr + i)
         i += 1
         if gc + i >= 0 and gr + i >= 0 and sii > 0 and jii > 0:
             break  # st > ready and jt > otime from now on
@@ -523,6 +545,7 @@ cdef int64_t fused_dense_drops(Node node, Node j, Q* qc, Q* qr, bint ostop, int6
     # every step after it. The rest of the run is then taken at once: the clocks and stall
     # counts moved by rest * delta, the rings' last `depth` pop times written.
     cdef int64_t dmax = imax(qc.depth, qr.depth), same = 0, delta = 0, cs, cs0 = 0, c0 = 0, rest, d
+    cdef int64_t st = run.st, sstall = run.sstall, jt = run.jt, jstall = run.jstall  # in registers
     cdef bint moved = False  # cs0 and c0 hold the previous step's
     for i in range(i, k):
         cs = st
@@ -561,34 +584,13 @@ cdef int64_t fused_dense_drops(Node node, Node j, Q* qc, Q* qr, bint ostop, int6
         moved = True
         c0 = c
         cs0 = cs
+    run.st, run.sstall, run.jt, run.jstall = st, sstall, jt, jstall
     cdef int64_t pushes = k + (turn if part else 0), pops = k + part
     cdef Entry* e
     for i in range(k, pushes):  # the next turn: D pushes, the first `part` of them dropped
-        c = st if st > ready else ready
-        if gc + i >= 0:
-            f = fc[(gc + i) & mc]
-            if f > c:
-                c = f
-        if gr + i >= 0:
-            f = fr[(gr + i) & mr]
-            if f > c:
-                c = f
-        sstall += c - st
-        st = c + sii
-        c += slat
+        c = fused_push(&run, ready, sii, slat, qc, gc + i, qr, gr + i)
         if i < pops:
-            if otime > c:
-                c = otime
-            if jt > c:
-                c = jt
-            if jsteps:
-                jstall += c - jt
-            else:
-                j.first = c
-            jsteps += 1
-            fc[(pc + i) & mc] = c
-            fr[(pr + i) & mr] = c
-            jt = c + jii
+            fused_drop(&run, j, c, otime, qc, pc + i, qr, pr + i)
         else:  # left in the FIFOs for the intersect's next turn
             e = &qc.buf[(qc.head + i) & mc]
             e.tok = mk(TK_DATA, p + i - base, 0.0, 0)
@@ -619,10 +621,10 @@ cdef int64_t fused_dense_drops(Node node, Node j, Q* qc, Q* qr, bint ostop, int6
     sc.p = p + pushes
     if sc.p >= end:
         sc.mode = 2
-    steps_taken(sc, pushes, st, sstall)
+    steps_taken(sc, pushes, run.st, run.sstall)
     sc.eng.sched[sc.index].t = sc.t  # the scanner's clock as its naps report it
     sc.tout += 2 * pushes
-    steps_taken(j, pops, jt, jstall)
+    steps_taken(j, pops, run.jt, run.jstall)
     j.tin += 2 * pops
     cut[0] = part > 0
     return pops
